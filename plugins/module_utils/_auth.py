@@ -1,0 +1,331 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) entra.b2c contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Credentials, national clouds and token acquisition for Microsoft Graph.
+
+Internal use only: this module may change without notice.
+
+Exactly one credential kind is resolved from the module arguments (module_defaults included) or, when none is given
+there, from the environment. ``msal`` is imported only when a token has to be acquired.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from dataclasses import dataclass, field
+from typing import Callable, Mapping, Optional
+from urllib.parse import urlsplit
+
+
+class AuthError(Exception):
+    """A credential or token problem, with a message that says what to change."""
+
+
+@dataclass(frozen=True)
+class Cloud:
+    name: str
+    graph_root: str
+    authority_host: str
+
+
+CLOUDS = {
+    "global": Cloud("global", "https://graph.microsoft.com", "https://login.microsoftonline.com"),
+    "usgov": Cloud("usgov", "https://graph.microsoft.us", "https://login.microsoftonline.us"),
+    "usgov_dod": Cloud("usgov_dod", "https://dod-graph.microsoft.us", "https://login.microsoftonline.us"),
+    "china": Cloud("china", "https://microsoftgraph.chinacloudapi.cn", "https://login.partner.microsoftonline.cn"),
+}
+
+# Names used by azure.azcollection, the Azure CLI and the Azure SDKs for the same clouds.
+CLOUD_ALIASES = {
+    "azurecloud": "global",
+    "azurepubliccloud": "global",
+    "public": "global",
+    "azureusgovernment": "usgov",
+    "azureusgovernmentcloud": "usgov",
+    "usgovernment": "usgov",
+    "azureusgovernmentdod": "usgov_dod",
+    "dod": "usgov_dod",
+    "azurechinacloud": "china",
+}
+
+# Credential kinds, each with the module option that selects it and its environment variables (first found wins).
+CREDENTIAL_KINDS = (
+    ("client_secret", "client_secret", ("AZURE_CLIENT_SECRET", "AZURE_SECRET")),
+    ("certificate", "client_certificate_path", ("AZURE_CLIENT_CERTIFICATE_PATH", "AZURE_X509_CERTIFICATE_PATH")),
+    ("federated_token", "federated_token_file", ("AZURE_FEDERATED_TOKEN_FILE",)),
+    ("access_token", "access_token", ("AZURE_ACCESS_TOKEN",)),
+)
+TENANT_ENV = ("AZURE_TENANT_ID", "AZURE_TENANT")
+CLIENT_ID_ENV = ("AZURE_CLIENT_ID",)
+CERT_PASSWORD_ENV = ("AZURE_CLIENT_CERTIFICATE_PASSWORD",)
+CLOUD_ENV = ("AZURE_CLOUD_ENVIRONMENT",)
+CA_BUNDLE_ENV = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
+
+CREDENTIAL_OPTIONS = ", ".join(option for _kind, option, _env in CREDENTIAL_KINDS)
+
+_PEM_CERTIFICATE = re.compile(r"-----BEGIN CERTIFICATE-----\s*(.+?)\s*-----END CERTIFICATE-----", re.DOTALL)
+
+
+def _first_env_name(names, environ: Mapping[str, str]) -> Optional[str]:
+    return next((name for name in names if environ.get(name)), None)
+
+
+def first_env(names, environ: Mapping[str, str]) -> Optional[str]:
+    name = _first_env_name(names, environ)
+    return environ[name] if name else None
+
+
+def resolve_cloud(value: Optional[str]) -> Cloud:
+    if not value:
+        return CLOUDS["global"]
+    key = str(value).strip().lower()
+    key = CLOUD_ALIASES.get(key, key)
+    if key not in CLOUDS:
+        raise AuthError(
+            "cloud: unknown cloud %r; use one of %s (azcollection names AzureCloud, AzureUSGovernment and "
+            "AzureChinaCloud are accepted too)" % (value, ", ".join(CLOUDS)))
+    return CLOUDS[key]
+
+
+def endpoint_root(value: str, option: str) -> str:
+    """Validate a scheme://host[:port] override and return it without a trailing slash."""
+    parts = urlsplit(str(value).strip())
+    if parts.scheme != "https":
+        raise AuthError("%s: %r must be an https:// URL such as https://graph.microsoft.com" % (option, value))
+    if not parts.hostname or parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
+        raise AuthError("%s: %r must be a scheme, host and optional port only, such as https://127.0.0.1:8443; "
+                        "the collection appends the API path itself" % (option, value))
+    try:
+        parts.port  # noqa: B018 - raises on a malformed port
+    except ValueError:
+        raise AuthError("%s: %r has an invalid port" % (option, value)) from None
+    return "https://" + parts.netloc
+
+
+@dataclass
+class Credential:
+    """The one credential kind in use and the values it needs (secrets are never rendered by repr)."""
+
+    kind: str
+    source: str  # "argument" or "environment": named in error messages so users know where to look
+    tenant_id: Optional[str] = None
+    client_id: Optional[str] = None
+    secret: Optional[str] = field(default=None, repr=False)
+    certificate_path: Optional[str] = None
+    certificate_password: Optional[str] = field(default=None, repr=False)
+    federated_token_file: Optional[str] = None
+    access_token: Optional[str] = field(default=None, repr=False)
+
+    def describe(self) -> str:
+        detail = {
+            "client_secret": "client secret",
+            "certificate": "client certificate %s" % self.certificate_path,
+            "federated_token": "federated token file %s" % self.federated_token_file,
+            "access_token": "ready access token",
+        }[self.kind]
+        if self.client_id:
+            detail += " for client_id %s" % self.client_id
+        return "%s (from the %s)" % (detail, self.source)
+
+    def secrets(self):
+        return [value for value in (self.secret, self.certificate_password, self.access_token) if value]
+
+
+def resolve_credential(params: Mapping, environ: Mapping[str, str]) -> Credential:
+    """Pick exactly one credential kind: module arguments first, then the environment."""
+    given = [(kind, option) for kind, option, _env in CREDENTIAL_KINDS if params.get(option)]
+    source = "argument"
+    if not given:
+        given = [(kind, _first_env_name(env, environ)) for kind, _option, env in CREDENTIAL_KINDS
+                 if _first_env_name(env, environ)]
+        source = "environment"
+    if not given:
+        raise AuthError(
+            "no credentials: set one of %s (or their environment variables, e.g. AZURE_CLIENT_SECRET as AWX's Azure "
+            "credential injects it)" % CREDENTIAL_OPTIONS)
+    if len(given) > 1:
+        raise AuthError("several credential kinds given as %s (%s); keep exactly one" % (
+            "module arguments" if source == "argument" else "environment variables",
+            ", ".join(name for _kind, name in given)))
+
+    kind = given[0][0]
+    option, env_names = next((option, env) for k, option, env in CREDENTIAL_KINDS if k == kind)
+    value = params.get(option) if source == "argument" else first_env(env_names, environ)
+    credential = Credential(
+        kind=kind,
+        source=source,
+        tenant_id=params.get("tenant_id") or first_env(TENANT_ENV, environ),
+        client_id=params.get("client_id") or first_env(CLIENT_ID_ENV, environ),
+    )
+    if kind == "client_secret":
+        credential.secret = value
+    elif kind == "certificate":
+        credential.certificate_path = value
+        credential.certificate_password = params.get("client_certificate_password") or first_env(
+            CERT_PASSWORD_ENV, environ)
+    elif kind == "federated_token":
+        credential.federated_token_file = value
+    else:
+        credential.access_token = value
+
+    if kind != "access_token":
+        missing = [name for name, present in (("tenant_id", credential.tenant_id), ("client_id", credential.client_id))
+                   if not present]
+        if missing:
+            raise AuthError("%s required with a %s; set it or %s" % (
+                " and ".join(missing) + (" is" if len(missing) == 1 else " are"), credential.describe(),
+                " / ".join(TENANT_ENV if missing[0] == "tenant_id" else CLIENT_ID_ENV)))
+    return credential
+
+
+def load_certificate(path: str) -> tuple:
+    """Return (PEM text, SHA-1 thumbprint hex) of a PEM holding a private key and a certificate, in either order."""
+    try:
+        with open(path, "r", encoding="ascii") as handle:
+            pem = handle.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise AuthError("client_certificate_path: cannot read %s (%s)" % (path, exc.__class__.__name__)) from None
+    match = _PEM_CERTIFICATE.search(pem)
+    if not match:
+        raise AuthError("client_certificate_path: %s holds no '-----BEGIN CERTIFICATE-----' block; the PEM must hold "
+                        "the certificate and its private key" % path)
+    if "PRIVATE KEY-----" not in pem:
+        raise AuthError("client_certificate_path: %s holds no private key; the PEM must hold the private key and "
+                        "the certificate" % path)
+    try:
+        der = base64.b64decode("".join(match.group(1).split()), validate=True)
+    except ValueError:
+        raise AuthError("client_certificate_path: the certificate in %s is not valid base64" % path) from None
+    return pem, hashlib.sha1(der).hexdigest().upper()  # nosec - x5t is SHA-1 by definition
+
+
+def federated_assertion_reader(path: str) -> Callable[[], str]:
+    """The client assertion callable: the file is re-read on each token request, as projected tokens rotate."""
+
+    def read_assertion() -> str:
+        try:
+            with open(path, "r", encoding="utf-8") as handle:
+                assertion = handle.read().strip()
+        except OSError as exc:
+            raise AuthError("federated_token_file: cannot read %s (%s)" % (path, exc.__class__.__name__)) from None
+        if not assertion:
+            raise AuthError("federated_token_file: %s is empty; it must hold the JWT issued by your identity "
+                            "provider" % path)
+        return assertion
+
+    return read_assertion
+
+
+class TokenProvider:
+    """Hands out a bearer token for Graph, acquiring it through msal on first use."""
+
+    def __init__(self, credential: Credential, cloud: Cloud, authority_host: str, http_client, timeout: float):
+        self.credential = credential
+        self.cloud = cloud
+        self.authority_host = authority_host
+        self.http_client = http_client
+        self.timeout = timeout
+        self._token: Optional[str] = credential.access_token
+        self._app = None
+
+    @property
+    def scope(self) -> str:
+        return self.cloud.graph_root + "/.default"
+
+    @property
+    def can_refresh(self) -> bool:
+        return self.credential.kind != "access_token"
+
+    def token(self) -> str:
+        if not self._token:
+            self._token = self._acquire()
+        return self._token
+
+    def refresh(self) -> str:
+        """Drop the current token (rejected by Graph) and acquire a new one, bypassing msal's cache."""
+        if not self.can_refresh:
+            raise AuthError("the access_token (%s) was rejected; give a fresh token" % self.credential.describe())
+        self._token = None
+        self._app = None
+        return self.token()
+
+    def _client_credential(self):
+        credential = self.credential
+        if credential.kind == "client_secret":
+            return credential.secret
+        if credential.kind == "certificate":
+            pem, thumbprint = load_certificate(credential.certificate_path)
+            value = {"private_key": pem, "thumbprint": thumbprint}
+            if credential.certificate_password:
+                value["passphrase"] = credential.certificate_password
+            return value
+        return {"client_assertion": federated_assertion_reader(credential.federated_token_file)}
+
+    def _application(self):
+        if self._app is None:
+            try:
+                import msal  # pylint: disable=import-outside-toplevel  # only when a token must be acquired
+            except ImportError:
+                raise AuthError("the Python library msal is required to acquire a token with a %s; install it "
+                                "(pip install msal) or give access_token" % self.credential.describe()) from None
+            authority = "%s/%s" % (self.authority_host, self.credential.tenant_id)
+            try:
+                self._app = msal.ConfidentialClientApplication(
+                    self.credential.client_id,
+                    client_credential=self._client_credential(),
+                    authority=authority,
+                    http_client=self.http_client,
+                    instance_discovery=False,  # the authority is one we configured: skip the extra round trip
+                    timeout=self.timeout,
+                )
+            except AuthError:
+                raise
+            except ValueError as exc:
+                raise AuthError(self._discovery_failure(authority, exc)) from None
+            except Exception as exc:  # pylint: disable=broad-exception-caught  # msal and cryptography raise many types
+                raise AuthError("cannot use the %s against %s: %s" % (
+                    self.credential.describe(), authority, _scrub(str(exc), self.credential.secrets()))) from None
+        return self._app
+
+    def _discovery_failure(self, authority: str, exc: Exception) -> str:
+        text = _scrub(str(exc), self.credential.secrets())
+        if "OIDC Discovery failed" in text:
+            code = re.search(r"AADSTS\d+[^\"\\]*", text)
+            return "tenant %s was not found at %s%s; check tenant_id and cloud" % (
+                self.credential.tenant_id, authority, (": " + code.group(0).split(" Trace ID")[0]) if code else "")
+        if "passphrase" in text.lower() or "password" in text.lower() or "decrypt" in text.lower():
+            return ("client_certificate_password does not decrypt the private key in %s" %
+                    self.credential.certificate_path)
+        return "cannot use the %s: %s" % (self.credential.describe(), text)
+
+    def _acquire(self) -> str:
+        app = self._application()
+        try:
+            result = app.acquire_token_for_client(scopes=[self.scope])
+        except AuthError:
+            raise
+        except Exception as exc:  # pylint: disable=broad-exception-caught  # transport errors surface here from msal
+            raise AuthError("token request to %s failed: %s" % (
+                self.authority_host, _scrub(str(exc), self.credential.secrets()))) from None
+        if result and result.get("access_token"):
+            return result["access_token"]
+        result = result or {}
+        description = (result.get("error_description") or "").split(" Trace ID:")[0].strip()
+        raise AuthError("Entra ID refused the %s: %s%s" % (
+            self.credential.describe(), result.get("error", "unknown_error"),
+            (" - " + _scrub(description, self.credential.secrets())) if description else ""))
+
+
+def _scrub(text: str, secrets) -> str:
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "********")
+    return text
+
+
+def default_ca_bundle(explicit: Optional[str], environ: Mapping[str, str]) -> Optional[str]:
+    return explicit or first_env(CA_BUNDLE_ENV, environ)

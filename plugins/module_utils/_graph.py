@@ -1,0 +1,279 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) entra.b2c contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The one Microsoft Graph client of the collection: retries, throttling and error translation.
+
+Internal use only: this module may change without notice.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import random
+import time
+import uuid
+from typing import Callable, Optional
+from urllib.parse import quote
+
+try:
+    import requests
+    HAS_REQUESTS = True
+    REQUESTS_IMPORT_ERROR = None
+except ImportError as _import_error:  # pragma: no cover - reported by the module through missing_required_lib
+    HAS_REQUESTS = False
+    REQUESTS_IMPORT_ERROR = _import_error
+
+USER_AGENT = "entra.b2c-ansible/0.1"
+RETRYABLE_STATUS = (429, 503, 504)
+MAX_ATTEMPTS = 8
+MAX_TRANSPORT_ATTEMPTS = 3  # refused, reset or timed-out connections: a few tries, then say so
+WAIT_BUDGET = 60.0  # seconds of waiting between attempts before a task gives up
+BACKOFF_BASE = 1.0
+BACKOFF_CAP = 16.0
+IDEMPOTENT_METHODS = ("GET", "PUT", "DELETE", "PATCH", "HEAD")
+
+PERMISSION_HINT = (
+    "the app registration needs the Microsoft Graph application permission TrustFrameworkKeySet.ReadWrite.All "
+    "(TrustFrameworkKeySet.Read.All is enough for reads) with admin consent in the B2C tenant; a signed-in admin also "
+    "needs the Entra role B2C IEF Keyset Administrator")
+
+
+class GraphError(Exception):
+    """A failed Graph call: HTTP status, Graph error code, message and the request id Microsoft support asks for."""
+
+    def __init__(self, message: str, status: Optional[int] = None, code: Optional[str] = None,
+                 request_id: Optional[str] = None, hint: Optional[str] = None):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.code = code
+        self.request_id = request_id
+        self.hint = hint
+        self.retries: Optional[str] = None  # how long the client kept trying, when it gave up
+        self.result: dict = {}  # facts of what was done before the failure, for the module to report
+
+    def __str__(self) -> str:
+        parts = [self.message]
+        if self.status or self.code:
+            parts.append("(%s)" % ", ".join(filter(None, (
+                "HTTP %s" % self.status if self.status else None, self.code))))
+        text = " ".join(parts)
+        if self.retries:
+            text += "; " + self.retries
+        if self.hint:
+            text += "; " + self.hint
+        if self.request_id:
+            text += " [request-id %s]" % self.request_id
+        return text
+
+    @property
+    def not_found(self) -> bool:
+        # B2C answers a missing key set with 404 or 400 depending on the route: decide on the code.
+        return self.code in ("AADB2C90073", "AADB2C95052") or (self.status == 404 and self.code in (None, "NotFound",
+                                                                                                     "ResourceNotFound"))
+
+
+class GraphSession(requests.Session if HAS_REQUESTS else object):  # type: ignore[misc]
+    """A Session that applies its TLS and timeout settings on every request.
+
+    requests lets REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE override a session's own ``verify`` unless ``verify`` is passed per
+    request; msal uses this session too, so the per-request default is enforced here.
+    """
+
+    def __init__(self, verify, timeout: float):
+        super().__init__()
+        self.tls_verify = verify
+        self.request_timeout = timeout
+        self.headers["User-Agent"] = USER_AGENT
+
+    def request(self, method, url, *args, **kwargs):  # pylint: disable=arguments-differ,signature-differs
+        if kwargs.get("verify") is None:
+            kwargs["verify"] = self.tls_verify
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self.request_timeout
+        return super().request(method, url, *args, **kwargs)
+
+
+def retry_after_seconds(value: Optional[str], now: Callable[[], float] = time.time) -> Optional[float]:
+    """Seconds to wait from a Retry-After header: delta seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None:
+        return None
+    return max(0.0, when.timestamp() - now())
+
+
+def backoff_seconds(attempt: int, rand: Callable[[], float] = random.random) -> float:
+    """Exponential backoff with jitter: attempt 1 waits 0.5-1 s, doubling up to the cap."""
+    ceiling = min(BACKOFF_CAP, BACKOFF_BASE * (2 ** (attempt - 1)))
+    return ceiling * (0.5 + rand() / 2)
+
+
+def _error_from_response(method: str, path: str, response) -> GraphError:
+    code = message = request_id = None
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        error = body["error"]
+        code = error.get("code")
+        message = error.get("message")
+        inner = error.get("innerError") or error.get("innererror") or {}
+        request_id = inner.get("request-id")
+    request_id = response.headers.get("request-id") or request_id
+    text = "Graph %s %s failed: %s" % (method, path, message or response.reason or "no error message")
+    hint = None
+    if response.status_code == 403:
+        hint = PERMISSION_HINT
+    return GraphError(text, status=response.status_code, code=code, request_id=request_id, hint=hint)
+
+
+class GraphClient:
+    """Graph beta requests with retries that never repeat a non-idempotent POST blindly."""
+
+    def __init__(self, session, graph_root: str, tokens, sleep: Callable[[float], None] = time.sleep,
+                 rand: Callable[[], float] = random.random):
+        self.session = session
+        self.base_url = graph_root.rstrip("/") + "/beta"
+        self.tokens = tokens
+        self.sleep = sleep
+        self.rand = rand
+        self.request_count = 0
+
+    # -- transport -------------------------------------------------------------------------------------------------
+
+    def call(self, method: str, path: str, body: Optional[dict] = None,
+             reconcile: Optional[Callable[[], Optional[dict]]] = None) -> Optional[dict]:
+        """Send one logical request; returns the JSON body (None for 204).
+
+        reconcile is for non-idempotent POSTs: after a timeout, a dropped connection or a 5xx it reads the service's
+        state and returns the result the POST would have produced if it landed, or None to allow one more attempt.
+        """
+        idempotent = method in IDEMPOTENT_METHODS
+        waited = 0.0
+        refreshed = False
+        attempt = 0
+        while True:
+            attempt += 1
+            failure: Optional[GraphError] = None
+            wait: Optional[float] = None
+            try:
+                response = self._send(method, path, body)
+            except requests.exceptions.RequestException as exc:
+                failure = GraphError("Graph %s %s failed: %s" % (method, path, _transport_reason(exc)))
+                if isinstance(exc, requests.exceptions.SSLError) or (not idempotent and reconcile is None):
+                    raise failure from None
+            else:
+                if response.status_code < 400:
+                    return _json_or_none(response)
+                failure = _error_from_response(method, path, response)
+                if response.status_code == 401 and not refreshed and self.tokens.can_refresh:
+                    refreshed = True
+                    self.tokens.refresh()  # an expired or revoked token: one fresh token, then the same request again
+                    continue
+                if response.status_code == 401:
+                    failure.hint = "the token was rejected; check the %s" % self.tokens.credential.describe()
+                    raise failure
+                wait = retry_after_seconds(response.headers.get("Retry-After"))
+                throttled = response.status_code == 429  # the service did not act: safe for any method
+                transient = response.status_code >= 500 and (idempotent and response.status_code in RETRYABLE_STATUS
+                                                             or reconcile is not None)
+                if not (throttled or transient):
+                    raise failure
+            if not idempotent and reconcile is not None and (failure.status is None or failure.status >= 500):
+                landed = reconcile()
+                if landed is not None:
+                    return landed
+            wait = backoff_seconds(attempt, self.rand) if wait is None else wait
+            limit = MAX_ATTEMPTS if failure.status else MAX_TRANSPORT_ATTEMPTS
+            if attempt >= limit or waited + wait > WAIT_BUDGET:
+                failure.retries = "gave up after %d attempts and %.0f s of waiting%s" % (
+                    attempt, waited, "; the service asked for %.0f s more" % wait if wait > BACKOFF_CAP else "")
+                raise failure
+            self.sleep(wait)
+            waited += wait
+
+    def _send(self, method: str, path: str, body: Optional[dict]):
+        headers = {
+            "Authorization": "Bearer " + self.tokens.token(),
+            "client-request-id": str(uuid.uuid4()),
+            "Accept": "application/json",
+        }
+        self.request_count += 1
+        return self.session.request(method, self.base_url + path, json=body, headers=headers)
+
+    # -- key sets --------------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def keyset_path(keyset_id: str, suffix: str = "") -> str:
+        # The id is validated before use; quoting still guarantees it can never leave its path segment.
+        return "/trustFramework/keySets/" + quote(keyset_id, safe="") + suffix
+
+    def get_keyset(self, keyset_id: str) -> Optional[dict]:
+        try:
+            return self.call("GET", self.keyset_path(keyset_id))
+        except GraphError as exc:
+            if exc.not_found:
+                return None
+            raise
+
+    def list_keysets(self) -> list:
+        keysets = []
+        path: Optional[str] = "/trustFramework/keySets"
+        while path:
+            page = self.call("GET", path) or {}
+            keysets.extend(page.get("value") or [])
+            next_link = page.get("@odata.nextLink")
+            path = next_link[len(self.base_url):] if next_link and next_link.startswith(self.base_url) else None
+        return keysets
+
+    def create_keyset(self, name: str) -> dict:
+        """Create an empty key set; an existing one (created concurrently or by a landed retry) is returned as is."""
+        def landed() -> Optional[dict]:
+            return self.get_keyset(name)
+
+        try:
+            created = self.call("POST", "/trustFramework/keySets", {"id": name}, reconcile=landed)
+        except GraphError as exc:
+            if exc.code == "AADB2C95028" or exc.status == 409:
+                existing = self.get_keyset(name)
+                if existing is not None:
+                    return existing
+            raise
+        return created or {"id": name, "keys": []}
+
+    def generate_key(self, keyset_id: str, body: dict, landed: Callable[[], Optional[dict]]) -> dict:
+        return self.call("POST", self.keyset_path(keyset_id, "/generateKey"), body, reconcile=landed) or {}
+
+
+def _json_or_none(response) -> Optional[dict]:
+    if response.status_code == 204 or not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        raise GraphError("Graph answered HTTP %s with a body that is not JSON" % response.status_code,
+                         status=response.status_code, request_id=response.headers.get("request-id")) from None
+
+
+def _transport_reason(exc: Exception) -> str:
+    if isinstance(exc, requests.exceptions.SSLError):
+        return ("TLS verification failed (%s); give the CA bundle with ca_path, or validate_certs: false for a test "
+                "endpoint only" % exc.__class__.__name__)
+    if isinstance(exc, requests.exceptions.Timeout):
+        return "no answer within the timeout"
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        return "connection failed or was dropped"
+    return exc.__class__.__name__

@@ -1,0 +1,112 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) entra.b2c contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The base of every entra.b2c module: shared options, the Graph connection, failures reported in one place.
+
+Internal use only: this module may change without notice.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Callable, Optional
+
+from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+
+from ansible_collections.entra.b2c.plugins.module_utils._auth import (
+    CLOUD_ENV,
+    AuthError,
+    TokenProvider,
+    default_ca_bundle,
+    endpoint_root,
+    resolve_cloud,
+    resolve_credential,
+)
+from ansible_collections.entra.b2c.plugins.module_utils._graph import (
+    HAS_REQUESTS,
+    REQUESTS_IMPORT_ERROR,
+    GraphClient,
+    GraphError,
+    GraphSession,
+)
+from ansible_collections.entra.b2c.plugins.module_utils._keys import KeyInputError
+
+# Credential options have no env fallback here on purpose: an argument must win over the environment as a whole kind,
+# which resolve_credential decides after parsing.
+GRAPH_ARGUMENT_SPEC = dict(
+    tenant_id=dict(type="str", aliases=["tenant"], fallback=(env_fallback, ["AZURE_TENANT_ID", "AZURE_TENANT"])),
+    client_id=dict(type="str", fallback=(env_fallback, ["AZURE_CLIENT_ID"])),
+    client_secret=dict(type="str", aliases=["secret"], no_log=True),
+    client_certificate_path=dict(type="path"),
+    client_certificate_password=dict(type="str", no_log=True),
+    federated_token_file=dict(type="path", no_log=False),
+    access_token=dict(type="str", no_log=True),
+    cloud=dict(type="str", fallback=(env_fallback, list(CLOUD_ENV))),
+    graph_endpoint=dict(type="str"),
+    authority_host=dict(type="str"),
+    validate_certs=dict(type="bool", default=True),
+    ca_path=dict(type="path"),
+    timeout=dict(type="float", default=30),
+)
+
+USER_ERRORS = (AuthError, GraphError, KeyInputError)
+
+
+class GraphModule(AnsibleModule):
+    """AnsibleModule plus the shared Graph options and a lazily built client."""
+
+    def __init__(self, argument_spec: dict, **kwargs):
+        spec = dict(GRAPH_ARGUMENT_SPEC)
+        spec.update(argument_spec)
+        super().__init__(argument_spec=spec, **kwargs)
+        if not HAS_REQUESTS:
+            self.fail_json(msg=missing_required_lib("requests"), exception=str(REQUESTS_IMPORT_ERROR))
+        self._client: Optional[GraphClient] = None
+        self.now = int(time.time())  # one clock read per run: every decision of the run uses the same now
+
+    def connect(self) -> GraphClient:
+        """Resolve credentials, cloud and endpoints (no network yet); the token is acquired on first request."""
+        if self._client is None:
+            params = self.params
+            environ = os.environ
+            credential = resolve_credential(params, environ)
+            for secret in credential.secrets():
+                self.no_log_values.add(secret)  # values from the environment are masked like no_log arguments
+            cloud = resolve_cloud(params.get("cloud"))
+            graph_root = endpoint_root(params["graph_endpoint"], "graph_endpoint") if params.get(
+                "graph_endpoint") else cloud.graph_root
+            authority_host = endpoint_root(params["authority_host"], "authority_host") if params.get(
+                "authority_host") else cloud.authority_host
+            timeout = params["timeout"]
+            if not timeout or timeout <= 0:
+                raise AuthError("timeout: %r must be a positive number of seconds" % timeout)
+            session = GraphSession(self._tls_verify(environ), timeout)
+            tokens = TokenProvider(credential, cloud, authority_host, session, timeout)
+            self._client = GraphClient(session, graph_root, tokens)
+        return self._client
+
+    def _tls_verify(self, environ):
+        if not self.params["validate_certs"]:
+            self.warn("validate_certs is false: TLS certificates of Graph and the authority are not verified; "
+                      "use ca_path for a private CA instead")
+            try:
+                import urllib3  # pylint: disable=import-outside-toplevel
+                urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)  # warned once, above
+            except ImportError:  # pragma: no cover - requests always brings urllib3
+                pass
+            return False
+        ca_path = default_ca_bundle(self.params.get("ca_path"), environ)
+        if ca_path and not os.path.exists(ca_path):
+            raise AuthError("ca_path: %s does not exist" % ca_path)
+        return ca_path or True
+
+    def run(self, body: Callable[["GraphModule"], dict]) -> None:
+        """Run the module body; every user-facing failure becomes fail_json here and nowhere else."""
+        try:
+            result = body(self)
+        except USER_ERRORS as exc:
+            self.fail_json(msg=str(exc), **getattr(exc, "result", {}))
+        self.exit_json(**result)

@@ -1,0 +1,261 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) entra.b2c contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: b2c_keyset_key
+short_description: Ensure an Azure AD B2C policy key set holds a valid generated key
+version_added: 0.1.0
+description:
+  - Makes sure the Identity Experience Framework key set (policy key container) O(keyset) holds a key of the requested
+    O(use) and O(kty) that is valid now, and still valid O(renew_before) from now.
+  - Reads the key set and calls Microsoft Graph's C(generateKey) only when no key qualifies, so repeated runs never
+    add keys. B2C keys cannot be deleted, which makes this the safe way to keep signing and encryption keys in place.
+  - A key qualifies when its use and type match, it is not disabled, it is active at S (S is now, or the requested
+    O(nbf) when that lies in the future), and it does not expire before S plus O(renew_before).
+  - Creates the key set first when it does not exist, unless O(create_keyset=false).
+  - Refuses, before any write, a key whose type or use differs from the keys already in the set, which B2C rejects.
+author:
+  - entra.b2c contributors
+extends_documentation_fragment:
+  - entra.b2c.graph
+  - entra.b2c.attributes
+  - entra.b2c.attributes.ACTION_GROUP
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+options:
+  keyset:
+    description:
+      - The key set id, with or without the C(B2C_1A_) prefix the service adds (V(TokenSigningKeyContainer) and
+        V(B2C_1A_TokenSigningKeyContainer) name the same set).
+      - ASCII letters, digits, V(_), V(-) and V(.) only.
+    type: str
+    required: true
+    aliases: [name, keyset_id]
+  use:
+    description:
+      - Use of the key, V(sig) for signing or V(enc) for encryption.
+    type: str
+    required: true
+    choices: [sig, enc]
+  kty:
+    description:
+      - Key type, V(RSA) or V(oct), case-insensitive.
+    type: str
+    default: RSA
+  nbf:
+    description:
+      - Activation time of a generated key, as epoch seconds or an ISO 8601 date or date-time (UTC unless an offset is
+        given), for example V(2027-01-31) or V(2027-01-31T12:00:00+01:00). Defaults to now.
+      - A future value prepares a key ahead of its activation; the run stays idempotent.
+    type: raw
+    aliases: [not_before]
+  exp:
+    description:
+      - Expiry of a generated key, in the same forms as O(nbf). Without O(exp) or O(valid_for) the key never expires.
+      - Must lie after O(nbf) and in the future.
+    type: raw
+    aliases: [expires]
+  valid_for:
+    description:
+      - Lifetime of a generated key from its O(nbf), such as V(90d), V(12w), V(36h), V(45m), V(3600s) or a bare
+        number of seconds. Mutually exclusive with O(exp).
+    type: str
+  renew_before:
+    description:
+      - A key that expires within this duration from S no longer counts, so a successor is generated ahead of time.
+        Same forms as O(valid_for).
+      - B2C switches to the newer key once it is active, so renewing a margin ahead avoids an outage.
+    type: str
+    default: "0"
+  create_keyset:
+    description:
+      - Create the key set when it does not exist. With V(false) a missing key set is an error.
+    type: bool
+    default: true
+seealso:
+  - name: trustFrameworkKeySet generateKey (Microsoft Graph beta)
+    description: The API this module calls to add a key.
+    link: https://learn.microsoft.com/en-us/graph/api/trustframeworkkeyset-generatekey?view=graph-rest-beta
+"""
+
+EXAMPLES = r"""
+- name: Ensure the IEF token signing key exists
+  entra.b2c.b2c_keyset_key:
+    keyset: TokenSigningKeyContainer
+    use: sig
+    tenant_id: contoso.onmicrosoft.com
+    client_id: "{{ b2c_client_id }}"
+    client_secret: "{{ b2c_client_secret }}"
+
+- name: Set credentials once, then keep both starter-pack keys valid for 30 more days at least
+  module_defaults:
+    group/entra.b2c.graph:
+      tenant_id: contoso.onmicrosoft.com
+      client_id: "{{ b2c_client_id }}"
+      client_certificate_path: /etc/ansible/b2c-automation.pem
+  block:
+    - name: Token signing key, one year, renewed 30 days ahead
+      entra.b2c.b2c_keyset_key:
+        keyset: TokenSigningKeyContainer
+        use: sig
+        valid_for: 365d
+        renew_before: 30d
+
+    - name: Token encryption key
+      entra.b2c.b2c_keyset_key:
+        keyset: TokenEncryptionKeyContainer
+        use: enc
+        valid_for: 365d
+        renew_before: 30d
+
+- name: Prepare a key that activates on a given date (idempotent)
+  entra.b2c.b2c_keyset_key:
+    keyset: B2C_1A_TokenSigningKeyContainer
+    use: sig
+    nbf: "2027-03-01"
+    exp: "2028-03-01"
+    create_keyset: false
+
+# Ad hoc, with AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET in the environment:
+#   ansible localhost -m entra.b2c.b2c_keyset_key -a "keyset=TokenSigningKeyContainer use=sig" --check --diff
+"""
+
+RETURN = r"""
+keyset:
+  description: The key set id as the service names it.
+  returned: always
+  type: str
+  sample: B2C_1A_TokenSigningKeyContainer
+key:
+  description:
+    - Public facts of the key that satisfies the request after the run.
+    - V(null) in check mode when the key would be new.
+  returned: always
+  type: dict
+  sample:
+    kid: Gaid7K8sO8RavMX9fzHir_Wg0femGhbY9b-B4rVIxbE
+    use: sig
+    kty: RSA
+    nbf: 1767225600
+    exp: 1798761600
+    not_before: "2026-01-01T00:00:00Z"
+    expires: "2027-01-01T00:00:00Z"
+    e: AQAB
+    n: 0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3
+keys:
+  description: Public facts of every key in the set after the run, same shape as RV(key).
+  returned: always
+  type: list
+  elements: dict
+reason:
+  description:
+    - Why the module acted or not. V(valid) when a key already qualified; otherwise V(keyset_missing), V(no_key),
+      V(expired), V(expiring) (valid but expiring within O(renew_before)) or V(not_yet_valid).
+  returned: always
+  type: str
+  sample: valid
+"""
+
+from ansible_collections.entra.b2c.plugins.module_utils._keys import (
+    KeyInputError,
+    build_request,
+    find_landed,
+    generate_body,
+    keyset_id,
+    plan,
+    public_facts,
+)
+from ansible_collections.entra.b2c.plugins.module_utils._graph import GraphError
+from ansible_collections.entra.b2c.plugins.module_utils._module import GraphModule
+
+
+def ensure_key(module: GraphModule) -> dict:
+    params = module.params
+    now = module.now
+    request = build_request(params["use"], params["kty"], params["nbf"], params["exp"], params["valid_for"],
+                            params["renew_before"], now)
+    wanted_id = keyset_id(params["keyset"])
+    client = module.connect()
+
+    keyset = client.get_keyset(wanted_id)
+    before_id = keyset["id"] if keyset else None
+    keys = list(keyset.get("keys") or []) if keyset else []
+    keys_before = keys
+    decision = plan(keyset is not None, keys, request, now, wanted_id)
+    result = {"changed": False, "keyset": before_id or wanted_id, "reason": decision.reason}
+
+    def report(key, keys_after, planned=None):
+        facts = dict(result, key=public_facts(key) if key else None, keys=[public_facts(k) for k in keys_after])
+        if module._diff:
+            facts["diff"] = {
+                "before": {"keyset": before_id, "keys": [public_facts(k) for k in keys_before]},
+                "after": {"keyset": result["keyset"] if result["changed"] or before_id else None,
+                          "keys": [public_facts(k) for k in keys_after] + ([planned] if planned else [])},
+            }
+        return facts
+
+    if not decision.generate:
+        return report(decision.key, keys)
+    if decision.conflict:
+        raise KeyInputError(decision.conflict)
+    if keyset is None and not params["create_keyset"]:
+        raise KeyInputError("keyset: %s does not exist and create_keyset is false; create the key set first or set "
+                            "create_keyset: true" % wanted_id)
+
+    result["changed"] = True
+    body = generate_body(request, now)
+    if module.check_mode:
+        return report(None, keys, planned=public_facts(body))
+
+    if keyset is None:
+        keyset = client.create_keyset(wanted_id)
+        result["keyset"] = keyset.get("id") or wanted_id
+        keys = list(keyset.get("keys") or [])
+        # Created concurrently by someone else: their keys may already satisfy the request.
+        decision = plan(True, keys, request, now, result["keyset"])
+        if not decision.generate:
+            return report(decision.key, keys)
+        if decision.conflict:
+            raise KeyInputError(decision.conflict)
+
+    def landed():
+        current = client.get_keyset(result["keyset"])
+        return find_landed(keys, (current or {}).get("keys") or [], request, now)
+
+    try:
+        new_key = client.generate_key(result["keyset"], body, landed)
+    except GraphError as exc:
+        # Report what was done before the failure (a new key set), so the output tells a re-run will complete it.
+        exc.result = dict(result, changed=before_id is None)
+        raise
+    return report(new_key, keys + [new_key])
+
+
+def main():
+    module = GraphModule(
+        argument_spec=dict(
+            keyset=dict(type="str", required=True, aliases=["name", "keyset_id"], no_log=False),
+            use=dict(type="str", required=True, choices=["sig", "enc"]),
+            kty=dict(type="str", default="RSA"),
+            nbf=dict(type="raw", aliases=["not_before"]),
+            exp=dict(type="raw", aliases=["expires"]),
+            valid_for=dict(type="str"),
+            renew_before=dict(type="str", default="0"),
+            create_keyset=dict(type="bool", default=True, no_log=False),
+        ),
+        mutually_exclusive=[("exp", "valid_for")],
+        supports_check_mode=True,
+    )
+    module.run(ensure_key)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# The main job: ensure the IEF starter-pack policy keys twice (changed, then ok) and print the key facts.
+# Against a real tenant when one is configured in the environment (AZURE_TENANT_ID or AZURE_TENANT, AZURE_CLIENT_ID
+# and a credential: AZURE_CLIENT_SECRET/AZURE_SECRET, AZURE_CLIENT_CERTIFICATE_PATH, AZURE_FEDERATED_TOKEN_FILE, or
+# AZURE_ACCESS_TOKEN); otherwise against the built-in emulator, started and stopped here. DEMO_TARGET=emulator forces it.
+set -euo pipefail
+shopt -s inherit_errexit
+
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+venv=$(ensure_venv newest)
+demo_dir="$BUILD/demo"
+rm -rf "$demo_dir"
+mkdir -p "$demo_dir/collections/ansible_collections/entra"
+ln -s "$ROOT" "$demo_dir/collections/ansible_collections/entra/b2c"
+
+export ANSIBLE_COLLECTIONS_PATH="$demo_dir/collections"
+export ANSIBLE_PYTHON_INTERPRETER="$venv/bin/python"
+export ANSIBLE_LOCALHOST_WARNING=0 ANSIBLE_INVENTORY_UNPARSED_WARNING=0 ANSIBLE_RETRY_FILES_ENABLED=0
+export PATH="$venv/bin:$PATH"
+playbook="$ROOT/playbooks/starter_pack.yml"
+
+tenant_configured() {
+    [[ -n ${AZURE_ACCESS_TOKEN:-} ]] && return 0
+    [[ -n ${AZURE_TENANT_ID:-${AZURE_TENANT:-}} && -n ${AZURE_CLIENT_ID:-} ]] || return 1
+    [[ -n ${AZURE_CLIENT_SECRET:-${AZURE_SECRET:-}}${AZURE_CLIENT_CERTIFICATE_PATH:-}${AZURE_FEDERATED_TOKEN_FILE:-} ]]
+}
+
+run_twice() {
+    local run
+    for run in first second; do
+        printf '\n==== %s run: %s ====\n' "$run" \
+            "$([[ $run == first ]] && echo 'expect "changed" where keys are missing' || echo 'expect "ok": nothing to do')"
+        ansible-playbook "$playbook" "$@"
+    done
+}
+
+if [[ ${DEMO_TARGET:-} != emulator ]] && tenant_configured; then
+    log "demo: tenant credentials found in the environment: running against tenant ${AZURE_TENANT_ID:-${AZURE_TENANT:-(access token)}}"
+    run_twice
+    exit 0
+fi
+
+log "demo: no tenant configured (AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET): using the built-in emulator"
+PYTHONPATH="$ROOT/tests" "$venv/bin/python" -m emulator --state-dir "$demo_dir/emulator" \
+    >"$demo_dir/emulator.json" 2>"$demo_dir/emulator.log" &
+emulator_pid=$!
+trap 'kill "$emulator_pid" 2>/dev/null || true; wait "$emulator_pid" 2>/dev/null || true' EXIT
+
+for _ in $(seq 1 100); do
+    [[ -s $demo_dir/emulator.json ]] && break
+    kill -0 "$emulator_pid" 2>/dev/null || { cat "$demo_dir/emulator.log" >&2; die "the emulator did not start"; }
+    sleep 0.1
+done
+[[ -s $demo_dir/emulator.json ]] || die "the emulator printed nothing within 10 s (log: $demo_dir/emulator.log)"
+
+field() { "$venv/bin/python" -c 'import json, sys; print(json.loads(open(sys.argv[1]).readline())[sys.argv[2]])' \
+    "$demo_dir/emulator.json" "$1"; }
+url=$(field url)
+AZURE_TENANT_ID=$(field tenant_id)
+AZURE_CLIENT_ID=$(field client_id)
+AZURE_CLIENT_SECRET=$(field client_secret)
+export AZURE_TENANT_ID AZURE_CLIENT_ID AZURE_CLIENT_SECRET
+log "demo: emulator listening at $url (tenant $AZURE_TENANT_ID)"
+
+run_twice -e "b2c_graph_endpoint=$url" -e "b2c_authority_host=$url" -e "b2c_ca_path=$(field ca_path)"

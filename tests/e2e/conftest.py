@@ -1,0 +1,199 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) entra.b2c contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""End-to-end fixtures: the emulator in-process, the real ansible-playbook / ansible CLIs in subprocesses."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import yaml
+
+TESTS_DIR = Path(__file__).resolve().parent.parent
+REPO_ROOT = TESTS_DIR.parent
+sys.path.insert(0, str(TESTS_DIR))
+
+from emulator import Emulator  # noqa: E402  pylint: disable=wrong-import-position
+
+CALLBACKS_DIR = Path(__file__).resolve().parent / "callback_plugins"
+
+
+def collections_path(tmp_root: Path) -> str:
+    """The tree `make test` built, or a symlinked one for a direct pytest run from the repository."""
+    given = os.environ.get("ANSIBLE_COLLECTIONS_PATH")
+    if given and (Path(given) / "ansible_collections" / "entra" / "b2c").exists():
+        return given
+    link = tmp_root / "ansible_collections" / "entra" / "b2c"
+    link.parent.mkdir(parents=True, exist_ok=True)
+    if not link.exists():
+        link.symlink_to(REPO_ROOT)
+    return str(tmp_root)
+
+
+@dataclass
+class Run:
+    """One CLI run: exit code, screen output and the recorded task results."""
+
+    rc: int
+    stdout: str
+    stderr: str
+    results: list = field(default_factory=list)
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+    def task(self, name: str) -> dict:
+        matches = [entry for entry in self.results if entry["task"] == name]
+        assert matches, "no result for task %r; tasks seen: %s\n%s" % (
+            name, [entry["task"] for entry in self.results], self.output[-3000:])
+        return matches[-1]
+
+    def result(self, name: str = "key") -> dict:
+        return self.task(name)["result"]
+
+
+class Ansible:
+    """Runs ansible-playbook and ansible against the emulator with the collection on the collections path."""
+
+    def __init__(self, emulator, workdir: Path, collections: str):
+        self.emulator = emulator
+        self.workdir = workdir
+        self.collections = collections
+        self.bin_dir = Path(sys.executable).parent
+        self.counter = 0
+
+    def connection(self, **overrides) -> dict:
+        values = {
+            "tenant_id": self.emulator.tenant_id,
+            "client_id": self.emulator.client_id,
+            "client_secret": self.emulator.client_secret,
+            "graph_endpoint": self.emulator.url,
+            "authority_host": self.emulator.url,
+            "ca_path": self.emulator.ca_path,
+        }
+        values.update(overrides)
+        return {key: value for key, value in values.items() if value is not None}
+
+    def env(self, extra_env=None) -> dict:
+        env = {key: value for key, value in os.environ.items() if not key.startswith(("AZURE_", "REQUESTS_CA"))}
+        env.update({
+            "ANSIBLE_COLLECTIONS_PATH": self.collections,
+            "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
+            "ANSIBLE_CALLBACK_PLUGINS": str(CALLBACKS_DIR),
+            "ANSIBLE_CALLBACKS_ENABLED": "record_results",
+            "ANSIBLE_LOAD_CALLBACK_PLUGINS": "1",
+            "ANSIBLE_NOCOLOR": "1",
+            "ANSIBLE_FORCE_COLOR": "0",
+            "ANSIBLE_RETRY_FILES_ENABLED": "0",
+            "ANSIBLE_LOCALHOST_WARNING": "0",
+            "ANSIBLE_INVENTORY_UNPARSED_WARNING": "0",
+            "ANSIBLE_HOME": str(self.workdir / "ansible-home"),
+            "ANSIBLE_LOCAL_TEMP": str(self.workdir / "ansible-tmp"),
+            "PATH": str(self.bin_dir) + os.pathsep + os.environ.get("PATH", ""),
+        })
+        env.update(extra_env or {})
+        return env
+
+    def _execute(self, argv, extra_env=None, timeout=180) -> Run:
+        self.counter += 1
+        results_file = self.workdir / ("results-%d.jsonl" % self.counter)
+        env = self.env(extra_env)
+        env["E2E_RESULTS_FILE"] = str(results_file)
+        done = subprocess.run(argv, cwd=self.workdir, env=env, capture_output=True, text=True, timeout=timeout,
+                              check=False, stdin=subprocess.DEVNULL)
+        results = []
+        if results_file.exists():
+            results = [json.loads(line) for line in results_file.read_text(encoding="utf-8").splitlines() if line]
+        return Run(done.returncode, done.stdout, done.stderr, results)
+
+    def playbook(self, tasks, defaults=None, check=False, diff=False, extra_env=None, verbosity=0,
+                 extra_args=(), hosts="localhost", inventory=None, play_extra=None) -> Run:
+        """Run one play of `tasks`; `defaults` (the connection by default) goes to module_defaults group/entra.b2c.graph."""
+        play = {
+            "name": "e2e",
+            "hosts": hosts,
+            "gather_facts": False,
+            "tasks": tasks,
+        }
+        graph_defaults = self.connection() if defaults is None else defaults
+        if graph_defaults:
+            play["module_defaults"] = {"group/entra.b2c.graph": graph_defaults}
+        play.update(play_extra or {})
+        self.counter += 1
+        path = self.workdir / ("play-%d.yml" % self.counter)
+        path.write_text(yaml.safe_dump([play], sort_keys=False), encoding="utf-8")
+        argv = [str(self.bin_dir / "ansible-playbook"), str(path)]
+        if inventory:
+            argv += ["-i", str(inventory)]
+        if check:
+            argv.append("--check")
+        if diff:
+            argv.append("--diff")
+        if verbosity:
+            argv.append("-" + "v" * verbosity)
+        argv += list(extra_args)
+        return self._execute(argv, extra_env)
+
+    def adhoc(self, module_args: str, check=False, diff=False, extra_env=None, module="entra.b2c.b2c_keyset_key",
+              verbosity=0) -> Run:
+        argv = [str(self.bin_dir / "ansible"), "localhost", "-m", module, "-a", module_args]
+        if check:
+            argv.append("--check")
+        if diff:
+            argv.append("--diff")
+        if verbosity:
+            argv.append("-" + "v" * verbosity)
+        return self._execute(argv, extra_env)
+
+
+def key_task(name="key", **args) -> dict:
+    """A b2c_keyset_key task that never aborts the play, so later tasks and assertions still see its result."""
+    return {"name": name, "entra.b2c.b2c_keyset_key": args, "ignore_errors": True}
+
+
+@pytest.fixture(scope="session")
+def emulator():
+    with tempfile.TemporaryDirectory(prefix="b2c-emulator-") as state_dir:
+        emu = Emulator(latency_ms=0, state_dir=state_dir)
+        emu.start()
+        try:
+            yield emu
+        finally:
+            emu.stop()
+
+
+@pytest.fixture()
+def control(emulator):
+    emulator.control.reset()
+    return emulator.control
+
+
+@pytest.fixture(scope="session")
+def session_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("e2e")
+
+
+@pytest.fixture()
+def ansible(emulator, control, session_dir, tmp_path):  # pylint: disable=unused-argument,redefined-outer-name
+    return Ansible(emulator, tmp_path, collections_path(session_dir))
+
+
+def routes(control, method_route=None) -> list:
+    """The request log as route names (optionally only one route)."""
+    return [entry["route"] for entry in control.requests() if method_route in (None, entry["route"])]
+
+
+def keyset_keys(control, keyset_id) -> list:
+    for keyset in control.state()["keysets"]:
+        if keyset["id"] == keyset_id:
+            return keyset["keys"]
+    return []

@@ -1,0 +1,193 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) entra.b2c contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+import base64
+import hashlib
+
+import pytest
+
+from ansible_collections.entra.b2c.plugins.module_utils._auth import (
+    CLOUDS,
+    AuthError,
+    default_ca_bundle,
+    endpoint_root,
+    federated_assertion_reader,
+    load_certificate,
+    resolve_cloud,
+    resolve_credential,
+)
+
+TENANT = {"tenant_id": "contoso.onmicrosoft.com", "client_id": "11111111-2222-3333-4444-555555555555"}
+
+
+def params(**values):
+    base = {"tenant_id": None, "client_id": None, "client_secret": None, "client_certificate_path": None,
+            "client_certificate_password": None, "federated_token_file": None, "access_token": None}
+    base.update(values)
+    return base
+
+
+@pytest.mark.parametrize("option, kind", [
+    ("client_secret", "client_secret"),
+    ("client_certificate_path", "certificate"),
+    ("federated_token_file", "federated_token"),
+    ("access_token", "access_token"),
+])
+def test_each_kind_from_arguments(option, kind):
+    credential = resolve_credential(params(**TENANT, **{option: "value"}), {})
+    assert credential.kind == kind
+    assert credential.source == "argument"
+
+
+def test_argument_kind_wins_over_environment_kind():
+    environ = {"AZURE_CLIENT_CERTIFICATE_PATH": "/env.pem", "AZURE_CLIENT_SECRET": "env-secret"}
+    credential = resolve_credential(params(**TENANT, federated_token_file="/token"), environ)
+    assert credential.kind == "federated_token"
+    assert credential.federated_token_file == "/token"
+
+
+def test_two_argument_kinds_are_refused_naming_both():
+    with pytest.raises(AuthError) as err:
+        resolve_credential(params(**TENANT, client_secret="s", access_token="t"), {})
+    assert "client_secret" in str(err.value) and "access_token" in str(err.value)
+    assert "module arguments" in str(err.value)
+
+
+def test_two_environment_kinds_are_refused_naming_the_variables_not_the_values():
+    with pytest.raises(AuthError) as err:
+        resolve_credential(params(**TENANT), {"AZURE_SECRET": "env-secret-value", "AZURE_ACCESS_TOKEN": "env-token"})
+    assert "AZURE_SECRET" in str(err.value) and "AZURE_ACCESS_TOKEN" in str(err.value)
+    assert "env-secret-value" not in str(err.value) and "env-token" not in str(err.value)
+
+
+def test_no_credential_is_refused():
+    with pytest.raises(AuthError, match="no credentials"):
+        resolve_credential(params(**TENANT), {})
+
+
+def test_awx_azure_resource_manager_environment():
+    environ = {"AZURE_CLIENT_ID": "cid", "AZURE_TENANT": "tid", "AZURE_SECRET": "sec", "AZURE_SUBSCRIPTION_ID": ""}
+    credential = resolve_credential(params(), environ)
+    assert (credential.kind, credential.source, credential.tenant_id, credential.client_id, credential.secret) == (
+        "client_secret", "environment", "tid", "cid", "sec")
+
+
+def test_env_fallback_order_prefers_the_first_name():
+    environ = {"AZURE_CLIENT_SECRET": "first", "AZURE_SECRET": "second", "AZURE_TENANT_ID": "t1", "AZURE_TENANT": "t2",
+               "AZURE_CLIENT_ID": "c"}
+    credential = resolve_credential(params(), environ)
+    assert credential.secret == "first" and credential.tenant_id == "t1"
+
+
+def test_certificate_password_from_environment():
+    environ = {"AZURE_CLIENT_CERTIFICATE_PASSWORD": "pw"}
+    credential = resolve_credential(params(**TENANT, client_certificate_path="/c.pem"), environ)
+    assert credential.certificate_password == "pw"
+
+
+def test_access_token_needs_neither_tenant_nor_client():
+    credential = resolve_credential(params(access_token="tok"), {})
+    assert credential.kind == "access_token" and credential.tenant_id is None
+
+
+@pytest.mark.parametrize("missing", ["tenant_id", "client_id"])
+def test_secret_needs_tenant_and_client(missing):
+    values = dict(TENANT)
+    values[missing] = None
+    with pytest.raises(AuthError, match=missing):
+        resolve_credential(params(client_secret="s", **values), {})
+
+
+def test_repr_and_describe_never_show_secrets():
+    credential = resolve_credential(params(**TENANT, client_secret="very-secret-value"), {})
+    assert "very-secret-value" not in repr(credential)
+    assert "very-secret-value" not in credential.describe()
+    assert credential.secrets() == ["very-secret-value"]
+
+
+@pytest.mark.parametrize("value, expected", [
+    (None, "global"), ("global", "global"), ("AzureCloud", "global"), ("usgov", "usgov"),
+    ("AzureUSGovernment", "usgov"), ("usgov_dod", "usgov_dod"), ("china", "china"), ("AzureChinaCloud", "china"),
+    ("  CHINA ", "china"),
+])
+def test_cloud_names(value, expected):
+    assert resolve_cloud(value) is CLOUDS[expected]
+
+
+def test_cloud_table_matches_the_api_notes():
+    assert CLOUDS["usgov_dod"].graph_root == "https://dod-graph.microsoft.us"
+    assert CLOUDS["usgov_dod"].authority_host == "https://login.microsoftonline.us"
+    assert CLOUDS["china"].graph_root == "https://microsoftgraph.chinacloudapi.cn"
+    assert CLOUDS["china"].authority_host == "https://login.partner.microsoftonline.cn"
+
+
+def test_unknown_cloud_lists_the_choices():
+    with pytest.raises(AuthError) as err:
+        resolve_cloud("AzureGermanCloud")
+    assert "usgov_dod" in str(err.value)
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("https://127.0.0.1:8443", "https://127.0.0.1:8443"),
+    ("https://graph.microsoft.com/", "https://graph.microsoft.com"),
+])
+def test_endpoint_root_accepts_scheme_host_port(value, expected):
+    assert endpoint_root(value, "graph_endpoint") == expected
+
+
+@pytest.mark.parametrize("value", [
+    "http://127.0.0.1:8443", "https://host/beta", "graph.microsoft.com", "https://host?x=1", "https://u:p@host",
+    "https://host:99999",
+])
+def test_endpoint_root_refuses_anything_else(value):
+    with pytest.raises(AuthError, match="graph_endpoint"):
+        endpoint_root(value, "graph_endpoint")
+
+
+def test_explicit_ca_path_wins_over_environment():
+    environ = {"REQUESTS_CA_BUNDLE": "/env-ca.pem"}
+    assert default_ca_bundle("/mine.pem", environ) == "/mine.pem"
+    assert default_ca_bundle(None, environ) == "/env-ca.pem"
+    assert default_ca_bundle(None, {"CURL_CA_BUNDLE": "/curl.pem"}) == "/curl.pem"
+
+
+CERT_BODY = base64.b64encode(b"not really DER but bytes all the same").decode()
+
+
+@pytest.mark.parametrize("key_first", [True, False])
+def test_certificate_thumbprint_in_either_order(tmp_path, key_first):
+    key = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"
+    cert = "-----BEGIN CERTIFICATE-----\n%s\n-----END CERTIFICATE-----\n" % CERT_BODY
+    path = tmp_path / "c.pem"
+    path.write_text(key + cert if key_first else cert + key)
+    pem, thumbprint = load_certificate(str(path))
+    assert thumbprint == hashlib.sha1(base64.b64decode(CERT_BODY)).hexdigest().upper()
+    assert "PRIVATE KEY" in pem
+
+
+def test_certificate_without_key_or_certificate_is_refused(tmp_path):
+    path = tmp_path / "c.pem"
+    path.write_text("-----BEGIN CERTIFICATE-----\n%s\n-----END CERTIFICATE-----\n" % CERT_BODY)
+    with pytest.raises(AuthError, match="no private key"):
+        load_certificate(str(path))
+    path.write_text("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n")
+    with pytest.raises(AuthError, match="BEGIN CERTIFICATE"):
+        load_certificate(str(path))
+    with pytest.raises(AuthError, match="cannot read"):
+        load_certificate(str(tmp_path / "missing.pem"))
+
+
+def test_federated_assertion_is_read_at_call_time(tmp_path):
+    path = tmp_path / "token"
+    path.write_text("first.jwt.value\n")
+    read = federated_assertion_reader(str(path))
+    assert read() == "first.jwt.value"
+    path.write_text("rotated.jwt.value")
+    assert read() == "rotated.jwt.value"
+    path.write_text("")
+    with pytest.raises(AuthError, match="empty"):
+        read()

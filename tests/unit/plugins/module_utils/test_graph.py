@@ -1,0 +1,254 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) entra.b2c contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The Graph client's retry rules, driven by a scripted session (the end-to-end suite covers real HTTP)."""
+
+from __future__ import annotations
+
+import email.utils
+import json
+
+import pytest
+import requests
+
+from ansible_collections.entra.b2c.plugins.module_utils import _graph
+from ansible_collections.entra.b2c.plugins.module_utils._graph import (
+    GraphClient,
+    GraphError,
+    GraphSession,
+    backoff_seconds,
+    retry_after_seconds,
+)
+
+
+class FakeResponse:
+    def __init__(self, status, body=None, headers=None):
+        self.status_code = status
+        self.headers = dict(headers or {})
+        self.content = b"" if body is None else json.dumps(body).encode()
+        self.reason = "reason"
+        self._body = body
+
+    def json(self):
+        if self._body is None:
+            raise ValueError("no body")
+        return self._body
+
+
+def graph_error(status, code, message="boom", request_id="rid-1"):
+    return FakeResponse(status, {"error": {"code": code, "message": message, "innerError": {"request-id": request_id}}},
+                        {"request-id": request_id})
+
+
+class ScriptedSession:
+    """Answers requests from a script: a FakeResponse or an exception per call."""
+
+    def __init__(self, *script):
+        self.script = list(script)
+        self.calls = []
+
+    def request(self, method, url, json=None, headers=None):  # pylint: disable=redefined-outer-name
+        self.calls.append((method, url, json, headers))
+        item = self.script.pop(0)
+        if isinstance(item, Exception):
+            raise item
+        return item
+
+
+class Tokens:
+    def __init__(self, can_refresh=True):
+        self.can_refresh = can_refresh
+        self.issued = 0
+        self.credential = type("Cred", (), {"describe": lambda self: "client secret for client_id X"})()
+
+    def token(self):
+        if not self.issued:
+            self.issued = 1
+        return "token-%d" % self.issued
+
+    def refresh(self):
+        self.issued += 1
+        return self.token()
+
+
+def client(*script, tokens=None):
+    sleeps = []
+    session = ScriptedSession(*script)
+    graph = GraphClient(session, "https://graph.example", tokens or Tokens(), sleep=sleeps.append, rand=lambda: 1.0)
+    return graph, session, sleeps
+
+
+def test_retry_after_seconds_and_http_date():
+    assert retry_after_seconds("7") == 7.0
+    assert retry_after_seconds(None) is None
+    assert retry_after_seconds("soon") is None
+    date = email.utils.formatdate(1_000_030, usegmt=True)
+    assert retry_after_seconds(date, now=lambda: 1_000_000) == pytest.approx(30.0)
+    assert retry_after_seconds(email.utils.formatdate(10, usegmt=True), now=lambda: 1_000_000) == 0.0
+
+
+def test_backoff_doubles_up_to_the_cap_with_jitter():
+    assert [backoff_seconds(n, rand=lambda: 1.0) for n in (1, 2, 3, 4, 5, 6)] == [1, 2, 4, 8, 16, 16]
+    assert backoff_seconds(1, rand=lambda: 0.0) == 0.5
+
+
+def test_get_honours_retry_after_then_succeeds():
+    graph, session, sleeps = client(FakeResponse(429, headers={"Retry-After": "3"}), FakeResponse(200, {"id": "x"}))
+    assert graph.call("GET", "/trustFramework/keySets/x") == {"id": "x"}
+    assert sleeps == [3.0]
+    assert len(session.calls) == 2
+
+
+@pytest.mark.parametrize("status", [503, 504])
+def test_get_retries_transient_5xx_with_backoff(status):
+    graph, _session, sleeps = client(FakeResponse(status), FakeResponse(status), FakeResponse(200, {"ok": 1}))
+    assert graph.call("GET", "/x") == {"ok": 1}
+    assert sleeps == [1.0, 2.0]
+
+
+def test_get_does_not_retry_a_plain_500_or_a_400():
+    graph, session, _ = client(graph_error(500, "UnknownError"))
+    with pytest.raises(GraphError):
+        graph.call("GET", "/x")
+    assert len(session.calls) == 1
+    graph, session, _ = client(graph_error(400, "AADB2C95033"))
+    with pytest.raises(GraphError) as err:
+        graph.call("GET", "/x")
+    assert err.value.code == "AADB2C95033" and len(session.calls) == 1
+
+
+def test_throttling_beyond_the_budget_fails_clearly():
+    graph, _session, sleeps = client(FakeResponse(429, headers={"Retry-After": "600"}))
+    with pytest.raises(GraphError) as err:
+        graph.call("GET", "/x")
+    assert sleeps == []
+    assert err.value.status == 429 and "gave up" in str(err.value) and "600" in str(err.value)
+
+
+def test_waiting_is_capped_by_the_budget():
+    graph, session, sleeps = client(*[FakeResponse(503) for _ in range(_graph.MAX_ATTEMPTS)])
+    with pytest.raises(GraphError, match="gave up after"):
+        graph.call("GET", "/x")
+    assert sum(sleeps) <= _graph.WAIT_BUDGET and len(session.calls) < _graph.MAX_ATTEMPTS
+
+
+def test_attempts_are_capped():
+    script = [FakeResponse(503, headers={"Retry-After": "1"}) for _ in range(_graph.MAX_ATTEMPTS)]
+    graph, session, _sleeps = client(*script)
+    with pytest.raises(GraphError, match="gave up after %d attempts" % _graph.MAX_ATTEMPTS):
+        graph.call("GET", "/x")
+    assert len(session.calls) == _graph.MAX_ATTEMPTS
+
+
+def test_post_429_is_retried_without_reconciling():
+    reconciled = []
+    graph, session, _ = client(FakeResponse(429, headers={"Retry-After": "1"}), FakeResponse(200, {"kid": "new"}))
+    assert graph.call("POST", "/gen", {"use": "sig"}, reconcile=lambda: reconciled.append(1)) == {"kid": "new"}
+    assert reconciled == [] and len(session.calls) == 2
+
+
+def test_post_5xx_returns_the_landed_result_without_repeating():
+    graph, session, _ = client(graph_error(500, "UnknownError"))
+    assert graph.call("POST", "/gen", {}, reconcile=lambda: {"kid": "landed"}) == {"kid": "landed"}
+    assert len(session.calls) == 1
+
+
+def test_post_timeout_checks_then_retries_when_nothing_landed():
+    checks = []
+    graph, session, _ = client(requests.exceptions.ReadTimeout("slow"), FakeResponse(200, {"kid": "second"}))
+    result = graph.call("POST", "/gen", {}, reconcile=lambda: checks.append(1))
+    assert result == {"kid": "second"} and checks == [1] and len(session.calls) == 2
+
+
+def test_post_without_reconcile_is_never_repeated_after_a_transport_error():
+    graph, session, _ = client(requests.exceptions.ConnectionError("reset"))
+    with pytest.raises(GraphError, match="connection failed"):
+        graph.call("POST", "/gen", {})
+    assert len(session.calls) == 1
+
+
+def test_connection_errors_on_reads_get_a_few_tries():
+    script = [requests.exceptions.ConnectionError("refused") for _ in range(_graph.MAX_TRANSPORT_ATTEMPTS)]
+    graph, session, _ = client(*script)
+    with pytest.raises(GraphError, match="gave up"):
+        graph.call("GET", "/x")
+    assert len(session.calls) == _graph.MAX_TRANSPORT_ATTEMPTS
+
+
+def test_tls_failure_is_not_retried_and_says_what_to_do():
+    graph, session, _ = client(requests.exceptions.SSLError("bad cert"))
+    with pytest.raises(GraphError, match="ca_path"):
+        graph.call("GET", "/x")
+    assert len(session.calls) == 1
+
+
+def test_401_refreshes_the_token_once():
+    tokens = Tokens()
+    graph, session, _ = client(graph_error(401, "InvalidAuthenticationToken"), FakeResponse(200, {"ok": 1}),
+                               tokens=tokens)
+    assert graph.call("GET", "/x") == {"ok": 1}
+    assert [call[3]["Authorization"] for call in session.calls] == ["Bearer token-1", "Bearer token-2"]
+
+
+def test_second_401_fails_naming_the_credential():
+    graph, _session, _ = client(graph_error(401, "InvalidAuthenticationToken"),
+                                graph_error(401, "InvalidAuthenticationToken"))
+    with pytest.raises(GraphError) as err:
+        graph.call("GET", "/x")
+    assert "client secret" in str(err.value) and "HTTP 401" in str(err.value)
+
+
+def test_403_names_permission_role_and_request_id():
+    graph, _session, _ = client(graph_error(403, "Authorization_RequestDenied", request_id="abc-123"))
+    with pytest.raises(GraphError) as err:
+        graph.call("POST", "/trustFramework/keySets", {"id": "x"})
+    text = str(err.value)
+    assert "TrustFrameworkKeySet.ReadWrite.All" in text and "B2C IEF Keyset Administrator" in text
+    assert "request-id abc-123" in text
+
+
+@pytest.mark.parametrize("status, code, missing", [
+    (404, "AADB2C90073", True), (400, "AADB2C90073", True), (404, None, True), (400, "AADB2C95033", False),
+])
+def test_get_keyset_decides_missing_on_the_code(status, code, missing):
+    response = graph_error(status, code) if code else FakeResponse(404)
+    graph, _session, _ = client(response)
+    if missing:
+        assert graph.get_keyset("B2C_1A_X") is None
+    else:
+        with pytest.raises(GraphError):
+            graph.get_keyset("B2C_1A_X")
+
+
+def test_keyset_ids_cannot_leave_their_path_segment():
+    graph, session, _ = client(FakeResponse(200, {"id": "x", "keys": []}))
+    graph.get_keyset("../../users?$top=1#")
+    assert session.calls[0][1] == "https://graph.example/beta/trustFramework/keySets/..%2F..%2Fusers%3F%24top%3D1%23"
+
+
+def test_create_keyset_that_already_exists_returns_it():
+    graph, _session, _ = client(graph_error(409, "AADB2C95028"), FakeResponse(200, {"id": "B2C_1A_X", "keys": []}))
+    assert graph.create_keyset("B2C_1A_X") == {"id": "B2C_1A_X", "keys": []}
+
+
+def test_list_follows_next_links():
+    graph, session, _ = client(
+        FakeResponse(200, {"value": [{"id": "a"}], "@odata.nextLink": "https://graph.example/beta/next?page=2"}),
+        FakeResponse(200, {"value": [{"id": "b"}]}))
+    assert [k["id"] for k in graph.list_keysets()] == ["a", "b"]
+    assert session.calls[1][1] == "https://graph.example/beta/next?page=2"
+
+
+def test_session_applies_verify_and_timeout_per_request(monkeypatch):
+    seen = {}
+
+    def fake_request(self, method, url, *args, **kwargs):  # pylint: disable=unused-argument
+        seen.update(kwargs)
+        return FakeResponse(200, {})
+
+    monkeypatch.setattr(requests.Session, "request", fake_request)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/somewhere/else.pem")
+    session = GraphSession("/my/ca.pem", 12.5)
+    session.request("GET", "https://x")
+    assert seen["verify"] == "/my/ca.pem" and seen["timeout"] == 12.5
