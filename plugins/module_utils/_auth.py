@@ -111,7 +111,7 @@ class Credential:
     """The one credential kind in use and the values it needs (secrets are never rendered by repr)."""
 
     kind: str
-    source: str  # "argument" or "environment": named in error messages so users know where to look
+    origin: str  # the option or environment variable it came from: named in messages so users know where to look
     tenant_id: Optional[str] = None
     client_id: Optional[str] = None
     secret: Optional[str] = field(default=None, repr=False)
@@ -120,16 +120,21 @@ class Credential:
     federated_token_file: Optional[str] = None
     access_token: Optional[str] = field(default=None, repr=False)
 
+    @property
+    def from_environment(self) -> bool:
+        return self.origin.startswith("AZURE_")
+
     def describe(self) -> str:
-        detail = {
+        what = {
             "client_secret": "client secret",
             "certificate": "client certificate %s" % self.certificate_path,
             "federated_token": "federated token file %s" % self.federated_token_file,
             "access_token": "ready access token",
         }[self.kind]
-        if self.client_id:
-            detail += " for client_id %s" % self.client_id
-        return "%s (from the %s)" % (detail, self.source)
+        text = "%s (%s)" % (what, self.origin)
+        if self.client_id and self.kind != "access_token":
+            text += " of client_id %s" % self.client_id
+        return text
 
     def secrets(self):
         return [value for value in (self.secret, self.certificate_password, self.access_token) if value]
@@ -152,12 +157,12 @@ def resolve_credential(params: Mapping, environ: Mapping[str, str]) -> Credentia
             "module arguments" if source == "argument" else "environment variables",
             ", ".join(name for _kind, name in given)))
 
-    kind = given[0][0]
+    kind, origin = given[0]
     option, env_names = next((option, env) for k, option, env in CREDENTIAL_KINDS if k == kind)
     value = params.get(option) if source == "argument" else first_env(env_names, environ)
     credential = Credential(
         kind=kind,
-        source=source,
+        origin=origin,
         tenant_id=params.get("tenant_id") or first_env(TENANT_ENV, environ),
         client_id=params.get("client_id") or first_env(CLIENT_ID_ENV, environ),
     )
@@ -248,7 +253,7 @@ class TokenProvider:
     def refresh(self) -> str:
         """Drop the current token (rejected by Graph) and acquire a new one, bypassing msal's cache."""
         if not self.can_refresh:
-            raise AuthError("the access_token (%s) was rejected; give a fresh token" % self.credential.describe())
+            raise AuthError("the %s was rejected; give a fresh token" % self.credential.describe())
         self._token = None
         self._app = None
         return self.token()

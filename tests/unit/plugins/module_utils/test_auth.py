@@ -40,7 +40,7 @@ def params(**values):
 def test_each_kind_from_arguments(option, kind):
     credential = resolve_credential(params(**TENANT, **{option: "value"}), {})
     assert credential.kind == kind
-    assert credential.source == "argument"
+    assert credential.origin == option and not credential.from_environment
 
 
 def test_argument_kind_wins_over_environment_kind():
@@ -72,8 +72,9 @@ def test_no_credential_is_refused():
 def test_awx_azure_resource_manager_environment():
     environ = {"AZURE_CLIENT_ID": "cid", "AZURE_TENANT": "tid", "AZURE_SECRET": "sec", "AZURE_SUBSCRIPTION_ID": ""}
     credential = resolve_credential(params(), environ)
-    assert (credential.kind, credential.source, credential.tenant_id, credential.client_id, credential.secret) == (
-        "client_secret", "environment", "tid", "cid", "sec")
+    assert (credential.kind, credential.origin, credential.tenant_id, credential.client_id, credential.secret) == (
+        "client_secret", "AZURE_SECRET", "tid", "cid", "sec")
+    assert credential.from_environment and "AZURE_SECRET" in credential.describe()
 
 
 def test_env_fallback_order_prefers_the_first_name():

@@ -1,0 +1,74 @@
+# Copyright (c) 2025, entra.b2c maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""`python -m emulator` (with PYTHONPATH=tests): serve in the foreground until SIGINT/SIGTERM.
+
+Once listening it writes exactly one JSON line on stdout (url, ca_path, tenant_id, tenant_domain, client_id,
+client_secret); logs go to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+from typing import Any
+
+from .server import DEFAULT_TENANT_DOMAIN, Emulator
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m emulator", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
+    parser.add_argument("--port", type=int, default=0, help="port; 0 picks a free one (default: %(default)s)")
+    parser.add_argument("--data", metavar="FILE", help="key sets are loaded from FILE at start (if it exists) and saved to it after each write")
+    parser.add_argument("--state-dir", metavar="DIR", help="where ca.pem and the server certificate go (default: a new temporary directory)")
+    parser.add_argument("--latency-ms", type=float, default=0, help="sleep this long before answering each Graph/identity request")
+    parser.add_argument("--apps", metavar="FILE", help="JSON list of extra app registrations (the shape of POST /_emulator/apps)")
+    parser.add_argument("--tenant-id", help="tenant GUID (default: random)")
+    parser.add_argument("--tenant-domain", default=DEFAULT_TENANT_DOMAIN, help="tenant domain (default: %(default)s)")
+    parser.add_argument("--client-id", help="client id of the ready app (default: random)")
+    parser.add_argument("--client-secret", help="client secret of the ready app (default: random)")
+    parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="stderr log level")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(stream=sys.stderr, level=args.log_level, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    apps: list[dict[str, Any]] = []
+    if args.apps:
+        with open(args.apps, encoding="utf-8") as handle:
+            apps = json.load(handle)
+        if not isinstance(apps, list):
+            raise SystemExit(f"{args.apps}: expected a JSON list of app registrations")
+
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: Any) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+
+    emulator = Emulator(latency_ms=args.latency_ms, data_file=args.data, state_dir=args.state_dir, port=args.port, host=args.host,
+                        tenant_id=args.tenant_id, tenant_domain=args.tenant_domain, client_id=args.client_id,
+                        client_secret=args.client_secret, apps=apps)
+    emulator.start()
+    try:
+        sys.stdout.write(json.dumps(emulator.info()) + "\n")
+        sys.stdout.flush()
+        while not stop.wait(0.5):
+            pass
+    finally:
+        emulator.stop()
+        logging.getLogger("emulator").info("stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
