@@ -254,8 +254,26 @@ class GraphClient:
             raise
         return created or {"id": name, "keys": []}
 
+    def delete_keyset(self, keyset_id: str) -> bool:
+        """Delete a key set; False when it did not exist (a retried DELETE that already landed counts as done)."""
+        try:
+            self.call("DELETE", self.keyset_path(keyset_id))
+        except GraphError as exc:
+            if exc.not_found:
+                return False
+            raise
+        return True
+
+    def add_key(self, keyset_id: str, action: str, body: dict, landed: Callable[[], Optional[dict]]) -> dict:
+        """POST a key-adding action (generateKey, uploadSecret, uploadCertificate, uploadPkcs12).
+
+        These are not idempotent: `landed` reads the set again after an ambiguous failure and returns the key that
+        the POST added, if any, so a retry never adds a second key.
+        """
+        return self.call("POST", self.keyset_path(keyset_id, "/" + action), body, reconcile=landed) or {}
+
     def generate_key(self, keyset_id: str, body: dict, landed: Callable[[], Optional[dict]]) -> dict:
-        return self.call("POST", self.keyset_path(keyset_id, "/generateKey"), body, reconcile=landed) or {}
+        return self.add_key(keyset_id, "generateKey", body, landed)
 
 
 def _json_or_none(response) -> Optional[dict]:
