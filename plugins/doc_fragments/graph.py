@@ -86,6 +86,14 @@ options:
       - Seconds to wait for each HTTP request. Throttled or failed requests are retried within their own budget.
     type: float
     default: 30
+  token_cache:
+    description:
+      - Path of a file that caches Graph access tokens between tasks, forks and runs, so a play acquires one token
+        and reuses it until it nears expiry. Opt-in; without it every task acquires its own token.
+      - The file is created with mode 0600 (its directory 0700), written atomically and safely shared by concurrent
+        forks. It holds access tokens, never credentials. A file readable by others is refused.
+      - Falls back to E(ENTRA_B2C_TOKEN_CACHE). Not used with O(access_token).
+    type: path
 requirements:
   - requests
   - msal (only when a token must be acquired, that is with every credential kind but O(access_token))

@@ -16,9 +16,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+import time
 from dataclasses import dataclass, field
 from typing import Callable, Mapping, Optional
 from urllib.parse import urlsplit
+
+from ansible_collections.entra.b2c.plugins.module_utils._token_cache import TokenCache, TokenCacheError, cache_key
 
 
 class AuthError(Exception):
@@ -136,6 +139,11 @@ class Credential:
             text += " of client_id %s" % self.client_id
         return text
 
+    def fingerprint(self) -> str:
+        """What distinguishes two credentials of one app, hashed so the cache never holds a secret."""
+        material = self.secret or self.certificate_path or self.federated_token_file or ""
+        return hashlib.sha256(material.encode("utf-8")).hexdigest()
+
     def secrets(self):
         return [value for value in (self.secret, self.certificate_password, self.access_token) if value]
 
@@ -226,16 +234,20 @@ def federated_assertion_reader(path: str) -> Callable[[], str]:
 
 
 class TokenProvider:
-    """Hands out a bearer token for Graph, acquiring it through msal on first use."""
+    """Hands out a bearer token for Graph: the given one, a cached one, or one acquired through msal."""
 
-    def __init__(self, credential: Credential, cloud: Cloud, authority_host: str, http_client, timeout: float):
+    def __init__(self, credential: Credential, cloud: Cloud, authority_host: str, http_client, timeout: float,
+                 cache: Optional[TokenCache] = None, clock: Callable[[], float] = time.time):
         self.credential = credential
         self.cloud = cloud
         self.authority_host = authority_host
         self.http_client = http_client
         self.timeout = timeout
+        self.cache = cache if credential.kind != "access_token" else None
+        self.clock = clock
         self._token: Optional[str] = credential.access_token
         self._app = None
+        self.acquired = 0  # token requests made by this provider (for tests and benchmarks)
 
     @property
     def scope(self) -> str:
@@ -245,18 +257,38 @@ class TokenProvider:
     def can_refresh(self) -> bool:
         return self.credential.kind != "access_token"
 
+    @property
+    def cache_key(self) -> str:
+        return cache_key(self.authority_host, self.credential.tenant_id, self.credential.client_id, self.scope,
+                         self.credential.kind, self.credential.fingerprint())
+
     def token(self) -> str:
+        if not self._token and self.cache is not None:
+            self._token = self._cache_call(self.cache.get, self.cache_key, self.clock())
         if not self._token:
-            self._token = self._acquire()
+            token, expires_in = self._acquire()
+            self._token = token
+            if self.cache is not None and expires_in:
+                now = self.clock()
+                self._cache_call(self.cache.put, self.cache_key, token, now + expires_in, now)
         return self._token
 
     def refresh(self) -> str:
-        """Drop the current token (rejected by Graph) and acquire a new one, bypassing msal's cache."""
+        """Drop the current token (rejected by Graph, or revoked) and acquire a new one from the authority."""
         if not self.can_refresh:
             raise AuthError("the %s was rejected; give a fresh token" % self.credential.describe())
+        if self.cache is not None:
+            self._cache_call(self.cache.drop, self.cache_key, self.clock())
         self._token = None
-        self._app = None
+        self._app = None  # msal's in-memory cache would hand back the rejected token
         return self.token()
+
+    @staticmethod
+    def _cache_call(method, *args):
+        try:
+            return method(*args)
+        except TokenCacheError as exc:
+            raise AuthError(str(exc)) from None
 
     def _client_credential(self):
         credential = self.credential
@@ -307,7 +339,7 @@ class TokenProvider:
                     self.credential.certificate_path)
         return "cannot use the %s: %s" % (self.credential.describe(), text)
 
-    def _acquire(self) -> str:
+    def _acquire(self) -> tuple:
         app = self._application()
         try:
             result = app.acquire_token_for_client(scopes=[self.scope])
@@ -317,7 +349,12 @@ class TokenProvider:
             raise AuthError("token request to %s failed: %s" % (
                 self.authority_host, _scrub(str(exc), self.credential.secrets()))) from None
         if result and result.get("access_token"):
-            return result["access_token"]
+            self.acquired += 1
+            try:
+                expires_in = int(result.get("expires_in") or 0)
+            except (TypeError, ValueError):
+                expires_in = 0
+            return result["access_token"], expires_in
         result = result or {}
         description = (result.get("error_description") or "").split(" Trace ID:")[0].strip()
         raise AuthError("Entra ID refused the %s: %s%s" % (

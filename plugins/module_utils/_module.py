@@ -33,6 +33,7 @@ from ansible_collections.entra.b2c.plugins.module_utils._graph import (
     GraphSession,
 )
 from ansible_collections.entra.b2c.plugins.module_utils._keys import KeyInputError
+from ansible_collections.entra.b2c.plugins.module_utils._token_cache import TokenCache
 
 # Credential options have no env fallback here on purpose: an argument must win over the environment as a whole kind,
 # which resolve_credential decides after parsing.
@@ -50,6 +51,7 @@ GRAPH_ARGUMENT_SPEC = dict(
     validate_certs=dict(type="bool", default=True),
     ca_path=dict(type="path"),
     timeout=dict(type="float", default=30),
+    token_cache=dict(type="path", no_log=False, fallback=(env_fallback, ["ENTRA_B2C_TOKEN_CACHE"])),
 )
 
 USER_ERRORS = (AuthError, GraphError, KeyInputError)
@@ -84,7 +86,8 @@ class GraphModule(AnsibleModule):
             if not timeout or timeout <= 0:
                 raise AuthError("timeout: %r must be a positive number of seconds" % timeout)
             session = GraphSession(self._tls_verify(environ), timeout)
-            tokens = TokenProvider(credential, cloud, authority_host, session, timeout)
+            cache = TokenCache(params["token_cache"]) if params.get("token_cache") else None
+            tokens = TokenProvider(credential, cloud, authority_host, session, timeout, cache=cache)
             self._client = GraphClient(session, graph_root, tokens)
         return self._client
 
