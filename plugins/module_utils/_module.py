@@ -10,9 +10,13 @@ Internal use only: this module may change without notice.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import hashlib
 import os
+import tempfile
 import time
-from typing import Callable, Optional
+from typing import Callable, Iterator, Optional
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
@@ -105,6 +109,31 @@ class GraphModule(AnsibleModule):
         if ca_path and not os.path.exists(ca_path):
             raise AuthError("ca_path: %s does not exist" % ca_path)
         return ca_path or True
+
+    @contextlib.contextmanager
+    def keyset_lock(self, keyset_id: str) -> Iterator[None]:
+        """Serialize read-decide-write on one key set among the runs of this machine (forks of a play, parallel jobs).
+
+        B2C has no conditional writes, so two runs that both read "no valid key" would both add one; holding this
+        lock from the read to the write makes the second run see the first one's key. Runs on other machines are
+        not covered (see docs/reliability.md).
+        """
+        client = self.connect()
+        identity = "\n".join((client.base_url, client.tokens.credential.tenant_id or "", keyset_id.lower()))
+        directory = os.path.join(tempfile.gettempdir(), "entra-b2c-locks-%d" % os.getuid())
+        try:
+            os.makedirs(directory, mode=0o700, exist_ok=True)
+            if os.stat(directory).st_uid != os.getuid():
+                raise AuthError("lock directory %s belongs to another user; remove it" % directory)
+            fd = os.open(os.path.join(directory, hashlib.sha256(identity.encode("utf-8")).hexdigest()[:32] + ".lock"),
+                         os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise AuthError("cannot create a lock file in %s (%s)" % (directory, exc.strerror)) from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
 
     def run(self, body: Callable[["GraphModule"], dict]) -> None:
         """Run the module body; every user-facing failure becomes fail_json here and nowhere else."""

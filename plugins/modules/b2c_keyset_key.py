@@ -179,12 +179,17 @@ from ansible_collections.entra.b2c.plugins.module_utils._module import GraphModu
 
 def ensure_key(module: GraphModule) -> dict:
     params = module.params
-    now = module.now
     request = build_request(params["use"], params["kty"], params["nbf"], params["exp"], params["valid_for"],
-                            params["renew_before"], now)
+                            params["renew_before"], module.now)
     wanted_id = keyset_id(params["keyset"])
-    client = module.connect()
+    with module.keyset_lock(wanted_id):
+        return ensure_key_locked(module, request, wanted_id)
 
+
+def ensure_key_locked(module: GraphModule, request, wanted_id: str) -> dict:
+    params = module.params
+    now = module.now
+    client = module.connect()
     keyset = client.get_keyset(wanted_id)
     before_id = keyset["id"] if keyset else None
     keys = list(keyset.get("keys") or []) if keyset else []
