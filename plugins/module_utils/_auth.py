@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Mapping, Optional
@@ -247,6 +248,7 @@ class TokenProvider:
         self.clock = clock
         self._token: Optional[str] = credential.access_token
         self._app = None
+        self._lock = threading.RLock()  # batch modules share one provider between threads: one token request
         self.acquired = 0  # token requests made by this provider (for tests and benchmarks)
 
     @property
@@ -263,6 +265,12 @@ class TokenProvider:
                          self.credential.kind, self.credential.fingerprint())
 
     def token(self) -> str:
+        if self._token:
+            return self._token
+        with self._lock:
+            return self._token_locked()
+
+    def _token_locked(self) -> str:
         if not self._token and self.cache is not None:
             self._token = self._cache_call(self.cache.get, self.cache_key, self.clock())
         if not self._token:
@@ -277,11 +285,12 @@ class TokenProvider:
         """Drop the current token (rejected by Graph, or revoked) and acquire a new one from the authority."""
         if not self.can_refresh:
             raise AuthError("the %s was rejected; give a fresh token" % self.credential.describe())
-        if self.cache is not None:
-            self._cache_call(self.cache.drop, self.cache_key, self.clock())
-        self._token = None
-        self._app = None  # msal's in-memory cache would hand back the rejected token
-        return self.token()
+        with self._lock:
+            if self.cache is not None:
+                self._cache_call(self.cache.drop, self.cache_key, self.clock())
+            self._token = None
+            self._app = None  # msal's in-memory cache would hand back the rejected token
+            return self._token_locked()
 
     @staticmethod
     def _cache_call(method, *args):

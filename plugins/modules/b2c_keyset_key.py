@@ -164,84 +164,16 @@ reason:
   sample: valid
 """
 
-from ansible_collections.entra.b2c.plugins.module_utils._keys import (
-    KeyInputError,
-    build_request,
-    find_landed,
-    generate_body,
-    keyset_id,
-    plan,
-    public_facts,
-)
-from ansible_collections.entra.b2c.plugins.module_utils._graph import GraphError
+from ansible_collections.entra.b2c.plugins.module_utils._ensure_key import ensure_key, key_target
 from ansible_collections.entra.b2c.plugins.module_utils._module import GraphModule
 
 
-def ensure_key(module: GraphModule) -> dict:
-    params = module.params
-    request = build_request(params["use"], params["kty"], params["nbf"], params["exp"], params["valid_for"],
-                            params["renew_before"], module.now)
-    wanted_id = keyset_id(params["keyset"])
-    with module.keyset_lock(wanted_id):
-        return ensure_key_locked(module, request, wanted_id)
-
-
-def ensure_key_locked(module: GraphModule, request, wanted_id: str) -> dict:
-    params = module.params
-    now = module.now
-    client = module.connect()
-    keyset = client.get_keyset(wanted_id)
-    before_id = keyset["id"] if keyset else None
-    keys = list(keyset.get("keys") or []) if keyset else []
-    keys_before = keys
-    decision = plan(keyset is not None, keys, request, now, wanted_id)
-    result = {"changed": False, "keyset": before_id or wanted_id, "reason": decision.reason}
-
-    def report(key, keys_after, planned=None):
-        facts = dict(result, key=public_facts(key) if key else None, keys=[public_facts(k) for k in keys_after])
-        if module._diff:
-            facts["diff"] = {
-                "before": {"keyset": before_id, "keys": [public_facts(k) for k in keys_before]},
-                "after": {"keyset": result["keyset"] if result["changed"] or before_id else None,
-                          "keys": [public_facts(k) for k in keys_after] + ([planned] if planned else [])},
-            }
-        return facts
-
-    if not decision.generate:
-        return report(decision.key, keys)
-    if decision.conflict:
-        raise KeyInputError(decision.conflict)
-    if keyset is None and not params["create_keyset"]:
-        raise KeyInputError("keyset: %s does not exist and create_keyset is false; create the key set first or set "
-                            "create_keyset: true" % wanted_id)
-
-    result["changed"] = True
-    body = generate_body(request, now)
-    if module.check_mode:
-        return report(None, keys, planned=public_facts(body))
-
-    if keyset is None:
-        keyset = client.create_keyset(wanted_id)
-        result["keyset"] = keyset.get("id") or wanted_id
-        keys = list(keyset.get("keys") or [])
-        # Created concurrently by someone else: their keys may already satisfy the request.
-        decision = plan(True, keys, request, now, result["keyset"])
-        if not decision.generate:
-            return report(decision.key, keys)
-        if decision.conflict:
-            raise KeyInputError(decision.conflict)
-
-    def landed():
-        current = client.get_keyset(result["keyset"])
-        return find_landed(keys, (current or {}).get("keys") or [], request, now)
-
-    try:
-        new_key = client.generate_key(result["keyset"], body, landed)
-    except GraphError as exc:
-        # Report what was done before the failure (a new key set), so the output tells a re-run will complete it.
-        exc.result = dict(result, changed=before_id is None)
-        raise
-    return report(new_key, keys + [new_key])
+def run_module(module: GraphModule) -> dict:
+    result = ensure_key(module, key_target(module.params, module.now))
+    diff = result.pop("diff")
+    if module._diff:
+        result["diff"] = diff
+    return result
 
 
 def main():
@@ -259,7 +191,7 @@ def main():
         mutually_exclusive=[("exp", "valid_for")],
         supports_check_mode=True,
     )
-    module.run(ensure_key)
+    module.run(run_module)
 
 
 if __name__ == "__main__":

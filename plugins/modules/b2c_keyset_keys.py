@@ -1,0 +1,274 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) entra.b2c contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: b2c_keyset_keys
+short_description: Ensure several Azure AD B2C policy key sets hold valid generated keys, in one run
+version_added: 0.1.0
+description:
+  - The batch form of M(entra.b2c.b2c_keyset_key) - each entry of O(keysets) gets exactly the treatment that module
+    gives one key set (same rule, same refusals, same results), but all of them in one module run with one token and
+    the key sets read and written in parallel.
+  - Prefer it over a loop of M(entra.b2c.b2c_keyset_key) for more than a couple of key sets; a loop pays a module
+    start-up and a token lookup per key set.
+  - The top-level O(use), O(kty), O(nbf), O(exp), O(valid_for), O(renew_before) and O(create_keyset) are defaults
+    for the entries that do not set them.
+  - When some entries fail, the others still complete; the task fails naming each failed key set, and RV(results)
+    shows what happened to every entry.
+author:
+  - entra.b2c contributors
+extends_documentation_fragment:
+  - entra.b2c.graph
+  - entra.b2c.attributes
+  - entra.b2c.attributes.ACTION_GROUP
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+options:
+  keysets:
+    description:
+      - The key sets to ensure, each at most once.
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      keyset:
+        description: The key set id, with or without the C(B2C_1A_) prefix.
+        type: str
+        required: true
+        aliases: [name, keyset_id]
+      use:
+        description: Key use, V(sig) or V(enc). Defaults to the top-level O(use).
+        type: str
+        choices: [sig, enc]
+      kty:
+        description: Key type, V(RSA) or V(oct). Defaults to the top-level O(kty).
+        type: str
+      nbf:
+        description: Activation of a generated key. Defaults to the top-level O(nbf).
+        type: raw
+        aliases: [not_before]
+      exp:
+        description: Expiry of a generated key. Defaults to the top-level O(exp).
+        type: raw
+        aliases: [expires]
+      valid_for:
+        description: Lifetime of a generated key. Defaults to the top-level O(valid_for).
+        type: str
+      renew_before:
+        description: Renewal margin. Defaults to the top-level O(renew_before).
+        type: str
+      create_keyset:
+        description: Create the key set when missing. Defaults to the top-level O(create_keyset).
+        type: bool
+  use:
+    description: Default key use for the entries, V(sig) or V(enc).
+    type: str
+    choices: [sig, enc]
+  kty:
+    description: Default key type for the entries, V(RSA) or V(oct), case-insensitive.
+    type: str
+    default: RSA
+  nbf:
+    description: Default activation of generated keys, as in M(entra.b2c.b2c_keyset_key). Defaults to now.
+    type: raw
+    aliases: [not_before]
+  exp:
+    description: Default expiry of generated keys, as in M(entra.b2c.b2c_keyset_key).
+    type: raw
+    aliases: [expires]
+  valid_for:
+    description: Default lifetime of generated keys, such as V(365d).
+    type: str
+  renew_before:
+    description: Default renewal margin, such as V(30d).
+    type: str
+    default: "0"
+  create_keyset:
+    description: Default for creating missing key sets.
+    type: bool
+    default: true
+  parallel:
+    description: How many key sets are read and written at the same time.
+    type: int
+    default: 8
+seealso:
+  - module: entra.b2c.b2c_keyset_key
+"""
+
+EXAMPLES = r"""
+- name: Ensure the IEF starter-pack keys in one task
+  entra.b2c.b2c_keyset_keys:
+    keysets:
+      - keyset: TokenSigningKeyContainer
+        use: sig
+      - keyset: TokenEncryptionKeyContainer
+        use: enc
+    valid_for: 365d
+    renew_before: 30d
+
+- name: Many signing key sets, with credentials set once for the play
+  module_defaults:
+    group/entra.b2c.graph:
+      tenant_id: contoso.onmicrosoft.com
+      client_id: "{{ b2c_client_id }}"
+      client_secret: "{{ b2c_client_secret }}"
+      token_cache: ~/.cache/entra.b2c/tokens.json
+  entra.b2c.b2c_keyset_keys:
+    use: sig
+    valid_for: 180d
+    renew_before: 14d
+    keysets:
+      - keyset: SamlSigningPartnerA
+      - keyset: SamlSigningPartnerB
+      - keyset: SamlSigningPartnerC
+
+# Ad hoc, credentials from AZURE_* environment variables:
+#   ansible localhost -m entra.b2c.b2c_keyset_keys \
+#     -a '{"use": "sig", "keysets": [{"keyset": "A"}, {"keyset": "B"}]}' --check
+"""
+
+RETURN = r"""
+results:
+  description:
+    - One entry per item of O(keysets), in the same order, each shaped like the result of M(entra.b2c.b2c_keyset_key)
+      (RV(results[].keyset), RV(results[].changed), RV(results[].reason), RV(results[].key), RV(results[].keys)),
+      plus RV(results[].failed) and RV(results[].msg) for an entry that failed.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    keyset:
+      description: The key set id as the service names it.
+      type: str
+      returned: always
+    changed:
+      description: Whether a key set or key was (or in check mode would be) created for this entry.
+      type: bool
+      returned: always
+    reason:
+      description: Why the entry acted or not, as in M(entra.b2c.b2c_keyset_key).
+      type: str
+      returned: success
+    key:
+      description: Public facts of the key that satisfies the entry, null in check mode when it would be new.
+      type: dict
+      returned: success
+    keys:
+      description: Public facts of every key in the set after the run.
+      type: list
+      elements: dict
+      returned: success
+    failed:
+      description: True when this entry failed.
+      type: bool
+      returned: when failed
+    msg:
+      description: What went wrong for this entry.
+      type: str
+      returned: when failed
+"""
+
+from concurrent.futures import ThreadPoolExecutor
+
+from ansible_collections.entra.b2c.plugins.module_utils._ensure_key import ensure_key, key_target
+from ansible_collections.entra.b2c.plugins.module_utils._keys import KeyInputError
+from ansible_collections.entra.b2c.plugins.module_utils._module import USER_ERRORS, GraphModule
+
+ITEM_DEFAULTED = ("use", "kty", "nbf", "exp", "valid_for", "renew_before", "create_keyset")
+
+
+def item_options(params: dict, item: dict, index: int) -> dict:
+    options = {name: item.get(name) if item.get(name) is not None else params.get(name) for name in ITEM_DEFAULTED}
+    options["keyset"] = item["keyset"]
+    if item.get("exp") is not None or item.get("valid_for") is not None:
+        options["exp"], options["valid_for"] = item.get("exp"), item.get("valid_for")  # an entry's lifetime wins whole
+    if options["use"] is None:
+        raise KeyInputError("keysets[%d].use: give use (sig or enc) for key set %s, or a top-level use" % (
+            index, item["keyset"]))
+    if options["exp"] is not None and options["valid_for"] is not None:
+        raise KeyInputError("keysets[%d]: exp and valid_for are mutually exclusive (key set %s)" % (
+            index, item["keyset"]))
+    return options
+
+
+def run_module(module: GraphModule) -> dict:
+    params = module.params
+    targets, seen = [], {}
+    for index, item in enumerate(params["keysets"]):
+        try:
+            target = key_target(item_options(params, item, index), module.now)
+        except KeyInputError as exc:
+            raise KeyInputError("keysets[%d] (%s): %s" % (index, item["keyset"], exc)) from None
+        if target.keyset_id.lower() in seen:
+            raise KeyInputError("keysets[%d]: key set %s is listed twice (also at keysets[%d]); list each once" % (
+                index, target.keyset_id, seen[target.keyset_id.lower()]))
+        seen[target.keyset_id.lower()] = index
+        targets.append(target)
+    if params["parallel"] < 1:
+        raise KeyInputError("parallel: %d must be 1 or more" % params["parallel"])
+    module.connect()  # credentials and endpoints are validated once, before any request
+
+    def ensure(target):
+        try:
+            return ensure_key(module, target)
+        except USER_ERRORS as exc:
+            failure = dict(getattr(exc, "result", {}) or {})
+            failure.setdefault("keyset", target.keyset_id)
+            failure.setdefault("changed", False)
+            return dict(failure, failed=True, msg=str(exc))
+
+    with ThreadPoolExecutor(max_workers=min(params["parallel"], len(targets) or 1)) as pool:
+        results = list(pool.map(ensure, targets))
+
+    diffs = [entry.pop("diff", None) for entry in results]
+    outcome = {"changed": any(entry["changed"] for entry in results), "results": results}
+    if module._diff:
+        outcome["diff"] = {
+            side: {"keysets": [d[side] for d in diffs if d is not None]} for side in ("before", "after")}
+    failed = [entry for entry in results if entry.get("failed")]
+    if failed:
+        outcome["msg"] = "%d of %d key sets failed: %s" % (len(failed), len(results), "; ".join(
+            "%s: %s" % (entry["keyset"], entry["msg"]) for entry in failed))
+        module.fail_json(**outcome)
+    return outcome
+
+
+def main():
+    item_spec = dict(
+        keyset=dict(type="str", required=True, aliases=["name", "keyset_id"], no_log=False),
+        use=dict(type="str", choices=["sig", "enc"]),
+        kty=dict(type="str"),
+        nbf=dict(type="raw", aliases=["not_before"]),
+        exp=dict(type="raw", aliases=["expires"]),
+        valid_for=dict(type="str"),
+        renew_before=dict(type="str"),
+        create_keyset=dict(type="bool", no_log=False),
+    )
+    module = GraphModule(
+        argument_spec=dict(
+            keysets=dict(type="list", elements="dict", required=True, options=item_spec, no_log=False),
+            use=dict(type="str", choices=["sig", "enc"]),
+            kty=dict(type="str", default="RSA"),
+            nbf=dict(type="raw", aliases=["not_before"]),
+            exp=dict(type="raw", aliases=["expires"]),
+            valid_for=dict(type="str"),
+            renew_before=dict(type="str", default="0"),
+            create_keyset=dict(type="bool", default=True, no_log=False),
+            parallel=dict(type="int", default=8),
+        ),
+        mutually_exclusive=[("exp", "valid_for")],
+        supports_check_mode=True,
+    )
+    module.run(run_module)
+
+
+if __name__ == "__main__":
+    main()
