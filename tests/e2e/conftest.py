@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -70,6 +71,10 @@ class Ansible:
         self.collections = collections
         self.bin_dir = Path(sys.executable).parent
         self.counter = 0
+        # Secrets the test itself made (certificate passwords, private keys): scanned for like the emulator's own.
+        self.secrets: set = set()
+        # E2E_VERBOSITY=3 runs the whole suite at -vvv (the leak scan below then covers Ansible's debug output).
+        self.verbosity = int(os.environ.get("E2E_VERBOSITY", "0") or 0)
 
     def connection(self, **overrides) -> dict:
         values = {
@@ -111,9 +116,18 @@ class Ansible:
         done = subprocess.run(argv, cwd=self.workdir, env=env, capture_output=True, text=True, timeout=timeout,
                               check=False, stdin=subprocess.DEVNULL)
         results = []
+        recorded = ""
         if results_file.exists():
-            results = [json.loads(line) for line in results_file.read_text(encoding="utf-8").splitlines() if line]
+            recorded = results_file.read_text(encoding="utf-8")
+            results = [json.loads(line) for line in recorded.splitlines() if line]
+        self.assert_no_secret_in(done.stdout + done.stderr + recorded)
         return Run(done.returncode, done.stdout, done.stderr, results)
+
+    def assert_no_secret_in(self, text: str) -> None:
+        """Every run is scanned for every secret in play: client secrets, tokens, private key parts, passwords."""
+        known = set(self.emulator.control.secrets()) | self.secrets
+        leaked = sorted({describe_secret(secret) for secret in known if len(secret) >= 8 and secret in text})
+        assert not leaked, "secrets leaked into the output: %s" % ", ".join(leaked)
 
     def playbook(self, tasks, defaults=None, check=False, diff=False, extra_env=None, verbosity=0,
                  extra_args=(), hosts="localhost", inventory=None, play_extra=None) -> Run:
@@ -138,6 +152,7 @@ class Ansible:
             argv.append("--check")
         if diff:
             argv.append("--diff")
+        verbosity = verbosity or self.verbosity
         if verbosity:
             argv.append("-" + "v" * verbosity)
         argv += list(extra_args)
@@ -150,9 +165,15 @@ class Ansible:
             argv.append("--check")
         if diff:
             argv.append("--diff")
+        verbosity = verbosity or self.verbosity
         if verbosity:
             argv.append("-" + "v" * verbosity)
         return self._execute(argv, extra_env)
+
+
+def describe_secret(secret: str) -> str:
+    """Name a leaked secret without printing it: its length and a short hash."""
+    return "%d chars sha256:%s" % (len(secret), hashlib.sha256(secret.encode("utf-8")).hexdigest()[:12])
 
 
 def key_task(name="key", **args) -> dict:

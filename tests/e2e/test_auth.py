@@ -38,6 +38,12 @@ def make_certificate(password=None, key_first=True):
     return (key_pem + cert_pem if key_first else cert_pem + key_pem), cert_pem
 
 
+def private_key_body(bundle: str) -> str:
+    """The base64 body of the PEM's private key: a leak of any of it must be caught."""
+    start = bundle.index("PRIVATE KEY-----") + len("PRIVATE KEY-----")
+    return bundle[start:bundle.index("-----END", start)].strip().splitlines()[0]
+
+
 def without_credential(ansible, **extra):
     return ansible.connection(client_secret=None, **extra)
 
@@ -59,6 +65,7 @@ def test_certificate(ansible, control, tmp_path, password, key_first):
     app = control.register_app(certificate_pem=cert_pem, permissions=READ_WRITE)
     pem_path = tmp_path / "client.pem"
     pem_path.write_text(bundle, encoding="ascii")
+    ansible.secrets.update(filter(None, [password, private_key_body(bundle)]))
     defaults = without_credential(ansible, client_id=app["client_id"], client_certificate_path=str(pem_path),
                                   client_certificate_password=password)
     run = ansible.playbook([key_task(keyset="Auth", use="sig")], defaults=defaults)
@@ -72,6 +79,7 @@ def test_wrong_certificate_password_says_so(ansible, control, tmp_path):
     app = control.register_app(certificate_pem=cert_pem, permissions=READ_WRITE)
     pem_path = tmp_path / "client.pem"
     pem_path.write_text(bundle, encoding="ascii")
+    ansible.secrets.update(["right-password", "wrong-password"])
     defaults = without_credential(ansible, client_id=app["client_id"], client_certificate_path=str(pem_path),
                                   client_certificate_password="wrong-password")
     entry = ansible.playbook([key_task(keyset="Auth", use="sig")], defaults=defaults).task("key")
@@ -231,3 +239,10 @@ def test_ansible_runner_job_with_injected_environment(ansible, control, tmp_path
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     assert len(keyset_keys(control, "B2C_1A_RunnerSet")) == 1
     assert emu.client_secret not in done.stdout
+
+
+def test_the_leak_scan_catches_a_leak(ansible, control):
+    """The scan every run goes through must be able to fail: a task that prints the client secret trips it."""
+    leak = {"name": "leak", "ansible.builtin.debug": {"msg": "secret is " + ansible.emulator.client_secret}}
+    with pytest.raises(AssertionError, match="secrets leaked"):
+        ansible.playbook([leak])

@@ -72,6 +72,10 @@ class ControlClient:
         body = {"client_id": client_id, "roles": roles, "expires_in": expires_in, "audience": audience}
         return self._call("POST", "access-token", body)["access_token"]
 
+    def secrets(self) -> list[str]:
+        """Every secret the emulator knows: client secrets, issued tokens, private key members (for leak scans)."""
+        return self._call("GET", "secrets")["secrets"]
+
     def revoke_tokens(self) -> None:
         self._call("POST", "revoke-tokens")
 

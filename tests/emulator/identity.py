@@ -201,6 +201,10 @@ class IdentityProvider:
             self._apps[client_id.lower()] = app
         return app.describe()
 
+    def client_secrets(self) -> list[str]:
+        with self._lock:
+            return [secret for app in self._apps.values() for secret in app.secrets]
+
     def app_ids(self) -> list[str]:
         with self._lock:
             return [app.client_id for app in self._apps.values()]

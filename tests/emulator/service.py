@@ -62,6 +62,7 @@ class Service:
         self.initial_settings = initial_settings
         self.faults = FaultBook()
         self.log = RequestLog()
+        self.issued_secrets: set[str] = set()  # every token and client secret handed out, for leak scans
         self.base_url = ""
         self._graph_handlers: dict[str, Callable[[Request, Route], Response]] = {
             "keysets.list": self._list_keysets,
@@ -260,7 +261,9 @@ class Service:
         except UnicodeDecodeError as exc:
             raise EntraError(400, "invalid_request", 900144, "The request body is not valid form data.") from exc
         form = {name: values[0] for name, values in parsed.items()}
-        return Response(200, self.identity.issue_token(tenant, form, request.headers.get("Authorization")))
+        issued = self.identity.issue_token(tenant, form, request.headers.get("Authorization"))
+        self.issued_secrets.add(issued["access_token"])
+        return Response(200, issued)
 
     # ---- test controls -------------------------------------------------------------------------------------------
     def _control(self, request: Request, route: Route) -> Response:
@@ -299,11 +302,20 @@ class Service:
         if key == ("GET", "apps"):
             return Response(200, self.identity.app_ids())
         if key == ("POST", "apps"):
-            return Response(200, self.identity.register_app(_control_json(request)))
+            app = self.identity.register_app(_control_json(request))
+            self.issued_secrets.update(secret for secret in [app.get("client_secret")] if secret)
+            return Response(200, app)
         if key == ("POST", "federated-token"):
-            return Response(200, {"token": self._federated_token(_control_json(request))})
+            token = self._federated_token(_control_json(request))
+            self.issued_secrets.add(token)
+            return Response(200, {"token": token})
         if key == ("POST", "access-token"):
-            return Response(200, {"access_token": self._access_token(_control_json(request))})
+            token = self._access_token(_control_json(request))
+            self.issued_secrets.add(token)
+            return Response(200, {"access_token": token})
+        if key == ("GET", "secrets"):
+            return Response(200, {"secrets": sorted(self.issued_secrets | set(self.identity.client_secrets())
+                                                    | set(self.store.private_values()))})
         if key == ("POST", "revoke-tokens"):
             self.identity.revoke_all()
             return Response(200, {"revoked": True})

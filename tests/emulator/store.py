@@ -195,6 +195,12 @@ class KeySetStore:
         self.lock = threading.RLock()
         self._keysets: dict[str, dict[str, Any]] = {}
 
+    def private_values(self) -> list[str]:
+        """Every private key member held now (d, p, q, dp, dq, qi, k): what a client must never show."""
+        with self.lock:
+            return [key[name] for keyset in self._keysets.values() for key in keyset["keys"]
+                    for name in PRIVATE_MEMBERS if isinstance(key.get(name), str) and key[name]]
+
     # ---- persistence -------------------------------------------------------------------------------------------
     def load(self) -> None:
         if not self.data_file or not self.data_file.exists():
