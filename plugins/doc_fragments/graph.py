@@ -76,6 +76,12 @@ options:
       - Verify the TLS certificates of Graph and the authority. Turning it off warns; prefer O(ca_path).
     type: bool
     default: true
+  allow_http:
+    description:
+      - Accept a plain C(http://) O(graph_endpoint), for a local test double only; tokens then travel unencrypted
+        and the module warns. O(authority_host) must be https in any case.
+    type: bool
+    default: false
   ca_path:
     description:
       - A CA bundle for TLS to Graph and the authority.

@@ -95,10 +95,13 @@ def resolve_cloud(value: Optional[str]) -> Cloud:
     return CLOUDS[key]
 
 
-def endpoint_root(value: str, option: str) -> str:
+def endpoint_root(value: str, option: str, allow_http: bool = False) -> str:
     """Validate a scheme://host[:port] override and return it without a trailing slash."""
     parts = urlsplit(str(value).strip())
-    if parts.scheme != "https":
+    if parts.scheme == "http" and not allow_http:
+        raise AuthError("%s: %r is plain http, which would send tokens in clear text; use https, or set allow_http: "
+                        "true for a local test endpoint" % (option, value))
+    if parts.scheme not in ("https", "http"):
         raise AuthError("%s: %r must be an https:// URL such as https://graph.microsoft.com" % (option, value))
     if not parts.hostname or parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
         raise AuthError("%s: %r must be a scheme, host and optional port only, such as https://127.0.0.1:8443; "
@@ -107,7 +110,7 @@ def endpoint_root(value: str, option: str) -> str:
         parts.port  # noqa: B018 - raises on a malformed port
     except ValueError:
         raise AuthError("%s: %r has an invalid port" % (option, value)) from None
-    return "https://" + parts.netloc
+    return parts.scheme + "://" + parts.netloc
 
 
 @dataclass

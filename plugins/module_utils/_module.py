@@ -53,6 +53,7 @@ GRAPH_ARGUMENT_SPEC = dict(
     graph_endpoint=dict(type="str"),
     authority_host=dict(type="str"),
     validate_certs=dict(type="bool", default=True),
+    allow_http=dict(type="bool", default=False),
     ca_path=dict(type="path"),
     timeout=dict(type="float", default=30),
     token_cache=dict(type="path", no_log=False, fallback=(env_fallback, ["ENTRA_B2C_TOKEN_CACHE"])),
@@ -82,8 +83,10 @@ class GraphModule(AnsibleModule):
             for secret in credential.secrets():
                 self.no_log_values.add(secret)  # values from the environment are masked like no_log arguments
             cloud = resolve_cloud(params.get("cloud"))
-            graph_root = endpoint_root(params["graph_endpoint"], "graph_endpoint") if params.get(
+            graph_root = endpoint_root(params["graph_endpoint"], "graph_endpoint", params["allow_http"]) if params.get(
                 "graph_endpoint") else cloud.graph_root
+            if graph_root.startswith("http://"):
+                self.warn("graph_endpoint %s is plain http: tokens and key facts travel unencrypted" % graph_root)
             authority_host = endpoint_root(params["authority_host"], "authority_host") if params.get(
                 "authority_host") else cloud.authority_host
             timeout = params["timeout"]

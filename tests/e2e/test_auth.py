@@ -246,3 +246,25 @@ def test_the_leak_scan_catches_a_leak(ansible, control):
     leak = {"name": "leak", "ansible.builtin.debug": {"msg": "secret is " + ansible.emulator.client_secret}}
     with pytest.raises(AssertionError, match="secrets leaked"):
         ansible.playbook([leak])
+
+
+def test_tls_verification_off_warns(ansible, control):
+    defaults = ansible.connection(ca_path=None, validate_certs=False)
+    run = ansible.playbook([key_task(keyset="Auth", use="sig")], defaults=defaults)
+    entry = run.task("key")
+    assert entry["status"] == "ok", entry["result"].get("msg")
+    assert any("validate_certs is false" in warning for warning in entry["result"].get("warnings", []))
+
+
+def test_tls_verification_is_on_by_default(ansible, control):
+    entry = ansible.playbook([key_task(keyset="Auth", use="sig")], defaults=ansible.connection(ca_path=None)).task("key")
+    assert entry["status"] == "failed"
+    assert "TLS" in entry["result"]["msg"] or "certificate" in entry["result"]["msg"].lower()
+    assert control.requests() == []  # the handshake failed: nothing reached the service
+
+
+def test_plain_http_endpoint_is_refused_before_any_request(ansible, control):
+    defaults = ansible.connection(graph_endpoint=ansible.emulator.url.replace("https://", "http://"))
+    entry = ansible.playbook([key_task(keyset="Auth", use="sig")], defaults=defaults).task("key")
+    assert entry["status"] == "failed" and "allow_http" in entry["result"]["msg"]
+    assert control.requests() == []

@@ -149,6 +149,14 @@ def test_endpoint_root_refuses_anything_else(value):
         endpoint_root(value, "graph_endpoint")
 
 
+def test_http_needs_an_explicit_allowance():
+    with pytest.raises(AuthError, match="allow_http"):
+        endpoint_root("http://127.0.0.1:8080", "graph_endpoint")
+    assert endpoint_root("http://127.0.0.1:8080", "graph_endpoint", allow_http=True) == "http://127.0.0.1:8080"
+    with pytest.raises(AuthError, match="https"):
+        endpoint_root("ftp://127.0.0.1", "graph_endpoint", allow_http=True)
+
+
 def test_explicit_ca_path_wins_over_environment():
     environ = {"REQUESTS_CA_BUNDLE": "/env-ca.pem"}
     assert default_ca_bundle("/mine.pem", environ) == "/mine.pem"
