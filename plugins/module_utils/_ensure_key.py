@@ -64,6 +64,7 @@ def _ensure_locked(module, target: KeyTarget) -> dict:
 
     def report(key, keys_after, planned=None):
         facts = dict(result, key=public_facts(key) if key else None, keys=[public_facts(k) for k in keys_after])
+        facts["keyset_keys"] = facts["keys"]  # dot-accessible in Jinja, where result.keys is the dict method
         facts["diff"] = {
             "before": {"keyset": before_id, "keys": [public_facts(k) for k in keys_before]},
             "after": {"keyset": result["keyset"] if result["changed"] or before_id else None,

@@ -15,7 +15,7 @@ import random
 import time
 import uuid
 from typing import Callable, Optional
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 try:
     import requests
@@ -236,8 +236,16 @@ class GraphClient:
             page = self.call("GET", path) or {}
             keysets.extend(page.get("value") or [])
             next_link = page.get("@odata.nextLink")
-            path = next_link[len(self.base_url):] if next_link and next_link.startswith(self.base_url) else None
+            path = self._relative(next_link) if next_link else None
         return keysets
+
+    @staticmethod
+    def _relative(link: str) -> str:
+        """A nextLink names graph.microsoft.com even behind a graph_endpoint override: keep only what follows /beta."""
+        parts = urlsplit(link)
+        if not parts.path.startswith("/beta/"):
+            raise GraphError("Graph returned a nextLink that is not a beta API address: %s" % link)
+        return parts.path[len("/beta"):] + ("?" + parts.query if parts.query else "")
 
     def create_keyset(self, name: str) -> dict:
         """Create an empty key set; an existing one (created concurrently or by a landed retry) is returned as is."""
@@ -255,7 +263,11 @@ class GraphClient:
         return created or {"id": name, "keys": []}
 
     def delete_keyset(self, keyset_id: str) -> bool:
-        """Delete a key set; False when it did not exist (a retried DELETE that already landed counts as done)."""
+        """Delete a key set; False when the service says it does not exist.
+
+        A retried DELETE whose first attempt landed also answers "not found", so callers decide `changed` from their
+        own earlier read, not from this value.
+        """
         try:
             self.call("DELETE", self.keyset_path(keyset_id))
         except GraphError as exc:

@@ -20,7 +20,7 @@ description:
   - Creates the key set first when it does not exist, unless O(create_keyset=false).
   - Refuses, before any write, a key whose type or use differs from the keys already in the set, which B2C rejects.
 author:
-  - entra.b2c contributors
+  - entra.b2c maintainers (@entra-b2c)
 extends_documentation_fragment:
   - entra.b2c.graph
   - entra.b2c.attributes
@@ -150,8 +150,10 @@ key:
     expires: "2027-01-01T00:00:00Z"
     e: AQAB
     n: 0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3
-keys:
-  description: Public facts of every key in the set after the run, same shape as RV(key).
+keyset_keys:
+  description:
+    - Public facts of every key in the set after the run, same shape as RV(key).
+    - The same list is also returned as C(keys), the name of the public contract; in Jinja read that one as C(result['keys']), because C(result.keys) is the dictionary method.
   returned: always
   type: list
   elements: dict

@@ -21,7 +21,7 @@ description:
   - When some entries fail, the others still complete; the task fails naming each failed key set, and RV(results)
     shows what happened to every entry.
 author:
-  - entra.b2c contributors
+  - entra.b2c maintainers (@entra-b2c)
 extends_documentation_fragment:
   - entra.b2c.graph
   - entra.b2c.attributes
@@ -139,7 +139,8 @@ RETURN = r"""
 results:
   description:
     - One entry per item of O(keysets), in the same order, each shaped like the result of M(entra.b2c.b2c_keyset_key)
-      (RV(results[].keyset), RV(results[].changed), RV(results[].reason), RV(results[].key), RV(results[].keys)),
+      (RV(results[].keyset), RV(results[].changed), RV(results[].reason), RV(results[].key),
+      RV(results[].keyset_keys)),
       plus RV(results[].failed) and RV(results[].msg) for an entry that failed.
   returned: always
   type: list
@@ -161,8 +162,10 @@ results:
       description: Public facts of the key that satisfies the entry, null in check mode when it would be new.
       type: dict
       returned: success
-    keys:
-      description: Public facts of every key in the set after the run.
+    keyset_keys:
+      description:
+        - Public facts of every key in the set after the run.
+        - The same list is also returned as C(keys), the name of the public contract; in Jinja read that one as C(result['keys']), because C(result.keys) is the dictionary method.
       type: list
       elements: dict
       returned: success

@@ -42,6 +42,7 @@ def test_check_apply_check_apply_sequence(ansible, control):
     assert key["exp"] - key["nbf"] == 365 * DAY
     assert key["not_before"].endswith("Z") and key["expires"].endswith("Z")
     assert writes(control) == ["keysets.create", "keys.generate"]
+    assert applied["keyset_keys"] == applied["keys"]  # the dot-accessible twin of the contract's `keys`
     stored = keyset_keys(control, "B2C_1A_TokenSigningKeyContainer")
     assert [k["kid"] for k in stored] == [key["kid"]]
 

@@ -240,6 +240,15 @@ def test_list_follows_next_links():
     assert session.calls[1][1] == "https://graph.example/beta/next?page=2"
 
 
+def test_next_links_naming_another_host_are_rebased_onto_the_endpoint():
+    graph, session, _ = client(
+        FakeResponse(200, {"value": [{"id": "a"}],
+                           "@odata.nextLink": "https://graph.microsoft.com/beta/trustFramework/keySets?$skiptoken=X"}),
+        FakeResponse(200, {"value": [{"id": "b"}]}))
+    assert [k["id"] for k in graph.list_keysets()] == ["a", "b"]
+    assert session.calls[1][1] == "https://graph.example/beta/trustFramework/keySets?$skiptoken=X"
+
+
 def test_session_applies_verify_and_timeout_per_request(monkeypatch):
     seen = {}
 

@@ -1,0 +1,223 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) entra.b2c contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: b2c_keyset
+short_description: Create or delete an Azure AD B2C policy key set
+version_added: 0.1.0
+description:
+  - Makes sure the Identity Experience Framework key set (policy key container) O(keyset) exists, empty when created,
+    or does not exist.
+  - Use M(entra.b2c.b2c_keyset_key) to put keys into a key set; it also creates the set when needed.
+  - B(Deleting a key set breaks every custom policy that references it) (sign-ins fail at run time) and its keys
+    B(cannot be re-created) -- a generated key's private part never leaves B2C, and a new key has a new C(kid). The
+    service keeps a copy of a deleted set's keys in the backup key set C(<id>.bak); O(purge_backup=true) deletes that
+    copy too, which makes the deletion final.
+author:
+  - entra.b2c maintainers (@entra-b2c)
+extends_documentation_fragment:
+  - entra.b2c.graph
+  - entra.b2c.attributes
+  - entra.b2c.attributes.ACTION_GROUP
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+options:
+  keyset:
+    description:
+      - The key set id, with or without the C(B2C_1A_) prefix the service adds (V(TokenSigningKeyContainer) and
+        V(B2C_1A_TokenSigningKeyContainer) name the same set).
+      - ASCII letters, digits, V(_), V(-) and V(.) only.
+    type: str
+    required: true
+    aliases: [name, keyset_id]
+  state:
+    description:
+      - V(present) creates the key set, empty, when it does not exist; an existing set is left as it is.
+      - V(absent) deletes the key set when it exists. See the warning above.
+    type: str
+    choices: [present, absent]
+    default: present
+  purge_backup:
+    description:
+      - With O(state=absent), also delete the backup key set C(<id>.bak) that the service keeps after a delete,
+        including one left by an earlier deletion when the key set itself is already gone.
+      - Once the backup is gone, nothing of the deleted keys remains.
+      - Ignored with O(state=present).
+    type: bool
+    default: false
+notes:
+  - In check mode, a deletion with O(purge_backup=true) reports RV(backup_deleted=true) because the service keeps a
+    backup of every set it deletes.
+seealso:
+  - module: entra.b2c.b2c_keyset_key
+  - module: entra.b2c.b2c_keyset_info
+  - name: trustFrameworkKeySet (Microsoft Graph beta)
+    description: The API resource this module manages.
+    link: https://learn.microsoft.com/en-us/graph/api/resources/trustframeworkkeyset?view=graph-rest-beta
+"""
+
+EXAMPLES = r"""
+- name: Make sure an empty key set exists for a custom policy's keys
+  entra.b2c.b2c_keyset:
+    keyset: RestApiClientCertificate
+    tenant_id: contoso.onmicrosoft.com
+    client_id: "{{ b2c_client_id }}"
+    client_secret: "{{ b2c_client_secret }}"
+
+- name: Set credentials once for the play's entra.b2c tasks, then retire a key set no policy uses any more
+  module_defaults:
+    group/entra.b2c.graph:
+      tenant_id: contoso.onmicrosoft.com
+      client_id: "{{ b2c_client_id }}"
+      client_certificate_path: /etc/ansible/b2c-automation.pem
+  block:
+    - name: Delete the old key set, keeping the service's backup
+      entra.b2c.b2c_keyset:
+        keyset: B2C_1A_LegacyApiKey
+        state: absent
+
+    - name: Delete another one for good, backup included
+      entra.b2c.b2c_keyset:
+        keyset: ScratchKeys
+        state: absent
+        purge_backup: true
+
+# Ad hoc, with AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET in the environment (dry run with a diff):
+#   ansible localhost -m entra.b2c.b2c_keyset -a "keyset=ScratchKeys state=absent purge_backup=true" --check --diff
+"""
+
+RETURN = r"""
+keyset:
+  description: The key set id as the service names it (C(B2C_1A_...)).
+  returned: always
+  type: str
+  sample: B2C_1A_RestApiClientCertificate
+keyset_keys:
+  description:
+    - Public facts of the keys in the set after the run (empty after a deletion), each with C(kid), C(use), C(kty),
+      C(nbf), C(exp), C(status), C(e), C(n), C(x5t), C(x5c) where present, and C(not_before)/C(expires) as ISO 8601
+      UTC strings (V(null) when absent). Private key parts are never returned.
+    - The same list is also returned as C(keys), the name of the public contract; in Jinja read that one as C(result['keys']), because C(result.keys) is the dictionary method.
+  returned: always
+  type: list
+  elements: dict
+  sample: []
+backup_deleted:
+  description:
+    - V(true) when the backup key set C(<id>.bak) was (or in check mode would be) deleted through O(purge_backup).
+  returned: always
+  type: bool
+  sample: false
+diff:
+  description:
+    - With C(--diff), the key set before and after, public facts only; C(keyset) is V(null) when the set does not
+      exist. When a backup is deleted, C(backup) names it in C(before) and is V(null) in C(after).
+  returned: when diff mode is on
+  type: dict
+  sample:
+    before:
+      keyset: B2C_1A_ScratchKeys
+      keys: []
+      backup: B2C_1A_ScratchKeys.bak
+    after:
+      keyset: null
+      keys: []
+      backup: null
+"""
+
+from ansible_collections.entra.b2c.plugins.module_utils._graph import GraphError
+from ansible_collections.entra.b2c.plugins.module_utils._keys import keyset_id, public_facts
+from ansible_collections.entra.b2c.plugins.module_utils._module import GraphModule
+from ansible_collections.entra.b2c.plugins.module_utils._report import BACKUP_SUFFIX
+
+
+def _keys_of(keyset) -> list:
+    return list(keyset.get("keys") or []) if keyset else []
+
+
+def ensure_keyset(module: GraphModule) -> dict:
+    wanted_id = keyset_id(module.params["keyset"])
+    # The same lock as b2c_keyset_key's: a create or delete never interleaves with another run's read-decide-write.
+    with module.keyset_lock(wanted_id):
+        return ensure_keyset_locked(module, wanted_id)
+
+
+def ensure_keyset_locked(module: GraphModule, wanted_id: str) -> dict:
+    params = module.params
+    client = module.connect()
+    current = client.get_keyset(wanted_id)
+    service_id = (current or {}).get("id") or wanted_id
+    result = {"changed": False, "keyset": service_id, "backup_deleted": False}
+
+    if params["state"] == "present":
+        after = current
+        if current is None:
+            result["changed"] = True
+            after = {"id": wanted_id, "keys": []}
+            if not module.check_mode:
+                after = client.create_keyset(wanted_id)
+                result["keyset"] = after.get("id") or wanted_id
+    else:
+        after = None
+        if current is not None:
+            result["changed"] = True
+            if not module.check_mode:
+                # Its answer does not matter: False means a retry found the first attempt landed; either way the
+                # set read above (under the lock) is gone because of this run.
+                client.delete_keyset(service_id)
+        if params["purge_backup"]:
+            try:
+                result["backup_deleted"] = delete_backup(module, service_id + BACKUP_SUFFIX, set_deleted=current is not None)
+            except GraphError as exc:
+                exc.result = dict(result)  # the key set itself may be gone already: say so with the failure
+                raise
+            result["changed"] = result["changed"] or result["backup_deleted"]
+
+    result["keys"] = [public_facts(key) for key in _keys_of(after)]
+    result["keyset_keys"] = result["keys"]  # dot-accessible in Jinja, where result.keys is the dict method
+    if module._diff:
+        before_state = {"keyset": service_id if current is not None else None,
+                        "keys": [public_facts(key) for key in _keys_of(current)]}
+        after_state = {"keyset": result["keyset"] if after is not None else None, "keys": result["keys"]}
+        if result["backup_deleted"]:
+            before_state["backup"], after_state["backup"] = service_id + BACKUP_SUFFIX, None
+        result["diff"] = {"before": before_state, "after": after_state}
+    return result
+
+
+def delete_backup(module: GraphModule, backup_id: str, set_deleted: bool) -> bool:
+    """Delete the backup set; True when one was (or in check mode would be) deleted."""
+    if module.check_mode and set_deleted:
+        return True  # the delete this run would make leaves a backup behind
+    client = module.connect()
+    # Read first: nothing is written when there is nothing to do, and the answer is right even when a retried
+    # DELETE finds its own first attempt already landed.
+    if client.get_keyset(backup_id) is None:
+        return False
+    if not module.check_mode:
+        client.delete_keyset(backup_id)
+    return True
+
+
+def main():
+    module = GraphModule(
+        argument_spec=dict(
+            keyset=dict(type="str", required=True, aliases=["name", "keyset_id"], no_log=False),
+            state=dict(type="str", default="present", choices=["present", "absent"]),
+            purge_backup=dict(type="bool", default=False),
+        ),
+        supports_check_mode=True,
+    )
+    module.run(ensure_keyset)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,190 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) entra.b2c contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: b2c_keyset_info
+short_description: Report Azure AD B2C policy key sets, their active keys and what expires soon
+version_added: 0.1.0
+description:
+  - Reads the Identity Experience Framework key sets (policy key containers) of a B2C tenant, or one of them, and
+    reports each set's keys, the key B2C uses now and whether any key is valid.
+  - With O(expiring_within), also lists the key sets that need attention, for a scheduled audit job to notify on.
+  - The whole tenant is read with a single Microsoft Graph request (more only when the service pages its answer).
+  - Only reads; C(TrustFrameworkKeySet.Read.All) is enough.
+author:
+  - entra.b2c maintainers (@entra-b2c)
+extends_documentation_fragment:
+  - entra.b2c.graph
+  - entra.b2c.attributes
+  - entra.b2c.attributes.CHECK_MODE_READ_ONLY
+  - entra.b2c.attributes.ACTION_GROUP
+options:
+  keyset:
+    description:
+      - Report only this key set, with or without the C(B2C_1A_) prefix. A set that does not exist gives an empty
+        RV(keysets).
+      - Without it, every key set of the tenant is reported, backup sets (C(<id>.bak)) included.
+    type: str
+    aliases: [name, keyset_id]
+  expiring_within:
+    description:
+      - Also return RV(expiring), the key sets whose active key expires within this duration from now, or that have no
+        valid key at all. Same forms as O(entra.b2c.b2c_keyset_key#module:valid_for), such as V(30d), V(12w) or
+        a bare number of seconds; V(0) lists only the sets without a valid key.
+      - A set listed here is one that M(entra.b2c.b2c_keyset_key) with O(entra.b2c.b2c_keyset_key#module:renew_before)
+        set to the same duration would give a new key.
+    type: str
+seealso:
+  - module: entra.b2c.b2c_keyset_key
+  - module: entra.b2c.b2c_keyset
+"""
+
+EXAMPLES = r"""
+- name: Report every key set of the tenant
+  entra.b2c.b2c_keyset_info:
+    tenant_id: contoso.onmicrosoft.com
+    client_id: "{{ b2c_client_id }}"
+    client_secret: "{{ b2c_client_secret }}"
+  register: b2c
+
+- name: Show which key B2C signs tokens with
+  ansible.builtin.debug:
+    msg: "{{ (b2c.keysets | selectattr('id', 'equalto', 'B2C_1A_TokenSigningKeyContainer') | first).active_key }}"
+
+- name: Weekly audit (an AWX schedule), credentials set once for the play
+  module_defaults:
+    group/entra.b2c.graph:
+      tenant_id: contoso.onmicrosoft.com
+      client_id: "{{ b2c_client_id }}"
+      client_certificate_path: /etc/ansible/b2c-audit.pem
+  block:
+    - name: Find key sets whose active key expires within 30 days, or that have no valid key
+      entra.b2c.b2c_keyset_info:
+        expiring_within: 30d
+      register: audit
+
+    - name: Fail the job (and notify) when any key set needs attention
+      ansible.builtin.fail:
+        msg: "Key sets needing attention: {{ audit.expiring | map(attribute='id') | join(', ') }}"
+      when: audit.expiring | length > 0
+
+# Ad hoc, with AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET in the environment:
+#   ansible localhost -m entra.b2c.b2c_keyset_info -a "keyset=TokenSigningKeyContainer expiring_within=30d"
+"""
+
+RETURN = r"""
+keysets:
+  description:
+    - The key sets read, in the service's order; empty when O(keyset) names a set that does not exist.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    id:
+      description: The key set id as the service names it.
+      type: str
+      sample: B2C_1A_TokenSigningKeyContainer
+    keyset_keys:
+      description:
+        - The same list is also returned as C(keys), the name of the public contract; in Jinja read that one as C(result['keys']), because C(result.keys) is the dictionary method.
+        - Public facts of every key in the set, each with C(kid), C(use), C(kty), C(nbf), C(exp), C(status), C(e),
+          C(n), C(x5t), C(x5c) where present, C(not_before)/C(expires) as ISO 8601 UTC strings (V(null) when absent)
+          and C(expires_in_days).
+        - C(expires_in_days) is the time to C(exp) in days, floored to two decimals; negative once the key has
+          expired, V(null) for a key without C(exp). Private key parts are never returned.
+      type: list
+      elements: dict
+      sample:
+        - kid: Gaid7K8sO8RavMX9fzHir_Wg0femGhbY9b-B4rVIxbE
+          use: sig
+          kty: RSA
+          nbf: 1767225600
+          exp: 1798761600
+          status: enabled
+          e: AQAB
+          n: 0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiF
+          not_before: "2026-01-01T00:00:00Z"
+          expires: "2027-01-01T00:00:00Z"
+          expires_in_days: 211.5
+    active_key:
+      description:
+        - The key B2C uses now, same shape as an element of C(keys); V(null) when no key is valid.
+        - Among the keys valid now (not disabled, C(nbf) absent or past, C(exp) absent or future), the one with the
+          latest C(nbf), then the latest C(exp).
+      type: dict
+    valid:
+      description: V(true) when at least one key of the set is valid now.
+      type: bool
+      sample: true
+expiring:
+  description:
+    - The key sets that need attention, in the order of RV(keysets). Backup sets (C(<id>.bak)) are never listed, since
+      no policy uses them.
+    - Not returned without O(expiring_within), so that a job that forgot the option fails instead of reporting
+      nothing to do.
+  returned: when O(expiring_within) is set
+  type: list
+  elements: dict
+  contains:
+    id:
+      description: The key set id.
+      type: str
+      sample: B2C_1A_TokenSigningKeyContainer
+    reason:
+      description:
+        - V(expiring) when the active key expires within O(expiring_within) (at or before now plus the duration).
+        - V(no_valid_key) when no key of the set is valid now (no keys, all expired, disabled or not yet active);
+          sign-ins through policies that use the set fail.
+      type: str
+      sample: expiring
+    active_key:
+      description: The active key as in RV(keysets[].active_key); V(null) with V(no_valid_key).
+      type: dict
+    expires_in_days:
+      description: Days until the active key expires, as in RV(keysets[].keys); V(null) with V(no_valid_key).
+      type: float
+      sample: 12.25
+"""
+
+from ansible_collections.entra.b2c.plugins.module_utils._keys import keyset_id, parse_duration
+from ansible_collections.entra.b2c.plugins.module_utils._module import GraphModule
+from ansible_collections.entra.b2c.plugins.module_utils._report import expiring, keyset_report
+
+
+def gather(module: GraphModule) -> dict:
+    params = module.params
+    now = module.now
+    wanted_id = None if params["keyset"] is None else keyset_id(params["keyset"])
+    within = None if params["expiring_within"] is None else parse_duration(params["expiring_within"], "expiring_within")
+    client = module.connect()
+
+    if wanted_id is None:
+        keysets = client.list_keysets()
+    else:
+        keyset = client.get_keyset(wanted_id)
+        keysets = [] if keyset is None else [keyset]
+
+    result = {"changed": False, "keysets": [keyset_report(keyset, now) for keyset in keysets]}
+    if within is not None:
+        result["expiring"] = expiring(keysets, within, now)
+    return result
+
+
+def main():
+    module = GraphModule(
+        argument_spec=dict(
+            keyset=dict(type="str", aliases=["name", "keyset_id"], no_log=False),
+            expiring_within=dict(type="str"),
+        ),
+        supports_check_mode=True,
+    )
+    module.run(gather)
+
+
+if __name__ == "__main__":
+    main()
