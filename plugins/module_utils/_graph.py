@@ -71,8 +71,9 @@ class GraphError(Exception):
     @property
     def not_found(self) -> bool:
         # B2C answers a missing key set with 404 or 400 depending on the route: decide on the code.
-        return self.code in ("AADB2C90073", "AADB2C95052") or (self.status == 404 and self.code in (None, "NotFound",
-                                                                                                     "ResourceNotFound"))
+        if self.code in ("AADB2C90073", "AADB2C95052"):
+            return True
+        return self.status == 404 and self.code in (None, "NotFound", "ResourceNotFound")
 
 
 class GraphSession(requests.Session if HAS_REQUESTS else object):  # type: ignore[misc]

@@ -105,7 +105,8 @@ keyset_keys:
     - Public facts of the keys in the set after the run (empty after a deletion), each with C(kid), C(use), C(kty),
       C(nbf), C(exp), C(status), C(e), C(n), C(x5t), C(x5c) where present, and C(not_before)/C(expires) as ISO 8601
       UTC strings (V(null) when absent). Private key parts are never returned.
-    - The same list is also returned as C(keys), the name of the public contract; in Jinja read that one as C(result['keys']), because C(result.keys) is the dictionary method.
+    - The same list is also returned as C(keys), the name of the public contract; in Jinja read that one
+      as C(result['keys']), because C(result.keys) is the dictionary method.
   returned: always
   type: list
   elements: dict

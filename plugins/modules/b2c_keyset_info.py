@@ -91,7 +91,8 @@ keysets:
       sample: B2C_1A_TokenSigningKeyContainer
     keyset_keys:
       description:
-        - The same list is also returned as C(keys), the name of the public contract; in Jinja read that one as C(result['keys']), because C(result.keys) is the dictionary method.
+        - The same list is also returned as C(keys), the name of the public contract; in Jinja read that one
+          as C(result['keys']), because C(result.keys) is the dictionary method.
         - Public facts of every key in the set, each with C(kid), C(use), C(kty), C(nbf), C(exp), C(status), C(e),
           C(n), C(x5t), C(x5c) where present, C(not_before)/C(expires) as ISO 8601 UTC strings (V(null) when absent)
           and C(expires_in_days).
@@ -146,7 +147,7 @@ expiring:
       description: The active key as in RV(keysets[].active_key); V(null) with V(no_valid_key).
       type: dict
     expires_in_days:
-      description: Days until the active key expires, as in RV(keysets[].keys); V(null) with V(no_valid_key).
+      description: Days until the active key expires, as in RV(keysets[].keyset_keys); V(null) with V(no_valid_key).
       type: float
       sample: 12.25
 """

@@ -153,7 +153,8 @@ key:
 keyset_keys:
   description:
     - Public facts of every key in the set after the run, same shape as RV(key).
-    - The same list is also returned as C(keys), the name of the public contract; in Jinja read that one as C(result['keys']), because C(result.keys) is the dictionary method.
+    - The same list is also returned as C(keys), the name of the public contract; in Jinja read that one
+      as C(result['keys']), because C(result.keys) is the dictionary method.
   returned: always
   type: list
   elements: dict

@@ -165,7 +165,8 @@ results:
     keyset_keys:
       description:
         - Public facts of every key in the set after the run.
-        - The same list is also returned as C(keys), the name of the public contract; in Jinja read that one as C(result['keys']), because C(result.keys) is the dictionary method.
+        - The same list is also returned as C(keys), the name of the public contract; in Jinja read that one
+          as C(result['keys']), because C(result.keys) is the dictionary method.
       type: list
       elements: dict
       returned: success

@@ -24,7 +24,7 @@ def test_tasks_and_runs_share_one_token(ansible, control, tmp_path):
     control.clear_requests()
     again = ansible.playbook(tasks, defaults=defaults)
     assert all(again.task("key-%d" % i)["result"]["changed"] is False for i in range(3))
-    assert [route for route in routes(control)] == ["keysets.get"] * 3
+    assert routes(control) == ["keysets.get"] * 3
 
 
 def test_environment_variable_turns_it_on(ansible, control, tmp_path):

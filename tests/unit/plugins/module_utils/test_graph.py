@@ -108,11 +108,11 @@ def test_get_retries_transient_5xx_with_backoff(status):
 
 
 def test_get_does_not_retry_a_plain_500_or_a_400():
-    graph, session, _ = client(graph_error(500, "UnknownError"))
+    graph, session, _sleeps = client(graph_error(500, "UnknownError"))
     with pytest.raises(GraphError):
         graph.call("GET", "/x")
     assert len(session.calls) == 1
-    graph, session, _ = client(graph_error(400, "AADB2C95033"))
+    graph, session, _sleeps = client(graph_error(400, "AADB2C95033"))
     with pytest.raises(GraphError) as err:
         graph.call("GET", "/x")
     assert err.value.code == "AADB2C95033" and len(session.calls) == 1
@@ -143,26 +143,26 @@ def test_attempts_are_capped():
 
 def test_post_429_is_retried_without_reconciling():
     reconciled = []
-    graph, session, _ = client(FakeResponse(429, headers={"Retry-After": "1"}), FakeResponse(200, {"kid": "new"}))
+    graph, session, _sleeps = client(FakeResponse(429, headers={"Retry-After": "1"}), FakeResponse(200, {"kid": "new"}))
     assert graph.call("POST", "/gen", {"use": "sig"}, reconcile=lambda: reconciled.append(1)) == {"kid": "new"}
     assert reconciled == [] and len(session.calls) == 2
 
 
 def test_post_5xx_returns_the_landed_result_without_repeating():
-    graph, session, _ = client(graph_error(500, "UnknownError"))
+    graph, session, _sleeps = client(graph_error(500, "UnknownError"))
     assert graph.call("POST", "/gen", {}, reconcile=lambda: {"kid": "landed"}) == {"kid": "landed"}
     assert len(session.calls) == 1
 
 
 def test_post_timeout_checks_then_retries_when_nothing_landed():
     checks = []
-    graph, session, _ = client(requests.exceptions.ReadTimeout("slow"), FakeResponse(200, {"kid": "second"}))
+    graph, session, _sleeps = client(requests.exceptions.ReadTimeout("slow"), FakeResponse(200, {"kid": "second"}))
     result = graph.call("POST", "/gen", {}, reconcile=lambda: checks.append(1))
     assert result == {"kid": "second"} and checks == [1] and len(session.calls) == 2
 
 
 def test_post_without_reconcile_is_never_repeated_after_a_transport_error():
-    graph, session, _ = client(requests.exceptions.ConnectionError("reset"))
+    graph, session, _sleeps = client(requests.exceptions.ConnectionError("reset"))
     with pytest.raises(GraphError, match="connection failed"):
         graph.call("POST", "/gen", {})
     assert len(session.calls) == 1
@@ -170,14 +170,14 @@ def test_post_without_reconcile_is_never_repeated_after_a_transport_error():
 
 def test_connection_errors_on_reads_get_a_few_tries():
     script = [requests.exceptions.ConnectionError("refused") for _ in range(_graph.MAX_TRANSPORT_ATTEMPTS)]
-    graph, session, _ = client(*script)
+    graph, session, _sleeps = client(*script)
     with pytest.raises(GraphError, match="gave up"):
         graph.call("GET", "/x")
     assert len(session.calls) == _graph.MAX_TRANSPORT_ATTEMPTS
 
 
 def test_tls_failure_is_not_retried_and_says_what_to_do():
-    graph, session, _ = client(requests.exceptions.SSLError("bad cert"))
+    graph, session, _sleeps = client(requests.exceptions.SSLError("bad cert"))
     with pytest.raises(GraphError, match="ca_path"):
         graph.call("GET", "/x")
     assert len(session.calls) == 1
@@ -185,14 +185,14 @@ def test_tls_failure_is_not_retried_and_says_what_to_do():
 
 def test_401_refreshes_the_token_once():
     tokens = Tokens()
-    graph, session, _ = client(graph_error(401, "InvalidAuthenticationToken"), FakeResponse(200, {"ok": 1}),
+    graph, session, _sleeps = client(graph_error(401, "InvalidAuthenticationToken"), FakeResponse(200, {"ok": 1}),
                                tokens=tokens)
     assert graph.call("GET", "/x") == {"ok": 1}
     assert [call[3]["Authorization"] for call in session.calls] == ["Bearer token-1", "Bearer token-2"]
 
 
 def test_second_401_fails_naming_the_credential():
-    graph, _session, _ = client(graph_error(401, "InvalidAuthenticationToken"),
+    graph, _session, _sleeps = client(graph_error(401, "InvalidAuthenticationToken"),
                                 graph_error(401, "InvalidAuthenticationToken"))
     with pytest.raises(GraphError) as err:
         graph.call("GET", "/x")
@@ -200,7 +200,7 @@ def test_second_401_fails_naming_the_credential():
 
 
 def test_403_names_permission_role_and_request_id():
-    graph, _session, _ = client(graph_error(403, "Authorization_RequestDenied", request_id="abc-123"))
+    graph, _session, _sleeps = client(graph_error(403, "Authorization_RequestDenied", request_id="abc-123"))
     with pytest.raises(GraphError) as err:
         graph.call("POST", "/trustFramework/keySets", {"id": "x"})
     text = str(err.value)
@@ -213,7 +213,7 @@ def test_403_names_permission_role_and_request_id():
 ])
 def test_get_keyset_decides_missing_on_the_code(status, code, missing):
     response = graph_error(status, code) if code else FakeResponse(404)
-    graph, _session, _ = client(response)
+    graph, _session, _sleeps = client(response)
     if missing:
         assert graph.get_keyset("B2C_1A_X") is None
     else:
@@ -222,18 +222,18 @@ def test_get_keyset_decides_missing_on_the_code(status, code, missing):
 
 
 def test_keyset_ids_cannot_leave_their_path_segment():
-    graph, session, _ = client(FakeResponse(200, {"id": "x", "keys": []}))
+    graph, session, _sleeps = client(FakeResponse(200, {"id": "x", "keys": []}))
     graph.get_keyset("../../users?$top=1#")
     assert session.calls[0][1] == "https://graph.example/beta/trustFramework/keySets/..%2F..%2Fusers%3F%24top%3D1%23"
 
 
 def test_create_keyset_that_already_exists_returns_it():
-    graph, _session, _ = client(graph_error(409, "AADB2C95028"), FakeResponse(200, {"id": "B2C_1A_X", "keys": []}))
+    graph, _session, _sleeps = client(graph_error(409, "AADB2C95028"), FakeResponse(200, {"id": "B2C_1A_X", "keys": []}))
     assert graph.create_keyset("B2C_1A_X") == {"id": "B2C_1A_X", "keys": []}
 
 
 def test_list_follows_next_links():
-    graph, session, _ = client(
+    graph, session, _sleeps = client(
         FakeResponse(200, {"value": [{"id": "a"}], "@odata.nextLink": "https://graph.example/beta/next?page=2"}),
         FakeResponse(200, {"value": [{"id": "b"}]}))
     assert [k["id"] for k in graph.list_keysets()] == ["a", "b"]
@@ -241,7 +241,7 @@ def test_list_follows_next_links():
 
 
 def test_next_links_naming_another_host_are_rebased_onto_the_endpoint():
-    graph, session, _ = client(
+    graph, session, _sleeps = client(
         FakeResponse(200, {"value": [{"id": "a"}],
                            "@odata.nextLink": "https://graph.microsoft.com/beta/trustFramework/keySets?$skiptoken=X"}),
         FakeResponse(200, {"value": [{"id": "b"}]}))

@@ -1,0 +1,327 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) entra.b2c contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Certificates and PKCS#12 bundles for B2C key sets: parse, check, thumbprint, and the upload request.
+
+Internal use only: this module may change without notice.
+
+``cryptography`` is imported inside the functions that parse, so modules that never read a certificate do not need
+it; a missing library is reported with missing_required_lib. Thumbprint helpers need only the standard library. No
+clock reads: callers pass ``now`` as epoch seconds. Nothing here puts a password or private key part in a message.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import calendar
+import hashlib
+import re
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any, Iterable, Mapping, Optional, Union
+
+from ansible.module_utils.basic import missing_required_lib
+
+from ansible_collections.entra.b2c.plugins.module_utils._keys import KeyInputError, iso_utc, public_facts
+
+# A certificate or .pfx is a few KiB; reading stops here so a wrong path (a disk image, /dev/zero) fails fast.
+MAX_FILE_BYTES = 1024 * 1024
+# What B2C makes of an uploaded certificate or PKCS#12 bundle (AADB2C95032/95042 refuse anything else in the set).
+UPLOADED_KTY = "RSA"
+UPLOADED_USE = "sig"
+
+_PEM_CERTIFICATE = re.compile(
+    r"-----BEGIN (?:X509 |TRUSTED )?CERTIFICATE-----(?P<body>[A-Za-z0-9+/=\s]*?)-----END (?:X509 |TRUSTED )?CERTIFICATE-----")
+_PEM_PRIVATE_KEY = re.compile(r"-----BEGIN (?P<kind>[A-Z0-9 ]*)PRIVATE KEY-----.*?-----END (?P=kind)PRIVATE KEY-----", re.DOTALL)
+
+
+class CertificateError(KeyInputError):
+    """A certificate or PKCS#12 input the module refuses; the message names the option and never holds a secret."""
+
+
+@dataclass(frozen=True)
+class Certificate:
+    """The public facts of a certificate that matter to B2C."""
+
+    der: bytes = field(repr=False)
+    thumbprint: str  # x5t: base64url SHA-1 of the DER, no padding
+    not_before: int
+    not_after: int
+    subject: str
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A key-adding POST: the Graph action and its body (which may hold a password: never shown)."""
+
+    action: str
+    body: dict = field(repr=False)
+    certificate: Certificate
+
+
+def _cryptography() -> SimpleNamespace:
+    """The parts of cryptography this file uses, or a CertificateError carrying missing_required_lib's message."""
+    try:
+        # pylint: disable=import-outside-toplevel  # only modules that read certificates need the library
+        from cryptography import x509
+        from cryptography.exceptions import UnsupportedAlgorithm
+        from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
+        from cryptography.hazmat.primitives.serialization import Encoding, pkcs12
+    except ImportError:
+        raise CertificateError(missing_required_lib("cryptography")) from None
+    kinds = (
+        ("EC", (ec.EllipticCurvePublicKey, ec.EllipticCurvePrivateKey)),
+        ("DSA", (dsa.DSAPublicKey, dsa.DSAPrivateKey)),
+        ("Ed25519", (ed25519.Ed25519PublicKey, ed25519.Ed25519PrivateKey)),
+        ("Ed448", (ed448.Ed448PublicKey, ed448.Ed448PrivateKey)),
+    )
+    return SimpleNamespace(x509=x509, rsa=rsa, pkcs12=pkcs12, Encoding=Encoding, kinds=kinds,
+                           UnsupportedAlgorithm=UnsupportedAlgorithm)
+
+
+# -- thumbprints (standard library only) ---------------------------------------------------------------------------
+
+def thumbprint(der: bytes) -> str:
+    """The JOSE x5t of a DER certificate: base64url SHA-1, no padding (SHA-1 by definition, not a security choice)."""
+    return base64.urlsafe_b64encode(hashlib.sha1(der).digest()).decode("ascii").rstrip("=")  # nosec
+
+
+def _normalize_thumbprint(value: Any) -> Optional[str]:
+    if not isinstance(value, str) or not value.strip():
+        return None
+    # Padding and the standard alphabet are tolerated: some tools write x5t as plain base64.
+    return value.strip().rstrip("=").replace("+", "-").replace("/", "_")
+
+
+def same_thumbprint(left: Any, right: Any) -> bool:
+    """True when both are the same x5t, ignoring base64 padding and alphabet."""
+    normalized = _normalize_thumbprint(left)
+    return normalized is not None and normalized == _normalize_thumbprint(right)
+
+
+def key_thumbprint(key: Mapping[str, Any]) -> Optional[str]:
+    """A key's x5t, or the one of the first certificate of its x5c when the service left x5t out."""
+    if _normalize_thumbprint(key.get("x5t")):
+        return key["x5t"]
+    chain = key.get("x5c")
+    if isinstance(chain, list) and chain and isinstance(chain[0], str):
+        try:
+            return thumbprint(_b64decode(chain[0]))
+        except ValueError:
+            return None
+    return None
+
+
+def find_certificate_key(keys: Iterable[Mapping[str, Any]], wanted: str) -> Optional[dict]:
+    """The first key carrying the thumbprint `wanted`, else None."""
+    for key in keys:
+        if same_thumbprint(key_thumbprint(key), wanted):
+            return dict(key)
+    return None
+
+
+# -- reading inputs ------------------------------------------------------------------------------------------------
+
+def _b64decode(text: str) -> bytes:
+    """Strict base64 (standard or URL-safe alphabet, padding optional, whitespace ignored); ValueError otherwise."""
+    compact = "".join(text.split()).replace("-", "+").replace("_", "/").rstrip("=")
+    if not compact:
+        raise ValueError("empty")
+    try:
+        return base64.b64decode(compact + "=" * (-len(compact) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("not base64") from None
+
+
+def decode_base64(text: Any, option: str) -> bytes:
+    """The bytes of a base64 option value, or a CertificateError naming the option."""
+    if not isinstance(text, str):
+        raise CertificateError("%s: expected base64 text, got %s" % (option, type(text).__name__), option=option)
+    try:
+        return _b64decode(text)
+    except ValueError:
+        raise CertificateError("%s: is not valid base64; give the file content base64-encoded (for example with "
+                               "the b64encode filter or 'base64 -w0 FILE')" % option, option=option) from None
+
+
+def read_file(path: str, option: str) -> bytes:
+    """A certificate or bundle file's bytes (at most MAX_FILE_BYTES)."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise CertificateError("%s: cannot read %s (%s)" % (option, path, exc.strerror or exc.__class__.__name__),
+                               option=option) from None
+    if len(data) > MAX_FILE_BYTES:
+        raise CertificateError("%s: %s is larger than %d bytes; it is not a certificate file" % (
+            option, path, MAX_FILE_BYTES), option=option)
+    if not data.strip():
+        raise CertificateError("%s: %s is empty" % (option, path), option=option)
+    return data
+
+
+def private_key_blocks(text: Union[str, bytes]) -> list:
+    """The PEM private key blocks in a text (so a module can mask them and say they are ignored)."""
+    if isinstance(text, bytes):
+        text = text.decode("latin-1")
+    return [match.group(0) for match in _PEM_PRIVATE_KEY.finditer(text)]
+
+
+# -- certificates --------------------------------------------------------------------------------------------------
+
+def _epoch(moment) -> int:
+    # utctimetuple treats a naive datetime (cryptography < 42) as UTC and converts an aware one.
+    return calendar.timegm(moment.utctimetuple())
+
+
+def _validity(cert) -> tuple:
+    not_before = getattr(cert, "not_valid_before_utc", None) or cert.not_valid_before
+    not_after = getattr(cert, "not_valid_after_utc", None) or cert.not_valid_after
+    return _epoch(not_before), _epoch(not_after)
+
+
+def _key_kind(key: Any, crypto: SimpleNamespace) -> str:
+    """A short name for a key's algorithm, for messages."""
+    if key is None:
+        return "unsupported"
+    for kind, classes in crypto.kinds:
+        if isinstance(key, classes):
+            return kind
+    return type(key).__name__.lstrip("_")
+
+
+def _facts(cert, crypto: SimpleNamespace, option: str) -> Certificate:
+    """Certificate facts; refuses a key B2C cannot hold (B2C policy keys are RSA)."""
+    try:
+        public_key = cert.public_key()
+    except (ValueError, crypto.UnsupportedAlgorithm):
+        public_key = None
+    if not isinstance(public_key, crypto.rsa.RSAPublicKey):
+        raise CertificateError("%s: the certificate holds a non-RSA (%s) public key; B2C policy keys are RSA: give an "
+                               "RSA certificate" % (option, _key_kind(public_key, crypto)), option=option)
+    der = cert.public_bytes(crypto.Encoding.DER)
+    not_before, not_after = _validity(cert)
+    try:
+        subject = cert.subject.rfc4514_string()
+    except ValueError:  # pragma: no cover - a subject cryptography cannot render
+        subject = ""
+    return Certificate(der=der, thumbprint=thumbprint(der), not_before=not_before, not_after=not_after,
+                       subject=subject)
+
+
+def load_certificate(data: Union[str, bytes], option: str) -> Certificate:
+    """A certificate from PEM text (the first CERTIFICATE block), DER bytes, or base64 text of the DER."""
+    crypto = _cryptography()
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    text = raw.decode("latin-1")
+    if "-----BEGIN" in text:
+        match = _PEM_CERTIFICATE.search(text)
+        if not match:
+            raise CertificateError("%s: the PEM holds no '-----BEGIN CERTIFICATE-----' block; give the certificate "
+                                   "(a private key alone cannot be uploaded: use a PKCS#12 bundle)" % option,
+                                   option=option)
+        try:
+            candidates = [_b64decode(match.group("body"))]
+        except ValueError:
+            raise CertificateError("%s: the PEM certificate block is not valid base64" % option, option=option) from None
+    else:
+        # DER bytes, or the base64 text of a DER certificate (a .cer exported as text, or an option value).
+        candidates = [raw]
+        try:
+            candidates.append(_b64decode(text))
+        except ValueError:
+            pass
+    for der in candidates:
+        try:
+            cert = crypto.x509.load_der_x509_certificate(der)
+        except ValueError:
+            continue
+        return _facts(cert, crypto, option)
+    raise CertificateError("%s: is not a certificate; give a PEM ('-----BEGIN CERTIFICATE-----') or DER certificate, "
+                           "or the base64 text of its DER" % option, option=option)
+
+
+def _looks_like_pkcs12(data: bytes) -> bool:
+    """True when data is a DER SEQUENCE of INTEGER 3 then a SEQUENCE: a PFX, so a load failure is the password's."""
+    if len(data) < 5 or data[0] != 0x30:
+        return False
+    if data[1] < 0x80:
+        header, length = 2, data[1]
+    else:
+        size = data[1] & 0x7F
+        if not 1 <= size <= 4 or len(data) < 2 + size:
+            return False
+        header, length = 2 + size, int.from_bytes(data[2:2 + size], "big")
+    return header + length <= len(data) and data[header:header + 4] == b"\x02\x01\x03\x30"
+
+
+def load_pkcs12(data: bytes, password: Optional[str], option: str,
+                password_option: str = "pkcs12_password") -> Certificate:
+    """The certificate of a PKCS#12 bundle, once the bundle opens and holds an RSA private key with its certificate."""
+    crypto = _cryptography()
+    secret = None if password is None else password.encode("utf-8")
+    try:
+        private_key, cert, chain = crypto.pkcs12.load_key_and_certificates(data, secret)
+    except ValueError:
+        if not _looks_like_pkcs12(data):
+            raise CertificateError("%s: is not a PKCS#12 (.pfx/.p12) bundle" % option, option=option) from None
+        if password is None:
+            raise CertificateError("%s: the PKCS#12 bundle in %s is password protected; give %s" % (
+                password_option, option, password_option), option=password_option) from None
+        raise CertificateError("%s does not open the PKCS#12 bundle in %s; check the password (an unprotected "
+                               "bundle takes none)" % (password_option, option), option=password_option) from None
+    if private_key is None:
+        raise CertificateError("%s: the PKCS#12 bundle holds no private key; B2C needs the private key with its "
+                               "certificate (to upload a certificate alone, use certificate or certificate_path)"
+                               % option, option=option)
+    if cert is None:
+        detail = " that matches its private key" if chain else ""
+        raise CertificateError("%s: the PKCS#12 bundle holds no certificate%s; export the private key together "
+                               "with its certificate" % (option, detail), option=option)
+    if not isinstance(private_key, crypto.rsa.RSAPrivateKey):
+        raise CertificateError("%s: the PKCS#12 bundle holds a non-RSA (%s) private key; B2C policy keys are RSA" % (
+            option, _key_kind(private_key, crypto)), option=option)
+    facts = _facts(cert, crypto, option)
+    if private_key.public_key().public_numbers() != cert.public_key().public_numbers():
+        raise CertificateError("%s: the private key in the PKCS#12 bundle does not belong to its certificate"
+                               % option, option=option)
+    return facts
+
+
+def check_validity(certificate: Certificate, now: int, option: str) -> None:
+    """Refuse a certificate that expired (not after <= now) or is not valid yet (not before > now)."""
+    if certificate.not_after <= now:
+        raise CertificateError("%s: the certificate (%s, x5t %s) expired at %s; B2C would hold a key it cannot use: "
+                               "give a current certificate" % (option, certificate.subject or "no subject",
+                                                               certificate.thumbprint, iso_utc(certificate.not_after)),
+                               option=option)
+    if certificate.not_before > now:
+        raise CertificateError("%s: the certificate (%s, x5t %s) is not valid before %s; give a certificate that is "
+                               "valid now" % (option, certificate.subject or "no subject", certificate.thumbprint,
+                                              iso_utc(certificate.not_before)), option=option)
+
+
+# -- what to send and what it will look like -----------------------------------------------------------------------
+
+def certificate_upload(certificate: Certificate) -> Upload:
+    """uploadCertificate with the certificate's DER, base64-encoded (a .cer)."""
+    return Upload("uploadCertificate", {"key": base64.b64encode(certificate.der).decode("ascii")}, certificate)
+
+
+def pkcs12_upload(bundle: bytes, password: Optional[str], certificate: Certificate) -> Upload:
+    """uploadPkcs12 with the bundle base64-encoded, and the password when one was given."""
+    body = {"key": base64.b64encode(bundle).decode("ascii")}
+    if password is not None:
+        body["password"] = password
+    return Upload("uploadPkcs12", body, certificate)
+
+
+def planned_key(certificate: Certificate) -> dict:
+    """Public facts of the key an upload of this certificate adds (what check mode's diff shows)."""
+    return public_facts({
+        "use": UPLOADED_USE, "kty": UPLOADED_KTY, "nbf": certificate.not_before, "exp": certificate.not_after,
+        "x5t": certificate.thumbprint, "x5c": [base64.b64encode(certificate.der).decode("ascii")],
+    })

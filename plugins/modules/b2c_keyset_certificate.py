@@ -1,0 +1,344 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) entra.b2c contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: b2c_keyset_certificate
+short_description: Ensure an Azure AD B2C policy key set holds a given certificate
+version_added: 0.1.0
+description:
+  - Makes sure the Identity Experience Framework key set (policy key container) O(keyset) holds the given certificate,
+    uploading it with Microsoft Graph's C(uploadCertificate) (a certificate alone, O(certificate) or
+    O(certificate_path)) or C(uploadPkcs12) (a private key with its certificate, O(pkcs12) or O(pkcs12_path)).
+  - Idempotent by thumbprint, the base64url SHA-1 of the certificate (C(x5t)). When a key of the set already carries
+    that thumbprint nothing is uploaded, so repeated runs never add keys; B2C keys cannot be deleted.
+  - Checks the input before any request to Graph and refuses an unreadable certificate, a certificate that has
+    expired or is not valid yet, a non-RSA key, and a PKCS#12 bundle that O(pkcs12_password) does not open or that
+    lacks its private key or certificate.
+  - B2C makes an uploaded certificate an RSA signing (V(sig)) key. A key set holding V(oct) or V(enc) keys is refused
+    before any write, as B2C would refuse the upload.
+  - Creates the key set first when it does not exist, unless O(create_keyset=false).
+  - The PKCS#12 bundle, its password and its private key never appear in the module's results, diff, warnings or
+    errors.
+author:
+  - entra.b2c maintainers (@entra-b2c)
+extends_documentation_fragment:
+  - entra.b2c.graph
+  - entra.b2c.attributes
+  - entra.b2c.attributes.ACTION_GROUP
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+options:
+  keyset:
+    description:
+      - The key set id, with or without the C(B2C_1A_) prefix the service adds (V(SamlIdpCert) and
+        V(B2C_1A_SamlIdpCert) name the same set).
+      - ASCII letters, digits, V(_), V(-) and V(.) only.
+    type: str
+    required: true
+    aliases: [name, keyset_id]
+  certificate:
+    description:
+      - The certificate to upload, as PEM text or as the base64 text of its DER encoding.
+      - Only the first certificate of a PEM holding several is used. A private key in the text is never uploaded
+        (nor shown); to upload a private key with its certificate use O(pkcs12) or O(pkcs12_path).
+      - Exactly one of O(certificate), O(certificate_path), O(pkcs12) and O(pkcs12_path) is required.
+    type: str
+  certificate_path:
+    description:
+      - Path of the certificate file to upload on the host that runs the module, PEM or DER (a C(.cer) or C(.crt)).
+    type: path
+  pkcs12:
+    description:
+      - A PKCS#12 bundle (C(.pfx) or C(.p12)) holding an RSA private key and its certificate, base64-encoded, for
+        example V("{{ lookup('ansible.builtin.file', 'signing.pfx.b64') }}").
+      - Treated as a secret, like the private key it holds.
+    type: str
+  pkcs12_path:
+    description:
+      - Path of a PKCS#12 bundle (C(.pfx) or C(.p12)) on the host that runs the module, holding an RSA private key
+        and its certificate.
+    type: path
+  pkcs12_password:
+    description:
+      - The password of the PKCS#12 bundle in O(pkcs12) or O(pkcs12_path). Omit it for a bundle without one.
+      - It is checked before any request to Graph, and sent to Graph with the bundle.
+    type: str
+  create_keyset:
+    description:
+      - Create the key set when it does not exist. With V(false) a missing key set is an error.
+    type: bool
+    default: true
+requirements:
+  - cryptography (to read certificates and PKCS#12 bundles)
+notes:
+  - A key of the set that carries the certificate's thumbprint counts even when it is disabled, since uploading the
+    same certificate again would add a second copy; the module warns about it. Enable the key again instead.
+  - To replace a certificate before it expires, upload its successor; B2C makes the key with the latest start of
+    validity the active one.
+seealso:
+  - module: entra.b2c.b2c_keyset_key
+  - name: trustFrameworkKeySet uploadCertificate (Microsoft Graph beta)
+    description: The API this module calls for O(certificate) and O(certificate_path).
+    link: https://learn.microsoft.com/en-us/graph/api/trustframeworkkeyset-uploadcertificate?view=graph-rest-beta
+  - name: trustFrameworkKeySet uploadPkcs12 (Microsoft Graph beta)
+    description: The API this module calls for O(pkcs12) and O(pkcs12_path).
+    link: https://learn.microsoft.com/en-us/graph/api/trustframeworkkeyset-uploadpkcs12?view=graph-rest-beta
+"""
+
+EXAMPLES = r"""
+- name: Upload the SAML signing certificate with its private key (once; later runs change nothing)
+  entra.b2c.b2c_keyset_certificate:
+    keyset: SamlIdpCert
+    pkcs12_path: /etc/b2c/saml-signing.pfx
+    pkcs12_password: "{{ vault_saml_pfx_password }}"
+    tenant_id: contoso.onmicrosoft.com
+    client_id: "{{ b2c_client_id }}"
+    client_secret: "{{ b2c_client_secret }}"
+
+- name: Set credentials once, then upload a partner's public certificate from the controller
+  module_defaults:
+    group/entra.b2c.graph:
+      tenant_id: contoso.onmicrosoft.com
+      client_id: "{{ b2c_client_id }}"
+      client_certificate_path: /etc/ansible/b2c-automation.pem
+  block:
+    - name: Partner certificate (PEM content read on the controller)
+      entra.b2c.b2c_keyset_certificate:
+        keyset: PartnerSigningCert
+        certificate: "{{ lookup('ansible.builtin.file', 'files/partner.pem') }}"
+      register: partner
+
+    - name: Show its thumbprint
+      ansible.builtin.debug:
+        msg: "x5t {{ partner.thumbprint }}, valid until {{ partner.key.expires | default('(check mode)') }}"
+
+# Ad hoc, with AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET in the environment:
+#   ansible localhost -m entra.b2c.b2c_keyset_certificate \
+#     -a "keyset=PartnerSigningCert certificate_path=/tmp/partner.cer" --check --diff
+"""
+
+RETURN = r"""
+keyset:
+  description: The key set id as the service names it.
+  returned: always
+  type: str
+  sample: B2C_1A_SamlIdpCert
+thumbprint:
+  description: The certificate's thumbprint (C(x5t)), the base64url SHA-1 of its DER encoding without padding.
+  returned: always
+  type: str
+  sample: 5SQ0W-vGBOT8kVNlTQWOP9YjpBI
+key:
+  description:
+    - Public facts of the key that carries the certificate after the run; never a private key part.
+    - V(null) in check mode when the key would be new.
+  returned: always
+  type: dict
+  sample:
+    kid: Gaid7K8sO8RavMX9fzHir_Wg0femGhbY9b-B4rVIxbE
+    use: sig
+    kty: RSA
+    nbf: 1767225600
+    exp: 1798761600
+    not_before: "2026-01-01T00:00:00Z"
+    expires: "2027-01-01T00:00:00Z"
+    x5t: 5SQ0W-vGBOT8kVNlTQWOP9YjpBI
+    x5c: [MIIC8jCCAdqgAwIBAgIQ...]
+    e: AQAB
+    n: 0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3
+    status: enabled
+keyset_keys:
+  description:
+    - Public facts of every key in the set after the run, same shape as RV(key).
+    - The same list is also returned as C(keys), the name shared with M(entra.b2c.b2c_keyset_key); in Jinja read that
+      one as C(result['keys']), because C(result.keys) is the dictionary method.
+  returned: always
+  type: list
+  elements: dict
+reason:
+  description:
+    - Why the module acted or not. V(valid) when a key of the set already carries the certificate; otherwise
+      V(keyset_missing) or V(no_key).
+  returned: always
+  type: str
+  sample: valid
+"""
+
+import re
+
+from ansible_collections.entra.b2c.plugins.module_utils._certs import (
+    UPLOADED_KTY,
+    UPLOADED_USE,
+    certificate_upload,
+    check_validity,
+    decode_base64,
+    find_certificate_key,
+    load_certificate,
+    load_pkcs12,
+    pkcs12_upload,
+    planned_key,
+    private_key_blocks,
+    read_file,
+)
+from ansible_collections.entra.b2c.plugins.module_utils._keys import (
+    KeyInputError,
+    KeyRequest,
+    conflict,
+    keyset_id,
+    public_facts,
+)
+from ansible_collections.entra.b2c.plugins.module_utils._graph import GraphError
+from ansible_collections.entra.b2c.plugins.module_utils._module import GraphModule
+
+# What an uploaded certificate becomes: the request conflict() checks the set against.
+UPLOADED = KeyRequest(use=UPLOADED_USE, kty=UPLOADED_KTY, nbf=None, exp=None, renew_before=0)
+# conflict() ends each refusal with "request kty=..."/"request use=..."; this module has neither option.
+_KIND_ADVICE = re.compile(r" Use another key set or request (?:kty|use)=\w+\.")
+
+
+def mixing_refusal(keys, keyset) -> str | None:
+    """What B2C would refuse (the rule is _keys.conflict's), with advice that fits a certificate."""
+    refusal = conflict(keys, UPLOADED, keyset)
+    if refusal is None:
+        return None
+    return _KIND_ADVICE.sub("", refusal) + " Use another key set: B2C makes an uploaded certificate an RSA sig key."
+
+
+def prepare_upload(module: GraphModule):
+    """Read, parse and check the one certificate source given; no request to Graph yet."""
+    params = module.params
+    password = params["pkcs12_password"]
+    if params["certificate"] is not None:
+        text = params["certificate"]
+        hidden = private_key_blocks(text)
+        if hidden:
+            # The value of a str option is echoed in the task's invocation: mask the key, upload only the certificate.
+            module.no_log_values.update(hidden)
+            module.warn("certificate holds a private key as well; only the certificate is uploaded (to upload a "
+                        "private key with its certificate, use pkcs12 or pkcs12_path)")
+        upload = certificate_upload(load_certificate(text, "certificate"))
+        option = "certificate"
+    elif params["certificate_path"] is not None:
+        data = read_file(params["certificate_path"], "certificate_path")
+        if private_key_blocks(data):
+            module.warn("certificate_path holds a private key as well; only the certificate is uploaded (to upload a "
+                        "private key with its certificate, use pkcs12 or pkcs12_path)")
+        upload = certificate_upload(load_certificate(data, "certificate_path"))
+        option = "certificate_path"
+    else:
+        if params["pkcs12"] is not None:
+            option = "pkcs12"
+            bundle = decode_base64(params["pkcs12"], option)
+        else:
+            option = "pkcs12_path"
+            bundle = read_file(params["pkcs12_path"], option)
+        upload = pkcs12_upload(bundle, password, load_pkcs12(bundle, password, option))
+    if password is not None and not option.startswith("pkcs12"):
+        module.warn("pkcs12_password is ignored: it only opens pkcs12 or pkcs12_path")
+    check_validity(upload.certificate, module.now, option)
+    return upload
+
+
+def ensure_certificate(module: GraphModule) -> dict:
+    upload = prepare_upload(module)
+    wanted_id = keyset_id(module.params["keyset"])
+    with module.keyset_lock(wanted_id):
+        return ensure_certificate_locked(module, upload, wanted_id)
+
+
+def ensure_certificate_locked(module: GraphModule, upload, wanted_id: str) -> dict:
+    thumbprint = upload.certificate.thumbprint
+    client = module.connect()
+    keyset = client.get_keyset(wanted_id)
+    before_id = keyset["id"] if keyset else None
+    keys = list(keyset.get("keys") or []) if keyset else []
+    keys_before = keys
+    held = find_certificate_key(keys, thumbprint)
+    reason = "keyset_missing" if keyset is None else "valid" if held else "no_key"
+    result = {"changed": False, "keyset": before_id or wanted_id, "reason": reason, "thumbprint": thumbprint}
+
+    def report(key, keys_after, planned=None):
+        facts = dict(result, key=public_facts(key) if key else None, keys=[public_facts(k) for k in keys_after])
+        facts["keyset_keys"] = facts["keys"]  # dot-accessible in Jinja, where result.keys is the dict method
+        if module._diff:
+            facts["diff"] = {
+                "before": {"keyset": before_id, "keys": [public_facts(k) for k in keys_before]},
+                "after": {"keyset": result["keyset"] if result["changed"] or before_id else None,
+                          "keys": [public_facts(k) for k in keys_after] + ([planned] if planned else [])},
+            }
+        return facts
+
+    def found(key):
+        if str(key.get("status", "")).strip().lower() == "disabled":
+            module.warn("key %s of %s carries this certificate (x5t %s) but is disabled, so B2C does not use it; "
+                        "enable it again rather than uploading a second copy" % (key.get("kid"), result["keyset"],
+                                                                                 thumbprint))
+        return report(key, keys)
+
+    if held:
+        return found(held)
+    refusal = mixing_refusal(keys, result["keyset"])
+    if refusal:
+        raise KeyInputError(refusal)
+    if keyset is None and not module.params["create_keyset"]:
+        raise KeyInputError("keyset: %s does not exist and create_keyset is false; create the key set first or set "
+                            "create_keyset: true" % wanted_id)
+
+    result["changed"] = True
+    if module.check_mode:
+        return report(None, keys, planned=planned_key(upload.certificate))
+
+    if keyset is None:
+        keyset = client.create_keyset(wanted_id)
+        result["keyset"] = keyset.get("id") or wanted_id
+        keys = list(keyset.get("keys") or [])
+        # Created concurrently by someone else: it may already hold the certificate, or keys it cannot sit next to.
+        held = find_certificate_key(keys, thumbprint)
+        if held:
+            result["reason"] = "valid"
+            return found(held)
+        refusal = mixing_refusal(keys, result["keyset"])
+        if refusal:
+            raise KeyInputError(refusal)
+
+    def landed():
+        current = client.get_keyset(result["keyset"]) or {}
+        return find_certificate_key(current.get("keys") or [], thumbprint)
+
+    try:
+        new_key = client.add_key(result["keyset"], upload.action, upload.body, landed)
+    except GraphError as exc:
+        # Report what was done before the failure (a new key set), so the output tells a re-run will complete it.
+        exc.result = dict(result, changed=before_id is None)
+        raise
+    return report(new_key, keys + [new_key])
+
+
+def main():
+    module = GraphModule(
+        argument_spec=dict(
+            keyset=dict(type="str", required=True, aliases=["name", "keyset_id"], no_log=False),
+            certificate=dict(type="str", no_log=False),
+            certificate_path=dict(type="path"),
+            pkcs12=dict(type="str", no_log=True),
+            pkcs12_path=dict(type="path"),
+            pkcs12_password=dict(type="str", no_log=True),
+            create_keyset=dict(type="bool", default=True, no_log=False),
+        ),
+        required_one_of=[("certificate", "certificate_path", "pkcs12", "pkcs12_path")],
+        mutually_exclusive=[("certificate", "certificate_path", "pkcs12", "pkcs12_path")],
+        supports_check_mode=True,
+    )
+    module.run(ensure_certificate)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,344 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) entra.b2c contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: b2c_keyset_secret
+short_description: Ensure an Azure AD B2C policy key set holds a valid secret you provide
+version_added: 0.1.0
+description:
+  - Makes sure the Identity Experience Framework key set (policy key container) O(keyset) holds a secret (an V(oct)
+    key) of the requested O(use) that is valid now, and still valid O(renew_before) from now, uploading O(secret) with
+    Microsoft Graph's C(uploadSecret) when it does not.
+  - B2C never returns a stored secret, so the module cannot compare it with O(secret). With the default
+    O(update_secret=on_create) it uploads only when no key qualifies (the key set is missing or empty, or its secrets
+    are disabled, expired, expiring within O(renew_before) or not active yet); a qualifying key counts whatever its
+    value. With O(update_secret=always) it uploads on every run.
+  - A key qualifies when its use matches, its type is V(oct), it is not disabled, it is active at S (S is now, or the
+    requested O(nbf) when that lies in the future), and it does not expire before S plus O(renew_before).
+  - Creates the key set first when it does not exist, unless O(create_keyset=false).
+  - Refuses, before any write, a key set that holds RSA keys or keys of the other use, which B2C rejects.
+  - The secret never appears in the module's results, diff, warnings or errors.
+author:
+  - entra.b2c maintainers (@entra-b2c)
+extends_documentation_fragment:
+  - entra.b2c.graph
+  - entra.b2c.attributes
+  - entra.b2c.attributes.ACTION_GROUP
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+    details:
+      - The diff shows public key facts only; a secret is never part of it.
+options:
+  client_secret:
+    description:
+      - A client secret of the app registration.
+      - When no credential option is given, E(AZURE_CLIENT_SECRET) or E(AZURE_SECRET) is used.
+      - Exactly one credential kind (O(client_secret), O(client_certificate_path), O(federated_token_file) or
+        O(access_token)) may be given as module arguments; a kind given as an argument wins over the environment.
+      - Unlike the other modules of the collection, this module has no alias C(secret) for O(client_secret), since
+        O(secret) is the value to upload. Set the app's secret as O(client_secret) in C(module_defaults).
+    type: str
+    aliases: []
+  keyset:
+    description:
+      - The key set id, with or without the C(B2C_1A_) prefix the service adds (V(RestApiKey) and
+        V(B2C_1A_RestApiKey) name the same set).
+      - ASCII letters, digits, V(_), V(-) and V(.) only.
+    type: str
+    required: true
+    aliases: [name, keyset_id]
+  use:
+    description:
+      - Use of the key, V(sig) for signing or V(enc) for encryption.
+    type: str
+    required: true
+    choices: [sig, enc]
+  secret:
+    description:
+      - The secret value to upload, for example a client secret of a federated identity provider or an API key of a
+        REST technical profile.
+      - Uploaded when a new key is needed (see O(update_secret)); never shown in any output.
+    type: str
+    required: true
+  update_secret:
+    description:
+      - V(on_create) uploads O(secret) only when no key of the set qualifies, so repeated runs change nothing.
+      - V(always) uploads O(secret) as a new key on every run and always reports a change. Use it to rotate to a new
+        value (B2C makes the newest key active), then switch back to V(on_create); running it every time adds a key
+        on every run, and keys cannot be deleted from a key set.
+    type: str
+    choices: [on_create, always]
+    default: on_create
+  nbf:
+    description:
+      - Activation time of an uploaded key, as epoch seconds or an ISO 8601 date or date-time (UTC unless an offset is
+        given), for example V(2027-01-31) or V(2027-01-31T12:00:00+01:00). Defaults to now.
+      - A future value prepares a key ahead of its activation; the run stays idempotent.
+    type: raw
+    aliases: [not_before]
+  exp:
+    description:
+      - Expiry of an uploaded key, in the same forms as O(nbf). Without O(exp) or O(valid_for) the key never expires.
+      - Must lie after O(nbf) and in the future.
+    type: raw
+    aliases: [expires]
+  valid_for:
+    description:
+      - Lifetime of an uploaded key from its O(nbf), such as V(90d), V(12w), V(36h), V(45m), V(3600s) or a bare
+        number of seconds. Mutually exclusive with O(exp).
+    type: str
+  renew_before:
+    description:
+      - A key that expires within this duration from S no longer counts, so O(secret) is uploaded again, with new
+        times, ahead of time. Same forms as O(valid_for).
+    type: str
+    default: "0"
+  create_keyset:
+    description:
+      - Create the key set when it does not exist. With V(false) a missing key set is an error.
+    type: bool
+    default: true
+notes:
+  - An expired or expiring secret is replaced by uploading O(secret) again with new times; to change the value itself,
+    run once with O(update_secret=always).
+seealso:
+  - module: entra.b2c.b2c_keyset_key
+  - name: trustFrameworkKeySet uploadSecret (Microsoft Graph beta)
+    description: The API this module calls to add a key.
+    link: https://learn.microsoft.com/en-us/graph/api/trustframeworkkeyset-uploadsecret?view=graph-rest-beta
+"""
+
+EXAMPLES = r"""
+- name: Ensure the REST API key is in place (uploaded once, left alone afterwards)
+  entra.b2c.b2c_keyset_secret:
+    keyset: RestApiKey
+    use: sig
+    secret: "{{ vault_rest_api_key }}"
+    tenant_id: contoso.onmicrosoft.com
+    client_id: "{{ b2c_client_id }}"
+    client_secret: "{{ b2c_client_secret }}"
+
+- name: Set credentials once, keep the Facebook app secret valid, renewing a month ahead
+  module_defaults:
+    group/entra.b2c.graph:
+      tenant_id: contoso.onmicrosoft.com
+      client_id: "{{ b2c_client_id }}"
+      client_certificate_path: /etc/ansible/b2c-automation.pem
+  block:
+    - name: Facebook secret, one year, uploaded again 30 days before it expires
+      entra.b2c.b2c_keyset_secret:
+        keyset: FacebookSecret
+        use: sig
+        secret: "{{ vault_facebook_app_secret }}"
+        valid_for: 365d
+        renew_before: 30d
+
+- name: Rotate to a new value (run once, then go back to update_secret=on_create)
+  entra.b2c.b2c_keyset_secret:
+    keyset: B2C_1A_RestApiKey
+    use: sig
+    secret: "{{ vault_rest_api_key_new }}"
+    update_secret: always
+    create_keyset: false
+
+# Ad hoc, with AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET in the environment (the secret comes from a
+# variable, not the command line):
+#   ansible localhost -m entra.b2c.b2c_keyset_secret -e @vault.yml \
+#     -a 'keyset=RestApiKey use=sig secret={{ vault_rest_api_key }}' --check --diff
+"""
+
+RETURN = r"""
+keyset:
+  description: The key set id as the service names it.
+  returned: always
+  type: str
+  sample: B2C_1A_RestApiKey
+key:
+  description:
+    - Public facts of the key that satisfies the request after the run (the uploaded one when the module uploaded).
+    - The secret is never part of it.
+    - V(null) in check mode when the key would be new.
+  returned: always
+  type: dict
+  sample:
+    kid: K3x9Lm2nOp4qRs6tUv8wXy0zAb1cDe3fGh5iJk7lMn9
+    use: sig
+    kty: oct
+    nbf: 1767225600
+    exp: 1798761600
+    not_before: "2026-01-01T00:00:00Z"
+    expires: "2027-01-01T00:00:00Z"
+    status: enabled
+keyset_keys:
+  description:
+    - Public facts of every key in the set after the run, same shape as RV(key).
+    - The same list is also returned as C(keys), the name shared with M(entra.b2c.b2c_keyset_key); in Jinja read that
+      one as C(result['keys']), because C(result.keys) is the dictionary method.
+  returned: always
+  type: list
+  elements: dict
+reason:
+  description:
+    - Why the module acted or not. V(valid) when a key already qualified; otherwise V(keyset_missing), V(no_key),
+      V(expired), V(expiring) (valid but expiring within O(renew_before)) or V(not_yet_valid).
+    - V(update_secret) when a key qualified but O(update_secret=always) uploaded the secret anyway.
+  returned: always
+  type: str
+  sample: valid
+"""
+
+import re
+
+from ansible_collections.entra.b2c.plugins.module_utils._keys import (
+    KeyInputError,
+    build_request,
+    conflict,
+    keyset_id,
+    pick_active,
+    plan,
+    public_facts,
+)
+from ansible_collections.entra.b2c.plugins.module_utils._graph import GraphError
+from ansible_collections.entra.b2c.plugins.module_utils._module import GraphModule
+
+# conflict() ends each refusal with "request kty=..."/"request use=..."; this module has no kty option.
+_KIND_ADVICE = re.compile(r" Use another key set or request kty=\w+\.")
+
+
+def mixing_refusal(keys, request, keyset) -> str | None:
+    """What B2C would refuse (the rule is _keys.conflict's), with advice that fits a secret."""
+    refusal = conflict(keys, request, keyset)
+    if refusal is None:
+        return None
+    return _KIND_ADVICE.sub(" Use another key set: a secret is always an oct key.", refusal)
+
+
+def upload_body(request, secret: str, now: int) -> dict:
+    body = {"use": request.use, "k": secret, "nbf": now if request.nbf is None else request.nbf}
+    if request.exp is not None:
+        body["exp"] = request.exp
+    return body
+
+
+def ensure_secret(module: GraphModule) -> dict:
+    params = module.params
+    now = module.now
+    request = build_request(params["use"], "oct", params["nbf"], params["exp"], params["valid_for"],
+                            params["renew_before"], now)
+    secret = params["secret"]
+    if not secret or not secret.strip():
+        raise KeyInputError("secret: is empty; give the secret value to upload", option="secret")
+    wanted_id = keyset_id(params["keyset"])
+    credential = module.connect().tokens.credential
+    if credential.secret and secret == credential.secret:
+        # module_defaults may set the app's secret under the name `secret` (the alias of client_secret elsewhere):
+        # that must never be uploaded as a policy key.
+        raise KeyInputError("secret: equals the app's client secret (%s); a policy key must be its own value. If "
+                            "module_defaults sets `secret:` for the app, name it client_secret there" % credential.origin,
+                            option="secret")
+    with module.keyset_lock(wanted_id):
+        return ensure_secret_locked(module, request, secret, wanted_id)
+
+
+def ensure_secret_locked(module: GraphModule, request, secret: str, wanted_id: str) -> dict:
+    params = module.params
+    now = module.now
+    always = params["update_secret"] == "always"
+    client = module.connect()
+    keyset = client.get_keyset(wanted_id)
+    before_id = keyset["id"] if keyset else None
+    keys = list(keyset.get("keys") or []) if keyset else []
+    keys_before = keys
+    decision = plan(keyset is not None, keys, request, now, wanted_id)
+    reason = "update_secret" if always and not decision.generate else decision.reason
+    result = {"changed": False, "keyset": before_id or wanted_id, "reason": reason}
+
+    def report(key, keys_after, planned=None):
+        facts = dict(result, key=public_facts(key) if key else None, keys=[public_facts(k) for k in keys_after])
+        facts["keyset_keys"] = facts["keys"]  # dot-accessible in Jinja, where result.keys is the dict method
+        if module._diff:
+            facts["diff"] = {
+                "before": {"keyset": before_id, "keys": [public_facts(k) for k in keys_before]},
+                "after": {"keyset": result["keyset"] if result["changed"] or before_id else None,
+                          "keys": [public_facts(k) for k in keys_after] + ([planned] if planned else [])},
+            }
+        return facts
+
+    if not decision.generate and not always:
+        return report(decision.key, keys)
+    refusal = mixing_refusal(keys, request, result["keyset"])
+    if refusal:
+        raise KeyInputError(refusal)
+    if keyset is None and not params["create_keyset"]:
+        raise KeyInputError("keyset: %s does not exist and create_keyset is false; create the key set first or set "
+                            "create_keyset: true" % wanted_id)
+
+    result["changed"] = True
+    body = upload_body(request, secret, now)
+    if module.check_mode:
+        planned = public_facts({name: value for name, value in body.items() if name != "k"})
+        planned["kty"] = "oct"
+        return report(None, keys, planned=planned)
+
+    if keyset is None:
+        keyset = client.create_keyset(wanted_id)
+        result["keyset"] = keyset.get("id") or wanted_id
+        keys = list(keyset.get("keys") or [])
+        # Created concurrently by someone else: their keys may already satisfy the request, or conflict with it.
+        decision = plan(True, keys, request, now, result["keyset"])
+        if not decision.generate and not always:
+            return report(decision.key, keys)
+        refusal = mixing_refusal(keys, request, result["keyset"])
+        if refusal:
+            raise KeyInputError(refusal)
+
+    known_kids = {key.get("kid") for key in keys}
+
+    def landed():
+        # B2C never returns k: the upload landed when a new oct key of this use appeared.
+        current = client.get_keyset(result["keyset"]) or {}
+        return pick_active([key for key in current.get("keys") or [] if key.get("kid") not in known_kids
+                            and str(key.get("kty", "")).lower() == "oct"
+                            and str(key.get("use", "")).lower() == request.use])
+
+    try:
+        new_key = client.add_key(result["keyset"], "uploadSecret", body, landed)
+    except GraphError as exc:
+        # Report what was done before the failure (a new key set), so the output tells a re-run will complete it.
+        exc.result = dict(result, changed=before_id is None)
+        raise
+    return report(new_key, keys + [new_key])
+
+
+def main():
+    module = GraphModule(
+        argument_spec=dict(
+            # Without the shared alias "secret", which here names the value to upload: a policy key secret must never
+            # be taken for the app's client secret (and sent to the token endpoint), nor the reverse.
+            client_secret=dict(type="str", no_log=True),
+            keyset=dict(type="str", required=True, aliases=["name", "keyset_id"], no_log=False),
+            use=dict(type="str", required=True, choices=["sig", "enc"]),
+            secret=dict(type="str", required=True, no_log=True),
+            update_secret=dict(type="str", default="on_create", choices=["on_create", "always"], no_log=False),
+            nbf=dict(type="raw", aliases=["not_before"]),
+            exp=dict(type="raw", aliases=["expires"]),
+            valid_for=dict(type="str"),
+            renew_before=dict(type="str", default="0"),
+            create_keyset=dict(type="bool", default=True, no_log=False),
+        ),
+        mutually_exclusive=[("exp", "valid_for")],
+        supports_check_mode=True,
+    )
+    module.run(ensure_secret)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,257 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) entra.b2c contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The role entra.b2c.policy_keys and the playbook entra.b2c.policy_keys, end to end against the emulator."""
+
+from __future__ import annotations
+
+import ast
+import base64
+import datetime
+import hashlib
+import json
+import time
+
+import pytest
+import yaml
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import pkcs12
+from cryptography.x509.oid import NameOID
+
+from conftest import REPO_ROOT, keyset_keys, routes
+
+DAY = 86400
+WRITE_ROUTES = {"keysets.create", "keys.generate", "keysets.replace", "keysets.delete", "keys.uploadSecret",
+                "keys.uploadCertificate", "keys.uploadPkcs12", "keys_v2.patch"}
+STARTER_PACK = {"B2C_1A_TokenSigningKeyContainer": "sig", "B2C_1A_TokenEncryptionKeyContainer": "enc"}
+UPLOADED_SECRET = "rest-api-key-4f1e0c9a-never-printed"
+PKCS12_PASSWORD = "pfx-pass-7d2b-never-printed"
+
+
+def writes(control) -> list:
+    return [route for route in routes(control) if route in WRITE_ROUTES]
+
+
+def role_play(variables=None) -> list:
+    """The role, then a task that copies its fact into the recorded results."""
+    include = {"name": "policy_keys", "ansible.builtin.include_role": {"name": "entra.b2c.policy_keys"}}
+    if variables:
+        include["vars"] = variables
+    return [include, {"name": "summary", "ansible.builtin.debug": {"var": "policy_keys_result"}}]
+
+
+def summary(run) -> dict:
+    """policy_keys_result by service key set id."""
+    assert run.rc == 0, run.output[-4000:]
+    return {entry["keyset"]: entry for entry in run.result("summary")["policy_keys_result"]}
+
+
+def validation_failure(run) -> str:
+    """The message of the role's argument validation, the one failed task of the run."""
+    failed = [entry for entry in run.results if entry["status"] == "failed"]
+    assert len(failed) == 1, run.output[-3000:]
+    assert "Validating arguments against arg spec" in failed[0]["task"], failed[0]["task"]
+    return failed[0]["result"]["msg"]
+
+
+def make_certificate(common_name="saml-signing"):
+    """A self-signed RSA certificate valid from yesterday for a year: (private key, certificate)."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=365)).sign(key, hashes.SHA256()))
+    return key, cert
+
+
+def thumbprint(cert) -> str:
+    """x5t: base64url SHA-1 of the certificate's DER, without padding."""
+    digest = hashlib.sha1(cert.public_bytes(serialization.Encoding.DER)).digest()  # nosec - x5t is SHA-1
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def test_default_list_check_then_apply_then_nothing_to_do(ansible, control):
+    checked = summary(ansible.playbook(role_play(), check=True))
+    assert set(checked) == set(STARTER_PACK)
+    assert all(entry["changed"] and entry["reason"] == "keyset_missing" and entry["kid"] is None
+               for entry in checked.values()), checked
+    assert writes(control) == []
+
+    first = summary(ansible.playbook(role_play()))
+    assert set(first) == set(STARTER_PACK)
+    for keyset_id, use in STARTER_PACK.items():
+        entry = first[keyset_id]
+        assert entry["changed"] is True and entry["reason"] == "keyset_missing", entry
+        stored = keyset_keys(control, keyset_id)
+        assert [(key["kid"], key["use"], key["kty"]) for key in stored] == [(entry["kid"], use, "RSA")]
+        # The role's default lifetime, 365 days from now.
+        assert stored[0]["exp"] - stored[0]["nbf"] == 365 * DAY
+        assert entry["expires"].endswith("Z")
+
+    control.clear_requests()
+    second = summary(ansible.playbook(role_play()))
+    assert {keyset_id: (entry["changed"], entry["reason"], entry["kid"]) for keyset_id, entry in second.items()} == {
+        keyset_id: (False, "valid", first[keyset_id]["kid"]) for keyset_id in STARTER_PACK}
+    assert writes(control) == []
+    assert all(len(keyset_keys(control, keyset_id)) == 1 for keyset_id in STARTER_PACK)
+
+
+def test_key_inside_the_renewal_margin_gets_a_successor(ansible, control):
+    now = int(time.time())
+    control.seed([
+        {"id": "B2C_1A_TokenSigningKeyContainer",
+         "keys": [{"use": "sig", "kty": "RSA", "nbf": now - 350 * DAY, "exp": now + 10 * DAY}]},
+        {"id": "B2C_1A_TokenEncryptionKeyContainer",
+         "keys": [{"use": "enc", "kty": "RSA", "nbf": now - 300 * DAY, "exp": now + 60 * DAY}]},
+    ])
+    result = summary(ansible.playbook(role_play()))
+    signing, encryption = result["B2C_1A_TokenSigningKeyContainer"], result["B2C_1A_TokenEncryptionKeyContainer"]
+    assert (signing["changed"], signing["reason"]) == (True, "expiring")
+    assert (encryption["changed"], encryption["reason"]) == (False, "valid")
+    assert len(keyset_keys(control, "B2C_1A_TokenSigningKeyContainer")) == 2
+    assert len(keyset_keys(control, "B2C_1A_TokenEncryptionKeyContainer")) == 1
+
+    # A margin of 5 days leaves the 60-day key alone; 90 days asks for its successor too.
+    narrow = summary(ansible.playbook(role_play({"policy_keys_renew_before": "5d"})))
+    assert not any(entry["changed"] for entry in narrow.values())
+    wide = summary(ansible.playbook(role_play({"policy_keys_renew_before": "90d", "policy_keys_valid_for": "400d"})))
+    assert wide["B2C_1A_TokenEncryptionKeyContainer"]["reason"] == "expiring"
+    assert wide["B2C_1A_TokenEncryptionKeyContainer"]["changed"] is True
+
+
+def test_mixed_list_of_generated_secret_and_certificate_keys(ansible, control, tmp_path):
+    _key, cert = make_certificate()
+    pfx_key, pfx_cert = make_certificate("saml-encryption")
+    pfx_path = tmp_path / "saml.pfx"
+    pfx_path.write_bytes(pkcs12.serialize_key_and_certificates(
+        b"saml", pfx_key, pfx_cert, None, serialization.BestAvailableEncryption(PKCS12_PASSWORD.encode())))
+    keysets = [
+        {"keyset": "RestApiKey", "type": "secret", "use": "enc", "secret": UPLOADED_SECRET, "valid_for": "90d"},
+        {"keyset": "SamlSigningCert", "type": "certificate",
+         "certificate": cert.public_bytes(serialization.Encoding.PEM).decode()},
+        {"keyset": "TokenSigningKeyContainer", "use": "sig"},
+        {"keyset": "SamlPfx", "type": "certificate", "pkcs12_path": str(pfx_path), "pkcs12_password": PKCS12_PASSWORD},
+        {"keyset": "LegacyHmac", "type": "generated", "use": "sig", "kty": "oct", "valid_for": "30d",
+         "renew_before": "7d"},
+    ]
+    variables = {"policy_keys_keysets": keysets}
+
+    run = ansible.playbook(role_play(variables))
+    first = summary(run)
+    # policy_keys_result lists generated keys, then secrets, then certificates, each in the order given.
+    assert [entry["keyset"] for entry in run.result("summary")["policy_keys_result"]] == [
+        "B2C_1A_TokenSigningKeyContainer", "B2C_1A_LegacyHmac", "B2C_1A_RestApiKey", "B2C_1A_SamlSigningCert",
+        "B2C_1A_SamlPfx"]
+    assert set(first) == {"B2C_1A_TokenSigningKeyContainer", "B2C_1A_LegacyHmac", "B2C_1A_RestApiKey",
+                          "B2C_1A_SamlSigningCert", "B2C_1A_SamlPfx"}
+    assert all(entry["changed"] and entry["reason"] == "keyset_missing" and entry["kid"] for entry in first.values())
+    assert sorted(writes(control)) == sorted(["keysets.create"] * 5 + ["keys.generate"] * 2 + [
+        "keys.uploadSecret", "keys.uploadCertificate", "keys.uploadPkcs12"])
+
+    hmac = keyset_keys(control, "B2C_1A_LegacyHmac")
+    assert [(k["kty"].lower(), k["use"], k["exp"] - k["nbf"]) for k in hmac] == [("oct", "sig", 30 * DAY)]
+    secret = keyset_keys(control, "B2C_1A_RestApiKey")
+    assert [(k["kty"].lower(), k["use"], k["exp"] - k["nbf"]) for k in secret] == [("oct", "enc", 90 * DAY)]
+    assert [k.get("x5t", "").rstrip("=") for k in keyset_keys(control, "B2C_1A_SamlSigningCert")] == [thumbprint(cert)]
+    assert [k.get("x5t", "").rstrip("=") for k in keyset_keys(control, "B2C_1A_SamlPfx")] == [thumbprint(pfx_cert)]
+
+    # Second run, at the highest verbosity: nothing to do, and no secret anywhere in the output.
+    control.clear_requests()
+    run = ansible.playbook(role_play(variables), verbosity=4)
+    second = summary(run)
+    assert {keyset_id: (entry["changed"], entry["reason"]) for keyset_id, entry in second.items()} == {
+        keyset_id: (False, "valid") for keyset_id in first}
+    assert {keyset_id: entry["kid"] for keyset_id, entry in second.items()} == {
+        keyset_id: entry["kid"] for keyset_id, entry in first.items()}
+    assert writes(control) == []
+    assert UPLOADED_SECRET not in run.output
+    assert PKCS12_PASSWORD not in run.output
+    assert UPLOADED_SECRET not in json.dumps(run.results)
+
+
+@pytest.mark.parametrize("entry, words", [
+    ({"keyset": "Bad", "type": "bogus", "use": "sig"}, ["type", "bogus"]),
+    ({"keyset": "Bad", "type": "generated"}, ["use"]),
+    ({"keyset": "Bad", "use": "sideways"}, ["use", "sideways"]),
+    ({"keyset": "Bad", "type": "secret", "use": "enc"}, ["secret"]),
+    ({"keyset": "Bad", "type": "certificate"}, ["certificate", "pkcs12_path"]),
+    ({"keyset": "Bad", "type": "certificate", "certificate": "x", "pkcs12_path": "/tmp/x.pfx"},
+     ["mutually exclusive", "certificate", "pkcs12_path"]),
+    ({"keyset": "Bad", "use": "sig", "valid_fro": "30d"}, ["valid_fro"]),
+    ({"use": "sig"}, ["keyset"]),
+])
+def test_a_bad_entry_is_refused_before_any_request(ansible, control, entry, words):
+    secret_entry = {"keyset": "Fine", "type": "secret", "use": "sig", "secret": UPLOADED_SECRET}
+    run = ansible.playbook(role_play({"policy_keys_keysets": [secret_entry, entry]}))
+    assert run.rc != 0
+    message = validation_failure(run)
+    for word in words:
+        assert word in message, message
+    assert "policy_keys_keysets" in message, message
+    assert control.requests() == []
+    assert UPLOADED_SECRET not in run.output
+
+
+def test_a_misspelt_connection_option_is_refused_before_any_request(ansible, control):
+    connection = {"graph_endpont": "https://127.0.0.1:1", "secret": UPLOADED_SECRET}
+    run = ansible.playbook(role_play({"policy_keys_connection": connection}))
+    assert run.rc != 0
+    message = validation_failure(run)
+    assert "graph_endpont" in message and "secret" in message, message
+    assert control.requests() == []
+    assert UPLOADED_SECRET not in run.output
+
+
+def test_connection_options_match_the_modules_shared_options():
+    """policy_keys_connection validates against a copy of the shared options: a new module option must be added there."""
+    fragment = (REPO_ROOT / "plugins" / "doc_fragments" / "graph.py").read_text(encoding="utf-8")
+    documentation = next(node.value.value for node in ast.walk(ast.parse(fragment))
+                         if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) == "DOCUMENTATION")
+    shared = set(yaml.safe_load(documentation)["options"])
+    specs = yaml.safe_load((REPO_ROOT / "roles" / "policy_keys" / "meta" / "argument_specs.yml").read_text(encoding="utf-8"))
+    connection = specs["argument_specs"]["main"]["options"]["policy_keys_connection"]["options"]
+    assert set(connection) == shared
+    assert {name for name, spec in connection.items() if spec.get("no_log")} == {
+        "client_secret", "client_certificate_password", "access_token"}
+
+
+def test_connection_overrides_the_play_defaults_option_by_option(ansible, control):
+    # The play's defaults point Graph at a closed port; the role's connection corrects only graph_endpoint.
+    play_defaults = ansible.connection(graph_endpoint="https://127.0.0.1:9")
+    run = ansible.playbook(role_play({"policy_keys_connection": {"graph_endpoint": ansible.emulator.url}}),
+                           defaults=play_defaults)
+    assert all(entry["changed"] for entry in summary(run).values())
+    assert sorted(writes(control)) == sorted(["keysets.create", "keys.generate"] * 2)
+
+
+def test_collection_playbook_with_credentials_from_the_environment(ansible, control):
+    emulator = ansible.emulator
+    environment = {
+        "AZURE_TENANT_ID": emulator.tenant_id,
+        "AZURE_CLIENT_ID": emulator.client_id,
+        "AZURE_CLIENT_SECRET": emulator.client_secret,
+        "REQUESTS_CA_BUNDLE": emulator.ca_path,
+    }
+    connection = json.dumps({"policy_keys_connection": {"graph_endpoint": emulator.url,
+                                                        "authority_host": emulator.url}})
+    argv = [str(ansible.bin_dir / "ansible-playbook"), "entra.b2c.policy_keys", "-e", connection]
+
+    first = ansible._execute(argv, environment)  # pylint: disable=protected-access
+    assert first.rc == 0, first.output[-4000:]
+    assert "changed=1" in first.stdout  # one loop task generated both keys
+    for keyset_id, use in STARTER_PACK.items():
+        assert [key["use"] for key in keyset_keys(control, keyset_id)] == [use]
+        assert "%s: changed (keyset_missing)" % keyset_id in first.stdout
+    assert "token" in routes(control)
+    assert emulator.client_secret not in first.output
+
+    control.clear_requests()
+    again = ansible._execute(argv + ["--check"], environment)  # pylint: disable=protected-access
+    assert again.rc == 0, again.output[-4000:]
+    assert "changed=0" in again.stdout
+    assert "B2C_1A_TokenSigningKeyContainer: unchanged (valid)" in again.stdout
+    assert writes(control) == []
