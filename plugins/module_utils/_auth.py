@@ -336,20 +336,32 @@ class TokenProvider:
             except ValueError as exc:
                 raise AuthError(self._discovery_failure(authority, exc)) from None
             except Exception as exc:  # pylint: disable=broad-exception-caught  # msal and cryptography raise many types
-                raise AuthError("cannot use the %s against %s: %s" % (
-                    self.credential.describe(), authority, _scrub(str(exc), self.credential.secrets()))) from None
+                raise AuthError(self._transport_or_generic(authority, exc)) from None
         return self._app
 
     def _discovery_failure(self, authority: str, exc: Exception) -> str:
         text = _scrub(str(exc), self.credential.secrets())
-        if "OIDC Discovery failed" in text:
+        # msal's wording changed across releases ("OIDC Discovery failed", "Unable to get authority configuration").
+        if "Discovery failed" in text or "authority configuration" in text:
             code = re.search(r"AADSTS\d+[^\"\\]*", text)
             return "tenant %s was not found at %s%s; check tenant_id and cloud" % (
-                self.credential.tenant_id, authority, (": " + code.group(0).split(" Trace ID")[0]) if code else "")
+                self.credential.tenant_id, authority, (": " + _one_line(code.group(0))) if code else "")
         if "passphrase" in text.lower() or "password" in text.lower() or "decrypt" in text.lower():
             return ("client_certificate_password does not decrypt the private key in %s" %
                     self.credential.certificate_path)
         return "cannot use the %s: %s" % (self.credential.describe(), text)
+
+    def _transport_or_generic(self, where: str, exc: Exception) -> str:
+        name = exc.__class__.__name__
+        if "SSLError" in name or "CERTIFICATE_VERIFY_FAILED" in str(exc):
+            return ("TLS verification of %s failed; give the CA bundle with ca_path, or validate_certs: false for a "
+                    "test endpoint only" % where)
+        if "Timeout" in name:
+            return "%s did not answer within the timeout" % where
+        if "ConnectionError" in name:
+            return "cannot connect to %s (connection failed or was dropped)" % where
+        return "cannot use the %s against %s: %s" % (
+            self.credential.describe(), where, _scrub(str(exc), self.credential.secrets()))
 
     def _acquire(self) -> tuple:
         app = self._application()
@@ -358,8 +370,7 @@ class TokenProvider:
         except AuthError:
             raise
         except Exception as exc:  # pylint: disable=broad-exception-caught  # transport errors surface here from msal
-            raise AuthError("token request to %s failed: %s" % (
-                self.authority_host, _scrub(str(exc), self.credential.secrets()))) from None
+            raise AuthError(self._transport_or_generic(self.authority_host, exc)) from None
         if result and result.get("access_token"):
             self.acquired += 1
             try:
@@ -368,10 +379,15 @@ class TokenProvider:
                 expires_in = 0
             return result["access_token"], expires_in
         result = result or {}
-        description = (result.get("error_description") or "").split(" Trace ID:")[0].strip()
+        # Entra's description ends with Trace ID, Correlation ID and Timestamp: kept, Microsoft support asks for them.
+        description = _one_line(result.get("error_description") or "")
         raise AuthError("Entra ID refused the %s: %s%s" % (
             self.credential.describe(), result.get("error", "unknown_error"),
             (" - " + _scrub(description, self.credential.secrets())) if description else ""))
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
 def _scrub(text: str, secrets) -> str:

@@ -192,6 +192,7 @@ def test_unknown_tenant_is_named(ansible, control):
     entry = ansible.playbook([key_task(keyset="Auth", use="sig")], defaults=defaults).task("key")
     assert entry["status"] == "failed"
     assert "nosuchtenant.onmicrosoft.com" in entry["result"]["msg"]
+    assert "check tenant_id and cloud" in entry["result"]["msg"]  # msal 1.39 drops the AADSTS90002 body
 
 
 @pytest.mark.parametrize("cloud, audience", [
