@@ -19,7 +19,7 @@ export ANSIBLE_COLLECTIONS_PATH="$demo_dir/collections"
 export ANSIBLE_PYTHON_INTERPRETER="$venv/bin/python"
 export ANSIBLE_LOCALHOST_WARNING=0 ANSIBLE_INVENTORY_UNPARSED_WARNING=0 ANSIBLE_RETRY_FILES_ENABLED=0
 export PATH="$venv/bin:$PATH"
-playbook="$ROOT/playbooks/starter_pack.yml"
+playbook="$ROOT/playbooks/policy_keys.yml"  # the role's default list: the IEF starter pack's two key sets
 
 tenant_configured() {
     [[ -n ${AZURE_ACCESS_TOKEN:-} ]] && return 0
@@ -64,4 +64,6 @@ AZURE_CLIENT_SECRET=$(field client_secret)
 export AZURE_TENANT_ID AZURE_CLIENT_ID AZURE_CLIENT_SECRET
 log "demo: emulator listening at $url (tenant $AZURE_TENANT_ID)"
 
-run_twice -e "b2c_graph_endpoint=$url" -e "b2c_authority_host=$url" -e "b2c_ca_path=$(field ca_path)"
+connection=$("$venv/bin/python" -c 'import json, sys; print(json.dumps({"policy_keys_connection": {
+    "graph_endpoint": sys.argv[1], "authority_host": sys.argv[1], "ca_path": sys.argv[2]}}))' "$url" "$(field ca_path)")
+run_twice -e "$connection"
