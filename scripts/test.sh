@@ -66,7 +66,7 @@ from ansible_test._internal.python_requirements import get_venv_packages
 
 print(get_venv_packages(types.SimpleNamespace(version="%d.%d" % sys.version_info[:2]))["pip"])
 EOF
-    )
+    ) || die "cannot tell which pip version this ansible-test bootstraps (its internals moved?): see seed_pip_bootstrap"
     cache="$HOME/.ansible/test/cache"
     script="$cache/get_pip_${version//./_}.py"
     mkdir -p "$cache"
