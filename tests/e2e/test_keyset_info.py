@@ -71,8 +71,8 @@ def test_whole_tenant_in_one_graph_request(ansible, control):
     expired = keysets["B2C_1A_Expired"]
     assert expired["valid"] is False and expired["active_key"] is None
     assert -2.01 <= expired["keys"][0]["expires_in_days"] < -1.99
-    assert keysets["B2C_1A_Empty"] == {"id": "B2C_1A_Empty", "keys": [], "keyset_keys": [], "active_key": None,
-                                      "valid": False}
+    assert keysets["B2C_1A_Empty"] == {
+        "id": "B2C_1A_Empty", "keys": [], "keyset_keys": [], "active_key": None, "valid": False}
     assert keysets["B2C_1A_DisabledOnly"]["valid"] is False
     never = keysets["B2C_1A_NeverExpires"]
     assert never["valid"] is True and never["active_key"]["expires_in_days"] is None

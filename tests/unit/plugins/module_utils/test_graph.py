@@ -127,14 +127,14 @@ def test_throttling_beyond_the_budget_fails_clearly():
 
 
 def test_waiting_is_capped_by_the_budget():
-    graph, session, sleeps = client(*[FakeResponse(503) for _ in range(_graph.MAX_ATTEMPTS)])
+    graph, session, sleeps = client(*[FakeResponse(503) for _attempt in range(_graph.MAX_ATTEMPTS)])
     with pytest.raises(GraphError, match="gave up after"):
         graph.call("GET", "/x")
     assert sum(sleeps) <= _graph.WAIT_BUDGET and len(session.calls) < _graph.MAX_ATTEMPTS
 
 
 def test_attempts_are_capped():
-    script = [FakeResponse(503, headers={"Retry-After": "1"}) for _ in range(_graph.MAX_ATTEMPTS)]
+    script = [FakeResponse(503, headers={"Retry-After": "1"}) for _attempt in range(_graph.MAX_ATTEMPTS)]
     graph, session, _sleeps = client(*script)
     with pytest.raises(GraphError, match="gave up after %d attempts" % _graph.MAX_ATTEMPTS):
         graph.call("GET", "/x")
@@ -169,7 +169,7 @@ def test_post_without_reconcile_is_never_repeated_after_a_transport_error():
 
 
 def test_connection_errors_on_reads_get_a_few_tries():
-    script = [requests.exceptions.ConnectionError("refused") for _ in range(_graph.MAX_TRANSPORT_ATTEMPTS)]
+    script = [requests.exceptions.ConnectionError("refused") for _attempt in range(_graph.MAX_TRANSPORT_ATTEMPTS)]
     graph, session, _sleeps = client(*script)
     with pytest.raises(GraphError, match="gave up"):
         graph.call("GET", "/x")
@@ -186,14 +186,14 @@ def test_tls_failure_is_not_retried_and_says_what_to_do():
 def test_401_refreshes_the_token_once():
     tokens = Tokens()
     graph, session, _sleeps = client(graph_error(401, "InvalidAuthenticationToken"), FakeResponse(200, {"ok": 1}),
-                               tokens=tokens)
+                                     tokens=tokens)
     assert graph.call("GET", "/x") == {"ok": 1}
     assert [call[3]["Authorization"] for call in session.calls] == ["Bearer token-1", "Bearer token-2"]
 
 
 def test_second_401_fails_naming_the_credential():
     graph, _session, _sleeps = client(graph_error(401, "InvalidAuthenticationToken"),
-                                graph_error(401, "InvalidAuthenticationToken"))
+                                      graph_error(401, "InvalidAuthenticationToken"))
     with pytest.raises(GraphError) as err:
         graph.call("GET", "/x")
     assert "client secret" in str(err.value) and "HTTP 401" in str(err.value)
