@@ -21,6 +21,7 @@ description:
 author:
   - entra.b2c maintainers (@entra-b2c)
 extends_documentation_fragment:
+  - entra.b2c.keys
   - entra.b2c.graph
   - entra.b2c.attributes
   - entra.b2c.attributes.ACTION_GROUP
@@ -30,14 +31,6 @@ attributes:
   diff_mode:
     support: full
 options:
-  keyset:
-    description:
-      - The key set id, with or without the C(B2C_1A_) prefix the service adds (V(TokenSigningKeyContainer) and
-        V(B2C_1A_TokenSigningKeyContainer) name the same set).
-      - ASCII letters, digits, V(_), V(-) and V(.) only.
-    type: str
-    required: true
-    aliases: [name, keyset_id]
   state:
     description:
       - V(present) creates the key set, empty, when it does not exist; an existing set is left as it is.

@@ -27,6 +27,8 @@ description:
 author:
   - entra.b2c maintainers (@entra-b2c)
 extends_documentation_fragment:
+  - entra.b2c.keys
+  - entra.b2c.keys.CREATE
   - entra.b2c.graph
   - entra.b2c.attributes
   - entra.b2c.attributes.ACTION_GROUP
@@ -36,14 +38,6 @@ attributes:
   diff_mode:
     support: full
 options:
-  keyset:
-    description:
-      - The key set id, with or without the C(B2C_1A_) prefix the service adds (V(SamlIdpCert) and
-        V(B2C_1A_SamlIdpCert) name the same set).
-      - ASCII letters, digits, V(_), V(-) and V(.) only.
-    type: str
-    required: true
-    aliases: [name, keyset_id]
   certificate:
     description:
       - The certificate to upload, as PEM text or as the base64 text of its DER encoding.
@@ -71,11 +65,6 @@ options:
       - The password of the PKCS#12 bundle in O(pkcs12) or O(pkcs12_path). Omit it for a bundle without one.
       - It is checked before any request to Graph, and sent to Graph with the bundle.
     type: str
-  create_keyset:
-    description:
-      - Create the key set when it does not exist. With V(false) a missing key set is an error.
-    type: bool
-    default: true
 requirements:
   - cryptography (to read certificates and PKCS#12 bundles)
 notes:

@@ -26,6 +26,9 @@ description:
 author:
   - entra.b2c maintainers (@entra-b2c)
 extends_documentation_fragment:
+  - entra.b2c.keys
+  - entra.b2c.keys.CREATE
+  - entra.b2c.keys.WINDOW
   - entra.b2c.graph
   - entra.b2c.attributes
   - entra.b2c.attributes.ACTION_GROUP
@@ -47,14 +50,6 @@ options:
         O(secret) is the value to upload. Set the app's secret as O(client_secret) in C(module_defaults).
     type: str
     aliases: []
-  keyset:
-    description:
-      - The key set id, with or without the C(B2C_1A_) prefix the service adds (V(RestApiKey) and
-        V(B2C_1A_RestApiKey) name the same set).
-      - ASCII letters, digits, V(_), V(-) and V(.) only.
-    type: str
-    required: true
-    aliases: [name, keyset_id]
   use:
     description:
       - Use of the key, V(sig) for signing or V(enc) for encryption.
@@ -77,35 +72,12 @@ options:
     type: str
     choices: [on_create, always]
     default: on_create
-  nbf:
-    description:
-      - Activation time of an uploaded key, as epoch seconds or an ISO 8601 date or date-time (UTC unless an offset is
-        given), for example V(2027-01-31) or V(2027-01-31T12:00:00+01:00). Defaults to now.
-      - A future value prepares a key ahead of its activation; the run stays idempotent.
-    type: raw
-    aliases: [not_before]
-  exp:
-    description:
-      - Expiry of an uploaded key, in the same forms as O(nbf). Without O(exp) or O(valid_for) the key never expires.
-      - Must lie after O(nbf) and in the future.
-    type: raw
-    aliases: [expires]
-  valid_for:
-    description:
-      - Lifetime of an uploaded key from its O(nbf), such as V(90d), V(12w), V(36h), V(45m), V(3600s) or a bare
-        number of seconds. Mutually exclusive with O(exp).
-    type: str
   renew_before:
     description:
       - A key that expires within this duration from S no longer counts, so O(secret) is uploaded again, with new
         times, ahead of time. Same forms as O(valid_for).
     type: str
     default: "0"
-  create_keyset:
-    description:
-      - Create the key set when it does not exist. With V(false) a missing key set is an error.
-    type: bool
-    default: true
 notes:
   - An expired or expiring secret is replaced by uploading O(secret) again with new times; to change the value itself,
     run once with O(update_secret=always).
