@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Ensure one key set holds a valid generated key: the runner behind b2c_keyset_key and b2c_keyset_keys.
+"""Ensure one key set holds a valid key: the runner behind b2c_keyset_key, b2c_keyset_keys and b2c_keyset_secret.
 
 Internal use only: this module may change without notice.
 
@@ -14,13 +14,14 @@ facts. The decisions themselves live in _keys.py.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Callable, Mapping, Optional
 
 from ansible_collections.entra.b2c.plugins.module_utils._graph import GraphError
 from ansible_collections.entra.b2c.plugins.module_utils._keys import (
     KeyInputError,
     KeyRequest,
     build_request,
+    conflict,
     find_landed,
     generate_body,
     keyset_id,
@@ -46,13 +47,27 @@ def key_target(options: Mapping, now: int) -> KeyTarget:
     )
 
 
-def ensure_key(module, target: KeyTarget) -> dict:
+@dataclass(frozen=True)
+class KeyAction:
+    """How a module adds a key (the Graph action and its body); the rest of the flow is shared."""
+
+    name: str = "generateKey"
+    body: Callable[[KeyRequest, int], dict] = generate_body
+    always: bool = False  # add a key on every run, even when one qualifies (b2c_keyset_secret's update_secret)
+    always_reason: str = "always"
+    advise: Callable[[str], str] = staticmethod(lambda refusal: refusal)  # tailor B2C's refusal to the module
+
+
+GENERATE = KeyAction()
+
+
+def ensure_key(module, target: KeyTarget, action: KeyAction = GENERATE) -> dict:
     """Run one target under the key set's lock; the result always carries `diff` (callers drop it without --diff)."""
     with module.keyset_lock(target.keyset_id):
-        return _ensure_locked(module, target)
+        return _ensure_locked(module, target, action)
 
 
-def _ensure_locked(module, target: KeyTarget) -> dict:
+def _ensure_locked(module, target: KeyTarget, action: KeyAction) -> dict:
     client = module.connect()
     request, now = target.request, module.now
     keyset = client.get_keyset(target.keyset_id)
@@ -60,7 +75,9 @@ def _ensure_locked(module, target: KeyTarget) -> dict:
     keys_before = list(keyset.get("keys") or []) if keyset else []
     keys = keys_before
     decision = plan(keyset is not None, keys, request, now, target.keyset_id)
-    result = {"changed": False, "keyset": before_id or target.keyset_id, "reason": decision.reason}
+    needed = decision.generate or action.always
+    reason = decision.reason if decision.generate or not action.always else action.always_reason
+    result = {"changed": False, "keyset": before_id or target.keyset_id, "reason": reason}
 
     def report(key, keys_after, planned=None):
         facts = dict(result, key=public_facts(key) if key else None, keys=[public_facts(k) for k in keys_after])
@@ -72,18 +89,24 @@ def _ensure_locked(module, target: KeyTarget) -> dict:
         }
         return facts
 
-    if not decision.generate:
+    def refuse_what_b2c_would_refuse(keyset_id: str) -> None:
+        refusal: Optional[str] = conflict(keys, request, keyset_id)
+        if refusal:
+            raise KeyInputError(action.advise(refusal))
+
+    if not needed:
         return report(decision.key, keys)
-    if decision.conflict:
-        raise KeyInputError(decision.conflict)
+    refuse_what_b2c_would_refuse(result["keyset"])
     if keyset is None and not target.create_keyset:
         raise KeyInputError("keyset: %s does not exist and create_keyset is false; create the key set first or set "
                             "create_keyset: true" % target.keyset_id)
 
     result["changed"] = True
-    body = generate_body(request, now)
+    body = action.body(request, now)
     if module.check_mode:
-        return report(None, keys, planned=public_facts(body))
+        planned = public_facts(body)  # never the private parts of the body (a secret's k)
+        planned.setdefault("kty", request.kty)
+        return report(None, keys, planned=planned)
 
     if keyset is None:
         keyset = client.create_keyset(target.keyset_id)
@@ -91,17 +114,16 @@ def _ensure_locked(module, target: KeyTarget) -> dict:
         keys = list(keyset.get("keys") or [])
         # Created concurrently elsewhere: its keys may already satisfy the request, or conflict with it.
         decision = plan(True, keys, request, now, result["keyset"])
-        if not decision.generate:
+        if not (decision.generate or action.always):
             return report(decision.key, keys)
-        if decision.conflict:
-            raise KeyInputError(decision.conflict)
+        refuse_what_b2c_would_refuse(result["keyset"])
 
     def landed():
         current = client.get_keyset(result["keyset"])
         return find_landed(keys, (current or {}).get("keys") or [], request, now)
 
     try:
-        new_key = client.generate_key(result["keyset"], body, landed)
+        new_key = client.add_key(result["keyset"], action.name, body, landed)
     except GraphError as exc:
         # Report what was done before the failure (a new key set), so the output tells a re-run will complete it.
         exc.result = dict(result, changed=before_id is None)

@@ -169,28 +169,12 @@ reason:
 
 import re
 
-from ansible_collections.entra.b2c.plugins.module_utils._keys import (
-    KeyInputError,
-    build_request,
-    conflict,
-    keyset_id,
-    pick_active,
-    plan,
-    public_facts,
-)
-from ansible_collections.entra.b2c.plugins.module_utils._graph import GraphError
+from ansible_collections.entra.b2c.plugins.module_utils._ensure_key import KeyAction, ensure_key, key_target
+from ansible_collections.entra.b2c.plugins.module_utils._keys import KeyInputError
 from ansible_collections.entra.b2c.plugins.module_utils._module import GraphModule
 
-# conflict() ends each refusal with "request kty=..."/"request use=..."; this module has no kty option.
+# _keys.conflict ends its refusal with advice about kty, which a secret (always oct) cannot follow.
 _KIND_ADVICE = re.compile(r" Use another key set or request kty=\w+\.")
-
-
-def mixing_refusal(keys, request, keyset) -> str | None:
-    """What B2C would refuse (the rule is _keys.conflict's), with advice that fits a secret."""
-    refusal = conflict(keys, request, keyset)
-    if refusal is None:
-        return None
-    return _KIND_ADVICE.sub(" Use another key set: a secret is always an oct key.", refusal)
 
 
 def upload_body(request, secret: str, now: int) -> dict:
@@ -202,13 +186,10 @@ def upload_body(request, secret: str, now: int) -> dict:
 
 def ensure_secret(module: GraphModule) -> dict:
     params = module.params
-    now = module.now
-    request = build_request(params["use"], "oct", params["nbf"], params["exp"], params["valid_for"],
-                            params["renew_before"], now)
+    target = key_target(dict(params, kty="oct"), module.now)
     secret = params["secret"]
     if not secret or not secret.strip():
         raise KeyInputError("secret: is empty; give the secret value to upload", option="secret")
-    wanted_id = keyset_id(params["keyset"])
     credential = module.connect().tokens.credential
     if credential.secret and secret == credential.secret:
         # module_defaults may set the app's secret under the name `secret` (the alias of client_secret elsewhere):
@@ -216,78 +197,18 @@ def ensure_secret(module: GraphModule) -> dict:
         raise KeyInputError("secret: equals the app's client secret (%s); a policy key must be its own value. If "
                             "module_defaults sets `secret:` for the app, name it client_secret there" % credential.origin,
                             option="secret")
-    with module.keyset_lock(wanted_id):
-        return ensure_secret_locked(module, request, secret, wanted_id)
-
-
-def ensure_secret_locked(module: GraphModule, request, secret: str, wanted_id: str) -> dict:
-    params = module.params
-    now = module.now
-    always = params["update_secret"] == "always"
-    client = module.connect()
-    keyset = client.get_keyset(wanted_id)
-    before_id = keyset["id"] if keyset else None
-    keys = list(keyset.get("keys") or []) if keyset else []
-    keys_before = keys
-    decision = plan(keyset is not None, keys, request, now, wanted_id)
-    reason = "update_secret" if always and not decision.generate else decision.reason
-    result = {"changed": False, "keyset": before_id or wanted_id, "reason": reason}
-
-    def report(key, keys_after, planned=None):
-        facts = dict(result, key=public_facts(key) if key else None, keys=[public_facts(k) for k in keys_after])
-        facts["keyset_keys"] = facts["keys"]  # dot-accessible in Jinja, where result.keys is the dict method
-        if module._diff:
-            facts["diff"] = {
-                "before": {"keyset": before_id, "keys": [public_facts(k) for k in keys_before]},
-                "after": {"keyset": result["keyset"] if result["changed"] or before_id else None,
-                          "keys": [public_facts(k) for k in keys_after] + ([planned] if planned else [])},
-            }
-        return facts
-
-    if not decision.generate and not always:
-        return report(decision.key, keys)
-    refusal = mixing_refusal(keys, request, result["keyset"])
-    if refusal:
-        raise KeyInputError(refusal)
-    if keyset is None and not params["create_keyset"]:
-        raise KeyInputError("keyset: %s does not exist and create_keyset is false; create the key set first or set "
-                            "create_keyset: true" % wanted_id)
-
-    result["changed"] = True
-    body = upload_body(request, secret, now)
-    if module.check_mode:
-        planned = public_facts({name: value for name, value in body.items() if name != "k"})
-        planned["kty"] = "oct"
-        return report(None, keys, planned=planned)
-
-    if keyset is None:
-        keyset = client.create_keyset(wanted_id)
-        result["keyset"] = keyset.get("id") or wanted_id
-        keys = list(keyset.get("keys") or [])
-        # Created concurrently by someone else: their keys may already satisfy the request, or conflict with it.
-        decision = plan(True, keys, request, now, result["keyset"])
-        if not decision.generate and not always:
-            return report(decision.key, keys)
-        refusal = mixing_refusal(keys, request, result["keyset"])
-        if refusal:
-            raise KeyInputError(refusal)
-
-    known_kids = {key.get("kid") for key in keys}
-
-    def landed():
-        # B2C never returns k: the upload landed when a new oct key of this use appeared.
-        current = client.get_keyset(result["keyset"]) or {}
-        return pick_active([key for key in current.get("keys") or [] if key.get("kid") not in known_kids
-                            and str(key.get("kty", "")).lower() == "oct"
-                            and str(key.get("use", "")).lower() == request.use])
-
-    try:
-        new_key = client.add_key(result["keyset"], "uploadSecret", body, landed)
-    except GraphError as exc:
-        # Report what was done before the failure (a new key set), so the output tells a re-run will complete it.
-        exc.result = dict(result, changed=before_id is None)
-        raise
-    return report(new_key, keys + [new_key])
+    upload = KeyAction(
+        name="uploadSecret",
+        body=lambda request, now: upload_body(request, secret, now),
+        always=params["update_secret"] == "always",
+        always_reason="update_secret",
+        advise=lambda refusal: _KIND_ADVICE.sub(" Use another key set: a secret is always an oct key.", refusal),
+    )
+    result = ensure_key(module, target, upload)
+    diff = result.pop("diff")
+    if module._diff:
+        result["diff"] = diff
+    return result
 
 
 def main():
