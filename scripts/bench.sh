@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The performance benchmark (tests/perf/bench.py) on the newest leg's environment: the collection against a
+# hand-written ansible.builtin.uri playbook on the emulator; writes docs/performance.md and prints its tables.
+# Usage: scripts/bench.sh [bench.py options]     e.g. scripts/bench.sh --quick --out /tmp/performance.md
+# Environment: BENCH_ARGS adds options (make bench BENCH_ARGS="--latency-ms 50"); PYTHON_NEWEST picks the interpreter.
+set -euo pipefail
+shopt -s inherit_errexit
+
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+venv=$(ensure_venv newest)
+read -r -a extra_args <<<"${BENCH_ARGS:-}"
+args=("${extra_args[@]}" "$@")
+out="$ROOT/docs/performance.md"
+for ((i = 0; i < ${#args[@]}; i++)); do
+    case ${args[i]} in
+        --out) out=${args[i + 1]:-$out} ;;
+        --out=*) out=${args[i]#--out=} ;;
+    esac
+done
+
+cd "$ROOT"
+versions=$("$venv/bin/python" -c 'import platform, ansible.release as r; print(platform.python_version(), r.__version__)')
+log "bench: Python ${versions% *}, ansible-core ${versions#* }; about 10 minutes on a quiet 2-core machine"
+"$venv/bin/python" "$ROOT/tests/perf/bench.py" "${args[@]}"
+# The summary, the targets and the workload tables (the method, the time split and the profile are in the file).
+sed -n '/^## In short/,/^## Where the time goes/{/^## Where the time goes/d;p}' "$out"
+log "bench: wrote ${out#"$ROOT"/}"

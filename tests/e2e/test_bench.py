@@ -1,0 +1,116 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) entra.b2c contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The benchmark in quick mode: request counts and imports per module process, never wall time."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent.parent
+BENCH = REPO_ROOT / "tests" / "perf" / "bench.py"
+QUICK_SETS = 4  # key sets of workloads 2 and 3 in quick mode
+QUICK_TENANTS = 4  # hosts of workload 4 in quick mode
+HAS_BATCH = (REPO_ROOT / "plugins" / "modules" / "b2c_keyset_keys.py").exists()
+
+
+@pytest.fixture(scope="module")
+def bench(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("bench")
+    out, raw = tmp / "performance.md", tmp / "raw.json"
+    done = subprocess.run([sys.executable, str(BENCH), "--quick", "--quiet", "--out", str(out), "--json", str(raw),
+                           "--workdir", str(tmp / "work")],
+                          capture_output=True, text=True, timeout=900, check=False, stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
+    return {"doc": out.read_text(encoding="utf-8"), "raw": json.loads(raw.read_text(encoding="utf-8"))}
+
+
+def runs(bench, workload: int, variant: str) -> list:
+    measured = bench["raw"]["workloads"][str(workload)]["variants"]
+    assert variant in measured, "variant %s of workload %d was not measured: %s" % (variant, workload, list(measured))
+    return measured[variant]
+
+
+def routes(bench, workload: int, variant: str) -> dict:
+    return runs(bench, workload, variant)[0]["routes"]
+
+
+def without_token(found: dict) -> dict:
+    return {route: count for route, count in found.items() if route not in ("token", "discovery")}
+
+
+def test_no_change_task_is_one_token_and_one_read(bench):
+    found = routes(bench, 1, "a")
+    assert found["token"] == 1
+    assert found.get("discovery", 0) <= 1
+    assert without_token(found) == {"keysets.get": 1}
+
+
+def test_token_cache_leaves_one_read(bench):
+    assert routes(bench, 1, "b") == {"keysets.get": 1}
+
+
+@pytest.mark.skipif(not HAS_BATCH, reason="plugins/modules/b2c_keyset_keys.py does not exist yet")
+def test_batch_module_reads_every_set_with_no_token_request(bench):
+    assert routes(bench, 1, "c") == {"keysets.get": 1}
+    assert routes(bench, 2, "c") == {"keysets.get": QUICK_SETS}
+    assert len(runs(bench, 2, "c")[0]["probes"]) == 1  # one module process for the whole play
+    tenants = runs(bench, 4, "c")[0]
+    assert tenants["routes"] == {"keysets.get": 2 * QUICK_TENANTS}
+    assert len(tenants["probes"]) == QUICK_TENANTS
+
+
+def test_loop_without_cache_asks_one_token_per_key_set(bench):
+    found = routes(bench, 2, "a")
+    assert found["token"] == QUICK_SETS
+    assert without_token(found) == {"keysets.get": QUICK_SETS}
+    assert routes(bench, 2, "b") == {"keysets.get": QUICK_SETS}
+
+
+def test_diy_baseline_does_the_same_work(bench):
+    assert routes(bench, 1, "diy") == {"token": 1, "keysets.get": 1}
+    assert routes(bench, 2, "diy") == {"token": 1, "keysets.get": QUICK_SETS}
+    assert routes(bench, 3, "diy") == {"token": 1, "keysets.get": QUICK_SETS, "keys.generate": QUICK_SETS}
+    assert routes(bench, 4, "diy") == {"token": QUICK_TENANTS, "keysets.get": 2 * QUICK_TENANTS}
+
+
+def test_every_variant_generates_one_key_per_expired_set(bench):
+    variants = bench["raw"]["workloads"]["3"]["variants"]
+    assert {"a", "b", "diy"} <= set(variants)
+    for variant in variants:
+        found = routes(bench, 3, variant)
+        assert found["keys.generate"] == QUICK_SETS, (variant, found)
+        assert found["keysets.get"] == QUICK_SETS, (variant, found)
+        assert "keysets.create" not in found, (variant, found)
+
+
+def test_keyset_info_reads_a_hundred_sets_in_one_request(bench):
+    assert without_token(routes(bench, 5, "info")) == {"keysets.list": 1}
+    assert routes(bench, 5, "info-cached") == {"keysets.list": 1}
+
+
+def test_msal_and_cryptography_only_imported_to_acquire_a_token(bench):
+    for workload, variant in ((1, "b"), (2, "b"), (5, "info-cached")) + (((1, "c"), (2, "c")) if HAS_BATCH else ()):
+        probes = runs(bench, workload, variant)[0]["probes"]
+        assert probes, (workload, variant)
+        for probe in probes:
+            assert probe["imported"]["msal"] is False, (workload, variant, probe)
+            assert probe["imported"]["cryptography"] is False, (workload, variant, probe)
+            assert probe["imported"]["requests"] is True, (workload, variant, probe)
+    # The probe can see msal at all: a run that acquires a token imports it.
+    assert all(probe["imported"]["msal"] for probe in runs(bench, 1, "a")[0]["probes"])
+
+
+def test_report_is_written_with_its_tables(bench):
+    doc = bench["doc"]
+    assert "## Machine" in doc and "## Targets" in doc
+    for number in range(1, 6):
+        assert "## Workload %d:" % number in doc
+    assert "| no-change task (workload 1, a): one token request and one read |" in doc
+    assert "**no**" not in doc.split("## Targets", 1)[1].split("| wall time", 1)[0]  # the count targets are met

@@ -1,0 +1,480 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) entra.b2c contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The performance benchmark: the collection against a hand-written ansible.builtin.uri playbook, on the emulator.
+
+    python tests/perf/bench.py [--quick] [--out docs/performance.md] [--latency-ms 30] [--rounds 3]
+
+Runs the real ansible-playbook (from this interpreter's bin directory) against the in-process emulator with the given
+latency on every request, and writes docs/performance.md. Every request figure is counted from the emulator's request
+log of one run; wall times are medians over alternating rounds; memory and imports are recorded per module process by
+tests/perf/module_probe.py (ansible_python_interpreter points at a wrapper that runs it). See docs/performance.md for
+the method and tests/e2e/test_bench.py for the quick check in the suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+PERF_DIR = Path(__file__).resolve().parent
+REPO_ROOT = PERF_DIR.parent.parent
+sys.path.insert(0, str(REPO_ROOT / "tests"))
+sys.path.insert(0, str(PERF_DIR))
+
+from emulator import Emulator  # noqa: E402  pylint: disable=wrong-import-position
+
+import report  # noqa: E402  pylint: disable=wrong-import-position
+
+PLAYBOOKS = PERF_DIR / "playbooks"
+MODULES = REPO_ROOT / "plugins" / "modules"
+DAY = 86400
+
+# Environment variables that would change what a run measures: credentials, CA overrides, and any Ansible setting
+# of the caller's shell (pipelining, callbacks, ...). The benchmark runs Ansible's defaults.
+SCRUBBED_PREFIXES = ("AZURE_", "ANSIBLE_", "REQUESTS_CA", "CURL_CA", "ENTRA_B2C_", "PYTHONPROFILEIMPORTTIME", "B2C_BENCH_")
+
+
+@dataclass
+class Variant:
+    key: str
+    label: str
+    playbook: str
+    token_cache: bool = False
+    module: Optional[str] = None  # the collection module it needs (skipped while that module does not exist)
+
+    @property
+    def available(self) -> bool:
+        return self.module is None or (MODULES / (self.module + ".py")).exists()
+
+
+DIY = Variant("diy", "DIY: uri token + uri GET loop + conditional uri POST", "diy.yml")
+LOOP = Variant("a", "b2c_keyset_key in a loop, no token cache", "keyset_key.yml", module="b2c_keyset_key")
+LOOP_CACHED = Variant("b", "b2c_keyset_key in a loop, token cache", "keyset_key.yml", token_cache=True, module="b2c_keyset_key")
+BATCH = Variant("c", "b2c_keyset_keys (one task), token cache", "keyset_keys.yml", token_cache=True, module="b2c_keyset_keys")
+INFO = Variant("info", "b2c_keyset_info, no token cache", "keyset_info.yml", module="b2c_keyset_info")
+INFO_CACHED = Variant("info-cached", "b2c_keyset_info, token cache", "keyset_info.yml", token_cache=True, module="b2c_keyset_info")
+FLOOR = Variant("floor", "floor: ansible-playbook with no module process", "floor.yml")
+RECOMMENDED = ("c", "b")  # the first available of these is the recommended path of a workload
+
+
+@dataclass
+class Workload:
+    number: int
+    title: str
+    hosts: dict  # host name -> list of {keyset, use}
+    state: str  # "valid": nothing to change; "expired": every set needs a key; "info": sets for the info module
+    variants: list
+    forks: int = 5
+    info_keysets: int = 0
+
+    @property
+    def keysets(self) -> int:
+        return sum(len(items) for items in self.hosts.values()) or self.info_keysets
+
+    @property
+    def expected_generates(self) -> int:
+        return self.keysets if self.state == "expired" else 0
+
+
+@dataclass
+class RunResult:
+    variant: str
+    wall_s: float
+    routes: Counter
+    probes: list
+    graph_ms: float
+    output: str = ""
+    probe_dir: Optional[Path] = None
+    http_errors: int = 0  # answers with status >= 400 (none expected: every key set of a workload exists)
+
+    @property
+    def module_processes(self) -> int:
+        return len(self.probes)
+
+
+@dataclass
+class Measured:
+    workload: Workload
+    runs: dict = field(default_factory=dict)  # variant key -> [RunResult]
+    skipped: dict = field(default_factory=dict)  # variant key -> why
+    labels: dict = field(default_factory=dict)  # variant key -> label
+
+
+def build_workloads(quick: bool) -> list:
+    sets = 4 if quick else 20
+    tenants = 4 if quick else 50
+    forks = 2 if quick else 10
+    loop_variants = [LOOP, DIY, LOOP_CACHED, BATCH]
+
+    def bench_sets(prefix, count):
+        return [{"keyset": "%s%02d" % (prefix, index), "use": "sig" if index % 2 else "enc"} for index in range(1, count + 1)]
+
+    starter = [("TokenSigningKeyContainer", "sig"), ("TokenEncryptionKeyContainer", "enc")]
+    return [
+        Workload(1, "one task, nothing to change", {"tenant": bench_sets("One", 1)}, "valid", loop_variants),
+        Workload(2, "a play over %d key sets, nothing to change" % sets, {"tenant": bench_sets("Steady", sets)}, "valid",
+                 loop_variants),
+        Workload(3, "a play over %d key sets, every set needs a new key" % sets, {"tenant": bench_sets("Renew", sets)},
+                 "expired", loop_variants),
+        Workload(4, "%d tenants as inventory hosts, forks %d, the two starter-pack sets each, nothing to change" % (tenants, forks),
+                 {"T%02d" % index: [{"keyset": "T%02d_%s" % (index, name), "use": use} for name, use in starter]
+                  for index in range(tenants)}, "valid", loop_variants, forks=forks),
+        Workload(5, "b2c_keyset_info over a tenant with 100 key sets", {}, "info", [INFO, INFO_CACHED], info_keysets=100),
+    ]
+
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.workdir = Path(args.workdir).resolve()
+        self.bin_dir = Path(sys.executable).parent
+        self.emulator = None
+        self.control = None
+        self.public_rsa: dict = {}
+        self.counter = 0
+        self.log = args.log
+        self.collections = ""
+        self.wrapper = self.workdir / "python-probe"  # ansible_python_interpreter: runs modules through the probe
+        self.token_cache = self.workdir / "cache" / "tokens.json"
+        self.ansible_cfg = self.workdir / "ansible.cfg"
+        self.env: dict = {}
+
+    # -- set-up ------------------------------------------------------------------------------------------------------
+
+    def prepare(self) -> None:
+        marker = self.workdir / ".entra-b2c-bench"
+        if self.workdir.exists() and any(self.workdir.iterdir()) and not marker.exists():
+            raise SystemExit("--workdir %s is not empty and was not made by this benchmark: give another one" % self.workdir)
+        shutil.rmtree(self.workdir, ignore_errors=True)
+        for sub in ("probes", "tmp", "home", "cache"):
+            (self.workdir / sub).mkdir(parents=True)
+        marker.touch()
+        self.collections = self._collections_path()
+        self.wrapper.write_text(
+            "#!/bin/sh\n"
+            "# Written by tests/perf/bench.py: run each module process through tests/perf/module_probe.py.\n"
+            'if [ -n "${B2C_BENCH_IMPORTTIME:-}" ]; then\n'
+            '    exec %(python)s -X importtime %(probe)s "$@"\n'
+            "fi\n"
+            'exec %(python)s %(probe)s "$@"\n' % {"python": _shell_quote(sys.executable),
+                                                  "probe": _shell_quote(str(PERF_DIR / "module_probe.py"))},
+            encoding="utf-8")
+        self.wrapper.chmod(0o755)
+        # An empty configuration: Ansible's defaults, whatever ansible.cfg the caller's directories hold.
+        self.ansible_cfg.write_text("[defaults]\n", encoding="utf-8")
+        self.env = {key: value for key, value in os.environ.items() if not key.startswith(SCRUBBED_PREFIXES)}
+        self.env.update({
+            "ANSIBLE_COLLECTIONS_PATH": self.collections,
+            "ANSIBLE_HOME": str(self.workdir / "home"),
+            "ANSIBLE_LOCAL_TEMP": str(self.workdir / "tmp"),
+            "ANSIBLE_REMOTE_TMP": str(self.workdir / "tmp"),
+            "ANSIBLE_NOCOLOR": "1",
+            "ANSIBLE_RETRY_FILES_ENABLED": "0",
+            "ANSIBLE_LOCALHOST_WARNING": "0",
+            "ANSIBLE_INVENTORY_UNPARSED_WARNING": "0",
+            "ANSIBLE_CONFIG": str(self.ansible_cfg),
+            "PATH": str(self.bin_dir) + os.pathsep + os.environ.get("PATH", ""),
+        })
+
+    def _collections_path(self) -> str:
+        given = os.environ.get("ANSIBLE_COLLECTIONS_PATH", "")
+        for entry in given.split(os.pathsep):
+            if entry and (Path(entry) / "ansible_collections" / "entra" / "b2c" / "galaxy.yml").exists():
+                return entry
+        root = self.workdir / "collections"
+        link = root / "ansible_collections" / "entra" / "b2c"
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.symlink_to(REPO_ROOT)
+        return str(root)
+
+    def start_emulator(self) -> None:
+        self.emulator = Emulator(latency_ms=self.args.latency_ms, state_dir=str(self.workdir / "emulator"))
+        self.emulator.start()
+        self.control = self.emulator.control
+        # One RSA public key for every seeded key: responses are realistic in size without generating 200 keys.
+        seeded = self.control.seed([{"id": "B2C_1A_BenchTemplate", "keys": [{"use": "sig", "kty": "RSA"}]}])
+        self.public_rsa = {name: seeded[0]["keys"][0][name] for name in ("n", "e")}
+        self.control.reset()
+
+    def stop_emulator(self) -> None:
+        if self.emulator is not None:
+            self.emulator.stop()
+
+    # -- state ---------------------------------------------------------------------------------------------------------
+
+    def seed(self, workload: Workload) -> None:
+        self.control.reset()
+        now = int(time.time())
+        keysets = []
+        if workload.state == "info":
+            for index in range(1, workload.info_keysets + 1):
+                keysets.append({"id": "B2C_1A_Audit%03d" % index, "keys": [
+                    self._key("sig", now - 400 * DAY, now - 35 * DAY),
+                    self._key("sig", now - 35 * DAY, now + 330 * DAY)]})
+        else:
+            expires = now - DAY if workload.state == "expired" else now + 300 * DAY
+            for items in workload.hosts.values():
+                for item in items:
+                    keysets.append({"id": "B2C_1A_" + item["keyset"],
+                                    "keys": [self._key(item["use"], now - 65 * DAY, expires)]})
+        for start in range(0, len(keysets), 50):
+            self.control.seed(keysets[start:start + 50])
+        self.control.clear_requests()
+
+    def _key(self, use: str, nbf: int, exp: int) -> dict:
+        return dict(self.public_rsa, use=use, kty="RSA", nbf=nbf, exp=exp)
+
+    def inventory(self, workload: Workload) -> Path:
+        emu = self.emulator
+        hosts = workload.hosts or {"tenant": []}
+        data = {"all": {
+            "vars": {
+                "ansible_connection": "local",
+                "ansible_python_interpreter": str(self.wrapper),
+                "bench_graph_url": emu.url,
+                "bench_authority_url": emu.url,
+                "bench_tenant_id": emu.tenant_id,
+                "bench_client_id": emu.client_id,
+                "bench_client_secret": emu.client_secret,
+                "bench_ca_path": emu.ca_path,
+                "bench_expected_keysets": workload.info_keysets,
+            },
+            "hosts": {name: {"bench_keysets": items} for name, items in hosts.items()},
+        }}
+        path = self.workdir / ("inventory-%d.json" % workload.number)
+        path.write_text(json.dumps(data, indent=1), encoding="utf-8")
+        path.chmod(0o600)  # holds the emulator app's secret
+        return path
+
+    # -- running -------------------------------------------------------------------------------------------------------
+
+    def run(self, workload: Workload, variant: Variant, inventory: Path, profile: bool = False,
+            importtime: bool = False, keep_payload: bool = False) -> RunResult:
+        if workload.state == "expired":
+            self.seed(workload)
+        self.control.clear_requests()
+        self.counter += 1
+        probe_dir = self.workdir / "probes" / ("%03d-w%d-%s" % (self.counter, workload.number, variant.key))
+        probe_dir.mkdir()
+        env = dict(self.env, B2C_BENCH_PROBE_DIR=str(probe_dir))
+        if profile:
+            env["B2C_BENCH_PROFILE"] = "1"
+        if importtime:
+            env["B2C_BENCH_IMPORTTIME"] = "1"
+        if keep_payload:  # the AnsiballZ scripts stay in probe_dir/remote for report.payload_compile
+            env.update(ANSIBLE_KEEP_REMOTE_FILES="1", ANSIBLE_REMOTE_TMP=str(probe_dir / "remote"))
+        argv = [str(self.bin_dir / "ansible-playbook"), str(PLAYBOOKS / variant.playbook), "-i", str(inventory),
+                "--forks", str(workload.forks)]
+        if variant.token_cache:
+            argv += ["-e", "bench_token_cache=%s" % self.token_cache]
+        started = time.perf_counter()
+        done = subprocess.run(argv, cwd=self.workdir, env=env, capture_output=True, text=True, check=False,
+                              stdin=subprocess.DEVNULL, timeout=900)
+        wall = time.perf_counter() - started
+        requests = self.control.requests()
+        output = done.stdout + done.stderr
+        if done.returncode != 0:
+            raise RuntimeError("workload %d, %s: ansible-playbook exited %d\n%s" % (
+                workload.number, variant.label, done.returncode, output[-4000:]))
+        probes = [json.loads(path.read_text(encoding="utf-8")) for path in sorted(probe_dir.glob("*.json"))]
+        result = RunResult(variant.key, wall, Counter(entry["route"] for entry in requests), probes,
+                           sum(entry.get("duration_ms") or 0 for entry in requests), output, probe_dir,
+                           sum(1 for entry in requests if (entry.get("status") or 0) >= 400))
+        self._check(workload, variant, result)
+        return result
+
+    @staticmethod
+    def _check(workload: Workload, variant: Variant, result: RunResult) -> None:
+        """Fail loudly when a run did not do the work it stands for (a benchmark of a broken playbook means nothing)."""
+        problems = []
+        if variant.key == "floor":
+            return
+        generated = result.routes.get("keys.generate", 0)
+        if generated != workload.expected_generates:
+            problems.append("%d keys.generate, expected %d" % (generated, workload.expected_generates))
+        if result.http_errors:
+            problems.append("%d answers with an HTTP error status" % result.http_errors)
+        if problems:
+            raise RuntimeError("workload %d, %s: %s\n%s" % (
+                workload.number, variant.label, "; ".join(problems), result.output[-3000:]))
+
+    def say(self, text: str) -> None:
+        if self.log:
+            print(text, file=sys.stderr, flush=True)
+
+    # -- the whole benchmark ---------------------------------------------------------------------------------------
+
+    def selected(self, workloads: list) -> list:
+        return [workload for workload in workloads if not self.args.only or workload.number in self.args.only]
+
+    def warm_up(self, workloads: list) -> None:
+        """Untimed runs on workload 1: fill the token cache the cached variants rely on, warm the file caches."""
+        one = workloads[0]
+        self.seed(one)
+        inventory = self.inventory(one)
+        for variant in one.variants if not self.args.quick else [LOOP_CACHED]:
+            if variant.available:
+                self.say("warm-up: %s" % variant.label)
+                self.run(one, variant, inventory)
+
+    def measure(self, workloads: list) -> list:
+        measured = []
+        for workload in self.selected(workloads) if self.args.rounds > 0 else []:
+            result = Measured(workload)
+            variants = [variant for variant in workload.variants if variant.available]
+            result.skipped = {variant.key: "plugins/modules/%s.py does not exist yet" % variant.module
+                              for variant in workload.variants if not variant.available}
+            if workload.number == 1 and not self.args.quick:
+                variants.append(FLOOR)
+            result.labels = {variant.key: variant.label for variant in workload.variants + variants}
+            self.seed(workload)
+            inventory = self.inventory(workload)
+            for round_index in range(self.args.rounds):
+                shift = round_index % len(variants)
+                for variant in variants[shift:] + variants[:shift]:
+                    run = self.run(workload, variant, inventory)
+                    result.runs.setdefault(variant.key, []).append(run)
+                    self.say("workload %d round %d %-55s %6.2f s  %s" % (
+                        workload.number, round_index + 1, variant.label, run.wall_s, dict(sorted(run.routes.items()))))
+            measured.append(result)
+        return measured
+
+    def profile(self, workloads: list) -> dict:
+        """Workload 2 under cProfile (module processes only), and the import time of workload 1's module processes."""
+        numbers = [workload.number for workload in self.selected(workloads)]
+        profiles, imports, payloads = {}, {}, {}
+        if 2 in numbers:
+            steady = workloads[1]
+            self.seed(steady)
+            inventory = self.inventory(steady)
+            for variant in (LOOP, BATCH):
+                if variant.available:
+                    self.say("profile: workload 2, %s" % variant.label)
+                    profiles[variant.key] = report.load_profile(self.run(steady, variant, inventory, profile=True).probe_dir)
+        if 1 in numbers:
+            one = workloads[0]
+            self.seed(one)
+            inventory = self.inventory(one)
+            for variant in (LOOP, LOOP_CACHED, BATCH, DIY):
+                if variant.available:
+                    self.say("import time: workload 1, %s" % variant.label)
+                    samples = []
+                    for sample in range(self.args.import_samples):
+                        run = self.run(one, variant, inventory, importtime=True, keep_payload=sample == 0)
+                        samples.append(report.load_imports(run.probe_dir))
+                        for script in sorted((run.probe_dir / "remote").glob("*/AnsiballZ_*.py")):
+                            payloads.setdefault(script.stem.replace("AnsiballZ_", ""), report.payload_compile(script))
+                    imports[variant.key] = report.median_imports(samples)
+        return {"profiles": profiles, "imports": imports, "payloads": payloads}
+
+
+def _shell_quote(text: str) -> str:
+    return "'" + text.replace("'", "'\"'\"'") + "'"
+
+
+def machine_facts(latency_ms: float) -> dict:
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    from ansible.release import __version__ as ansible_version  # pylint: disable=import-outside-toplevel
+
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "ansible_core": ansible_version,
+        "system": "%s %s" % (platform.system(), platform.release()),
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "latency_ms": latency_ms,
+    }
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="one round, 4 key sets, 4 tenants, no profile: a check of the counts, not of the times")
+    parser.add_argument("--out", default=str(REPO_ROOT / "docs" / "performance.md"), help="the Markdown report to write")
+    parser.add_argument("--json", help="also write the raw figures here")
+    parser.add_argument("--workdir", default=str(REPO_ROOT / "build" / "bench"), help="scratch directory (emptied)")
+    parser.add_argument("--latency-ms", type=float, default=30.0, help="emulator latency per request (default 30)")
+    parser.add_argument("--rounds", type=int, help="alternating rounds per workload (default 3; 1 with --quick; 0: only the profile runs)")
+    parser.add_argument("--only", type=lambda text: [int(part) for part in text.split(",")],
+                        help="comma-separated workload numbers to run (default all)")
+    parser.add_argument("--no-profile", dest="profile", action="store_false", help="skip the cProfile and import-time runs")
+    parser.add_argument("--import-samples", type=int, default=2, help="runs per import-time figure (median)")
+    parser.add_argument("--quiet", dest="log", action="store_false", help="no progress lines on stderr")
+    parser.add_argument("--render", metavar="RESULTS_JSON",
+                        help="measure nothing: write the document again from an earlier run's results.json (in --workdir)")
+    args = parser.parse_args(argv)
+    if args.rounds is None:
+        args.rounds = 1 if args.quick else 3
+    if args.quick:
+        args.profile = False
+    return args
+
+
+def load_raw(path: str) -> tuple:
+    """The measurements of an earlier run (its results.json), to render the document again without measuring."""
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    measured = []
+    for number, entry in sorted(data["workloads"].items(), key=lambda item: int(item[0])):
+        workload = Workload(int(number), entry["title"], entry["hosts"], entry["state"], [], forks=entry["forks"],
+                            info_keysets=entry["info_keysets"])
+        runs = {key: [RunResult(key, run["wall_s"], Counter(run["routes"]), run["probes"], run["graph_ms"]) for run in items]
+                for key, items in entry["variants"].items()}
+        measured.append(Measured(workload, runs, entry["skipped"], entry["labels"]))
+    return measured, data["extra"], data["machine"]
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    if args.render:
+        measured, extra, facts = load_raw(args.render)
+    else:
+        bench = Bench(args)
+        workloads = build_workloads(args.quick)
+        bench.prepare()
+        started = time.perf_counter()
+        bench.start_emulator()
+        try:
+            bench.warm_up(workloads)
+            measured = bench.measure(workloads)
+            extra = bench.profile(workloads) if args.profile else {}
+        finally:
+            bench.stop_emulator()
+        facts = machine_facts(args.latency_ms)
+        facts.update(duration_s=round(time.perf_counter() - started), quick=args.quick, rounds=args.rounds)
+        raw = json.dumps(report.raw(measured, extra, facts), indent=1, default=str)
+        (bench.workdir / "results.json").write_text(raw, encoding="utf-8")
+        if args.json:
+            Path(args.json).write_text(raw, encoding="utf-8")
+    command = "python tests/perf/bench.py --quick" if facts["quick"] else "make bench"
+    document = report.render(measured, extra, facts, command, RECOMMENDED)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(document, encoding="utf-8")
+    if args.log:
+        print("wrote %s (measured in %d s)" % (out, facts["duration_s"]), file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,551 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) entra.b2c contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Figures and the Markdown report of tests/perf/bench.py: request counts, medians, ratios, profiles, import times."""
+
+from __future__ import annotations
+
+import base64
+import io
+import pstats
+import re
+import statistics
+import time
+import zipfile
+from collections import Counter
+from pathlib import Path
+from typing import Optional
+
+OUR_CODE = "ansible_collections/entra/b2c/"
+TOKEN_ROUTES = ("token", "discovery", "jwks")
+SHOWN_ROUTES = ("token", "discovery", "keysets.get", "keysets.list", "keysets.create", "keys.generate")
+COMMAND_NOTE = ("`make bench` runs `scripts/bench.sh`, which prepares the newest leg's environment (`.venv/newest`) and "
+                "runs `tests/perf/bench.py`; `python tests/perf/bench.py --help` lists the options.")
+
+
+# -- per-run figures ------------------------------------------------------------------------------------------------
+
+def graph_requests(routes: Counter) -> int:
+    return sum(count for route, count in routes.items() if route not in TOKEN_ROUTES)
+
+
+def all_requests(routes: Counter) -> int:
+    return sum(routes.values())
+
+
+def median_wall(runs: list) -> float:
+    return statistics.median(run.wall_s for run in runs)
+
+
+def max_rss_mib(run) -> Optional[float]:
+    values = [probe["max_rss_kb"] for probe in run.probes]
+    return max(values) / 1024.0 if values else None
+
+
+def imported_count(run, package: str) -> tuple:
+    return sum(1 for probe in run.probes if probe["imported"].get(package)), len(run.probes)
+
+
+def stable_routes(runs: list) -> tuple:
+    """The request counts of the first run, and whether every run of the variant made the same requests."""
+    first = runs[0].routes
+    return first, all(run.routes == first for run in runs)
+
+
+# -- cProfile ---------------------------------------------------------------------------------------------------------
+
+def load_profile(probe_dir: Path) -> dict:
+    """Merge the cProfile dumps of every module process (and thread) of one run."""
+    files = sorted(str(path) for path in Path(probe_dir).glob("*.pstats"))
+    processes = len(list(Path(probe_dir).glob("*.json")))
+    if not files:
+        return {"processes": processes, "threads": 0}
+    merged: dict = {}
+    for path in files:
+        for (filename, line, function), (_calls, ncalls, own, cumulative, _callers) in pstats.Stats(path).stats.items():  # type: ignore[attr-defined]
+            key = (_short_path(filename), line, function)
+            entry = merged.setdefault(key, {"file": key[0], "line": line, "function": function, "calls": 0, "own": 0.0,
+                                            "cumulative": 0.0})
+            entry["calls"] += ncalls
+            entry["own"] += own
+            entry["cumulative"] += cumulative
+    entries = list(merged.values())
+    buckets = Counter()
+    for entry in entries:
+        buckets[_bucket(entry)] += entry["own"]
+    ours = [entry for entry in entries if OUR_CODE in entry["file"]
+            and not (entry["function"] == "<module>" and "/plugins/modules/" in entry["file"])]  # the whole run
+    return {
+        "processes": processes,
+        "threads": len(files),
+        "own_total": sum(entry["own"] for entry in entries),
+        "buckets": dict(buckets),
+        "ours_by_cumulative": sorted(ours, key=lambda entry: -entry["cumulative"])[:12],
+        "ours_by_own": sorted(ours, key=lambda entry: -entry["own"])[:8],
+        "ours_own_total": sum(entry["own"] for entry in ours),
+        "top_own": sorted(entries, key=lambda entry: -entry["own"])[:12],
+    }
+
+
+def _short_path(filename: str) -> str:
+    """One name per source file across processes (AnsiballZ unpacks each module into its own temporary zip)."""
+    if "ansible_collections/" in filename:
+        return filename[filename.index("ansible_collections/"):]
+    for marker in ("site-packages/", ".zip/"):
+        if marker in filename:
+            return filename.split(marker, 1)[1]
+    stdlib = re.search(r"/lib/python3\.\d+/(.+)$", filename)
+    return stdlib.group(1) if stdlib else filename
+
+
+HTTP_STACK = ("requests/", "urllib3/", "http/client", "idna/", "charset_normalizer/", "certifi/", "ssl.py", "socket.py")
+
+
+def _bucket(entry: dict) -> str:
+    filename, function = entry["file"], entry["function"]
+    if filename == "~":
+        if any(word in function for word in ("_ssl._SSLSocket", "_socket.socket", "select", "poll")):
+            return "network wait (socket reads, TLS handshakes)"
+        if "_ssl._SSLContext" in function:
+            return "TLS context set-up (CA bundle loading)"
+        if ("lock" in function and "acquire" in function) or "sleep" in function or "flock" in function:
+            return "waiting on threads and locks"
+        if any(word in function for word in ("compile", "marshal", "builtins.exec", "_imp.", "open_code", "posix.stat",
+                                             "posix.open", "__build_class__")):
+            return "imports (finding, reading, compiling, executing modules)"
+        return "other built-ins"
+    if function == "<module>" or "importlib" in filename or filename.startswith("zipimport"):
+        return "imports (finding, reading, compiling, executing modules)"
+    if filename.startswith(OUR_CODE):
+        return "entra.b2c code (own time)"
+    if filename.startswith("msal/"):
+        return "msal"
+    if filename.startswith("cryptography/"):
+        return "cryptography"
+    if filename.startswith(HTTP_STACK):
+        return "requests / urllib3 / http.client / ssl"
+    if filename.startswith("ansible/"):
+        return "ansible (AnsibleModule: arguments, exit_json)"
+    return "other Python code (stdlib: re, enum, json, ...)"
+
+
+# -- -X importtime --------------------------------------------------------------------------------------------------
+
+IMPORT_FIGURES = (
+    ("total", "all imports of the module process"),
+    ("ansible.module_utils.basic", "`ansible.module_utils.basic` (Ansible's, every module pays it)"),
+    ("ansible.module_utils.urls", "`ansible.module_utils.urls` (what `uri` uses for HTTP)"),
+    ("requests", "`requests` (with urllib3, charset_normalizer, idna)"),
+    ("msal", "`msal`"),
+    ("cryptography", "`cryptography`"),
+    ("entra.b2c self", "entra.b2c's own modules, self time (compiling and running their top level)"),
+)
+
+
+def load_imports(probe_dir: Path) -> list:
+    """Per module process, in microseconds: the figures of IMPORT_FIGURES, from imports after the module started."""
+    processes = []
+    for path in sorted(Path(probe_dir).glob("*.imports")):
+        started = False
+        figures = Counter()
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            if line.startswith("probe: module starts"):
+                started = True
+                continue
+            if not started or not line.startswith("import time:"):
+                continue
+            parts = line.split("|")
+            if len(parts) != 3 or not parts[1].strip().isdigit():
+                continue  # the header line
+            own, cumulative, name_field = int(parts[0].split(":", 1)[1]), int(parts[1]), parts[2]
+            name = name_field.strip()
+            if len(name_field) - len(name_field.lstrip(" ")) == 1:  # a top-level import
+                figures["total"] += cumulative
+            if name in dict(IMPORT_FIGURES):
+                figures[name] += cumulative
+            if name.startswith("ansible_collections.entra.b2c"):
+                figures["entra.b2c self"] += own
+        processes.append(dict(figures))
+    return processes
+
+
+def median_imports(samples: list) -> dict:
+    """Median over every module process of every sample, in milliseconds."""
+    processes = [process for sample in samples for process in sample]
+    figures = {name: statistics.median(process.get(name, 0) for process in processes) / 1000.0 if processes else None
+               for name, _label in IMPORT_FIGURES}
+    return {"processes": len(processes), "total_ms": figures["total"], "figures": figures}
+
+
+# -- the document -----------------------------------------------------------------------------------------------------
+
+def _fmt_ratio(value: Optional[float]) -> str:
+    return "–" if value is None else "%.2f" % value
+
+
+def _fmt_mib(value: Optional[float]) -> str:
+    return "–" if value is None else "%.0f" % value
+
+
+def _spread(runs: list) -> str:
+    walls = sorted(run.wall_s for run in runs)
+    if len(walls) == 1:
+        return "%.2f" % walls[0]
+    return "%.2f (%.2f–%.2f)" % (statistics.median(walls), walls[0], walls[-1])
+
+
+def recommended_key(measured, order) -> Optional[str]:
+    return next((key for key in order if key in measured.runs), None)
+
+
+def render(measured_list: list, extra: dict, facts: dict, command: str, recommended_order) -> str:
+    lines = []
+    add = lines.append
+    add("# Performance of entra.b2c")
+    add("")
+    add("<!-- Generated by tests/perf/bench.py; do not edit by hand. Regenerate with: %s -->" % command)
+    add("")
+    add("Generated by `%s` on %s in %d s%s. %s" % (
+        command, facts["date"], facts["duration_s"],
+        " (quick mode: one round, smaller workloads; figures are a check of the counts, not of the times)"
+        if facts["quick"] else "", COMMAND_NOTE))
+    add("")
+    add("## Machine")
+    add("")
+    add("| CPU | cores | system | Python | ansible-core | emulator latency per request | rounds |")
+    add("|---|---|---|---|---|---|---|")
+    add("| %s | %s | %s | %s | %s | %.0f ms | %d |" % (
+        facts["cpu"], facts["cores"], facts["system"], facts["python"], facts["ansible_core"], facts["latency_ms"],
+        facts["rounds"]))
+    add("")
+    add("## Method")
+    add("")
+    add("- The emulator (`tests/emulator`) runs in the benchmark's process and sleeps the latency above before every "
+        "answer, token and discovery requests included. Every request figure is counted from its request log for one "
+        "run of the real `ansible-playbook`.")
+    add("- Wall time is the whole `ansible-playbook` run (start-up included), the median of the rounds; in each round "
+        "every variant of a workload runs once, in an order rotated round by round, so drifts of a busy machine hit "
+        "all variants alike. Ratios are of those medians. The emulator shares the machine's cores with Ansible.")
+    add("- Every module process (the collection's and DIY's `uri` alike) runs through `tests/perf/module_probe.py`: "
+        "peak RSS is `getrusage(RUSAGE_SELF).ru_maxrss` at exit, and `sys.modules` tells whether msal and cryptography "
+        "were imported.")
+    add("- DIY is `tests/perf/playbooks/diy.yml`: one `uri` token task per host, a `uri` GET per key set in a loop, "
+        "then a `uri` POST create where a set is missing and a `uri` POST generateKey where no key of the use is valid "
+        "for 30 more days (both skipped when nothing needs to change). Ours are `tests/perf/playbooks/keyset_key.yml`, "
+        "`keyset_keys.yml` and `keyset_info.yml`; `floor.yml` is an `ansible-playbook` run with no module process.")
+    add("- Variants: **a** `b2c_keyset_key` in a loop without the token cache; **b** the same with `token_cache`; "
+        "**c** `b2c_keyset_keys`, one task for all the host's key sets, with `token_cache` (warmed by an untimed run "
+        "before the rounds). Every run is checked: it must exit 0 and generate exactly the keys the workload needs.")
+    add("")
+
+    by_number = {measured.workload.number: measured for measured in measured_list}
+    lines.extend(_summary(by_number, recommended_order))
+    add("## Targets")
+    add("")
+    add("| target | measured | met |")
+    add("|---|---|---|")
+    for row in _targets(by_number, extra, recommended_order):
+        add("| %s | %s | %s |" % row)
+    add("")
+
+    for measured in measured_list:
+        lines.extend(_workload_section(measured, recommended_order))
+
+    lines.extend(_time_section(by_number))
+    lines.extend(_imports_section(extra.get("imports") or {}))
+    lines.extend(_payload_section(extra.get("payloads") or {}))
+    lines.extend(_profile_section(extra.get("profiles") or {}))
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _summary(by_number: dict, recommended_order) -> list:
+    lines = ["## In short", ""]
+    for number in (1, 2, 3, 4):
+        measured = by_number.get(number)
+        if not measured or "diy" not in measured.runs:
+            continue
+        key = recommended_key(measured, recommended_order)
+        if key is None:
+            continue
+        ours, diy = measured.runs[key], measured.runs["diy"]
+        keysets = measured.workload.keysets
+        lines.append("- Workload %d (%s): the recommended path (%s) takes %.2f× DIY's wall time and makes %.2f HTTP "
+                     "requests per key set against DIY's %.2f, in %d module process(es) against %d." % (
+                         number, measured.workload.title, key, median_wall(ours) / median_wall(diy),
+                         all_requests(ours[0].routes) / keysets, all_requests(diy[0].routes) / keysets,
+                         ours[0].module_processes, diy[0].module_processes))
+    one = by_number.get(1)
+    key = recommended_key(one, recommended_order) if one else None
+    if one and key and "floor" in one.runs and "diy" in one.runs:
+        floor, diy = median_wall(one.runs["floor"]), median_wall(one.runs["diy"])
+        process = statistics.median(probe["wall_s"] for run in one.runs[key] for probe in run.probes)
+        lines.append("- `ansible-playbook` with no module process at all (the floor) takes %.2f s, %.0f%% of DIY's "
+                     "workload 1, and the recommended path's single module process runs %.2f s: one task can hardly "
+                     "get to half of DIY's time; the targets give the ratio above the floor." % (
+                         floor, 100.0 * floor / diy, process))
+    lines.append("- Recommended: `entra.b2c.b2c_keyset_keys` with `token_cache` (variant c): one module process per "
+                 "host, a token shared through the cache, reads and writes in parallel. A loop of `b2c_keyset_key` "
+                 "(a, b) starts the interpreter, Ansible's module code and `requests` again for every key set; the "
+                 "token cache (b) removes the token and discovery requests, but start-up still dominates its time.")
+    lines.append("")
+    return lines if len(lines) > 3 else []
+
+
+def _met(condition: Optional[bool]) -> str:
+    return "n/a" if condition is None else ("yes" if condition else "**no**")
+
+
+def _targets(by_number: dict, extra: dict, recommended_order) -> list:
+    rows = []
+    one = by_number.get(1)
+    if one:
+        if "a" in one.runs:
+            routes = stable_routes(one.runs["a"])[0]
+            rows.append(("no-change task (workload 1, a): one token request and one read",
+                         "token %d, keysets.get %d, other Graph %d; discovery GETs %d (msal's OpenID configuration)" % (
+                             routes["token"], routes["keysets.get"], graph_requests(routes) - routes["keysets.get"],
+                             routes["discovery"]),
+                         _met(routes["token"] == 1 and routes["keysets.get"] == 1 and graph_requests(routes) == 1)))
+        for key in ("b", "c"):
+            if key in one.runs:
+                routes = stable_routes(one.runs[key])[0]
+                rows.append(("with the token cache (workload 1, %s): one read" % key,
+                             "%d request(s) in all: %s" % (all_requests(routes), _route_text(routes)),
+                             _met(all_requests(routes) == 1 and routes["keysets.get"] == 1)))
+    for number in (1, 2, 3, 4):
+        measured = by_number.get(number)
+        if not measured or "diy" not in measured.runs:
+            continue
+        key = recommended_key(measured, recommended_order)
+        if key is None:
+            continue
+        ours, diy = median_wall(measured.runs[key]), median_wall(measured.runs["diy"])
+        text = "%.2f s vs %.2f s: %.2f×" % (ours, diy, ours / diy)
+        if "floor" in measured.runs:
+            floor = median_wall(measured.runs["floor"])
+            if diy > floor:
+                text += "; above the %.2f s floor of `ansible-playbook` itself: %.2f×" % (floor, (ours - floor) / (diy - floor))
+        rows.append(("wall time at most half of DIY (workload %d, recommended path %s)" % (number, key), text,
+                     _met(ours / diy <= 0.5)))
+    five = by_number.get(5)
+    if five:
+        for key in ("info", "info-cached"):
+            if key in five.runs:
+                routes = stable_routes(five.runs[key])[0]
+                rows.append(("b2c_keyset_info over %d key sets (%s): one Graph request" % (five.workload.keysets, key),
+                             "Graph %d (%s)" % (graph_requests(routes), _route_text(routes)),
+                             _met(graph_requests(routes) == 1)))
+    for number, key in ((1, "b"), (1, "c"), (2, "b"), (2, "c"), (5, "info-cached")):
+        measured = by_number.get(number)
+        if not measured or key not in measured.runs:
+            continue
+        run = measured.runs[key][0]
+        msal, total = imported_count(run, "msal")
+        crypto = imported_count(run, "cryptography")[0]
+        rows.append(("no token to acquire (workload %d, %s): msal and cryptography not imported" % (number, key),
+                     "msal in %d of %d module processes, cryptography in %d" % (msal, total, crypto),
+                     _met(msal == 0 and crypto == 0)))
+    imports = extra.get("imports") or {}
+    for key in ("a", "b", "c"):
+        if imports.get(key, {}).get("total_ms") is not None:
+            rows.append(("module import time (workload 1, %s)" % key,
+                         "%.0f ms (median of %d module processes, `-X importtime`); see below" % (
+                             imports[key]["total_ms"], imports[key]["processes"]), "reported"))
+    if extra.get("profiles"):
+        rows.append(("cProfile of workload 2's module processes", "see [Profile of workload 2](#profile-of-workload-2)",
+                     "reported"))
+    return rows
+
+
+def _route_text(routes: Counter) -> str:
+    return ", ".join("%s %d" % (route, count) for route, count in sorted(routes.items())) or "none"
+
+
+def _workload_section(measured, recommended_order) -> list:
+    workload = measured.workload
+    lines = ["## Workload %d: %s" % (workload.number, workload.title), ""]
+    hosts = len(workload.hosts) or 1
+    lines.append("%d key set(s) over %d host(s), forks %d. Requests are counted per run (all hosts); *per key set* is "
+                 "every HTTP request (token and discovery included) divided by the %d key set(s)." % (
+                     workload.keysets, hosts, workload.forks, workload.keysets))
+    lines.append("")
+    lines.append("| variant | module processes | %s | other | per key set | wall s, median (min–max) | × DIY | "
+                 "peak RSS per module process, MiB | msal imported |" % " | ".join(SHOWN_ROUTES))
+    lines.append("|---|---|%s---|---|---|---|---|---|" % ("---|" * len(SHOWN_ROUTES)))
+    diy = median_wall(measured.runs["diy"]) if "diy" in measured.runs else None
+    recommended = recommended_key(measured, recommended_order)
+    for key, runs in measured.runs.items():
+        routes, stable = stable_routes(runs)
+        label = measured.labels.get(key, key)
+        if key == recommended:
+            label = "**%s (recommended)**" % label
+        other = all_requests(routes) - sum(routes[route] for route in SHOWN_ROUTES)
+        counts = " | ".join(str(routes[route]) for route in SHOWN_ROUTES)
+        per_set = all_requests(routes) / workload.keysets if workload.keysets else 0
+        ratio = median_wall(runs) / diy if diy else None
+        msal, total = imported_count(runs[0], "msal")
+        lines.append("| %s | %d | %s | %d | %.2f%s | %s | %s | %s | %s |" % (
+            label, runs[0].module_processes, counts, other, per_set, "" if stable else " (varies)", _spread(runs),
+            _fmt_ratio(ratio), _fmt_mib(max_rss_mib(runs[0])), "%d/%d" % (msal, total) if total else "–"))
+    for key, why in measured.skipped.items():
+        lines.append("| %s | not measured: %s |%s" % (measured.labels.get(key, key), why, " |" * (len(SHOWN_ROUTES) + 7)))
+    lines.append("")
+    return lines
+
+
+def _time_section(by_number: dict) -> list:
+    lines = ["## Where the time goes", "",
+             "Per variant, for the median run: the `ansible-playbook` run, the floor (start-up with no module process, "
+             "workload 1), the module processes' own wall and CPU time (summed; with forks they overlap), and the "
+             "time the emulator spent answering (its latency included, summed over requests).", "",
+             "| workload | variant | wall s | module processes | module wall s (sum) | module CPU s (sum) | "
+             "module wall per process, ms | emulator time s (sum) |",
+             "|---|---|---|---|---|---|---|---|"]
+    floor = by_number.get(1).runs.get("floor") if by_number.get(1) else None
+    if floor:
+        lines.append("| 1 | floor: ansible-playbook start-up, no module | %.2f | 0 | – | – | – | – |" % median_wall(floor))
+    for number in sorted(by_number):
+        measured = by_number[number]
+        for key, runs in measured.runs.items():
+            if key == "floor":
+                continue
+            run = sorted(runs, key=lambda item: item.wall_s)[len(runs) // 2]
+            module_wall = sum(probe["wall_s"] for probe in run.probes)
+            module_cpu = sum(probe["cpu_s"] for probe in run.probes)
+            per_process = module_wall / len(run.probes) * 1000 if run.probes else 0
+            lines.append("| %d | %s | %.2f | %d | %.2f | %.2f | %.0f | %.2f |" % (
+                number, key, run.wall_s, len(run.probes), module_wall, module_cpu, per_process, run.graph_ms / 1000.0))
+    lines.append("")
+    return lines
+
+
+def _imports_section(imports: dict) -> list:
+    measured = {key: figures for key, figures in imports.items() if figures.get("total_ms") is not None}
+    if not measured:
+        return []
+    keys = list(measured)
+    lines = ["## Module start-up: import time", "",
+             "`python -X importtime` inside the module process (AnsiballZ imports from its zip, so sources are "
+             "compiled on the way), workload 1, median per module process, milliseconds; only the imports made once "
+             "the interpreter had started the module. The figures nest: `requests` is part of the total, and so on.",
+             "",
+             "| import | %s |" % " | ".join("%s (%d processes)" % (key, measured[key]["processes"]) for key in keys),
+             "|---|%s" % ("---|" * len(keys))]
+    for name, label in IMPORT_FIGURES:
+        lines.append("| %s | %s |" % (label, " | ".join("%.0f" % measured[key]["figures"][name] for key in keys)))
+    lines.append("")
+    return lines
+
+
+def _payload_section(payloads: dict) -> list:
+    if not payloads:
+        return []
+    groups = sorted({group for figures in payloads.values() for group in figures},
+                    key=lambda group: (group != "entra.b2c", group))
+    lines = ["## What every module process compiles", "",
+             "AnsiballZ ships Python sources in a zip and zipimport cannot cache their bytecode, so each module process "
+             "compiles them again. Source size and the compile time of each group (best of 3, in the benchmark's "
+             "process), per module:", "",
+             "| module | %s | total compile ms |" % " | ".join("%s: files, KiB, compile ms" % group for group in groups),
+             "|---|%s---|" % ("---|" * len(groups))]
+    for module, figures in sorted(payloads.items()):
+        cells = []
+        for group in groups:
+            entry = figures.get(group)
+            cells.append("%d, %.0f, %.0f" % (entry["files"], entry["bytes"] / 1024.0, entry["compile_ms"]) if entry else "–")
+        total = sum(entry["compile_ms"] for entry in figures.values())
+        lines.append("| %s | %s | %.0f |" % (module, " | ".join(cells), total))
+    lines.append("")
+    return lines
+
+
+def _profile_section(profiles: dict) -> list:
+    if not profiles:
+        return []
+    lines = ["## Profile of workload 2", "",
+             "cProfile of every module process of one run of workload 2, threads included (the times of parallel "
+             "threads add up, so a sum can exceed the wall time; from Python 3.12 on one profiler covers every thread "
+             "and their timings mix, so the per-thread figures of the batch module are approximate there, while "
+             "Python 3.11 gives each thread its own profiler). Own time by where it is spent, in seconds:", ""]
+    buckets = sorted({bucket for profile in profiles.values() for bucket in profile.get("buckets", {})})
+    keys = list(profiles)
+    headers = ["%s (%d module processes)" % (key, profiles[key]["processes"]) for key in keys]
+    lines.append("| own time in | %s |" % " | ".join(headers))
+    lines.append("|---|%s" % ("---|" * len(keys)))
+    order = sorted(buckets, key=lambda bucket: -max(profile.get("buckets", {}).get(bucket, 0) for profile in profiles.values()))
+    for bucket in order:
+        cells = ["%.3f" % profiles[key].get("buckets", {}).get(bucket, 0) for key in keys]
+        lines.append("| %s | %s |" % (bucket, " | ".join(cells)))
+    lines.append("| **total** | %s |" % " | ".join("%.3f" % profiles[key].get("own_total", 0) for key in keys))
+    lines.append("")
+    for key in keys:
+        profile = profiles[key]
+        if not profile.get("ours_by_cumulative"):
+            continue
+        lines.append("Our code in **%s**, by cumulative time over %d module process(es) (`<module>` of a module_utils "
+                     "file is its import, what it imports included); own time of all our functions: %.3f s:" % (
+                         key, profile["processes"], profile["ours_own_total"]))
+        lines.append("")
+        lines.append("| function | calls | cumulative s | per module process, ms | own s |")
+        lines.append("|---|---|---|---|---|")
+        for entry in profile["ours_by_cumulative"]:
+            lines.append("| `%s:%d %s` | %d | %.3f | %.0f | %.3f |" % (
+                entry["file"].split(OUR_CODE, 1)[1], entry["line"], entry["function"], entry["calls"],
+                entry["cumulative"], entry["cumulative"] * 1000.0 / max(1, profile["processes"]), entry["own"]))
+        lines.append("")
+    return lines
+
+
+def raw(measured_list: list, extra: dict, facts: dict) -> dict:
+    """Everything render() needs, as JSON-ready data (bench.py --render turns it back into a document)."""
+    workloads = {}
+    for measured in measured_list:
+        workload = measured.workload
+        workloads[workload.number] = {
+            "title": workload.title,
+            "hosts": workload.hosts,
+            "state": workload.state,
+            "forks": workload.forks,
+            "info_keysets": workload.info_keysets,
+            "keysets": workload.keysets,
+            "variants": {key: [{"wall_s": run.wall_s, "routes": dict(run.routes), "probes": run.probes,
+                                "graph_ms": run.graph_ms} for run in runs] for key, runs in measured.runs.items()},
+            "skipped": measured.skipped,
+            "labels": measured.labels,
+        }
+    return {"machine": facts, "workloads": workloads, "extra": extra}
+
+
+# -- the AnsiballZ payload --------------------------------------------------------------------------------------------
+
+PAYLOAD_DATA = re.compile(r"""(?:zip_data=|ZIPDATA = )(?:'|\"\"\")([A-Za-z0-9+/=\s]+?)(?:'|\"\"\")""")
+
+
+def payload_compile(ansiballz: Path, repeat: int = 3) -> dict:
+    """Source size and compile time of the Python files in an AnsiballZ payload, ours apart from Ansible's.
+
+    zipimport cannot write .pyc files next to a zip, so every module process compiles each of these sources again.
+    """
+    found = PAYLOAD_DATA.search(Path(ansiballz).read_text(encoding="utf-8"))
+    if not found:
+        return {}
+    archive = zipfile.ZipFile(io.BytesIO(base64.b64decode("".join(found.group(1).split()))))
+    groups: dict = {}
+    for name in archive.namelist():
+        if not name.endswith(".py"):
+            continue
+        source = archive.read(name)
+        best = min(_compile_seconds(source, name) for _attempt in range(repeat))
+        group = "entra.b2c" if name.startswith("ansible_collections/") else name.split("/", 1)[0]
+        figures = groups.setdefault(group, {"files": 0, "bytes": 0, "compile_ms": 0.0})
+        figures["files"] += 1
+        figures["bytes"] += len(source)
+        figures["compile_ms"] += best * 1000.0
+    return groups
+
+
+def _compile_seconds(source: bytes, name: str) -> float:
+    started = time.perf_counter()
+    compile(source, name, "exec", dont_inherit=True)
+    return time.perf_counter() - started
