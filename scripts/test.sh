@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Run the collection's test suite on each leg (see scripts/lib.sh), each in its own virtual environment.
 #
-# Usage: scripts/test.sh [all | sanity | units | e2e]...      (default: all)
+# Usage: scripts/test.sh [all | sanity | units | e2e | lint]...      (default: all)
 # Environment: LEGS="oldest newest" picks legs (run in parallel; LEG_JOBS=1 runs them one after the other);
 #              PYTHON_OLDEST / PYTHON_NEWEST pick interpreters.
 #
 # Per leg: build (a real copy of the collection under build/<leg>/ansible_collections/entra/b2c), then the
 # requested stages: sanity, units (ansible-test, --venv), pytest (tests/fidelity and tests/e2e against the copy) and,
-# on the newest leg, changelog (antsibull-changelog lint). A failed stage fails the run; later stages still run.
+# on the newest leg, changelog (antsibull-changelog lint) and lint (antsibull-docs and ansible-lint, production profile). A failed stage fails the run; later stages still run.
 # Logs: build/logs/<leg>.log; JUnit XML: build/<leg>/junit/.
 set -euo pipefail
 shopt -s inherit_errexit
@@ -126,7 +126,10 @@ stage_pytest() {
     cd "$ROOT"
     rm -f "$BUILD/$leg/junit/pytest.xml"
     mkdir -p "$BUILD/$leg/junit"
+    # The oldest leg runs every end-to-end playbook at -vvv (ansible-core 2.16 still prints module arguments there),
+    # so the leak scan of tests/e2e/conftest.py covers Ansible's debug output too.
     PATH="$venv/bin:$PATH" \
+        E2E_VERBOSITY="${E2E_VERBOSITY:-$([[ $leg == oldest ]] && echo 3 || echo 0)}" \
         ANSIBLE_COLLECTIONS_PATH="$BUILD/$leg" \
         ANSIBLE_PYTHON_INTERPRETER="$venv/bin/python" \
         "$venv/bin/python" -m pytest -p no:cacheprovider --durations=10 --durations-min=2 \
@@ -134,6 +137,36 @@ stage_pytest() {
         rc=$?
     if [[ $rc -eq 5 ]]; then log "pytest collected no tests from ${targets[*]}"; fi
     return "$rc"
+}
+
+# antsibull-docs and ansible-lint live in .venv/lint (built from the newest leg's interpreter), reused while
+# tests/lint-requirements.txt is unchanged.
+ensure_lint_venv() {
+    local python=$1 venv="$VENVS/lint" stamp
+    stamp=$(cat "$ROOT/tests/lint-requirements.txt" <("$python" --version 2>&1) | sha256sum | cut -c1-16)
+    if [[ -f $venv/.stamp && $(<"$venv/.stamp") == "$stamp" ]] && "$venv/bin/python" -c '' 2>/dev/null; then
+        printf '%s\n' "$venv"
+        return
+    fi
+    rm -rf "$venv"
+    mkdir -p "$BUILD/logs"
+    if ! { "$python" -m venv "$venv" && "$venv/bin/python" -m pip install --disable-pip-version-check \
+        -r "$ROOT/tests/lint-requirements.txt"; } >"$BUILD/logs/pip-lint.log" 2>&1; then
+        tail -n 30 "$BUILD/logs/pip-lint.log" >&2
+        die "could not fill $venv (full log: build/logs/pip-lint.log)"
+    fi
+    printf '%s\n' "$stamp" >"$venv/.stamp"
+    printf '%s\n' "$venv"
+}
+
+stage_lint() {
+    local leg=$1 venv=$2 lint_venv
+    lint_venv=$(ensure_lint_venv "$venv/bin/python")
+    cd "$(collection_dir "$leg")"
+    PATH="$lint_venv/bin:$PATH" ANSIBLE_COLLECTIONS_PATH="$BUILD/$leg" \
+        "$lint_venv/bin/antsibull-docs" lint-collection-docs --plugin-docs .
+    PATH="$lint_venv/bin:$PATH" ANSIBLE_COLLECTIONS_PATH="$BUILD/$leg" ANSIBLE_HOME="$BUILD/$leg/ansible-home" \
+        "$lint_venv/bin/ansible-lint" --nocolor
 }
 
 stage_changelog() {
@@ -200,8 +233,8 @@ print(f"Python {platform.python_version()}, ansible-core {__version__}")')"
                     record "$leg" pytest SKIP 0
                 fi
                 ;;
-            changelog)
-                if [[ $leg == newest ]]; then run_stage "$leg" changelog "$venv"; fi
+            changelog | lint)
+                if [[ $leg == newest ]]; then run_stage "$leg" "$stage" "$venv"; fi
                 ;;
             *) run_stage "$leg" "$stage" "$venv" ;;
         esac
@@ -213,8 +246,8 @@ parse_stages() {
     STAGES=()
     for arg in "${@:-all}"; do
         case $arg in
-            all) STAGES+=(sanity units pytest changelog) ;;
-            sanity | units) STAGES+=("$arg") ;;
+            all) STAGES+=(sanity units pytest changelog lint) ;;
+            sanity | units | lint) STAGES+=("$arg") ;;
             e2e) STAGES+=(pytest) ;;
             -h | --help) usage ;;
             *)
