@@ -3,13 +3,13 @@
 # Example: make units LEGS=newest
 
 .DEFAULT_GOAL := help
-.PHONY: help test sanity units e2e emulator demo clean distclean
+.PHONY: help test sanity units e2e lint emulator demo clean distclean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 	@echo "  Variables: LEGS=\"oldest newest\", PYTHON_OLDEST=/path, PYTHON_NEWEST=/path, EMULATOR_ARGS=\"...\""
 
-test: ## Whole suite on each leg: sanity, units, fidelity + e2e (pytest), changelog lint
+test: ## Whole suite on each leg: sanity, units, fidelity + e2e (pytest); changelog, docs and ansible-lint (newest)
 	@bash scripts/test.sh all
 
 sanity: ## ansible-test sanity on each leg
@@ -20,6 +20,9 @@ units: ## ansible-test units on each leg
 
 e2e: ## pytest tests/fidelity and tests/e2e on each leg, against the copied collection
 	@bash scripts/test.sh e2e
+
+lint: ## antsibull-docs lint-collection-docs and ansible-lint (production profile), newest leg
+	@LEGS=newest bash scripts/test.sh lint
 
 emulator: ## Run the Graph emulator in the foreground (newest leg's environment); EMULATOR_ARGS passes options
 	@bash scripts/emulator.sh
@@ -36,3 +39,7 @@ distclean: clean ## Also remove the leg environments in .venv/
 .PHONY: bench
 bench: ## Performance benchmark against a hand-written uri playbook (~10 min): writes docs/performance.md; BENCH_ARGS passes options
 	bash scripts/bench.sh
+
+.PHONY: reliability
+reliability: ## Fault matrix, 500-run soak, bad-input table, leak scan (~15 min): writes docs/reliability.md; RELIABILITY_ARGS passes options
+	bash scripts/reliability.sh

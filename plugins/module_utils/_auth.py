@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
 import re
 import threading
 import time
@@ -189,6 +190,7 @@ def resolve_credential(params: Mapping, environ: Mapping[str, str]) -> Credentia
     else:
         credential.access_token = value
 
+    validate_credential(credential)
     if kind != "access_token":
         missing = [name for name, present in (("tenant_id", credential.tenant_id), ("client_id", credential.client_id))
                    if not present]
@@ -197,6 +199,24 @@ def resolve_credential(params: Mapping, environ: Mapping[str, str]) -> Credentia
                 " and ".join(missing) + (" is" if len(missing) == 1 else " are"), credential.describe(),
                 " / ".join(TENANT_ENV if missing[0] == "tenant_id" else CLIENT_ID_ENV)))
     return credential
+
+
+_TENANT = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?", re.ASCII)
+
+
+def validate_credential(credential: Credential) -> None:
+    """Refuse, before any request, what cannot work: the message names the option (never its value)."""
+    if credential.tenant_id is not None and not _TENANT.fullmatch(credential.tenant_id):
+        raise AuthError("tenant_id: must be the tenant's GUID or its domain name such as contoso.onmicrosoft.com "
+                        "(ASCII letters, digits, '.' and '-')")
+    if credential.access_token is not None and (
+            any(char.isspace() or ord(char) < 32 for char in credential.access_token)
+            or credential.access_token.lower().startswith("bearer")):
+        raise AuthError("access_token: give the bare token, without 'Bearer', spaces or line breaks")
+    for option, path in (("client_certificate_path", credential.certificate_path),
+                         ("federated_token_file", credential.federated_token_file)):
+        if path is not None and (os.path.isdir(path) or not os.access(path, os.R_OK)):
+            raise AuthError("%s: %s is not a readable file (from %s)" % (option, path, credential.origin))
 
 
 def load_certificate(path: str) -> tuple:

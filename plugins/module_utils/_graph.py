@@ -32,6 +32,7 @@ MAX_TRANSPORT_ATTEMPTS = 3  # refused, reset or timed-out connections: a few tri
 WAIT_BUDGET = 60.0  # seconds of waiting between attempts before a task gives up
 BACKOFF_BASE = 1.0
 BACKOFF_CAP = 16.0
+DROP_SETTLE = 2.0  # seconds to let a dropped, possibly committed POST settle before reading the state
 IDEMPOTENT_METHODS = ("GET", "PUT", "DELETE", "PATCH", "HEAD")
 
 PERMISSION_HINT = (
@@ -170,12 +171,18 @@ class GraphClient:
             attempt += 1
             failure: Optional[GraphError] = None
             wait: Optional[float] = None
+            settle = 0.0  # how long the service may still be working on a request we stopped waiting for
             try:
                 response = self._send(method, path, body)
             except requests.exceptions.RequestException as exc:
                 failure = GraphError("Graph %s %s failed: %s" % (method, path, _transport_reason(exc)))
                 if isinstance(exc, requests.exceptions.SSLError) or (not idempotent and reconcile is None):
                     raise failure from None
+                timeout = getattr(self.session, "request_timeout", BACKOFF_CAP)
+                if isinstance(exc, requests.exceptions.ReadTimeout):
+                    settle = timeout  # it had as long as we waited: give it as long again
+                elif not isinstance(exc, requests.exceptions.ConnectTimeout):
+                    settle = min(timeout, DROP_SETTLE)  # a dropped connection: the service has mostly finished
             else:
                 if response.status_code < 400:
                     return _json_or_none(response)
@@ -194,6 +201,13 @@ class GraphClient:
                 if not (throttled or transient):
                     raise failure
             if not idempotent and reconcile is not None and (failure.status is None or failure.status >= 500):
+                if settle:
+                    # A timed-out or dropped POST may still commit: wait before reading the service's state, or a
+                    # slow commit would land after our retry as a second key.
+                    settle = min(settle, max(0.0, WAIT_BUDGET - waited))
+                    self.sleep(settle)
+                    waited += settle
+                    wait = 0.0
                 landed = reconcile()
                 if landed is not None:
                     return landed

@@ -60,6 +60,19 @@ GRAPH_ARGUMENT_SPEC = dict(
 )
 
 USER_ERRORS = (AuthError, GraphError, KeyInputError)
+# Options of any module of the collection whose values are secrets (their aliases included).
+SECRET_OPTIONS = ("client_secret", "secret", "client_certificate_password", "access_token", "pkcs12",
+                  "pkcs12_password")
+
+
+def _raw_module_args() -> dict:
+    try:
+        from ansible.module_utils.basic import _load_params  # pylint: disable=import-outside-toplevel
+        raw = _load_params()
+    except Exception:  # pylint: disable=broad-exception-caught  # best effort: masking must never break failing
+        return {}
+    return raw if isinstance(raw, dict) else {}
+MAX_TIMEOUT = 3600
 
 
 class GraphModule(AnsibleModule):
@@ -90,8 +103,11 @@ class GraphModule(AnsibleModule):
             authority_host = endpoint_root(params["authority_host"], "authority_host") if params.get(
                 "authority_host") else cloud.authority_host
             timeout = params["timeout"]
-            if not timeout or timeout <= 0:
-                raise AuthError("timeout: %r must be a positive number of seconds" % timeout)
+            if not (timeout is not None and 0 < timeout <= MAX_TIMEOUT):  # also refuses nan and inf
+                raise AuthError("timeout: %r must be a number of seconds above 0 and at most %d" % (timeout, MAX_TIMEOUT))
+            if params.get("token_cache") and os.path.isdir(params["token_cache"]):
+                raise AuthError("token_cache: %s is a directory; give the path of a file in it, such as %s" % (
+                    params["token_cache"], os.path.join(params["token_cache"], "tokens.json")))
             session = GraphSession(self._tls_verify(environ), timeout)
             cache = TokenCache(params["token_cache"]) if params.get("token_cache") else None
             tokens = TokenProvider(credential, cloud, authority_host, session, timeout, cache=cache)
@@ -112,6 +128,18 @@ class GraphModule(AnsibleModule):
         if ca_path and not os.path.exists(ca_path):
             raise AuthError("ca_path: %s does not exist" % ca_path)
         return ca_path or True
+
+    def fail_json(self, msg, **kwargs):  # pylint: disable=arguments-differ
+        # ansible-core stops collecting no_log values when a list-of-dicts option holds a non-dict, and then echoes
+        # the raw arguments (client_secret included) in `invocation`: mask every secret option's raw value here too.
+        raw = _raw_module_args()
+        masked = getattr(self, "no_log_values", None)
+        if masked is None:
+            masked = self.no_log_values = set()
+        for name, value in raw.items():
+            if name in SECRET_OPTIONS and isinstance(value, str) and value:
+                masked.add(value)
+        super().fail_json(msg=msg, **kwargs)
 
     @contextlib.contextmanager
     def keyset_lock(self, keyset_id: str) -> Iterator[None]:

@@ -37,17 +37,21 @@ def params(**values):
     ("federated_token_file", "federated_token"),
     ("access_token", "access_token"),
 ])
-def test_each_kind_from_arguments(option, kind):
-    credential = resolve_credential(params(**TENANT, **{option: "value"}), {})
+def test_each_kind_from_arguments(option, kind, tmp_path):
+    value = tmp_path / "file"
+    value.write_text("x")
+    credential = resolve_credential(params(**TENANT, **{option: str(value)}), {})
     assert credential.kind == kind
     assert credential.origin == option and not credential.from_environment
 
 
-def test_argument_kind_wins_over_environment_kind():
+def test_argument_kind_wins_over_environment_kind(tmp_path):
+    token = tmp_path / "token"
+    token.write_text("jwt")
     environ = {"AZURE_CLIENT_CERTIFICATE_PATH": "/env.pem", "AZURE_CLIENT_SECRET": "env-secret"}
-    credential = resolve_credential(params(**TENANT, federated_token_file="/token"), environ)
+    credential = resolve_credential(params(**TENANT, federated_token_file=str(token)), environ)
     assert credential.kind == "federated_token"
-    assert credential.federated_token_file == "/token"
+    assert credential.federated_token_file == str(token)
 
 
 def test_two_argument_kinds_are_refused_naming_both():
@@ -84,9 +88,11 @@ def test_env_fallback_order_prefers_the_first_name():
     assert credential.secret == "first" and credential.tenant_id == "t1"
 
 
-def test_certificate_password_from_environment():
+def test_certificate_password_from_environment(tmp_path):
+    pem = tmp_path / "c.pem"
+    pem.write_text("pem")
     environ = {"AZURE_CLIENT_CERTIFICATE_PASSWORD": "pw"}
-    credential = resolve_credential(params(**TENANT, client_certificate_path="/c.pem"), environ)
+    credential = resolve_credential(params(**TENANT, client_certificate_path=str(pem)), environ)
     assert credential.certificate_password == "pw"
 
 
@@ -101,6 +107,27 @@ def test_secret_needs_tenant_and_client(missing):
     values[missing] = None
     with pytest.raises(AuthError, match=missing):
         resolve_credential(params(client_secret="s", **values), {})
+
+
+@pytest.mark.parametrize("tenant", ["con toso", "a/b", "x?y", "t#", "contosö.onmicrosoft.com", "t" * 300, "-lead"])
+def test_tenant_ids_that_cannot_be_a_tenant_are_refused_before_any_request(tenant):
+    with pytest.raises(AuthError, match="tenant_id"):
+        resolve_credential(params(tenant_id=tenant, client_id="c", client_secret="s"), {})
+
+
+@pytest.mark.parametrize("token", ["Bearer abc", "abc\ndef", "abc def"])
+def test_malformed_access_tokens_are_refused_without_showing_them(token):
+    with pytest.raises(AuthError) as err:
+        resolve_credential(params(access_token=token), {})
+    assert "access_token" in str(err.value) and token not in str(err.value)
+
+
+@pytest.mark.parametrize("option", ["client_certificate_path", "federated_token_file"])
+def test_credential_files_must_be_readable(option, tmp_path):
+    with pytest.raises(AuthError, match=option):
+        resolve_credential(params(**TENANT, **{option: str(tmp_path / "missing")}), {})
+    with pytest.raises(AuthError, match=option):
+        resolve_credential(params(**TENANT, **{option: str(tmp_path)}), {})
 
 
 def test_repr_and_describe_never_show_secrets():

@@ -161,6 +161,25 @@ def test_post_timeout_checks_then_retries_when_nothing_landed():
     assert result == {"kid": "second"} and checks == [1] and len(session.calls) == 2
 
 
+def test_timed_out_post_gets_time_to_commit_before_the_state_is_read():
+    """A slow service may commit after the client gave up: reading at once would miss it and a retry would duplicate."""
+    events = []
+    graph, session, _sleeps = client(requests.exceptions.ReadTimeout("slow"))
+    graph.session.request_timeout = 7.0
+    graph.sleep = lambda seconds: events.append(("sleep", seconds))
+    result = graph.call("POST", "/gen", {}, reconcile=lambda: events.append(("read",)) or {"kid": "late"})
+    assert result == {"kid": "late"} and len(session.calls) == 1
+    assert events == [("sleep", 7.0), ("read",)]
+
+
+def test_post_5xx_answer_is_reconciled_without_settling():
+    events = []
+    graph, _session, _sleeps = client(graph_error(503, "ServiceUnavailable"), FakeResponse(200, {"kid": "second"}))
+    graph.sleep = lambda seconds: events.append(("sleep", seconds))
+    graph.call("POST", "/gen", {}, reconcile=lambda: events.append(("read",)))
+    assert events[0] == ("read",)
+
+
 def test_post_without_reconcile_is_never_repeated_after_a_transport_error():
     graph, session, _sleeps = client(requests.exceptions.ConnectionError("reset"))
     with pytest.raises(GraphError, match="connection failed"):

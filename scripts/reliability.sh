@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The reliability checks (tests/reliability) on the newest leg's environment: the fault matrix, the 500-run soak and
+# the bad-input table against the emulator, every run at -vvv and scanned for secrets; writes docs/reliability.md.
+# Usage: scripts/reliability.sh [python -m reliability options]     e.g. scripts/reliability.sh --runs 100 --only soak
+# Environment: RELIABILITY_ARGS adds options (make reliability RELIABILITY_ARGS="--seed 7"); PYTHON_NEWEST picks the
+# interpreter. Exits non-zero when a promise is broken (the page's Findings say which).
+set -euo pipefail
+shopt -s inherit_errexit
+
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+venv=$(ensure_venv newest)
+read -r -a extra_args <<<"${RELIABILITY_ARGS:-}"
+args=("${extra_args[@]}" "$@")
+out="$ROOT/docs/reliability.md"
+for ((i = 0; i < ${#args[@]}; i++)); do
+    case ${args[i]} in
+        --out) out=${args[i + 1]:-$out} ;;
+        --out=*) out=${args[i]#--out=} ;;
+    esac
+done
+
+cd "$ROOT"
+versions=$("$venv/bin/python" -c 'import platform, ansible.release as r; print(platform.python_version(), r.__version__)')
+log "reliability: Python ${versions% *}, ansible-core ${versions#* }; about 15 minutes on a quiet 2-core machine"
+status=0
+PYTHONPATH="$ROOT/tests${PYTHONPATH:+:$PYTHONPATH}" PATH="$venv/bin:$PATH" \
+    "$venv/bin/python" -m reliability "${args[@]}" || status=$?
+# The summary and the findings (the matrix, soak, bad-input and secrets sections follow them in the file).
+sed -n '/^## Summary/,/^## Fault matrix/{/^## Fault matrix/d;p}' "$out" 2>/dev/null || true
+exit "$status"
