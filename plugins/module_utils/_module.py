@@ -60,6 +60,7 @@ GRAPH_ARGUMENT_SPEC = dict(
 )
 
 USER_ERRORS = (AuthError, GraphError, KeyInputError)
+MAX_TIMEOUT = 3600
 # Options of any module of the collection whose values are secrets (their aliases included).
 SECRET_OPTIONS = ("client_secret", "secret", "client_certificate_password", "access_token", "pkcs12",
                   "pkcs12_password")
@@ -72,7 +73,6 @@ def _raw_module_args() -> dict:
     except Exception:  # pylint: disable=broad-exception-caught  # best effort: masking must never break failing
         return {}
     return raw if isinstance(raw, dict) else {}
-MAX_TIMEOUT = 3600
 
 
 class GraphModule(AnsibleModule):
