@@ -37,7 +37,7 @@ distclean: clean ## Also remove the leg environments in .venv/
 	rm -rf .venv
 
 .PHONY: bench
-bench: ## Performance benchmark against a hand-written uri playbook (~10 min): writes docs/performance.md; BENCH_ARGS passes options
+bench: ## Performance benchmark against a hand-written uri playbook (~15 min): writes docs/performance.md; BENCH_ARGS passes options
 	bash scripts/bench.sh
 
 .PHONY: reliability

@@ -22,7 +22,7 @@ done
 
 cd "$ROOT"
 versions=$("$venv/bin/python" -c 'import platform, ansible.release as r; print(platform.python_version(), r.__version__)')
-log "bench: Python ${versions% *}, ansible-core ${versions#* }; about 10 minutes on a quiet 2-core machine"
+log "bench: Python ${versions% *}, ansible-core ${versions#* }; about 15 minutes on a quiet 2-core machine"
 "$venv/bin/python" "$ROOT/tests/perf/bench.py" "${args[@]}"
 # The summary, the targets and the workload tables (the method, the time split and the profile are in the file).
 sed -n '/^## In short/,/^## Where the time goes/{/^## Where the time goes/d;p}' "$out"

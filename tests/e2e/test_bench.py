@@ -114,3 +114,20 @@ def test_report_is_written_with_its_tables(bench):
         assert "## Workload %d:" % number in doc
     assert "| no-change task (workload 1, a): one token request and one read |" in doc
     assert "**no**" not in doc.split("## Targets", 1)[1].split("| wall time", 1)[0]  # the count targets are met
+
+
+@pytest.mark.skipif(not HAS_BATCH, reason="plugins/modules/b2c_keyset_keys.py does not exist yet")
+def test_the_default_path_runs_no_module_process(bench):
+    """d and e run in Ansible's worker (the action plugins' default): same requests as c, and no module process."""
+    assert routes(bench, 1, "e") == {"keysets.get": 1}
+    assert routes(bench, 2, "d") == {"keysets.get": QUICK_SETS}
+    assert routes(bench, 3, "e") == {"keysets.get": QUICK_SETS, "keys.generate": QUICK_SETS}
+    assert routes(bench, 4, "e") == {"keysets.get": 2 * QUICK_TENANTS}
+    for workload in (1, 2, 3, 4):
+        for variant in ("d", "e"):
+            assert runs(bench, workload, variant)[0]["probes"] == []
+    assert len(runs(bench, 2, "b")[0]["probes"]) == QUICK_SETS  # forced module processes: one per task
+
+
+def test_the_document_names_the_default_path_as_recommended(bench):
+    assert "b2c_keyset_keys (one task), token cache, in the worker (recommended)" in bench["doc"]

@@ -53,6 +53,12 @@ class Variant:
     playbook: str
     token_cache: bool = False
     module: Optional[str] = None  # the collection module it needs (skipped while that module does not exist)
+    in_worker: bool = False  # the default: the action plugin runs the module in Ansible's worker process
+
+    @property
+    def forced_module_process(self) -> bool:
+        """One of ours, made to run as a module process (ENTRA_B2C_IN_PROCESS=false) for comparison."""
+        return self.module is not None and not self.in_worker
 
     @property
     def available(self) -> bool:
@@ -60,13 +66,20 @@ class Variant:
 
 
 DIY = Variant("diy", "DIY: uri token + uri GET loop + conditional uri POST", "diy.yml")
-LOOP = Variant("a", "b2c_keyset_key in a loop, no token cache", "keyset_key.yml", module="b2c_keyset_key")
-LOOP_CACHED = Variant("b", "b2c_keyset_key in a loop, token cache", "keyset_key.yml", token_cache=True, module="b2c_keyset_key")
-BATCH = Variant("c", "b2c_keyset_keys (one task), token cache", "keyset_keys.yml", token_cache=True, module="b2c_keyset_keys")
+LOOP = Variant("a", "b2c_keyset_key in a loop, no token cache, module process", "keyset_key.yml",
+               module="b2c_keyset_key")
+LOOP_CACHED = Variant("b", "b2c_keyset_key in a loop, token cache, module process", "keyset_key.yml", token_cache=True,
+                      module="b2c_keyset_key")
+BATCH = Variant("c", "b2c_keyset_keys (one task), token cache, module process", "keyset_keys.yml", token_cache=True,
+                module="b2c_keyset_keys")
+WORKER_LOOP = Variant("d", "b2c_keyset_key in a loop, token cache, in the worker", "keyset_key.yml", token_cache=True,
+                      module="b2c_keyset_key", in_worker=True)
+WORKER_BATCH = Variant("e", "b2c_keyset_keys (one task), token cache, in the worker", "keyset_keys.yml",
+                       token_cache=True, module="b2c_keyset_keys", in_worker=True)
 INFO = Variant("info", "b2c_keyset_info, no token cache", "keyset_info.yml", module="b2c_keyset_info")
 INFO_CACHED = Variant("info-cached", "b2c_keyset_info, token cache", "keyset_info.yml", token_cache=True, module="b2c_keyset_info")
 FLOOR = Variant("floor", "floor: ansible-playbook with no module process", "floor.yml")
-RECOMMENDED = ("c", "b")  # the first available of these is the recommended path of a workload
+RECOMMENDED = ("e", "c", "b")  # the first available of these is the recommended path of a workload
 
 
 @dataclass
@@ -116,7 +129,7 @@ def build_workloads(quick: bool) -> list:
     sets = 4 if quick else 20
     tenants = 4 if quick else 50
     forks = 2 if quick else 10
-    loop_variants = [LOOP, DIY, LOOP_CACHED, BATCH]
+    loop_variants = [LOOP, DIY, LOOP_CACHED, BATCH, WORKER_LOOP, WORKER_BATCH]
 
     def bench_sets(prefix, count):
         return [{"keyset": "%s%02d" % (prefix, index), "use": "sig" if index % 2 else "enc"} for index in range(1, count + 1)]
@@ -261,7 +274,8 @@ class Bench:
     # -- running -------------------------------------------------------------------------------------------------------
 
     def run(self, workload: Workload, variant: Variant, inventory: Path, profile: bool = False,
-            importtime: bool = False, keep_payload: bool = False) -> RunResult:
+            importtime: bool = False, keep_payload: bool = False, probe: bool = True) -> RunResult:
+        """One ansible-playbook run; with probe, every module process runs through module_probe.py."""
         if workload.state == "expired":
             self.seed(workload)
         self.control.clear_requests()
@@ -269,6 +283,8 @@ class Bench:
         probe_dir = self.workdir / "probes" / ("%03d-w%d-%s" % (self.counter, workload.number, variant.key))
         probe_dir.mkdir()
         env = dict(self.env, B2C_BENCH_PROBE_DIR=str(probe_dir))
+        if variant.forced_module_process:
+            env["ENTRA_B2C_IN_PROCESS"] = "false"
         if profile:
             env["B2C_BENCH_PROFILE"] = "1"
         if importtime:
@@ -279,6 +295,10 @@ class Bench:
                 "--forks", str(workload.forks)]
         if variant.token_cache:
             argv += ["-e", "bench_token_cache=%s" % self.token_cache]
+        if variant.in_worker or not probe:
+            # The controller's own Python, as on a default localhost (the probe's wrapper would be another interpreter,
+            # which makes the action plugins fall back to a module process).
+            argv += ["-e", "ansible_python_interpreter={{ ansible_playbook_python }}"]
         started = time.perf_counter()
         done = subprocess.run(argv, cwd=self.workdir, env=env, capture_output=True, text=True, check=False,
                               stdin=subprocess.DEVNULL, timeout=900)
@@ -344,10 +364,15 @@ class Bench:
             for round_index in range(self.args.rounds):
                 shift = round_index % len(variants)
                 for variant in variants[shift:] + variants[:shift]:
-                    run = self.run(workload, variant, inventory)
+                    run = self.run(workload, variant, inventory, probe=False)
                     result.runs.setdefault(variant.key, []).append(run)
-                    self.say("workload %d round %d %-55s %6.2f s  %s" % (
+                    self.say("workload %d round %d %-62s %6.2f s  %s" % (
                         workload.number, round_index + 1, variant.label, run.wall_s, dict(sorted(run.routes.items()))))
+            # The per-process figures come from one more, untimed run whose module processes run through the probe.
+            for variant in variants:
+                probed = self.run(workload, variant, inventory)
+                for run in result.runs[variant.key]:
+                    run.probes, run.probe_dir = probed.probes, probed.probe_dir
             measured.append(result)
         return measured
 

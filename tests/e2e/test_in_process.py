@@ -1,0 +1,158 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) entra.b2c contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The action plugins run the modules in the controller's worker process: same results as a module process."""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import sys
+
+import pytest
+import yaml
+
+from conftest import key_task
+
+IN_PROCESS = "running %s in the controller's worker process"
+MODULE_PROCESS = "running %s as a module process"
+AS_MODULE = {"ENTRA_B2C_IN_PROCESS": "false"}
+REQUEST_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+MASKED = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
+# Values that differ between two runs of the same task: generated key material and the times of now.
+VOLATILE = ("keysets", "kid", "n", "e", "nbf", "exp", "not_before", "expires", "keys", "keyset_keys", "key", "results", "diff")
+
+
+def comparable(result: dict) -> dict:
+    """A task result without what differs from run to run (and with the key's shape kept)."""
+    kept = {name: value for name, value in result.items() if name not in VOLATILE}
+    if isinstance(kept.get("msg"), str):
+        kept["msg"] = REQUEST_ID.sub("<id>", kept["msg"])
+    if "exception" in kept:  # the paths differ (AnsiballZ's zip against the collection's files); the last frame not
+        kept["exception"] = kept["exception"].strip().splitlines()[-1]
+    if "keysets" in result:
+        kept["keysets"] = [(keyset["id"], len(keyset["keys"])) for keyset in result["keysets"]]
+    if "invocation" in kept:
+        kept["invocation"] = {name: value for name, value in kept["invocation"]["module_args"].items()
+                              if name not in ("client_id", "client_secret")}
+    if isinstance(result.get("key"), dict):
+        kept["key_fields"] = sorted(result["key"])
+    kept["keys_count"] = len(result.get("keys") or [])
+    if "results" in result:
+        kept["results"] = [comparable(entry) for entry in result["results"]]
+    return kept
+
+
+def test_by_default_the_module_runs_in_the_worker_and_gives_the_module_process_result(ansible, control):
+    task = key_task(keyset="Parity", use="sig", valid_for="30d")
+    as_module = ansible.playbook([task], extra_env=AS_MODULE, verbosity=3)
+    control.reset()
+    in_process = ansible.playbook([task], verbosity=3)
+    assert MODULE_PROCESS % "b2c_keyset_key" in as_module.output
+    assert IN_PROCESS % "b2c_keyset_key" in in_process.output
+    assert IN_PROCESS % "b2c_keyset_key" not in as_module.output
+    assert in_process.result()["changed"] is True
+    assert comparable(in_process.result()) == comparable(as_module.result())
+    assert in_process.result()["key"]["exp"] - in_process.result()["key"]["nbf"] == 30 * 86400
+    # no_log arguments are masked in the invocation exactly as a module process masks them
+    # ansible-core 2.19 and later return the invocation only when asked (INJECT_INVOCATION)
+    assert ("invocation" in in_process.result()) is ("invocation" in as_module.result())
+    for run in (as_module, in_process):
+        if "invocation" in run.result():
+            assert run.result()["invocation"]["module_args"]["client_secret"] == MASKED
+
+
+CASES = {
+    "check_diff": ([key_task(keyset="CheckDiff", use="enc", valid_for="10d")], dict(check=True, diff=True)),
+    "batch": ([{"name": "key", "ignore_errors": True, "entra.b2c.b2c_keyset_keys": {
+        "use": "sig", "valid_for": "5d", "keysets": [{"keyset": "BatchA"}, {"keyset": "BatchB", "use": "enc"}]}}], {}),
+    "info": ([key_task(name="make", keyset="InfoA", use="sig"),
+              {"name": "key", "entra.b2c.b2c_keyset_info": {}, "ignore_errors": True}], {}),
+    "keyset_absent": ([{"name": "key", "entra.b2c.b2c_keyset": {"keyset": "Gone", "state": "absent"},
+                        "ignore_errors": True}], {}),
+    "bad_duration": ([key_task(keyset="Bad", use="sig", valid_for="a fortnight")], {}),
+    "bad_type": ([key_task(keyset="Bad", use="sig", timeout="soon")], {}),
+    "unknown_option": ([key_task(keyset="Bad", use="sig", colour="blue")], {}),
+    "graph_refusal": ([key_task(keyset="Refused", use="sig")], {}),
+}
+FAILING = ("bad_duration", "bad_type", "unknown_option", "graph_refusal")
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_results_match_a_module_process(ansible, control, case):
+    tasks, options = CASES[case]
+    runs = []
+    for extra_env in (AS_MODULE, None):
+        control.reset()
+        defaults = None
+        if case == "graph_refusal":  # a read-only app: Graph answers 403
+            app = control.register_app(permissions=["TrustFrameworkKeySet.Read.All"])
+            defaults = ansible.connection(client_id=app["client_id"], client_secret=app["client_secret"])
+        runs.append(ansible.playbook(tasks, defaults=defaults, extra_env=extra_env, verbosity=3, **options))
+    as_module, in_process = runs
+    module = next(name for name in tasks[-1] if name.startswith("entra.b2c.")).split(".")[-1]
+    assert MODULE_PROCESS % module in as_module.output and IN_PROCESS % module in in_process.output
+    module_result, worker_result = as_module.result(), in_process.result()
+    assert comparable(worker_result) == comparable(module_result)
+    assert as_module.task("key")["status"] == in_process.task("key")["status"]
+    assert in_process.task("key")["status"] == ("failed" if case in FAILING else "ok")
+    if case == "check_diff":
+        assert worker_result["changed"] is True and set(worker_result["diff"]) == set(module_result["diff"])
+    if case == "batch":
+        assert [entry["changed"] for entry in worker_result["results"]] == [True, True]
+    if case == "graph_refusal":
+        assert "403" in worker_result["msg"]
+
+
+def test_the_environment_keyword_reaches_the_module_and_is_undone(ansible, control, tmp_path):
+    """AWX and playbooks give credentials through `environment:`; the worker's own environment is restored."""
+    connection = ansible.connection(tenant_id=None, client_id=None, client_secret=None)
+    # The secret comes from a vars file, as a vaulted variable would: ansible-core shows the play's source around a
+    # failed task, so a literal secret in the play would be printed by Ansible itself.
+    secrets_file = tmp_path / "secrets.yml"
+    secrets_file.write_text(yaml.safe_dump({"b2c_secret": ansible.emulator.client_secret}), encoding="utf-8")
+    environment = {"AZURE_TENANT_ID": ansible.emulator.tenant_id, "AZURE_CLIENT_ID": ansible.emulator.client_id,
+                   "AZURE_SECRET": "{{ b2c_secret }}"}
+    with_env = dict(key_task(name="with", keyset="FromEnvironment", use="sig"), environment=environment)
+    without_env = key_task(name="without", keyset="FromEnvironment", use="sig")
+    run = ansible.playbook([with_env, without_env], defaults=connection, verbosity=3,
+                           extra_args=["-e", "@%s" % secrets_file])
+    assert IN_PROCESS % "b2c_keyset_key" in run.output
+    assert run.result("with")["changed"] is True
+    assert run.task("without")["status"] == "failed"
+    assert "no credentials" in run.result("without")["msg"]
+
+
+def test_another_interpreter_gets_a_module_process(ansible, control, tmp_path):
+    wrapper = tmp_path / "other-python"
+    wrapper.write_text('#!/bin/sh\nexec "%s" "$@"\n' % sys.executable, encoding="utf-8")
+    wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR)
+    run = ansible.playbook([key_task(keyset="OtherPython", use="sig")], verbosity=3,
+                           extra_args=["-e", "ansible_python_interpreter=%s" % wrapper])
+    assert MODULE_PROCESS % "b2c_keyset_key" in run.output
+    assert "ansible_python_interpreter is %s" % wrapper in run.output
+    assert run.result()["changed"] is True
+
+
+def test_a_failing_module_leaves_the_next_task_unaffected(ansible, control):
+    """One worker runs one task, but a module's failure must not leak state into the next task of the play."""
+    tasks = [key_task(name="bad", keyset="Seq", use="sig", valid_for="never"),
+             key_task(name="good", keyset="Seq", use="sig", valid_for="1d")]
+    run = ansible.playbook(tasks)
+    assert run.task("bad")["status"] == "failed" and "valid_for" in run.result("bad")["msg"]
+    assert run.result("good")["changed"] is True
+    assert os.environ.get("ENTRA_B2C_IN_PROCESS") is None  # the suite itself runs the default path
+
+
+def test_tasks_of_remote_hosts_delegated_to_localhost_run_in_the_worker(ansible, control, tmp_path):
+    """The usual inventory of tenants: hosts that are not the controller, the Graph tasks delegated to localhost."""
+    inventory = tmp_path / "tenants.ini"
+    inventory.write_text("[tenants]\ntenant-a ansible_host=192.0.2.10 ansible_python_interpreter=/usr/bin/python-nowhere\n"
+                         "tenant-b ansible_host=192.0.2.11 ansible_python_interpreter=/usr/bin/python-nowhere\n",
+                         encoding="utf-8")
+    task = dict(key_task(keyset="{{ inventory_hostname | replace('-', '') }}", use="sig"), delegate_to="localhost")
+    run = ansible.playbook([task], hosts="tenants", inventory=inventory, verbosity=3)
+    assert run.output.count(IN_PROCESS % "b2c_keyset_key") == 2
+    assert sorted(keyset["id"] for keyset in control.state()["keysets"]) == ["B2C_1A_tenanta", "B2C_1A_tenantb"]
