@@ -20,7 +20,7 @@ from reliability.harness import make_upload_material
 
 ONCE, PERSISTENT = matrix.ONCE, matrix.PERSISTENT
 # generateKey adds a key that can never be deleted: every fault, once; the other writes and the reads, a sample.
-KEYED = [("generate", fault.key, ONCE) for fault in matrix.FAULTS if fault.key != "slow"] + [
+KEYED = [("generate", fault.key, ONCE) for fault in matrix.FAULTS if "delay" not in fault.item] + [
     # On every attempt, where the client gives up fast: the key set it created must be reported, the re-run finish.
     ("generate", "429ra", PERSISTENT), ("generate", "drop", PERSISTENT), ("generate", "401", PERSISTENT),
     ("generate", "commit500", PERSISTENT), ("create", "commitdrop", PERSISTENT), ("create", "503", ONCE),
@@ -64,6 +64,14 @@ def test_keyed_faults_keep_every_promise(ansible, material):
 
 def test_a_slow_write_never_adds_a_second_key(ansible, material):
     outcomes = run(ansible, SLOW_WRITES, material)
+    assert sum(outcome.duplicates for outcome in outcomes) == 0, report(outcomes)
+
+
+@pytest.mark.xfail(strict=True, reason="a key-adding POST that commits later than twice the timeout is sent again "
+                                       "and lands twice: _graph.py GraphClient.call waits one timeout (settle) before "
+                                       "reading the set, then resends")
+def test_a_very_slow_write_never_adds_a_second_key(ansible, material):
+    outcomes = run(ansible, [("generate", "veryslow", ONCE)], material)
     assert sum(outcome.duplicates for outcome in outcomes) == 0, report(outcomes)
 
 
