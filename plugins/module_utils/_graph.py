@@ -19,6 +19,7 @@ from urllib.parse import quote, urlsplit
 
 try:
     import requests
+    import urllib3
     HAS_REQUESTS = True
     REQUESTS_IMPORT_ERROR = None
 except ImportError as _import_error:  # pragma: no cover - reported by the module through missing_required_lib
@@ -32,7 +33,10 @@ MAX_TRANSPORT_ATTEMPTS = 3  # refused, reset or timed-out connections: a few tri
 WAIT_BUDGET = 60.0  # seconds of waiting between attempts before a task gives up
 BACKOFF_BASE = 1.0
 BACKOFF_CAP = 16.0
-DROP_SETTLE = 2.0  # seconds to let a dropped, possibly committed POST settle before reading the state
+# An unanswered key-adding POST: how long to read the state for its key, at least (twice the timeout if longer), and
+# the first pause between reads (doubling up to BACKOFF_CAP).
+LANDING_MIN = 10.0
+LANDING_FIRST_PAUSE = 1.0
 IDEMPOTENT_METHODS = ("GET", "PUT", "DELETE", "PATCH", "HEAD")
 
 PERMISSION_HINT = (
@@ -157,11 +161,14 @@ class GraphClient:
     # -- transport -------------------------------------------------------------------------------------------------
 
     def call(self, method: str, path: str, body: Optional[dict] = None,
-             reconcile: Optional[Callable[[], Optional[dict]]] = None) -> Optional[dict]:
+             reconcile: Optional[Callable[[], Optional[dict]]] = None, resend_safe: bool = False) -> Optional[dict]:
         """Send one logical request; returns the JSON body (None for 204).
 
-        reconcile is for non-idempotent POSTs: after a timeout, a dropped connection or a 5xx it reads the service's
-        state and returns the result the POST would have produced if it landed, or None to allow one more attempt.
+        reconcile is for non-idempotent POSTs: it reads the service's state and returns the result the POST produced if
+        it landed, else None. A POST that got no answer (timeout, dropped connection, 504) may still be at work in the
+        service: it is never sent again; the state is read for a while and the call fails if nothing landed. After a
+        500 or 503 answer the state is read once and the POST sent again only if nothing landed. resend_safe marks a
+        POST whose duplicate the service refuses (a key set that exists answers 409): it is handled like a 500.
         """
         idempotent = method in IDEMPOTENT_METHODS
         waited = 0.0
@@ -171,18 +178,14 @@ class GraphClient:
             attempt += 1
             failure: Optional[GraphError] = None
             wait: Optional[float] = None
-            settle = 0.0  # how long the service may still be working on a request we stopped waiting for
+            unanswered = False  # the service may have the request and still be working on it
             try:
                 response = self._send(method, path, body)
             except requests.exceptions.RequestException as exc:
                 failure = GraphError("Graph %s %s failed: %s" % (method, path, _transport_reason(exc)))
                 if isinstance(exc, requests.exceptions.SSLError) or (not idempotent and reconcile is None):
                     raise failure from None
-                timeout = getattr(self.session, "request_timeout", BACKOFF_CAP)
-                if isinstance(exc, requests.exceptions.ReadTimeout):
-                    settle = timeout  # it had as long as we waited: give it as long again
-                elif not isinstance(exc, requests.exceptions.ConnectTimeout):
-                    settle = min(timeout, DROP_SETTLE)  # a dropped connection: the service has mostly finished
+                unanswered = _may_have_been_sent(exc)
             else:
                 if response.status_code < 400:
                     return _json_or_none(response)
@@ -200,14 +203,20 @@ class GraphClient:
                                                              or reconcile is not None)
                 if not (throttled or transient):
                     raise failure
-            if not idempotent and reconcile is not None and (failure.status is None or failure.status >= 500):
-                if settle:
-                    # A timed-out or dropped POST may still commit: wait before reading the service's state, or a
-                    # slow commit would land after our retry as a second key.
-                    settle = min(settle, max(0.0, WAIT_BUDGET - waited))
-                    self.sleep(settle)
-                    waited += settle
-                    wait = 0.0
+                # A 504 is a gateway that stopped waiting for the service, which may still commit: no answer either.
+                # A 500 or 503 is the service's own answer: it is done with the request, so whatever it committed
+                # (commit-then-fail) shows in the read below (graph-b2c-keysets.md: read the set before retrying).
+                unanswered = response.status_code == 504
+            if not idempotent and reconcile is not None and (unanswered or (failure.status or 0) >= 500):
+                if unanswered and not resend_safe:
+                    landed, read_for = self._await_landing(reconcile, WAIT_BUDGET - waited)
+                    if landed is not None:
+                        return landed
+                    failure.retries = (
+                        "the key set was read for %.0f s and shows no new key, but the service may still add it, so "
+                        "the request was not sent again; re-run the task: it reads the key set first and adds a key "
+                        "only if none landed" % read_for)
+                    raise failure
                 landed = reconcile()
                 if landed is not None:
                     return landed
@@ -219,6 +228,24 @@ class GraphClient:
                 raise failure
             self.sleep(wait)
             waited += wait
+
+    def _await_landing(self, reconcile: Callable[[], Optional[dict]], budget: float) -> tuple:
+        """Read the state until what an unanswered POST added shows, for twice the timeout (at least LANDING_MIN s,
+        at most the budget left), with growing pauses: a slow service can commit long after the client gave up.
+
+        Returns the landed result (or None) and the seconds spent waiting.
+        """
+        timeout = getattr(self.session, "request_timeout", BACKOFF_CAP)
+        budget = min(max(2 * timeout, LANDING_MIN), max(0.0, budget))
+        spent, pause = 0.0, LANDING_FIRST_PAUSE
+        while True:
+            landed = reconcile()
+            if landed is not None or spent >= budget:
+                return landed, spent
+            pause = min(pause, budget - spent)
+            self.sleep(pause)
+            spent += pause
+            pause = min(2 * pause, BACKOFF_CAP)
 
     def _send(self, method: str, path: str, body: Optional[dict]):
         headers = {
@@ -268,7 +295,8 @@ class GraphClient:
             return self.get_keyset(name)
 
         try:
-            created = self.call("POST", "/trustFramework/keySets", {"id": name}, reconcile=landed)
+            # Resending is safe: a create that landed meanwhile makes the next one answer 409, handled below.
+            created = self.call("POST", "/trustFramework/keySets", {"id": name}, reconcile=landed, resend_safe=True)
         except GraphError as exc:
             if exc.code == "AADB2C95028" or exc.status == 409:
                 existing = self.get_keyset(name)
@@ -288,6 +316,15 @@ class GraphClient:
         except GraphError as exc:
             if exc.not_found:
                 return False
+            if exc.status is None or exc.status >= 500:
+                # The service may have deleted the set before failing to answer (commit-then-fail): a set that is
+                # gone is deleted, whatever the DELETE's answer said.
+                try:
+                    gone = self.get_keyset(keyset_id) is None
+                except GraphError:
+                    raise exc from None
+                if gone:
+                    return True
             raise
         return True
 
@@ -311,6 +348,17 @@ def _json_or_none(response) -> Optional[dict]:
     except ValueError:
         raise GraphError("Graph answered HTTP %s with a body that is not JSON" % response.status_code,
                          status=response.status_code, request_id=response.headers.get("request-id")) from None
+
+
+def _may_have_been_sent(exc: Exception) -> bool:
+    """Whether a transport failure came after the request may have reached the service (not a refused connection)."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return False
+    if isinstance(exc, requests.exceptions.ReadTimeout):
+        return True
+    reason = exc.args[0] if exc.args else None
+    reason = getattr(reason, "reason", reason)  # urllib3's MaxRetryError wraps what went wrong
+    return not isinstance(reason, urllib3.exceptions.NewConnectionError)
 
 
 def _transport_reason(exc: Exception) -> str:
