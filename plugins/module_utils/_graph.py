@@ -126,6 +126,62 @@ def backoff_seconds(attempt: int, rand: Callable[[], float] = random.random) -> 
     return ceiling * (0.5 + rand() / 2)
 
 
+class RetryingHttpClient:
+    """The http_client msal sends Entra ID requests through (OpenID discovery, token): msal leaves retries to it.
+
+    Throttled (429), unavailable (503, 504), dropped and timed-out requests are sent again like Graph's, honouring
+    Retry-After within the same budget; any other answer goes to msal as it came (400/401, a bad credential, never
+    retried). Both requests are reads for the service: sending one twice cannot add anything.
+    """
+
+    def __init__(self, session, sleep: Callable[[float], None] = time.sleep, rand: Callable[[], float] = random.random):
+        self.session = session
+        self.sleep = sleep
+        self.rand = rand
+        # What went wrong on the service's side in the last request, for messages that must not blame the credential.
+        self.trouble: Optional[str] = None
+
+    def get(self, url, **kwargs):
+        return self._send("GET", url, **kwargs)
+
+    def post(self, url, **kwargs):
+        return self._send("POST", url, **kwargs)
+
+    def _send(self, method: str, url: str, **kwargs):
+        self.trouble = None
+        where = "%s %s" % (method, url.split("?")[0])
+        waited = 0.0
+        attempt = 0
+        while True:
+            attempt += 1
+            error = response = wait = None
+            try:
+                response = self.session.request(method, url, **kwargs)
+            except requests.exceptions.SSLError:
+                raise
+            except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+                error, what, limit = exc, _transport_reason(exc), MAX_TRANSPORT_ATTEMPTS
+            else:
+                status = response.status_code
+                if status < 500 and status != 429:
+                    return response
+                what = "HTTP %d %s" % (status, "(throttled)" if status == 429 else response.reason or "")
+                if status not in RETRYABLE_STATUS:
+                    self.trouble = "%s answered %s" % (where, what.strip())
+                    return response
+                wait, limit = retry_after_seconds(response.headers.get("Retry-After")), MAX_ATTEMPTS
+            wait = backoff_seconds(attempt, self.rand) if wait is None else wait
+            if attempt >= limit or waited + wait > WAIT_BUDGET:
+                self.trouble = "%s %s %s; gave up after %d attempts and %.0f s of waiting%s" % (
+                    where, "failed:" if error else "answered", what.strip(), attempt, waited,
+                    "; the service asked for %.0f s more" % wait if wait > BACKOFF_CAP else "")
+                if error is not None:
+                    raise error
+                return response
+            self.sleep(wait)
+            waited += wait
+
+
 def _error_from_response(method: str, path: str, response) -> GraphError:
     code = message = request_id = None
     try:

@@ -100,15 +100,11 @@ def test_faults_on_calls_without_a_key_set(ansible, material, spec):
         assert outcome.ok and outcome.attempts == 2
 
 
-@pytest.mark.xfail(strict=True, reason="the token request is not retried: one 429/503/504/reset/timeout from Entra "
-                                       "ID fails the task (_auth.py TokenProvider._acquire)")
 def test_a_single_token_endpoint_fault_is_absorbed(ansible, material):
     (outcome,) = run(ansible, [("token", "503", ONCE)], material)
     assert outcome.ok, report([outcome])
 
 
-@pytest.mark.xfail(strict=True, reason="a throttled OIDC discovery (429) is reported as 'tenant ... was not found; "
-                                       "check tenant_id' (_auth.py TokenProvider._discovery_failure)")
 def test_a_throttled_discovery_says_so(ansible, material):
     (outcome,) = run(ansible, [("discovery", "429", PERSISTENT)], material)
     assert not outcome.problems, report([outcome])
