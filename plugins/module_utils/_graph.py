@@ -131,7 +131,7 @@ class RetryingHttpClient:
 
     Throttled (429), unavailable (503, 504), dropped and timed-out requests are sent again like Graph's, honouring
     Retry-After within the same budget; any other answer goes to msal as it came (400/401, a bad credential, never
-    retried). Both requests are reads for the service: sending one twice cannot add anything.
+    retried). Neither request changes anything in the tenant: sending one twice is harmless.
     """
 
     def __init__(self, session, sleep: Callable[[float], None] = time.sleep, rand: Callable[[], float] = random.random):
