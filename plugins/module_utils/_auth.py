@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Mapping, Optional
 from urllib.parse import urlsplit
 
+from ansible_collections.entra.b2c.plugins.module_utils._graph import RetryingHttpClient
 from ansible_collections.entra.b2c.plugins.module_utils._token_cache import TokenCache, TokenCacheError, cache_key
 
 
@@ -71,6 +72,9 @@ CLOUD_ENV = ("AZURE_CLOUD_ENVIRONMENT",)
 CA_BUNDLE_ENV = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
 
 CREDENTIAL_OPTIONS = ", ".join(option for _kind, option, _env in CREDENTIAL_KINDS)
+
+# The end of a message about a throttled, failing or unreachable Entra ID (what is not in question, then "is"/"are").
+NOT_THE_CREDENTIAL = "Entra ID is throttled, failing or unreachable (%s not in question): run again later"
 
 _PEM_CERTIFICATE = re.compile(r"-----BEGIN CERTIFICATE-----\s*(.+?)\s*-----END CERTIFICATE-----", re.DOTALL)
 
@@ -261,11 +265,12 @@ class TokenProvider:
     """Hands out a bearer token for Graph: the given one, a cached one, or one acquired through msal."""
 
     def __init__(self, credential: Credential, cloud: Cloud, authority_host: str, http_client, timeout: float,
-                 cache: Optional[TokenCache] = None, clock: Callable[[], float] = time.time):
+                 cache: Optional[TokenCache] = None, clock: Callable[[], float] = time.time,
+                 sleep: Callable[[float], None] = time.sleep):
         self.credential = credential
         self.cloud = cloud
         self.authority_host = authority_host
-        self.http_client = http_client
+        self.http_client = RetryingHttpClient(http_client, sleep=sleep)
         self.timeout = timeout
         self.cache = cache if credential.kind != "access_token" else None
         self.clock = clock
@@ -342,6 +347,7 @@ class TokenProvider:
                 raise AuthError("the Python library msal is required to acquire a token with a %s; install it "
                                 "(pip install msal) or give access_token" % self.credential.describe()) from None
             authority = "%s/%s" % (self.authority_host, self.credential.tenant_id)
+            self.http_client.trouble = None
             try:
                 self._app = msal.ConfidentialClientApplication(
                     self.credential.client_id,
@@ -353,9 +359,13 @@ class TokenProvider:
                 )
             except AuthError:
                 raise
-            except ValueError as exc:
-                raise AuthError(self._discovery_failure(authority, exc)) from None
             except Exception as exc:  # pylint: disable=broad-exception-caught  # msal and cryptography raise many types
+                if self.http_client.trouble:
+                    raise AuthError("the OpenID discovery of tenant %s failed: %s; %s" % (
+                        self.credential.tenant_id, self.http_client.trouble, NOT_THE_CREDENTIAL % "tenant_id and the "
+                        "credential are")) from None
+                if isinstance(exc, ValueError):
+                    raise AuthError(self._discovery_failure(authority, exc)) from None
                 raise AuthError(self._transport_or_generic(authority, exc)) from None
         return self._app
 
@@ -390,7 +400,8 @@ class TokenProvider:
         except AuthError:
             raise
         except Exception as exc:  # pylint: disable=broad-exception-caught  # transport errors surface here from msal
-            raise AuthError(self._transport_or_generic(self.authority_host, exc)) from None
+            self._app = None  # msal would answer a later request from its cache of this failure
+            raise AuthError(self._service_trouble("") or self._transport_or_generic(self.authority_host, exc)) from None
         if result and result.get("access_token"):
             self.acquired += 1
             try:
@@ -401,9 +412,22 @@ class TokenProvider:
         result = result or {}
         # Entra's description ends with Trace ID, Correlation ID and Timestamp: kept, Microsoft support asks for them.
         description = _one_line(result.get("error_description") or "")
-        raise AuthError("Entra ID refused the %s: %s%s" % (
-            self.credential.describe(), result.get("error", "unknown_error"),
-            (" - " + _scrub(description, self.credential.secrets())) if description else ""))
+        detail = "%s%s" % (result.get("error", "unknown_error"),
+                           (" - " + _scrub(description, self.credential.secrets())) if description else "")
+        trouble = self._service_trouble(detail)
+        if trouble:
+            self._app = None
+            raise AuthError(trouble)
+        raise AuthError("Entra ID refused the %s: %s" % (self.credential.describe(), detail))
+
+    def _service_trouble(self, detail: str) -> Optional[str]:
+        """The message for a token request that failed on Entra ID's side (throttled, 5xx, no answer), which must not
+        blame the credential; None when that is not what happened."""
+        if not self.http_client.trouble:
+            return None
+        return "Entra ID could not issue a token: %s%s; %s" % (
+            self.http_client.trouble, (": " + detail) if detail else "",
+            NOT_THE_CREDENTIAL % ("the %s is" % self.credential.describe()))
 
 
 def _one_line(text: str) -> str:

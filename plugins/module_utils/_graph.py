@@ -19,6 +19,7 @@ from urllib.parse import quote, urlsplit
 
 try:
     import requests
+    import urllib3
     HAS_REQUESTS = True
     REQUESTS_IMPORT_ERROR = None
 except ImportError as _import_error:  # pragma: no cover - reported by the module through missing_required_lib
@@ -32,7 +33,10 @@ MAX_TRANSPORT_ATTEMPTS = 3  # refused, reset or timed-out connections: a few tri
 WAIT_BUDGET = 60.0  # seconds of waiting between attempts before a task gives up
 BACKOFF_BASE = 1.0
 BACKOFF_CAP = 16.0
-DROP_SETTLE = 2.0  # seconds to let a dropped, possibly committed POST settle before reading the state
+# An unanswered key-adding POST: how long to read the state for its key, at least (twice the timeout if longer), and
+# the first pause between reads (doubling up to BACKOFF_CAP).
+LANDING_MIN = 10.0
+LANDING_FIRST_PAUSE = 1.0
 IDEMPOTENT_METHODS = ("GET", "PUT", "DELETE", "PATCH", "HEAD")
 
 PERMISSION_HINT = (
@@ -122,6 +126,62 @@ def backoff_seconds(attempt: int, rand: Callable[[], float] = random.random) -> 
     return ceiling * (0.5 + rand() / 2)
 
 
+class RetryingHttpClient:
+    """The http_client msal sends Entra ID requests through (OpenID discovery, token): msal leaves retries to it.
+
+    Throttled (429), unavailable (503, 504), dropped and timed-out requests are sent again like Graph's, honouring
+    Retry-After within the same budget; any other answer goes to msal as it came (400/401, a bad credential, never
+    retried). Neither request changes anything in the tenant: sending one twice is harmless.
+    """
+
+    def __init__(self, session, sleep: Callable[[float], None] = time.sleep, rand: Callable[[], float] = random.random):
+        self.session = session
+        self.sleep = sleep
+        self.rand = rand
+        # What went wrong on the service's side in the last request, for messages that must not blame the credential.
+        self.trouble: Optional[str] = None
+
+    def get(self, url, **kwargs):
+        return self._send("GET", url, **kwargs)
+
+    def post(self, url, **kwargs):
+        return self._send("POST", url, **kwargs)
+
+    def _send(self, method: str, url: str, **kwargs):
+        self.trouble = None
+        where = "%s %s" % (method, url.split("?")[0])
+        waited = 0.0
+        attempt = 0
+        while True:
+            attempt += 1
+            error = response = wait = None
+            try:
+                response = self.session.request(method, url, **kwargs)
+            except requests.exceptions.SSLError:
+                raise
+            except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+                error, what, limit = exc, _transport_reason(exc), MAX_TRANSPORT_ATTEMPTS
+            else:
+                status = response.status_code
+                if status < 500 and status != 429:
+                    return response
+                what = "HTTP %d %s" % (status, "(throttled)" if status == 429 else response.reason or "")
+                if status not in RETRYABLE_STATUS:
+                    self.trouble = "%s answered %s" % (where, what.strip())
+                    return response
+                wait, limit = retry_after_seconds(response.headers.get("Retry-After")), MAX_ATTEMPTS
+            wait = backoff_seconds(attempt, self.rand) if wait is None else wait
+            if attempt >= limit or waited + wait > WAIT_BUDGET:
+                self.trouble = "%s %s %s; gave up after %d attempts and %.0f s of waiting%s" % (
+                    where, "failed:" if error else "answered", what.strip(), attempt, waited,
+                    "; the service asked for %.0f s more" % wait if wait > BACKOFF_CAP else "")
+                if error is not None:
+                    raise error
+                return response
+            self.sleep(wait)
+            waited += wait
+
+
 def _error_from_response(method: str, path: str, response) -> GraphError:
     code = message = request_id = None
     try:
@@ -157,11 +217,14 @@ class GraphClient:
     # -- transport -------------------------------------------------------------------------------------------------
 
     def call(self, method: str, path: str, body: Optional[dict] = None,
-             reconcile: Optional[Callable[[], Optional[dict]]] = None) -> Optional[dict]:
+             reconcile: Optional[Callable[[], Optional[dict]]] = None, resend_safe: bool = False) -> Optional[dict]:
         """Send one logical request; returns the JSON body (None for 204).
 
-        reconcile is for non-idempotent POSTs: after a timeout, a dropped connection or a 5xx it reads the service's
-        state and returns the result the POST would have produced if it landed, or None to allow one more attempt.
+        reconcile is for non-idempotent POSTs: it reads the service's state and returns the result the POST produced if
+        it landed, else None. A POST that got no answer (timeout, dropped connection, 504) may still be at work in the
+        service: it is never sent again; the state is read for a while and the call fails if nothing landed. After a
+        500 or 503 answer the state is read once and the POST sent again only if nothing landed. resend_safe marks a
+        POST whose duplicate the service refuses (a key set that exists answers 409): it is handled like a 500.
         """
         idempotent = method in IDEMPOTENT_METHODS
         waited = 0.0
@@ -171,18 +234,14 @@ class GraphClient:
             attempt += 1
             failure: Optional[GraphError] = None
             wait: Optional[float] = None
-            settle = 0.0  # how long the service may still be working on a request we stopped waiting for
+            unanswered = False  # the service may have the request and still be working on it
             try:
                 response = self._send(method, path, body)
             except requests.exceptions.RequestException as exc:
                 failure = GraphError("Graph %s %s failed: %s" % (method, path, _transport_reason(exc)))
                 if isinstance(exc, requests.exceptions.SSLError) or (not idempotent and reconcile is None):
                     raise failure from None
-                timeout = getattr(self.session, "request_timeout", BACKOFF_CAP)
-                if isinstance(exc, requests.exceptions.ReadTimeout):
-                    settle = timeout  # it had as long as we waited: give it as long again
-                elif not isinstance(exc, requests.exceptions.ConnectTimeout):
-                    settle = min(timeout, DROP_SETTLE)  # a dropped connection: the service has mostly finished
+                unanswered = _may_have_been_sent(exc)
             else:
                 if response.status_code < 400:
                     return _json_or_none(response)
@@ -200,14 +259,20 @@ class GraphClient:
                                                              or reconcile is not None)
                 if not (throttled or transient):
                     raise failure
-            if not idempotent and reconcile is not None and (failure.status is None or failure.status >= 500):
-                if settle:
-                    # A timed-out or dropped POST may still commit: wait before reading the service's state, or a
-                    # slow commit would land after our retry as a second key.
-                    settle = min(settle, max(0.0, WAIT_BUDGET - waited))
-                    self.sleep(settle)
-                    waited += settle
-                    wait = 0.0
+                # A 504 is a gateway that stopped waiting for the service, which may still commit: no answer either.
+                # A 500 or 503 is the service's own answer: it is done with the request, so whatever it committed
+                # (commit-then-fail) shows in the read below (graph-b2c-keysets.md: read the set before retrying).
+                unanswered = response.status_code == 504
+            if not idempotent and reconcile is not None and (unanswered or (failure.status or 0) >= 500):
+                if unanswered and not resend_safe:
+                    landed, read_for = self._await_landing(reconcile, WAIT_BUDGET - waited)
+                    if landed is not None:
+                        return landed
+                    failure.retries = (
+                        "the key set was read for %.0f s and shows no new key, but the service may still add it, so "
+                        "the request was not sent again; re-run the task: it reads the key set first and adds a key "
+                        "only if none landed" % read_for)
+                    raise failure
                 landed = reconcile()
                 if landed is not None:
                     return landed
@@ -219,6 +284,24 @@ class GraphClient:
                 raise failure
             self.sleep(wait)
             waited += wait
+
+    def _await_landing(self, reconcile: Callable[[], Optional[dict]], budget: float) -> tuple:
+        """Read the state until what an unanswered POST added shows, for twice the timeout (at least LANDING_MIN s,
+        at most the budget left), with growing pauses: a slow service can commit long after the client gave up.
+
+        Returns the landed result (or None) and the seconds spent waiting.
+        """
+        timeout = getattr(self.session, "request_timeout", BACKOFF_CAP)
+        budget = min(max(2 * timeout, LANDING_MIN), max(0.0, budget))
+        spent, pause = 0.0, LANDING_FIRST_PAUSE
+        while True:
+            landed = reconcile()
+            if landed is not None or spent >= budget:
+                return landed, spent
+            pause = min(pause, budget - spent)
+            self.sleep(pause)
+            spent += pause
+            pause = min(2 * pause, BACKOFF_CAP)
 
     def _send(self, method: str, path: str, body: Optional[dict]):
         headers = {
@@ -268,7 +351,8 @@ class GraphClient:
             return self.get_keyset(name)
 
         try:
-            created = self.call("POST", "/trustFramework/keySets", {"id": name}, reconcile=landed)
+            # Resending is safe: a create that landed meanwhile makes the next one answer 409, handled below.
+            created = self.call("POST", "/trustFramework/keySets", {"id": name}, reconcile=landed, resend_safe=True)
         except GraphError as exc:
             if exc.code == "AADB2C95028" or exc.status == 409:
                 existing = self.get_keyset(name)
@@ -288,6 +372,15 @@ class GraphClient:
         except GraphError as exc:
             if exc.not_found:
                 return False
+            if exc.status is None or exc.status >= 500:
+                # The service may have deleted the set before failing to answer (commit-then-fail): a set that is
+                # gone is deleted, whatever the DELETE's answer said.
+                try:
+                    gone = self.get_keyset(keyset_id) is None
+                except GraphError:
+                    raise exc from None
+                if gone:
+                    return True
             raise
         return True
 
@@ -311,6 +404,17 @@ def _json_or_none(response) -> Optional[dict]:
     except ValueError:
         raise GraphError("Graph answered HTTP %s with a body that is not JSON" % response.status_code,
                          status=response.status_code, request_id=response.headers.get("request-id")) from None
+
+
+def _may_have_been_sent(exc: Exception) -> bool:
+    """Whether a transport failure came after the request may have reached the service (not a refused connection)."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return False
+    if isinstance(exc, requests.exceptions.ReadTimeout):
+        return True
+    reason = exc.args[0] if exc.args else None
+    reason = getattr(reason, "reason", reason)  # urllib3's MaxRetryError wraps what went wrong
+    return not isinstance(reason, urllib3.exceptions.NewConnectionError)
 
 
 def _transport_reason(exc: Exception) -> str:

@@ -204,6 +204,17 @@ def test_deletes_whose_first_attempt_landed_still_count_as_changes(ansible, cont
     assert stored_ids(control) == []
 
 
+def test_a_delete_that_commits_then_answers_500_is_done(ansible, control):
+    # A 500 is not retried: the set is read again, and a set that is gone was deleted by this run.
+    seed_with_key(control, "B2C_1A_Old")
+    control.add_fault("keysets.delete", [{"commit": True, "status": 500}] * 12, keyset="B2C_1A_Old")
+    result = ansible.playbook([keyset_task(keyset="Old", state="absent")]).result("keyset")
+    assert result["changed"] is True and result["keyset"] == "B2C_1A_Old", result
+    deletes = [(entry["keyset"], entry["status"]) for entry in control.requests() if entry["route"] == "keysets.delete"]
+    assert deletes == [("B2C_1A_Old", 500)]
+    assert stored_ids(control) == ["B2C_1A_Old.bak"]
+
+
 def test_invalid_name_fails_before_any_request(ansible, control):
     run = ansible.playbook([keyset_task("spaces", keyset="has spaces"), keyset_task("empty", keyset="B2C_1A_")])
     for name in ("spaces", "empty"):

@@ -44,6 +44,7 @@ class BadInput:
     value: Any
     overrides: dict = field(default_factory=dict)  # other arguments the case needs besides the bad one
     words: tuple = ()  # further words the message must hold (a nested option's name)
+    core_message: bool = False  # ansible-core words the refusal and does not name the option: only refusal is checked
 
 
 @dataclass
@@ -176,7 +177,7 @@ def table() -> list:
     module = "b2c_keyset_keys"
     cases += [BadInput(module, "keysets", "key set name: " + problem, value, {"nested_option": "keyset"})
               for problem, value in BAD_NAMES if problem in SOME_BAD_NAMES + ("path climb",)]
-    cases += [BadInput(module, "keysets", "wrong type (a string)", "notalist"),
+    cases += [BadInput(module, "keysets", "wrong type (a string)", "notalist", core_message=True),
               BadInput(module, "keysets", "entry without keyset", [{"use": "sig"}], words=("keyset",)),
               BadInput(module, "keysets", "unknown entry option", [{"keyset": "A", "bogus": 1}], words=("bogus",)),
               BadInput(module, "keysets", "a key set listed twice", [{"keyset": "Twice"}, {"keyset": "B2C_1A_Twice"}]),
@@ -342,7 +343,7 @@ def judge(case: BadInput, number: int, entry: Optional[dict], requests: list) ->
         verdict.problems.append("accepted (changed=%s)" % result.get("changed"))
     elif crashed(entry):
         verdict.problems.append("the module crashed instead of refusing the value")
-    else:
+    elif not case.core_message:
         for word in (case.option,) + case.words:
             if not re.search(r"(?<![A-Za-z0-9_])%s(?![A-Za-z0-9_])" % re.escape(word), msg):
                 verdict.problems.append("the message does not name %s" % word)

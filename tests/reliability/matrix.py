@@ -36,8 +36,10 @@ PERSISTENT_REPEAT = 12
 TIMEOUT = 2
 ROOMY_TIMEOUT = 30
 SLOW_DELAY = 3.0
+# Later than twice the timeout: past any wait of one timeout's length before the client reads the state again.
+VERY_SLOW_DELAY = 5.0
 # After a run, wait this long before counting keys: a request the client gave up on may still land on the server.
-SETTLE = SLOW_DELAY + 0.5
+SETTLE = VERY_SLOW_DELAY + 0.5
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,7 @@ FAULTS = (
     Fault("504", "504", {"status": 504}, ("504",)),
     Fault("drop", "reset", {"drop": True}, ("dropped", "connection")),
     Fault("slow", "slow (3 s > timeout 2 s)", {"delay": SLOW_DELAY}, ("timeout", "timed out", "time out")),
+    Fault("veryslow", "very slow (5 s > 2 x timeout)", {"delay": VERY_SLOW_DELAY}, ("timeout", "timed out", "time out")),
     Fault("commit500", "commit + 500", {"commit": True, "status": 500}, ("500",), writes_only=True),
     Fault("commitdrop", "commit + reset", {"commit": True, "drop": True}, ("dropped", "connection"), writes_only=True),
     Fault("401", "401 expired token", {"status": 401, "code": "InvalidAuthenticationToken",

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from .harness import COLLECTION, GraphAdmin, crashed, keysets_by_id, results_by_host, service_id, write_inventory
-from .matrix import FAULTS_BY_KEY, ROOMY_TIMEOUT, SETTLE, TIMEOUT
+from .matrix import FAULTS_BY_KEY, ROOMY_TIMEOUT, SLOW_DELAY, TIMEOUT
 
 # Faults per route a b2c_keyset_key run can meet, with how often each is picked.
 ROUTE_WEIGHTS = (("keysets.get", 3), ("keysets.create", 2), ("keys.generate", 5))
@@ -35,7 +35,7 @@ BURSTS = ((1, 6), (2, 3), (3, 1))
 PERSISTENT = {
     "429ra": {"status": 429, "retry_after": 90},  # asks for more than the client's 60 s budget: it gives up at once
     "drop": {"drop": True},
-    "slow": {"delay": 3.0},
+    "slow": {"delay": SLOW_DELAY},
     "401": FAULTS_BY_KEY["401"].item,
     "commit500": FAULTS_BY_KEY["commit500"].item,
     "commitdrop": FAULTS_BY_KEY["commitdrop"].item,
@@ -204,7 +204,7 @@ def _run_round(runner, control, admin, rng, config, report, number, names) -> No
                           inventory=inventory, play_extra={"strategy": "free"},
                           extra_args=["--forks", str(len(names))])
     if any(fault and "delay" in fault[2][0] for _needed, fault in plans.values()):
-        time.sleep(SETTLE)  # a request the client gave up on may still land: count it in this round
+        time.sleep(SLOW_DELAY + 0.5)  # a request the client gave up on may still land: count it in this round
     report.faults_hit += sum(1 for entry in control.requests() if entry.get("fault"))
     after = keysets_by_id(control)
     results = results_by_host(run)

@@ -7,12 +7,17 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 
 import pytest
+import requests
 
+from ansible_collections.entra.b2c.plugins.module_utils import _graph
 from ansible_collections.entra.b2c.plugins.module_utils._auth import (
     CLOUDS,
     AuthError,
+    Credential,
+    TokenProvider,
     default_ca_bundle,
     endpoint_root,
     federated_assertion_reader,
@@ -227,3 +232,112 @@ def test_federated_assertion_is_read_at_call_time(tmp_path):
     path.write_text("")
     with pytest.raises(AuthError, match="empty"):
         read()
+
+
+# -- token acquisition against a scripted Entra ID (real msal, scripted HTTP) ----------------------------------------
+
+AUTHORITY = "https://login.example"
+SECRET = "s3cret-value-never-shown"
+DISCOVERY = {"authorization_endpoint": AUTHORITY + "/t/oauth2/v2.0/authorize",
+             "token_endpoint": AUTHORITY + "/t/oauth2/v2.0/token", "issuer": AUTHORITY + "/t/v2.0"}
+TOKEN = {"token_type": "Bearer", "expires_in": 3599, "access_token": "the-token"}
+
+
+class EntraResponse:
+    def __init__(self, status, body=None, headers=None):
+        self.status_code = status
+        self.headers = dict(headers or {})
+        self.text = json.dumps(body if body is not None else {"error": "temporarily_unavailable"})
+        self.reason = "Reason"
+
+    def raise_for_status(self):
+        if self.status_code >= 400:
+            raise requests.exceptions.HTTPError("%d Server Error" % self.status_code)
+
+
+class EntraSession:
+    """Answers msal's requests from a script per route (discovery, token); an exception item is raised."""
+
+    def __init__(self, discovery, token=()):
+        self.script = {"discovery": list(discovery), "token": list(token)}
+        self.calls = []
+
+    def request(self, method, url, **_kwargs):
+        route = "discovery" if url.endswith("openid-configuration") else "token"
+        self.calls.append(route)
+        item = self.script[route].pop(0)
+        if isinstance(item, Exception):
+            raise item
+        return item
+
+
+def entra(discovery, token=()):
+    pytest.importorskip("msal")
+    sleeps = []
+    session = EntraSession(discovery, token)
+    credential = Credential(kind="client_secret", origin="client_secret", tenant_id="t", client_id="c", secret=SECRET)
+    provider = TokenProvider(credential, CLOUDS["global"], AUTHORITY, session, 30, sleep=sleeps.append)
+    return provider, session, sleeps
+
+
+def test_throttled_unavailable_and_dropped_token_requests_are_sent_again():
+    provider, session, sleeps = entra(
+        [requests.exceptions.ReadTimeout("slow"), EntraResponse(503), EntraResponse(200, DISCOVERY)],
+        [EntraResponse(429, headers={"Retry-After": "3"}), requests.exceptions.ConnectionError("reset"),
+         EntraResponse(504), EntraResponse(200, TOKEN)])
+    assert provider.token() == "the-token"
+    assert session.calls == ["discovery"] * 3 + ["token"] * 4
+    assert len(sleeps) == 5 and sleeps[2] == 3.0
+
+
+@pytest.mark.parametrize("status", [400, 401])
+def test_a_refused_credential_is_not_retried(status):
+    refusal = {"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret provided."}
+    provider, session, sleeps = entra([EntraResponse(200, DISCOVERY)], [EntraResponse(status, refusal)])
+    with pytest.raises(AuthError, match="Entra ID refused the client secret.*AADSTS7000215"):
+        provider.token()
+    assert session.calls == ["discovery", "token"] and sleeps == []
+
+
+def test_a_throttled_discovery_says_so():
+    provider, session, _sleeps = entra([EntraResponse(429, headers={"Retry-After": "1"})] * _graph.MAX_ATTEMPTS)
+    with pytest.raises(AuthError) as err:
+        provider.token()
+    message = str(err.value)
+    assert session.calls == ["discovery"] * _graph.MAX_ATTEMPTS
+    assert "HTTP 429 (throttled)" in message and "gave up after 8 attempts" in message
+    assert AUTHORITY + "/t/v2.0/.well-known/openid-configuration" in message and "not found" not in message
+
+
+def test_a_missing_tenant_is_still_named():
+    provider, _session, sleeps = entra([EntraResponse(400, {"error": "invalid_tenant"})])
+    with pytest.raises(AuthError, match="tenant t was not found"):
+        provider.token()
+    assert sleeps == []
+
+
+@pytest.mark.parametrize("failure", [EntraResponse(500), EntraResponse(503)], ids=["500", "503"])
+def test_an_entra_failure_does_not_blame_the_credential(failure):
+    attempts = 1 if failure.status_code == 500 else _graph.MAX_ATTEMPTS
+    provider, session, _sleeps = entra([EntraResponse(200, DISCOVERY)], [failure] * attempts)
+    with pytest.raises(AuthError) as err:
+        provider.token()
+    message = str(err.value)
+    assert session.calls.count("token") == attempts
+    assert "Entra ID could not issue a token" in message and "HTTP %d" % failure.status_code in message
+    assert "refused" not in message and "not in question" in message and SECRET not in message
+
+
+def test_a_token_endpoint_that_never_answers_says_so():
+    timeouts = [requests.exceptions.ReadTimeout("slow") for _attempt in range(_graph.MAX_TRANSPORT_ATTEMPTS)]
+    provider, _session, _sleeps = entra([EntraResponse(200, DISCOVERY)], timeouts)
+    with pytest.raises(AuthError, match="no answer within the timeout; gave up after 3 attempts"):
+        provider.token()
+
+
+def test_a_failed_discovery_is_not_cached_by_msal():
+    provider, session, _sleeps = entra([EntraResponse(429)] * _graph.MAX_ATTEMPTS + [EntraResponse(200, DISCOVERY)],
+                                       [EntraResponse(200, TOKEN)])
+    with pytest.raises(AuthError):
+        provider.token()
+    assert provider.token() == "the-token" and session.calls[-2:] == ["discovery", "token"]

@@ -11,6 +11,7 @@ import json
 
 import pytest
 import requests
+import urllib3
 
 from ansible_collections.entra.b2c.plugins.module_utils import _graph
 from ansible_collections.entra.b2c.plugins.module_utils._graph import (
@@ -154,30 +155,105 @@ def test_post_5xx_returns_the_landed_result_without_repeating():
     assert len(session.calls) == 1
 
 
-def test_post_timeout_checks_then_retries_when_nothing_landed():
-    checks = []
-    graph, session, _sleeps = client(requests.exceptions.ReadTimeout("slow"), FakeResponse(200, {"kid": "second"}))
-    result = graph.call("POST", "/gen", {}, reconcile=lambda: checks.append(1))
-    assert result == {"kid": "second"} and checks == [1] and len(session.calls) == 2
+def dropped():
+    """A connection closed after the request went out, as requests reports it."""
+    return requests.exceptions.ConnectionError(urllib3.exceptions.ProtocolError("Connection aborted."))
 
 
-def test_timed_out_post_gets_time_to_commit_before_the_state_is_read():
-    """A slow service may commit after the client gave up: reading at once would miss it and a retry would duplicate."""
+def refused():
+    """A connection that never opened, as requests reports it: nothing was sent."""
+    reason = urllib3.exceptions.NewConnectionError(None, "Connection refused")
+    return requests.exceptions.ConnectionError(urllib3.exceptions.MaxRetryError(None, "/gen", reason))
+
+
+UNANSWERED = {
+    "read timeout": lambda: requests.exceptions.ReadTimeout("slow"),
+    "dropped": dropped,
+    "504": lambda: graph_error(504, "GatewayTimeout"),
+}
+
+
+@pytest.mark.parametrize("fault", sorted(UNANSWERED))
+def test_an_unanswered_key_post_is_never_sent_again(fault):
+    """It may still commit, however long after the client gave up: a second POST could add a second key."""
+    reads = []
+    graph, session, sleeps = client(UNANSWERED[fault]())
+    graph.session.request_timeout = 2.0
+    with pytest.raises(GraphError) as err:
+        graph.call("POST", "/gen", {}, reconcile=lambda: reads.append(1))
+    assert len(session.calls) == 1
+    assert sleeps == [1.0, 2.0, 4.0, 3.0] and len(reads) == len(sleeps) + 1  # growing pauses, LANDING_MIN in all
+    message = str(err.value)
+    assert "POST /gen" in message and "may still add" in message and "not sent again" in message
+    assert "re-run the task" in message
+    if fault == "504":
+        assert err.value.status == 504 and "request-id rid-1" in message
+
+
+def test_an_unanswered_key_post_returns_the_key_that_lands_later():
+    answers = [None, None, None, {"kid": "late"}]
+    graph, session, sleeps = client(requests.exceptions.ReadTimeout("slow"))
+    assert graph.call("POST", "/gen", {}, reconcile=lambda: answers.pop(0)) == {"kid": "late"}
+    assert len(session.calls) == 1 and sleeps == [1.0, 2.0, 4.0]
+
+
+def test_reading_for_an_unanswered_post_lasts_twice_the_timeout_within_the_budget():
+    graph, _session, sleeps = client(requests.exceptions.ReadTimeout("slow"))
+    graph.session.request_timeout = 30.0
+    with pytest.raises(GraphError):
+        graph.call("POST", "/gen", {}, reconcile=lambda: None)
+    assert sum(sleeps) == _graph.WAIT_BUDGET and max(sleeps) == _graph.BACKOFF_CAP
+    graph, _session, sleeps = client(FakeResponse(429, headers={"Retry-After": "55"}),
+                                     requests.exceptions.ReadTimeout("slow"))
+    graph.session.request_timeout = 30.0
+    with pytest.raises(GraphError):
+        graph.call("POST", "/gen", {}, reconcile=lambda: None)
+    assert sleeps[0] == 55.0 and sum(sleeps) == _graph.WAIT_BUDGET
+
+
+@pytest.mark.parametrize("failure", [refused, lambda: requests.exceptions.ConnectTimeout("connect")],
+                         ids=["refused", "connect timeout"])
+def test_a_key_post_that_was_never_sent_is_sent_again(failure):
+    reads = []
+    graph, session, _sleeps = client(failure(), FakeResponse(200, {"kid": "new"}))
+    assert graph.call("POST", "/gen", {}, reconcile=lambda: reads.append(1)) == {"kid": "new"}
+    assert len(session.calls) == 2 and reads == []
+
+
+def test_a_key_set_create_without_answer_is_sent_again_after_a_read():
+    """A duplicate create answers 409 (handled by create_keyset), so it cannot add a second set."""
+    graph, session, sleeps = client(dropped(), graph_error(404, "AADB2C90073"),
+                                    FakeResponse(201, {"id": "B2C_1A_K", "keys": []}))
+    assert graph.create_keyset("K") == {"id": "B2C_1A_K", "keys": []}
+    assert [call[0] for call in session.calls] == ["POST", "GET", "POST"] and len(sleeps) == 1
+    graph, session, _sleeps = client(requests.exceptions.ReadTimeout("slow"), graph_error(404, "AADB2C90073"),
+                                     graph_error(409, "AADB2C95028"), FakeResponse(200, {"id": "B2C_1A_K", "keys": []}))
+    assert graph.create_keyset("K") == {"id": "B2C_1A_K", "keys": []}
+    assert [call[0] for call in session.calls] == ["POST", "GET", "POST", "GET"]
+
+
+def test_a_delete_that_committed_before_a_500_is_done():
+    graph, session, _sleeps = client(graph_error(500, "UnknownError"), graph_error(404, "AADB2C90073"))
+    assert graph.delete_keyset("B2C_1A_K") is True
+    assert [call[0] for call in session.calls] == ["DELETE", "GET"]
+
+
+def test_a_delete_that_failed_with_the_set_still_there_fails():
+    graph, _session, _sleeps = client(graph_error(500, "UnknownError", request_id="rid-del"),
+                                      FakeResponse(200, {"id": "B2C_1A_K", "keys": []}))
+    with pytest.raises(GraphError) as err:
+        graph.delete_keyset("B2C_1A_K")
+    assert err.value.status == 500 and err.value.request_id == "rid-del"
+
+
+@pytest.mark.parametrize("status", [500, 503])
+def test_an_answered_5xx_key_post_is_read_then_sent_again(status):
+    """The service answered, so it is done with the request: what it committed shows in the read at once."""
     events = []
-    graph, session, _sleeps = client(requests.exceptions.ReadTimeout("slow"))
-    graph.session.request_timeout = 7.0
+    graph, session, _sleeps = client(graph_error(status, "ServiceUnavailable"), FakeResponse(200, {"kid": "second"}))
     graph.sleep = lambda seconds: events.append(("sleep", seconds))
-    result = graph.call("POST", "/gen", {}, reconcile=lambda: events.append(("read",)) or {"kid": "late"})
-    assert result == {"kid": "late"} and len(session.calls) == 1
-    assert events == [("sleep", 7.0), ("read",)]
-
-
-def test_post_5xx_answer_is_reconciled_without_settling():
-    events = []
-    graph, _session, _sleeps = client(graph_error(503, "ServiceUnavailable"), FakeResponse(200, {"kid": "second"}))
-    graph.sleep = lambda seconds: events.append(("sleep", seconds))
-    graph.call("POST", "/gen", {}, reconcile=lambda: events.append(("read",)))
-    assert events[0] == ("read",)
+    assert graph.call("POST", "/gen", {}, reconcile=lambda: events.append(("read",))) == {"kid": "second"}
+    assert events[0] == ("read",) and len(session.calls) == 2
 
 
 def test_post_without_reconcile_is_never_repeated_after_a_transport_error():
