@@ -12,17 +12,10 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 venv=$(ensure_venv newest)
 read -r -a extra_args <<<"${BENCH_ARGS:-}"
 args=("${extra_args[@]}" "$@")
-out="$ROOT/docs/performance.md"
-for ((i = 0; i < ${#args[@]}; i++)); do
-    case ${args[i]} in
-        --out) out=${args[i + 1]:-$out} ;;
-        --out=*) out=${args[i]#--out=} ;;
-    esac
-done
+out=$(out_option "$ROOT/docs/performance.md" "${args[@]}")
 
 cd "$ROOT"
-versions=$("$venv/bin/python" -c 'import platform, ansible.release as r; print(platform.python_version(), r.__version__)')
-log "bench: Python ${versions% *}, ansible-core ${versions#* }; about 15 minutes on a quiet 2-core machine"
+log "bench: $(venv_versions "$venv"); about 15 minutes on a quiet 2-core machine"
 "$venv/bin/python" "$ROOT/tests/perf/bench.py" "${args[@]}"
 # The summary, the targets and the workload tables (the method, the time split and the profile are in the file).
 sed -n '/^## In short/,/^## Where the time goes/{/^## Where the time goes/d;p}' "$out"

@@ -103,3 +103,22 @@ ensure_venv() {
     printf '%s\n' "$stamp" >"$venv/.stamp"
     printf '%s\n' "$venv"
 }
+
+# The report path a command writes: the value of --out among the arguments after the first, else the first.
+out_option() {
+    local out=$1 i
+    shift
+    local args=("$@")
+    for ((i = 0; i < ${#args[@]}; i++)); do
+        case ${args[i]} in
+            --out) out=${args[i + 1]:-$out} ;;
+            --out=*) out=${args[i]#--out=} ;;
+        esac
+    done
+    printf '%s\n' "$out"
+}
+
+# "Python <version>, ansible-core <version>" of a venv, for the first line a long command logs.
+venv_versions() {
+    "$1/bin/python" -c 'import platform, ansible.release as r; print("Python %s, ansible-core %s" % (platform.python_version(), r.__version__))'
+}

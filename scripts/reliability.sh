@@ -13,17 +13,10 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 venv=$(ensure_venv newest)
 read -r -a extra_args <<<"${RELIABILITY_ARGS:-}"
 args=("${extra_args[@]}" "$@")
-out="$ROOT/docs/reliability.md"
-for ((i = 0; i < ${#args[@]}; i++)); do
-    case ${args[i]} in
-        --out) out=${args[i + 1]:-$out} ;;
-        --out=*) out=${args[i]#--out=} ;;
-    esac
-done
+out=$(out_option "$ROOT/docs/reliability.md" "${args[@]}")
 
 cd "$ROOT"
-versions=$("$venv/bin/python" -c 'import platform, ansible.release as r; print(platform.python_version(), r.__version__)')
-log "reliability: Python ${versions% *}, ansible-core ${versions#* }; about 15 minutes on a quiet 2-core machine"
+log "reliability: $(venv_versions "$venv"); about 15 minutes on a quiet 2-core machine"
 status=0
 PYTHONPATH="$ROOT/tests${PYTHONPATH:+:$PYTHONPATH}" PATH="$venv/bin:$PATH" \
     "$venv/bin/python" -m reliability "${args[@]}" || status=$?

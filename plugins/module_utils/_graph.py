@@ -126,6 +126,28 @@ def backoff_seconds(attempt: int, rand: Callable[[], float] = random.random) -> 
     return ceiling * (0.5 + rand() / 2)
 
 
+class RetryBudget:
+    """The attempts and the waiting one logical request may spend on retries; Graph and Entra ID requests share it."""
+
+    def __init__(self, sleep: Callable[[float], None], rand: Callable[[], float]):
+        self.sleep = sleep
+        self.rand = rand
+        self.attempt = 0
+        self.waited = 0.0
+
+    def wait_or_give_up(self, retry_after: Optional[float], transport: bool) -> Optional[str]:
+        """Sleep before the next attempt (Retry-After, else backoff) and return None; when attempts or waiting are
+        spent, return why instead: "gave up after ..."."""
+        wait = backoff_seconds(self.attempt, self.rand) if retry_after is None else retry_after
+        limit = MAX_TRANSPORT_ATTEMPTS if transport else MAX_ATTEMPTS
+        if self.attempt >= limit or self.waited + wait > WAIT_BUDGET:
+            return "gave up after %d attempts and %.0f s of waiting%s" % (
+                self.attempt, self.waited, "; the service asked for %.0f s more" % wait if wait > BACKOFF_CAP else "")
+        self.sleep(wait)
+        self.waited += wait
+        return None
+
+
 class RetryingHttpClient:
     """The http_client msal sends Entra ID requests through (OpenID discovery, token): msal leaves retries to it.
 
@@ -150,17 +172,16 @@ class RetryingHttpClient:
     def _send(self, method: str, url: str, **kwargs):
         self.trouble = None
         where = "%s %s" % (method, url.split("?")[0])
-        waited = 0.0
-        attempt = 0
+        budget = RetryBudget(self.sleep, self.rand)
         while True:
-            attempt += 1
+            budget.attempt += 1
             error = response = wait = None
             try:
                 response = self.session.request(method, url, **kwargs)
             except requests.exceptions.SSLError:
                 raise
             except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
-                error, what, limit = exc, _transport_reason(exc), MAX_TRANSPORT_ATTEMPTS
+                error, what = exc, _transport_reason(exc)
             else:
                 status = response.status_code
                 if status < 500 and status != 429:
@@ -169,17 +190,13 @@ class RetryingHttpClient:
                 if status not in RETRYABLE_STATUS:
                     self.trouble = "%s answered %s" % (where, what.strip())
                     return response
-                wait, limit = retry_after_seconds(response.headers.get("Retry-After")), MAX_ATTEMPTS
-            wait = backoff_seconds(attempt, self.rand) if wait is None else wait
-            if attempt >= limit or waited + wait > WAIT_BUDGET:
-                self.trouble = "%s %s %s; gave up after %d attempts and %.0f s of waiting%s" % (
-                    where, "failed:" if error else "answered", what.strip(), attempt, waited,
-                    "; the service asked for %.0f s more" % wait if wait > BACKOFF_CAP else "")
+                wait = retry_after_seconds(response.headers.get("Retry-After"))
+            gave_up = budget.wait_or_give_up(wait, transport=error is not None)
+            if gave_up:
+                self.trouble = "%s %s %s; %s" % (where, "failed:" if error else "answered", what.strip(), gave_up)
                 if error is not None:
                     raise error
                 return response
-            self.sleep(wait)
-            waited += wait
 
 
 def _error_from_response(method: str, path: str, response) -> GraphError:
@@ -227,11 +244,10 @@ class GraphClient:
         POST whose duplicate the service refuses (a key set that exists answers 409): it is handled like a 500.
         """
         idempotent = method in IDEMPOTENT_METHODS
-        waited = 0.0
+        budget = RetryBudget(self.sleep, self.rand)
         refreshed = False
-        attempt = 0
         while True:
-            attempt += 1
+            budget.attempt += 1
             failure: Optional[GraphError] = None
             wait: Optional[float] = None
             unanswered = False  # the service may have the request and still be working on it
@@ -265,7 +281,7 @@ class GraphClient:
                 unanswered = response.status_code == 504
             if not idempotent and reconcile is not None and (unanswered or (failure.status or 0) >= 500):
                 if unanswered and not resend_safe:
-                    landed, read_for = self._await_landing(reconcile, WAIT_BUDGET - waited)
+                    landed, read_for = self._await_landing(reconcile, WAIT_BUDGET - budget.waited)
                     if landed is not None:
                         return landed
                     failure.retries = (
@@ -276,14 +292,10 @@ class GraphClient:
                 landed = reconcile()
                 if landed is not None:
                     return landed
-            wait = backoff_seconds(attempt, self.rand) if wait is None else wait
-            limit = MAX_ATTEMPTS if failure.status else MAX_TRANSPORT_ATTEMPTS
-            if attempt >= limit or waited + wait > WAIT_BUDGET:
-                failure.retries = "gave up after %d attempts and %.0f s of waiting%s" % (
-                    attempt, waited, "; the service asked for %.0f s more" % wait if wait > BACKOFF_CAP else "")
+            gave_up = budget.wait_or_give_up(wait, transport=not failure.status)
+            if gave_up:
+                failure.retries = gave_up
                 raise failure
-            self.sleep(wait)
-            waited += wait
 
     def _await_landing(self, reconcile: Callable[[], Optional[dict]], budget: float) -> tuple:
         """Read the state until what an unanswered POST added shows, for twice the timeout (at least LANDING_MIN s,

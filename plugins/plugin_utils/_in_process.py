@@ -45,7 +45,6 @@ class GraphAction(ActionBase):
 
     _supports_check_mode = True
     _supports_async = True
-    TRANSFERS_FILES = False
 
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}

@@ -266,15 +266,18 @@ def render(measured_list: list, extra: dict, facts: dict, command: str, recommen
     return "\n".join(lines).rstrip() + "\n"
 
 
-def _summary(by_number: dict, recommended_order) -> list:
-    lines = ["## In short", ""]
+def _against_diy(by_number: dict, recommended_order):
+    """(number, measured, recommended key) of each workload 1-4 that ran both DIY and a recommended path."""
     for number in (1, 2, 3, 4):
         measured = by_number.get(number)
-        if not measured or "diy" not in measured.runs:
-            continue
-        key = recommended_key(measured, recommended_order)
-        if key is None:
-            continue
+        key = recommended_key(measured, recommended_order) if measured and "diy" in measured.runs else None
+        if key is not None:
+            yield number, measured, key
+
+
+def _summary(by_number: dict, recommended_order) -> list:
+    lines = ["## In short", ""]
+    for number, measured, key in _against_diy(by_number, recommended_order):
         ours, diy = measured.runs[key], measured.runs["diy"]
         keysets = measured.workload.keysets
         lines.append("- Workload %d (%s): the recommended path (%s) takes %.2f× DIY's wall time and makes %.2f HTTP "
@@ -322,13 +325,7 @@ def _targets(by_number: dict, extra: dict, recommended_order) -> list:
                 rows.append(("with the token cache (workload 1, %s): one read" % key,
                              "%d request(s) in all: %s" % (all_requests(routes), _route_text(routes)),
                              _met(all_requests(routes) == 1 and routes["keysets.get"] == 1)))
-    for number in (1, 2, 3, 4):
-        measured = by_number.get(number)
-        if not measured or "diy" not in measured.runs:
-            continue
-        key = recommended_key(measured, recommended_order)
-        if key is None:
-            continue
+    for number, measured, key in _against_diy(by_number, recommended_order):
         ours, diy = median_wall(measured.runs[key]), median_wall(measured.runs["diy"])
         text = "%.2f s vs %.2f s: %.2f×" % (ours, diy, ours / diy)
         if "floor" in measured.runs:
