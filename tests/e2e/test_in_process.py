@@ -132,8 +132,37 @@ def test_another_interpreter_gets_a_module_process(ansible, control, tmp_path):
     run = ansible.playbook([key_task(keyset="OtherPython", use="sig")], verbosity=3,
                            extra_args=["-e", "ansible_python_interpreter=%s" % wrapper])
     assert MODULE_PROCESS % "b2c_keyset_key" in run.output
-    assert "ansible_python_interpreter is %s" % wrapper in run.output
+    assert "the interpreter is %s, not the controller's" % wrapper in run.output
     assert run.result()["changed"] is True
+
+
+def test_the_configured_interpreter_counts_too(ansible, control, tmp_path):
+    """ANSIBLE_PYTHON_INTERPRETER (interpreter_python) picks the module's Python as much as the host variable does."""
+    wrapper = tmp_path / "configured-python"
+    wrapper.write_text('#!/bin/sh\nexec "%s" "$@"\n' % sys.executable, encoding="utf-8")
+    wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR)
+    run = ansible.playbook([key_task(keyset="ConfiguredPython", use="sig")], verbosity=3,
+                           inventory=_explicit_localhost(tmp_path), extra_env={"ANSIBLE_PYTHON_INTERPRETER": str(wrapper)})
+    assert MODULE_PROCESS % "b2c_keyset_key" in run.output
+    assert run.result()["changed"] is True
+
+
+def test_another_name_of_the_same_interpreter_runs_in_the_worker(ansible, control, tmp_path):
+    """A venv's bin/python and bin/python3 (or the real path behind them) are one interpreter: the same path."""
+    bin_dir = os.path.dirname(sys.executable)
+    other_name = next(os.path.join(bin_dir, name) for name in ("python3", "python")
+                      if os.path.join(bin_dir, name) != sys.executable and os.path.exists(os.path.join(bin_dir, name)))
+    run = ansible.playbook([key_task(keyset="SamePython", use="sig")], verbosity=3,
+                           extra_args=["-e", "ansible_python_interpreter=%s" % other_name])
+    assert IN_PROCESS % "b2c_keyset_key" in run.output
+    assert run.result()["changed"] is True
+
+
+def _explicit_localhost(tmp_path):
+    """An inventory naming localhost without an interpreter, so the configured one applies."""
+    inventory = tmp_path / "localhost.ini"
+    inventory.write_text("localhost ansible_connection=local\n", encoding="utf-8")
+    return inventory
 
 
 def test_a_failing_module_leaves_the_next_task_unaffected(ansible, control):
