@@ -18,6 +18,7 @@ import sys
 import threading
 from typing import Any
 
+from .config import CLOUDS, EXISTS_STATUSES, NOT_FOUND_STATUSES, REPLICATION_ERRORS
 from .server import DEFAULT_TENANT_DOMAIN, Emulator
 
 
@@ -33,8 +34,28 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--tenant-domain", default=DEFAULT_TENANT_DOMAIN, help="tenant domain (default: %(default)s)")
     parser.add_argument("--client-id", help="client id of the ready app (default: random)")
     parser.add_argument("--client-secret", help="client secret of the ready app (default: random)")
+    parser.add_argument("--cloud", default="global", choices=list(CLOUDS),
+                        help="the tenant's national cloud: tokens are issued for its Graph root only (default: %(default)s)")
+    parser.add_argument("--replication-delay", type=float, default=0, metavar="SECONDS",
+                        help="key operations on a set created less than SECONDS ago fail as B2C's do before it replicated")
+    parser.add_argument("--replication-error", default="AADB2C95052", choices=REPLICATION_ERRORS,
+                        help="the error those key operations answer (default: %(default)s)")
+    parser.add_argument("--replication-get-fails", action="store_true",
+                        help="a GET of the set itself also fails (AADB2C90073) during that window")
+    parser.add_argument("--not-found-status", type=int, default=400, choices=NOT_FOUND_STATUSES,
+                        help="HTTP status of AADB2C90073 and AADB2C95052 (default: %(default)s)")
+    parser.add_argument("--exists-status", type=int, default=400, choices=EXISTS_STATUSES,
+                        help="HTTP status of AADB2C95028 (default: %(default)s)")
+    parser.add_argument("--generic-error-code", action="store_true",
+                        help='B2C errors carry the code "AADB2C", their meaning only in the message, as some real answers do')
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="stderr log level")
     return parser.parse_args(argv)
+
+
+def settings_of(args: argparse.Namespace) -> dict[str, Any]:
+    return {"cloud": args.cloud, "replication_delay": args.replication_delay, "replication_error": args.replication_error,
+            "replication_get_fails": args.replication_get_fails, "not_found_status": args.not_found_status,
+            "exists_status": args.exists_status, "generic_error_code": args.generic_error_code}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -57,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
 
     emulator = Emulator(latency_ms=args.latency_ms, data_file=args.data, state_dir=args.state_dir, port=args.port, host=args.host,
                         tenant_id=args.tenant_id, tenant_domain=args.tenant_domain, client_id=args.client_id,
-                        client_secret=args.client_secret, apps=apps)
+                        client_secret=args.client_secret, apps=apps, settings=settings_of(args))
     emulator.start()
     try:
         sys.stdout.write(json.dumps(emulator.info()) + "\n")
