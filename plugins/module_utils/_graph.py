@@ -428,7 +428,8 @@ def _rejected_token_hint(failure: GraphError, tokens) -> str:
         # A token for another cloud's Graph: the audience comes from `cloud`, never from graph_endpoint.
         return ("the token is for %s (cloud %s), not for this Graph: set cloud to the national cloud of the tenant and of "
                 "graph_endpoint" % (tokens.cloud.graph_root, tokens.cloud.name))
-    return "the token was rejected; check the %s" % tokens.credential.describe()
+    return "the token was rejected; check the %s, and that graph_endpoint is the Graph of cloud %s" % (
+        tokens.credential.describe(), tokens.cloud.name)
 
 
 def _json_or_none(response) -> Optional[dict]:

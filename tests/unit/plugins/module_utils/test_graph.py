@@ -62,6 +62,7 @@ class Tokens:
         self.can_refresh = can_refresh
         self.issued = 0
         self.credential = type("Cred", (), {"describe": lambda self: "client secret for client_id X"})()
+        self.cloud = type("Cloud", (), {"name": "global", "graph_root": "https://graph.microsoft.com"})()
 
     def token(self):
         if not self.issued:
@@ -292,6 +293,7 @@ def test_second_401_fails_naming_the_credential():
     with pytest.raises(GraphError) as err:
         graph.call("GET", "/x")
     assert "client secret" in str(err.value) and "HTTP 401" in str(err.value)
+    assert "graph_endpoint is the Graph of cloud global" in str(err.value)
 
 
 def test_403_names_permission_role_and_request_id():
