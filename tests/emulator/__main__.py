@@ -2,7 +2,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""`python -m emulator` (with PYTHONPATH=tests): serve in the foreground until SIGINT/SIGTERM.
+"""`python -m emulator` (with PYTHONPATH=tests; from an installed collection: `PYTHONPATH=<collections dir> python -m
+ansible_collections.entra.b2c.tests.emulator`): serve in the foreground until SIGINT/SIGTERM.
 
 Once listening it writes exactly one JSON line on stdout (url, ca_path, tenant_id, tenant_domain, client_id,
 client_secret); logs go to stderr.
@@ -23,7 +24,7 @@ from .server import DEFAULT_TENANT_DOMAIN, Emulator
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m emulator", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog=f"python -m {__package__ or 'emulator'}", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
     parser.add_argument("--port", type=int, default=0, help="port; 0 picks a free one (default: %(default)s)")
     parser.add_argument("--data", metavar="FILE", help="key sets are loaded from FILE at start (if it exists) and saved to it after each write")
