@@ -24,7 +24,7 @@ def test_the_delay_is_really_on(ansible, control, replication_delay):
     """The harness works: a run that creates a set and adds at once meets the delay (and fails today)."""
     replication_delay(3)
     ansible.playbook([key_task(keyset="Fresh", use="sig", valid_for="30d")])
-    answers = [(item["route"], item["status"]) for item in control.requests() if item["route"].startswith("key")]
+    answers = [(item["route"], item["status"]) for item in control.requests() if item["route"].startswith("keys.")]
     assert answers[0] == ("keys.generate", 400), answers
 
 
