@@ -94,8 +94,8 @@ class LiveTenant:
 
     def _collections_path(self) -> str:
         given = os.environ.get("ANSIBLE_COLLECTIONS_PATH")
-        if given and all((Path(path) / "ansible_collections" / "entra" / "b2c").exists() for path in given.split(os.pathsep)[:1]):
-            return given
+        if given and any((Path(path) / "ansible_collections" / "entra" / "b2c").exists() for path in given.split(os.pathsep)):
+            return given  # a built or installed copy (make test's, or ansible-galaxy's)
         link = self.workdir / "collections" / "ansible_collections" / "entra" / "b2c"
         link.parent.mkdir(parents=True, exist_ok=True)
         if not link.exists():
