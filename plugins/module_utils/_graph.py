@@ -378,7 +378,7 @@ class GraphClient:
             return self.get_keyset(name)
 
         try:
-            # Resending is safe: a create that landed meanwhile makes the next one answer 409, handled below.
+            # Resending is safe: a create that landed meanwhile makes the next one answer AADB2C95028, handled below.
             created = self.call("POST", "/trustFramework/keySets", {"id": name}, reconcile=landed, resend_safe=True)
         except GraphError as exc:
             if exc.already_exists:
