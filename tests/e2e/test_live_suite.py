@@ -66,4 +66,3 @@ def test_a_failing_scenario_still_cleans_up_and_sweep_removes_old_leftovers(emul
     assert "left behind: nothing" in output
     assert leftovers(control) == []
     assert [keyset["id"] for keyset in control.state()["keysets"]] == ["B2C_1A_SomebodyElses"]
-

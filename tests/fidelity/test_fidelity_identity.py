@@ -20,7 +20,6 @@ from cryptography.hazmat.primitives.asymmetric import padding
 from fidelity_helpers import GRAPH_SCOPE, READ, READ_WRITE, graph_error, make_certificate, msal_app
 
 
-
 def claims_of(token: str) -> dict:
     payload = token.split(".")[1]
     return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))

@@ -25,8 +25,8 @@ def defined_tests() -> dict[str, set[str]]:
     tests = {}
     for path in FIDELITY_DIR.glob("test_fidelity_*.py"):
         tree = ast.parse(path.read_text(encoding="utf-8"))
-        tests[path.stem[len("test_fidelity_"):]] = {node.name for node in tree.body
-                                                     if isinstance(node, ast.FunctionDef) and node.name.startswith("test_")}
+        names = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
+        tests[path.stem[len("test_fidelity_"):]] = {name for name in names if name.startswith("test_")}
     return tests
 
 
