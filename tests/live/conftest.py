@@ -41,8 +41,9 @@ PREFIX = os.environ.get("ENTRA_B2C_LIVE_PREFIX") or "AnsibleE2E"
 BATCH_MODULE = "entra.b2c.b2c_keyset_keys"
 
 
-def missing_credentials(environ=os.environ) -> str | None:
+def missing_credentials(environ=None) -> str | None:
     """Why the live suite cannot run here, or None when the environment names a tenant and a credential."""
+    environ = os.environ if environ is None else environ
     missing = []
     if not any(environ.get(name) for name in TENANT_ENV):
         missing.append("AZURE_TENANT_ID")
