@@ -43,3 +43,7 @@ bench: ## Performance benchmark against a hand-written uri playbook (~15 min): w
 .PHONY: reliability
 reliability: ## Fault matrix, 500-run soak, bad-input table, leak scan (~15 min): writes docs/reliability.md; RELIABILITY_ARGS passes options
 	bash scripts/reliability.sh
+
+.PHONY: live-test
+live-test: ## End-to-end scenarios against the B2C tenant in AZURE_TENANT_ID/AZURE_CLIENT_ID/credential; skips without one (docs/testing.md)
+	@bash scripts/live-test.sh

@@ -418,7 +418,15 @@ class TokenProvider:
         if trouble:
             self._app = None
             raise AuthError(trouble)
-        raise AuthError("Entra ID refused the %s: %s" % (self.credential.describe(), detail))
+        raise AuthError("Entra ID refused the %s: %s%s" % (self.credential.describe(), detail, self._cloud_hint(result)))
+
+    def _cloud_hint(self, result: dict) -> str:
+        """Entra ID knows no such resource in this tenant (AADSTS500011): the scope comes from `cloud`, so a tenant of
+        another national cloud (or an authority_host of another cloud) is the likely cause."""
+        if result.get("error") != "invalid_resource" and 500011 not in (result.get("error_codes") or []):
+            return ""
+        return ("; the token was requested for %s (cloud %s): set cloud to the tenant's national cloud "
+                "(graph_endpoint and authority_host must be that cloud's too)" % (self.scope, self.cloud.name))
 
     def _service_trouble(self, detail: str) -> Optional[str]:
         """The message for a token request that failed on Entra ID's side (throttled, 5xx, no answer), which must not

@@ -39,6 +39,12 @@ LANDING_MIN = 10.0
 LANDING_FIRST_PAUSE = 1.0
 IDEMPOTENT_METHODS = ("GET", "PUT", "DELETE", "PATCH", "HEAD")
 
+# A missing key set: AADB2C90073 (not found) or AADB2C95052 (not created), with 400 or 404. Some B2C answers carry only
+# the generic code "AADB2C", the meaning then only in the message text.
+NOT_FOUND_CODES = ("AADB2C90073", "AADB2C95052")
+GENERIC_B2C_CODE = "AADB2C"
+GENERIC_NOT_FOUND_TEXTS = ("cannot be found", "is not created", "has not been created")
+
 PERMISSION_HINT = (
     "the app registration needs the Microsoft Graph application permission TrustFrameworkKeySet.ReadWrite.All "
     "(TrustFrameworkKeySet.Read.All is enough for reads) with admin consent in the B2C tenant; a signed-in admin also "
@@ -75,10 +81,19 @@ class GraphError(Exception):
 
     @property
     def not_found(self) -> bool:
-        # B2C answers a missing key set with 404 or 400 depending on the route: decide on the code.
-        if self.code in ("AADB2C90073", "AADB2C95052"):
+        # B2C answers a missing key set with 400 (or 404): decide on the code, or on the text of a generic one.
+        if self.code in NOT_FOUND_CODES:
             return True
+        if self.code == GENERIC_B2C_CODE:
+            return any(text in self.message.lower() for text in GENERIC_NOT_FOUND_TEXTS)
         return self.status == 404 and self.code in (None, "NotFound", "ResourceNotFound")
+
+    @property
+    def already_exists(self) -> bool:
+        # AADB2C95028 comes with 400 (or 409), or as the generic code with its text.
+        if self.code == "AADB2C95028" or self.status == 409:
+            return True
+        return self.code == GENERIC_B2C_CODE and "already exists" in self.message.lower()
 
 
 class GraphSession(requests.Session if HAS_REQUESTS else object):  # type: ignore[misc]
@@ -267,7 +282,7 @@ class GraphClient:
                     self.tokens.refresh()  # an expired or revoked token: one fresh token, then the same request again
                     continue
                 if response.status_code == 401:
-                    failure.hint = "the token was rejected; check the %s" % self.tokens.credential.describe()
+                    failure.hint = _rejected_token_hint(failure, self.tokens)
                     raise failure
                 wait = retry_after_seconds(response.headers.get("Retry-After"))
                 throttled = response.status_code == 429  # the service did not act: safe for any method
@@ -363,10 +378,10 @@ class GraphClient:
             return self.get_keyset(name)
 
         try:
-            # Resending is safe: a create that landed meanwhile makes the next one answer 409, handled below.
+            # Resending is safe: a create that landed meanwhile makes the next one answer AADB2C95028, handled below.
             created = self.call("POST", "/trustFramework/keySets", {"id": name}, reconcile=landed, resend_safe=True)
         except GraphError as exc:
-            if exc.code == "AADB2C95028" or exc.status == 409:
+            if exc.already_exists:
                 existing = self.get_keyset(name)
                 if existing is not None:
                     return existing
@@ -406,6 +421,15 @@ class GraphClient:
 
     def generate_key(self, keyset_id: str, body: dict, landed: Callable[[], Optional[dict]]) -> dict:
         return self.add_key(keyset_id, "generateKey", body, landed)
+
+
+def _rejected_token_hint(failure: GraphError, tokens) -> str:
+    if "audience" in failure.message.lower():
+        # A token for another cloud's Graph: the audience comes from `cloud`, never from graph_endpoint.
+        return ("the token is for %s (cloud %s), not for this Graph: set cloud to the national cloud of the tenant and of "
+                "graph_endpoint" % (tokens.cloud.graph_root, tokens.cloud.name))
+    return "the token was rejected; check the %s, and that graph_endpoint is the Graph of cloud %s" % (
+        tokens.credential.describe(), tokens.cloud.name)
 
 
 def _json_or_none(response) -> Optional[dict]:

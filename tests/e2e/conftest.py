@@ -218,3 +218,15 @@ def keyset_keys(control, keyset_id) -> list:
         if keyset["id"] == keyset_id:
             return keyset["keys"]
     return []
+
+
+@pytest.fixture()
+def replication_delay(control):
+    """Turn on B2C's replication delay for this test: `replication_delay(3)` makes key operations on a set created
+    less than 3 s before answer AADB2C95052 (`error="AADB2C90073"`, `get_fails=True` for the variants). The `control`
+    fixture of the next test resets it."""
+
+    def turn_on(seconds: float = 3.0, error: str = "AADB2C95052", get_fails: bool = False) -> dict:
+        return control.configure(replication_delay=seconds, replication_error=error, replication_get_fails=get_fails)
+
+    return turn_on

@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from cryptography import x509
@@ -195,16 +196,59 @@ def test_unknown_tenant_is_named(ansible, control):
     assert "check tenant_id and cloud" in entry["result"]["msg"]  # msal 1.39 drops the AADSTS90002 body
 
 
-@pytest.mark.parametrize("cloud, audience", [
-    ("usgov", "https://graph.microsoft.us"),
-    ("AzureChinaCloud", "https://microsoftgraph.chinacloudapi.cn"),
-    ("usgov_dod", "https://dod-graph.microsoft.us"),
+@pytest.mark.parametrize("cloud, tenant_cloud, audience", [
+    ("usgov", "usgov", "https://graph.microsoft.us"),
+    ("AzureChinaCloud", "china", "https://microsoftgraph.chinacloudapi.cn"),
+    ("usgov_dod", "usgov_dod", "https://dod-graph.microsoft.us"),
 ])
-def test_cloud_sets_the_token_audience(ansible, control, cloud, audience):
+def test_cloud_sets_the_token_audience(ansible, control, cloud, tenant_cloud, audience):
+    control.configure(cloud=tenant_cloud)
     run = ansible.playbook([key_task(keyset="Auth", use="sig")], defaults=ansible.connection(cloud=cloud))
     assert_generated(run, control)
     token_requests = [entry for entry in control.requests() if entry["route"] == "token"]
     assert [entry["scope"] for entry in token_requests] == [audience + "/.default"]
+
+
+@pytest.mark.parametrize("cloud, tenant_cloud", [("usgov", "global"), (None, "china"), ("AzureChinaCloud", "usgov_dod")])
+def test_a_wrong_cloud_fails_pointing_at_cloud(ansible, control, cloud, tenant_cloud):
+    """Entra ID refuses a token for a Graph its tenant's cloud does not have (AADSTS500011), before any Graph call."""
+    control.configure(cloud=tenant_cloud)
+    entry = ansible.playbook([key_task(keyset="Auth", use="sig")], defaults=ansible.connection(cloud=cloud)).task("key")
+    assert entry["status"] == "failed"
+    msg = entry["result"]["msg"]
+    assert "AADSTS500011" in msg and "set cloud to the tenant's national cloud" in msg, msg
+    assert [entry["route"] for entry in control.requests()] == ["discovery", "token"]
+
+
+def test_a_token_for_another_clouds_graph_fails_pointing_at_cloud(ansible, control):
+    """A ready token minted in another cloud (or a graph_endpoint of another cloud): Graph answers 401 Invalid audience."""
+    token = control.access_token(audience="https://graph.microsoft.us")
+    ansible.secrets.add(token)
+    defaults = ansible.connection(client_secret=None, tenant_id=None, client_id=None, access_token=token)
+    entry = ansible.playbook([key_task(keyset="Auth", use="sig")], defaults=defaults).task("key")
+    assert entry["status"] == "failed"
+    msg = entry["result"]["msg"]
+    assert "HTTP 401" in msg and "Invalid audience" in msg
+    assert "the token is for https://graph.microsoft.com (cloud global), not for this Graph: set cloud" in msg
+    assert keyset_keys(control, "B2C_1A_Auth") == [] and "keys.generate" not in routes(control)
+
+
+def test_graph_endpoint_of_another_cloud_fails_pointing_at_cloud(ansible, control, emulator):
+    """cloud usgov, authority_host usgov's, graph_endpoint a global tenant's Graph: 401 on the first Graph call."""
+    from emulator import Emulator  # pylint: disable=import-outside-toplevel
+    with Emulator(settings={"cloud": "usgov"}, client_id=emulator.client_id, client_secret=emulator.client_secret,
+                  tenant_id=emulator.tenant_id) as usgov:
+        bundle = ansible.workdir / "both-cas.pem"
+        bundle.write_text(Path(emulator.ca_path).read_text() + Path(usgov.ca_path).read_text(), encoding="ascii")
+        defaults = ansible.connection(cloud="usgov", authority_host=usgov.url, ca_path=str(bundle))
+        run = ansible.playbook([key_task(keyset="Auth", use="sig")], defaults=defaults)
+        leaked = [secret for secret in usgov.control.secrets() if len(secret) >= 8 and secret in run.output]
+    assert not leaked
+    entry = run.task("key")
+    assert entry["status"] == "failed"
+    msg = entry["result"]["msg"]
+    # the other cloud's token fails validation (its signature, before its audience): the message still names cloud
+    assert "HTTP 401" in msg and "graph_endpoint is the Graph of cloud usgov" in msg, msg
 
 
 def test_token_revoked_mid_run_is_replaced_once(ansible, control):

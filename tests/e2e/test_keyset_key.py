@@ -200,7 +200,7 @@ def test_retry_after_on_read_is_honoured(ansible, control):
     result = ansible.playbook([key_task(keyset="Throttled", use="sig")]).result()
     assert result["changed"] is True, result
     reads = [entry for entry in control.requests() if entry["route"] == "keysets.get"]
-    assert [entry["status"] for entry in reads][:2] == [429, 404]
+    assert [entry["status"] for entry in reads][:2] == [429, 400]  # throttled, then AADB2C90073: missing
     assert reads[1]["ts"] - reads[0]["ts"] >= 2.0
 
 
@@ -238,3 +238,16 @@ def test_failure_before_commit_is_retried_after_checking_nothing_landed(ansible,
     assert result["changed"] is True, result
     assert [e["status"] for e in control.requests() if e["route"] == "keys.generate"] == [503, 200]
     assert len(keyset_keys(control, "B2C_1A_Sig")) == 1
+
+
+def test_the_generic_aadb2c_code_still_reads_as_missing(ansible, control):
+    """Some B2C answers carry only the code "AADB2C": a missing set is then known by the message alone."""
+    control.configure(generic_error_code=True)
+    result = ansible.playbook([key_task(keyset="Generic", use="sig", valid_for="30d")]).result()
+    assert result["changed"] is True and result["reason"] == "keyset_missing", result.get("msg")
+    assert len(keyset_keys(control, "B2C_1A_Generic")) == 1
+    reads = [entry["status"] for entry in control.requests() if entry["route"] == "keysets.get"]
+    assert reads[0] == 400
+    absent = ansible.playbook([{"name": "gone", "entra.b2c.b2c_keyset": {"keyset": "NeverThere", "state": "absent"},
+                                "ignore_errors": True}]).result("gone")
+    assert absent.get("failed") is not True and absent["changed"] is False, absent.get("msg")

@@ -2,7 +2,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""`python -m emulator` (with PYTHONPATH=tests): serve in the foreground until SIGINT/SIGTERM.
+"""`python -m emulator` (with PYTHONPATH=tests; from an installed collection: `PYTHONPATH=<collections dir> python -m
+ansible_collections.entra.b2c.tests.emulator`): serve in the foreground until SIGINT/SIGTERM.
 
 Once listening it writes exactly one JSON line on stdout (url, ca_path, tenant_id, tenant_domain, client_id,
 client_secret); logs go to stderr.
@@ -18,11 +19,12 @@ import sys
 import threading
 from typing import Any
 
+from .config import CLOUDS, EXISTS_STATUSES, NOT_FOUND_STATUSES, REPLICATION_ERRORS
 from .server import DEFAULT_TENANT_DOMAIN, Emulator
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m emulator", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog=f"python -m {__package__ or 'emulator'}", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
     parser.add_argument("--port", type=int, default=0, help="port; 0 picks a free one (default: %(default)s)")
     parser.add_argument("--data", metavar="FILE", help="key sets are loaded from FILE at start (if it exists) and saved to it after each write")
@@ -33,8 +35,28 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--tenant-domain", default=DEFAULT_TENANT_DOMAIN, help="tenant domain (default: %(default)s)")
     parser.add_argument("--client-id", help="client id of the ready app (default: random)")
     parser.add_argument("--client-secret", help="client secret of the ready app (default: random)")
+    parser.add_argument("--cloud", default="global", choices=list(CLOUDS),
+                        help="the tenant's national cloud: tokens are issued for its Graph root only (default: %(default)s)")
+    parser.add_argument("--replication-delay", type=float, default=0, metavar="SECONDS",
+                        help="key operations on a set created less than SECONDS ago fail as B2C's do before it replicated")
+    parser.add_argument("--replication-error", default="AADB2C95052", choices=REPLICATION_ERRORS,
+                        help="the error those key operations answer (default: %(default)s)")
+    parser.add_argument("--replication-get-fails", action="store_true",
+                        help="a GET of the set itself also fails (AADB2C90073) during that window")
+    parser.add_argument("--not-found-status", type=int, default=400, choices=NOT_FOUND_STATUSES,
+                        help="HTTP status of AADB2C90073 and AADB2C95052 (default: %(default)s)")
+    parser.add_argument("--exists-status", type=int, default=400, choices=EXISTS_STATUSES,
+                        help="HTTP status of AADB2C95028 (default: %(default)s)")
+    parser.add_argument("--generic-error-code", action="store_true",
+                        help='B2C errors carry the code "AADB2C", their meaning only in the message, as some real answers do')
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="stderr log level")
     return parser.parse_args(argv)
+
+
+def settings_of(args: argparse.Namespace) -> dict[str, Any]:
+    return {"cloud": args.cloud, "replication_delay": args.replication_delay, "replication_error": args.replication_error,
+            "replication_get_fails": args.replication_get_fails, "not_found_status": args.not_found_status,
+            "exists_status": args.exists_status, "generic_error_code": args.generic_error_code}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -57,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
 
     emulator = Emulator(latency_ms=args.latency_ms, data_file=args.data, state_dir=args.state_dir, port=args.port, host=args.host,
                         tenant_id=args.tenant_id, tenant_domain=args.tenant_domain, client_id=args.client_id,
-                        client_secret=args.client_secret, apps=apps)
+                        client_secret=args.client_secret, apps=apps, settings=settings_of(args))
     emulator.start()
     try:
         sys.stdout.write(json.dumps(emulator.info()) + "\n")

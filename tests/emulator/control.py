@@ -68,7 +68,8 @@ class ControlClient:
         return self._call("POST", "federated-token", {"subject": subject, "audience": audience, "lifetime": lifetime})["token"]
 
     def access_token(self, client_id: str | None = None, roles: list[str] | None = None, expires_in: int = 3600,
-                     audience: str = "https://graph.microsoft.com") -> str:
+                     audience: str | None = None) -> str:
+        """A token minted for an app (default audience: the Graph root of the emulator's cloud)."""
         body = {"client_id": client_id, "roles": roles, "expires_in": expires_in, "audience": audience}
         return self._call("POST", "access-token", body)["access_token"]
 
@@ -80,5 +81,6 @@ class ControlClient:
         self._call("POST", "revoke-tokens")
 
     def configure(self, **settings: Any) -> dict[str, Any]:
-        """Change latency_ms, page_size, not_found_status or exists_status; returns all settings."""
+        """Change settings (latency_ms, page_size, not_found_status, exists_status, generic_error_code, cloud,
+        replication_delay, replication_error, replication_get_fails); returns all settings."""
         return self._call("POST", "config", settings)

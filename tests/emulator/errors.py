@@ -69,67 +69,81 @@ class EntraError(Exception):
         }
 
 
-# B2C key set errors (codes as Microsoft's tools report them; messages in the service's style)
+# B2C key set errors: codes and message templates from Microsoft's B2C error code reference
+# (https://learn.microsoft.com/en-us/azure/active-directory-b2c/error-codes)
+GENERIC_B2C_CODE = "AADB2C"
+
+
 def keyset_not_found(keyset_id: str, tenant: str, status: int) -> GraphError:
     return GraphError(status, "AADB2C90073", f"KeyContainer with 'id': '{keyset_id}' cannot be found in the directory '{tenant}'.")
 
 
 def keyset_not_created(keyset_id: str, tenant: str, status: int) -> GraphError:
     return GraphError(status, "AADB2C95052",
-                      f"KeyContainer with 'id': '{keyset_id}' has not been created yet in the directory '{tenant}'. "
-                      "Create the key container before adding keys to it.")
+                      f"The trustframework key set with id '{keyset_id}' in tenant '{tenant}' is not created. "
+                      "Please use 'Create api' to create the key set first.")
 
 
 def keyset_exists(keyset_id: str, tenant: str, status: int) -> GraphError:
-    return GraphError(status, "AADB2C95028", f"KeyContainer with 'id': '{keyset_id}' already exists in the directory '{tenant}'.")
+    return GraphError(status, "AADB2C95028", f"Can't create trustframework key set with name '{keyset_id}' because it already exists.")
 
 
 def kty_missing() -> GraphError:
-    return GraphError(400, "AADB2C95030", "The key type 'kty' is required: use 'RSA' or 'oct'.")
+    return GraphError(400, "AADB2C95030", "Missing kty parameter for the trustframework key.")
 
 
 def kty_invalid(kty: Any) -> GraphError:
-    return GraphError(400, "AADB2C95031", f"The key type '{kty}' is not supported: use 'RSA' or 'oct'.")
+    return GraphError(400, "AADB2C95031", f"Bad kty parameter '{kty}' for the trustframework key. Must be RSA or oct.")
 
 
 def kty_missing_in_key(index: int) -> GraphError:
-    return GraphError(400, "AADB2C95037", f"The key at index {index} has no key type 'kty'.")
+    return GraphError(400, "AADB2C95037", "The presented TrustFrameworkKey entity is missing kty.")
 
 
 def use_invalid(use: Any) -> GraphError:
-    return GraphError(400, "AADB2C95033", f"The key use '{use}' is not supported: use 'sig' or 'enc'.")
+    return GraphError(400, "AADB2C95033", f"Bad use parameter '{use}' for the trustframework key.")
 
 
 def kty_mixed(existing: str, requested: str) -> GraphError:
-    return GraphError(400, "AADB2C95032",
-                      f"A KeyContainer cannot hold both RSA and oct keys: it holds '{existing}' keys, the request adds '{requested}'.")
+    return GraphError(400, "AADB2C95032", "One can't mix RSA and Oct types in one key set.")
 
 
 def use_mixed(existing: str, requested: str) -> GraphError:
-    return GraphError(400, "AADB2C95042",
-                      f"A KeyContainer cannot hold both 'sig' and 'enc' keys: it holds '{existing}' keys, the request adds '{requested}'.")
+    return GraphError(400, "AADB2C95042", "One can't mix signature and encryption usage in one key set.")
 
 
 def pkcs12_password() -> GraphError:
-    return GraphError(400, "AADB2C95025", "The password of the PKCS#12 (.pfx) file is incorrect.")
+    return GraphError(400, "AADB2C95025", "The presented password for the uploaded certificate is wrong.")
 
 
 def kid_in_put() -> GraphError:
-    return GraphError(400, "AADB2C95059", "A key in the request has a non-empty 'kid': key ids are assigned by the service.")
+    return GraphError(400, "AADB2C95059", "One of the keys in the payload has 'kid' which is not empty.")
+
+
+THROTTLED_MESSAGE = "There are too many requests at this moment. Please wait for some time and try again."
+CONCURRENT_WRITE_MESSAGE = ("Multiple concurrent writes to the same object detected. Please perform update operations on the "
+                            "same object sequentially.")
 
 
 def throttled(retry_after: int | None) -> GraphError:
     headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
-    return GraphError(429, "AADB2C95043", "The request has been throttled: too many requests to the admin API. Retry later.", headers)
+    return GraphError(429, "AADB2C95043", THROTTLED_MESSAGE, headers)
+
+
+def generic(error: GraphError) -> GraphError:
+    """The same error as some B2C answers carry it: code "AADB2C", the meaning only in the message."""
+    if not error.code.startswith(GENERIC_B2C_CODE) or error.code == GENERIC_B2C_CODE:
+        return error
+    return GraphError(error.status, GENERIC_B2C_CODE, error.message, error.headers)
 
 
 def bad_request(message: str) -> GraphError:
     return GraphError(400, "BadRequest", message)
 
 
-def invalid_token(message: str) -> GraphError:
-    # Graph sends this challenge with every 401
-    challenge = ('Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", '
+def invalid_token(message: str, login_host: str = "login.microsoftonline.com") -> GraphError:
+    # Graph sends this challenge with every 401, naming its cloud's authority
+    challenge = (f'Bearer realm="", authorization_uri="https://{login_host}/common/oauth2/authorize", '
                  'client_id="00000003-0000-0000-c000-000000000000"')
     return GraphError(401, "InvalidAuthenticationToken", message, {"WWW-Authenticate": challenge})
 
@@ -144,8 +158,8 @@ GRAPH_FAULT_DEFAULTS: dict[int, tuple[str, str]] = {
     401: ("InvalidAuthenticationToken", "Access token has expired or is not yet valid."),
     403: ("Authorization_RequestDenied", "Insufficient privileges to complete the operation."),
     404: ("AADB2C90073", "Injected fault: the key container cannot be found in the directory."),
-    409: ("AADB2C95053", "Injected fault: a concurrent write to the same object is in progress. Retry later."),
-    429: ("AADB2C95043", "The request has been throttled: too many requests to the admin API. Retry later."),
+    409: ("AADB2C95053", CONCURRENT_WRITE_MESSAGE),
+    429: ("AADB2C95043", THROTTLED_MESSAGE),
     500: ("generalException", "An internal server error occurred."),
     502: ("BadGateway", "Bad gateway."),
     503: ("serviceNotAvailable", "The service is temporarily unavailable. Retry after a few minutes."),

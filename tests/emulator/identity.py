@@ -22,16 +22,13 @@ from typing import Any
 from urllib.parse import unquote
 
 from . import errors
+from .config import CLOUDS, Settings
 from .errors import EntraError
 from .jose import JwtError, UnverifiedJwt, b64url_encode, encode_jwt, rsa_public_jwk
 from .pki import certificate_der, load_certificates, new_rsa_key, self_signed_certificate, sha1_hex, sha1_thumbprint, sha256_thumbprint
 
-GRAPH_ROOTS = (
-    "https://graph.microsoft.com",
-    "https://graph.microsoft.us",
-    "https://dod-graph.microsoft.us",
-    "https://microsoftgraph.chinacloudapi.cn",
-)
+# Microsoft Graph's application id: "<it>/.default" names Graph like its root URL does
+GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
 READ_ALL = "TrustFrameworkKeySet.Read.All"
 READ_WRITE_ALL = "TrustFrameworkKeySet.ReadWrite.All"
 FEDERATED_AUDIENCE = "api://AzureADTokenExchange"
@@ -88,9 +85,11 @@ def _as_list(value: Any) -> list[Any]:
 class IdentityProvider:
     """The tenant's identity side. Thread-safe."""
 
-    def __init__(self, tenant_id: str, tenant_domain: str) -> None:
+    def __init__(self, tenant_id: str, tenant_domain: str, settings: Settings | None = None) -> None:
         self.tenant_id = tenant_id
         self.tenant_domain = tenant_domain
+        # the tenant's cloud is a setting: a test may move the tenant to another cloud
+        self.settings = settings or Settings()
         self.base_url = ""
         self._lock = threading.RLock()
         self._apps: dict[str, App] = {}
@@ -122,8 +121,19 @@ class IdentityProvider:
     def knows_tenant(self, tenant: str) -> bool:
         return tenant.lower() in (self.tenant_id.lower(), self.tenant_domain.lower())
 
+    @property
+    def login_host(self) -> str:
+        return CLOUDS[self.settings.cloud]["login_host"]
+
+    @property
+    def graph_root(self) -> str:
+        """The Graph root of the tenant's cloud: the one audience tokens are issued for and Graph accepts."""
+        return self.settings.graph_root
+
     def discovery_document(self) -> dict[str, Any]:
         root = f"{self.base_url}/{self.tenant_id}"
+        cloud = CLOUDS[self.settings.cloud]
+        graph_host = self.graph_root.split("://", 1)[1]
         return {
             "token_endpoint": f"{root}/oauth2/v2.0/token",
             "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
@@ -135,7 +145,7 @@ class IdentityProvider:
             "scopes_supported": ["openid", "profile", "email", "offline_access"],
             "issuer": f"{root}/v2.0",
             "request_uri_parameter_supported": False,
-            "userinfo_endpoint": "https://graph.microsoft.com/oidc/userinfo",
+            "userinfo_endpoint": f"{self.graph_root}/oidc/userinfo",
             "authorization_endpoint": f"{root}/oauth2/v2.0/authorize",
             "device_authorization_endpoint": f"{root}/oauth2/v2.0/devicecode",
             "http_logout_supported": True,
@@ -143,9 +153,9 @@ class IdentityProvider:
             "end_session_endpoint": f"{root}/oauth2/v2.0/logout",
             "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "acr", "nonce", "tid", "ver", "oid", "roles"],
             "tenant_region_scope": "NA",
-            "cloud_instance_name": "microsoftonline.com",
+            "cloud_instance_name": cloud["cloud_instance_name"],
             "cloud_graph_host_name": "graph.windows.net",
-            "msgraph_host": "graph.microsoft.com",
+            "msgraph_host": graph_host,
         }
 
     def jwks(self) -> dict[str, Any]:
@@ -226,8 +236,10 @@ class IdentityProvider:
 
     # ---- tokens ----------------------------------------------------------------------------------------------------
     def mint_access_token(self, client_id: str | None = None, roles: list[str] | None = None, expires_in: int = TOKEN_LIFETIME,
-                          audience: str = GRAPH_ROOTS[0], appidacr: str = "1") -> str:
-        """A Graph access token for an app (default: the first built-in one); roles default to its permissions."""
+                          audience: str | None = None, appidacr: str = "1") -> str:
+        """A Graph access token for an app (default: the first built-in one); roles default to its permissions, the
+        audience to the Graph root of the tenant's cloud."""
+        audience = audience or self.graph_root
         with self._lock:
             if client_id is None:
                 app = next(iter(self._apps.values()))
@@ -286,16 +298,31 @@ class IdentityProvider:
         token = self.mint_access_token(app.client_id, expires_in=TOKEN_LIFETIME, audience=audience, appidacr=appidacr)
         return {"token_type": "Bearer", "expires_in": TOKEN_LIFETIME, "ext_expires_in": TOKEN_LIFETIME, "access_token": token}
 
-    @staticmethod
-    def _audience_of(scope: str | None) -> str:
+    def _audience_of(self, scope: str | None) -> str:
+        """The token audience of a client-credentials scope, refused the way Entra ID refuses it: no scope (900144), a
+        scope without /.default (1002012), scopes of several resources (28000), a resource this tenant's cloud does
+        not have, such as another cloud's Graph (500011)."""
         scopes = (scope or "").split()
-        if len(scopes) == 1:
-            for root in GRAPH_ROOTS:
-                if scopes[0] == f"{root}/.default":
-                    return root
-        raise EntraError(400, "invalid_scope", 70011,
-                         "The provided request must include a 'scope' input parameter. The provided value for the input parameter "
-                         f"'scope' is not valid. The scope {scope or ''} is not valid.")
+        if not scopes:
+            raise _missing_parameter("scope")
+        resources = []
+        for item in scopes:
+            if not item.endswith("/.default") or item == "/.default":
+                raise EntraError(400, "invalid_scope", 1002012,
+                                 f"The provided value for scope {item} is not valid. Client credential flows must have a scope "
+                                 "value with /.default suffixed to the resource identifier (application ID URI).")
+            resources.append(item[:-len("/.default")].rstrip("/"))
+        if len(set(resources)) > 1:
+            raise EntraError(400, "invalid_scope", 28000,
+                             "Provided value for the input parameter scope is not valid because it contains more than one "
+                             f"resource. Scope {scope} is not valid.")
+        resource = resources[0]
+        if resource in (self.graph_root, GRAPH_APP_ID):
+            return self.graph_root
+        raise EntraError(400, "invalid_resource", 500011,
+                         f"The resource principal named {resource} was not found in the tenant named {self.tenant_domain}. This "
+                         "can happen if the application has not been installed by the administrator of the tenant or consented "
+                         "to by any user in the tenant. You might have sent your authentication request to the wrong tenant.")
 
     def _authenticate(self, app: App, tenant: str, form: dict[str, str], basic_secret: str | None) -> str:
         """Check the client credential; answers Entra's appidacr ("1" secret, "2" certificate or assertion)."""
@@ -382,34 +409,35 @@ class IdentityProvider:
     def verify_access_token(self, authorization: str | None) -> dict[str, Any]:
         """The claims of a valid Graph bearer token; raises Graph's 401 InvalidAuthenticationToken otherwise."""
         if not authorization or not authorization.strip():
-            raise errors.invalid_token("Access token is empty.")
+            raise errors.invalid_token("Access token is empty.", self.login_host)
         scheme, _sep, token = authorization.strip().partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            raise errors.invalid_token("Access token is empty.")
+            raise errors.invalid_token("Access token is empty.", self.login_host)
         try:
             jwt = UnverifiedJwt(token.strip())
         except JwtError as exc:
-            raise errors.invalid_token("CompactToken parsing failed with error code: 80049217") from exc
+            raise errors.invalid_token("CompactToken parsing failed with error code: 80049217", self.login_host) from exc
         try:
             if jwt.header.get("kid") != self.signing_kid or jwt.alg != "RS256":
                 raise JwtError("not signed by this tenant's token key")
             jwt.verify(self._signing_key.public_key())
         except JwtError as exc:
-            raise errors.invalid_token("Access token validation failure.") from exc
+            raise errors.invalid_token("Access token validation failure.", self.login_host) from exc
         claims = jwt.claims
-        if claims.get("aud") not in GRAPH_ROOTS:
-            raise errors.invalid_token("Access token validation failure. Invalid audience.")
+        if claims.get("aud") != self.graph_root:
+            # a token for another cloud's Graph (or any other resource) is not for this Graph
+            raise errors.invalid_token("Access token validation failure. Invalid audience.", self.login_host)
         if claims.get("tid") != self.tenant_id or claims.get("iss") != self.token_issuer:
-            raise errors.invalid_token("Access token validation failure. Invalid issuer.")
+            raise errors.invalid_token("Access token validation failure. Invalid issuer.", self.login_host)
         now = time.time()
         expires_at, not_before = claims.get("exp"), claims.get("nbf")
         if not isinstance(expires_at, (int, float)) or expires_at <= now or (isinstance(not_before, (int, float)) and not_before > now):
-            raise errors.invalid_token("Access token has expired or is not yet valid.")
+            raise errors.invalid_token("Access token has expired or is not yet valid.", self.login_host)
         with self._lock:
             revoked = claims.get("uti") in self._revoked
         if revoked:
             raise errors.invalid_token("Continuous access evaluation resulted in challenge with result: InteractionRequired "
-                                       "and code: TokenIssuedBeforeRevocationTimestamp")
+                                       "and code: TokenIssuedBeforeRevocationTimestamp", self.login_host)
         return claims
 
 

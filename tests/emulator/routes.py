@@ -7,6 +7,7 @@ encoded '/' or '..' inside a key set id stays inside that one segment (and is th
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from urllib.parse import unquote
 
@@ -31,6 +32,10 @@ _KEYSET_ACTIONS = {
     "uploadcertificate": ("POST", "keys.uploadCertificate"),
     "uploadpkcs12": ("POST", "keys.uploadPkcs12"),
 }
+# OData's key-in-parentheses form of an entity address, keySets('B2C_1A_x') (quotes inside a key are doubled)
+_PAREN_KEY = re.compile(r"^(keySets)\('((?:[^']|'')*)'\)$", re.IGNORECASE)
+# Actions and functions may be namespace-qualified (microsoft.graph.generateKey); a function call may end with ()
+_NAMESPACE = "microsoft.graph."
 
 
 @dataclass
@@ -66,7 +71,27 @@ def _not_allowed(method: str) -> Route:
     return Route("unknown", "graph", error=GraphError(405, "BadRequest", f"The HTTP method '{method}' is not allowed on this resource."))
 
 
+def _split_paren_key(segments: list[str]) -> list[str]:
+    """keySets('id') -> keySets, id: the SDKs and the service's own Location header use this form too."""
+    if len(segments) >= 2:
+        match = _PAREN_KEY.match(segments[1])
+        if match:
+            return [segments[0], match.group(1), match.group(2).replace("''", "'"), *segments[2:]]
+    return segments
+
+
+def _action_name(segment: str) -> str:
+    """generateKey, microsoft.graph.generateKey, getActiveKey() -> the bare lower-case name."""
+    name = segment.lower()
+    if name.startswith(_NAMESPACE):
+        name = name[len(_NAMESPACE):]
+    if name == "getactivekey()":  # a function: the call form with empty parentheses
+        name = name[:-2]
+    return name
+
+
 def _resolve_graph(method: str, segments: list[str]) -> Route:
+    segments = _split_paren_key(segments)
     expected = ["trustframework", "keysets"]
     lowered = [segment.lower() for segment in segments]
     if lowered[:2] != expected:
@@ -84,7 +109,7 @@ def _resolve_graph(method: str, segments: list[str]) -> Route:
     if len(rest) == 1:
         names = {"GET": "keysets.get", "PUT": "keysets.replace", "DELETE": "keysets.delete"}
         return Route(names[method], "graph", keyset=keyset_id) if method in names else _not_allowed(method)
-    action = rest[1].lower()
+    action = _action_name(rest[1])
     if len(rest) == 2 and action in _KEYSET_ACTIONS:
         wanted, name = _KEYSET_ACTIONS[action]
         return Route(name, "graph", keyset=keyset_id) if method == wanted else _not_allowed(method)

@@ -187,11 +187,13 @@ class Emulator:
     """Microsoft Graph (beta) key sets and Entra ID's token endpoint for one B2C tenant, over real HTTPS.
 
     Usable as a context manager. `start()` binds, registers the default app and serves in a daemon thread.
+    `settings` are those of POST /_emulator/config (emulator.config.Settings), applied at start and kept by reset.
     """
 
     def __init__(self, latency_ms: float = 0, data_file: str | None = None, state_dir: str | None = None, port: int = 0,
                  host: str = "127.0.0.1", tenant_id: str | None = None, tenant_domain: str | None = None,
-                 client_id: str | None = None, client_secret: str | None = None, apps: list[dict[str, Any]] | None = None) -> None:
+                 client_id: str | None = None, client_secret: str | None = None, apps: list[dict[str, Any]] | None = None,
+                 settings: dict[str, Any] | None = None) -> None:
         self.host = host
         self.port = port
         self.data_file = data_file
@@ -203,6 +205,8 @@ class Emulator:
         self._given_state_dir = state_dir
         self._state_dir: Path | None = None
         self._settings = Settings(latency_ms=float(latency_ms))
+        # start-up settings (cloud, replication_delay, ...): what `reset` returns to; ValueError when one is bad
+        self._settings.update(dict(settings or {}))
         self._server: _HttpsServer | None = None
         self._thread: threading.Thread | None = None
         self._control: ControlClient | None = None
@@ -235,7 +239,7 @@ class Emulator:
         context.load_cert_chain(tls.cert_path, tls.key_path)
         self.ca_path = tls.ca_path
 
-        identity = IdentityProvider(self.tenant_id, self.tenant_domain)
+        identity = IdentityProvider(self.tenant_id, self.tenant_domain, self._settings)
         store = KeySetStore(self.tenant_domain, self._settings, self.data_file)
         store.load()
         self.service = Service(store, identity, self._settings, self._settings.copy())

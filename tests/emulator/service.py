@@ -133,6 +133,8 @@ class Service:
             try:
                 return self._graph(request, route)
             except GraphError as exc:
+                if self.settings.generic_error_code:
+                    exc = errors.generic(exc)
                 return Response(exc.status, exc.body(ids["request_id"], ids["client_request_id"]), exc.headers)
         if route.family == "identity":
             try:
@@ -201,7 +203,8 @@ class Service:
 
     def _create_keyset(self, request: Request, route: Route) -> Response:
         keyset = self.store.create(_json(request))
-        headers = {"Location": f"{self.base_url}/beta/trustFramework/keySets/{keyset['id']}"}
+        # the service's Location uses OData's key-in-parentheses form (Microsoft's create example shows it)
+        headers = {"Location": f"{self.base_url}/beta/trustFramework/keySets('{keyset['id']}')"}
         return Response(201, {"@odata.context": self._context("trustFramework/keySets/$entity"), **keyset}, headers)
 
     def _get_keyset(self, request: Request, route: Route) -> Response:
@@ -354,7 +357,7 @@ class Service:
         expires_in = body.get("expires_in", 3600)
         if isinstance(expires_in, bool) or not isinstance(expires_in, int):
             raise BadControlRequest("expires_in must be an integer number of seconds")
-        audience = body.get("audience") or "https://graph.microsoft.com"
+        audience = body.get("audience") or None  # the Graph root of the tenant's cloud
         return self.identity.mint_access_token(body.get("client_id"), roles=roles, expires_in=expires_in, audience=audience)
 
 

@@ -19,6 +19,7 @@ import re
 import secrets
 import tempfile
 import threading
+import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -194,6 +195,8 @@ class KeySetStore:
         self.data_file = Path(data_file) if data_file else None
         self.lock = threading.RLock()
         self._keysets: dict[str, dict[str, Any]] = {}
+        # when each set made through the API was created (time.monotonic()), for the replication window
+        self._created_at: dict[str, float] = {}
 
     def private_values(self) -> list[str]:
         """Every private key member held now (d, p, q, dp, dq, qi, k): what a client must never show."""
@@ -230,23 +233,43 @@ class KeySetStore:
     def reset(self) -> None:
         with self.lock:
             self._keysets.clear()
+            self._created_at.clear()
             self._save()
 
     # ---- lookups -------------------------------------------------------------------------------------------------
-    def _require(self, keyset_id: str) -> dict[str, Any]:
+    def _replicating(self, keyset_id: str) -> bool:
+        """Whether the set was created less than `replication_delay` seconds ago (B2C has not replicated it yet)."""
+        created = self._created_at.get(keyset_id)
+        return created is not None and time.monotonic() - created < self.settings.replication_delay
+
+    def _not_replicated(self, keyset_id: str) -> errors.GraphError:
+        if self.settings.replication_error == "AADB2C90073":
+            return errors.keyset_not_found(keyset_id, self.tenant_name, self.settings.not_found_status)
+        return errors.keyset_not_created(keyset_id, self.tenant_name, self.settings.not_found_status)
+
+    def _require(self, keyset_id: str, key_operation: bool = False) -> dict[str, Any]:
+        """The set; a missing one answers AADB2C90073. Within the replication window a key operation answers the
+        replication error, and a read of the set itself AADB2C90073 when `replication_get_fails` says so."""
         keyset = self._keysets.get(keyset_id)
         if keyset is None:
             raise errors.keyset_not_found(keyset_id, self.tenant_name, self.settings.not_found_status)
+        if self._replicating(keyset_id):
+            if key_operation:
+                raise self._not_replicated(keyset_id)
+            if self.settings.replication_get_fails:
+                raise errors.keyset_not_found(keyset_id, self.tenant_name, self.settings.not_found_status)
         return keyset
 
     def _require_for_add(self, keyset_id: str) -> dict[str, Any]:
         keyset = self._keysets.get(keyset_id)
         if keyset is None:
             raise errors.keyset_not_created(keyset_id, self.tenant_name, self.settings.not_found_status)
+        if self._replicating(keyset_id):
+            raise self._not_replicated(keyset_id)
         return keyset
 
     def _require_key(self, keyset_id: str, kid: str) -> dict[str, Any]:
-        for key in self._require(keyset_id)["keys"]:
+        for key in self._require(keyset_id, key_operation=True)["keys"]:
             if key.get("kid") == kid:
                 return key
         raise errors.GraphError(404, "Request_ResourceNotFound", f"Key with kid '{kid}' cannot be found in KeyContainer '{keyset_id}'.")
@@ -261,7 +284,7 @@ class KeySetStore:
 
     def active_key(self, keyset_id: str, now: float) -> dict[str, Any]:
         with self.lock:
-            key = active_key_of(self._require(keyset_id)["keys"], now)
+            key = active_key_of(self._require(keyset_id, key_operation=True)["keys"], now)
             if key is None:
                 raise errors.GraphError(404, "Request_ResourceNotFound", f"KeyContainer '{keyset_id}' has no active key.")
             return public_key(key)
@@ -285,6 +308,7 @@ class KeySetStore:
             if keyset_id in self._keysets:
                 raise errors.keyset_exists(keyset_id, self.tenant_name, self.settings.exists_status)
             self._keysets[keyset_id] = {"id": keyset_id, "keys": []}
+            self._created_at[keyset_id] = time.monotonic()
             self._save()
             return public_keyset(self._keysets[keyset_id])
 
@@ -292,7 +316,7 @@ class KeySetStore:
         """PUT: the payload's keys (with their private parts) replace the set's keys; the service assigns kids."""
         body = _require_object(body)
         with self.lock:
-            self._require(keyset_id)
+            self._require(keyset_id, key_operation=True)
         keys = body.get("keys")
         if not isinstance(keys, list):
             raise errors.bad_request("The 'keys' field is required: a list of keys.")
@@ -320,7 +344,7 @@ class KeySetStore:
                     key["x5c"] = [item for item in raw["x5c"] if isinstance(item, str)]
             new_keys.append(key)
         with self.lock:
-            keyset = self._require(keyset_id)
+            keyset = self._require(keyset_id, key_operation=True)
             keyset["keys"] = new_keys
             self._save()
             return public_keyset(keyset)
@@ -328,11 +352,15 @@ class KeySetStore:
     def delete(self, keyset_id: str) -> None:
         """Delete a set; B2C keeps its keys in `<id>.bak`, except when the deleted set is itself a backup."""
         with self.lock:
-            keyset = self._require(keyset_id)
+            keyset = self._keysets.get(keyset_id)
+            if keyset is None:
+                raise errors.keyset_not_found(keyset_id, self.tenant_name, self.settings.not_found_status)
             del self._keysets[keyset_id]
+            self._created_at.pop(keyset_id, None)
             if not keyset_id.endswith(BACKUP_SUFFIX):
                 backup_id = keyset_id + BACKUP_SUFFIX
                 self._keysets.pop(backup_id, None)
+                self._created_at.pop(backup_id, None)
                 self._keysets[backup_id] = {"id": backup_id, "keys": copy.deepcopy(keyset["keys"])}
             self._save()
 
@@ -443,6 +471,7 @@ class KeySetStore:
         with self.lock:
             for keyset in prepared:
                 self._keysets[keyset["id"]] = keyset
+                self._created_at.pop(keyset["id"], None)  # seeded sets have replicated
             self._save()
             return [public_keyset(keyset) for keyset in prepared]
 

@@ -95,7 +95,8 @@ def test_reset_empties_the_tenant_and_drops_later_apps(emulator, graph):
     state = emulator.control.state()
     assert state["keysets"] == [] and state["faults"] == []
     assert app["client_id"] not in state["apps"] and emulator.client_id in state["apps"]
-    assert state["settings"]["page_size"] is None and state["settings"]["not_found_status"] == 404
+    assert state["settings"]["page_size"] is None and state["settings"]["not_found_status"] == 400
+    assert state["settings"]["cloud"] == "global" and state["settings"]["replication_delay"] == 0
     assert emulator.control.requests() == []
     assert graph.get().status_code == 200
 
@@ -157,4 +158,4 @@ def test_concurrent_create_of_one_id_succeeds_once(graph, emulator):
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         statuses = sorted(pool.map(create, range(8)))
-    assert statuses == [201] + [409] * 7
+    assert statuses == [201] + [400] * 7  # AADB2C95028, at the default status

@@ -32,46 +32,69 @@ def test_success_carries_request_ids_too(graph):
     uuid.UUID(response.headers["client-request-id"])
 
 
-def test_90073_keyset_not_found_is_404(graph):
+def test_90073_keyset_not_found_is_400(graph):
+    """IEFPolicies treats a 400 on GET as "missing" (the B2C admin API answers its errors with 400)."""
     response = graph.get("/B2C_1A_Missing")
-    assert response.status_code == 404
+    assert response.status_code == 400
     error = graph_error(response)
     assert error["code"] == "AADB2C90073"
-    assert "B2C_1A_Missing" in error["message"]
+    assert error["message"] == ("KeyContainer with 'id': 'B2C_1A_Missing' cannot be found in the directory "
+                                "'emulatorb2c.onmicrosoft.com'.")
 
 
-def test_90073_status_is_configurable(graph, emulator):
-    emulator.control.configure(not_found_status=400)
+def test_90073_status_can_be_404(graph, emulator):
+    emulator.control.configure(not_found_status=404)
     for response in (graph.get("/B2C_1A_Missing"), graph.delete("/B2C_1A_Missing"), graph.get("/B2C_1A_Missing/getActiveKey")):
-        assert response.status_code == 400
+        assert response.status_code == 404
         assert graph_error(response)["code"] == "AADB2C90073"
 
 
-def test_95028_keyset_exists_is_409(graph):
+def test_95028_keyset_exists_is_400(graph):
     graph.create("Twice")
     response = graph.post("", {"id": "Twice"})
-    assert response.status_code == 409
-    assert graph_error(response)["code"] == "AADB2C95028"
+    assert response.status_code == 400
+    error = graph_error(response)
+    assert error["code"] == "AADB2C95028"
+    assert error["message"] == "Can't create trustframework key set with name 'B2C_1A_Twice' because it already exists."
 
 
-def test_95028_status_is_configurable(graph, emulator):
-    emulator.control.configure(exists_status=400)
+def test_95028_status_can_be_409(graph, emulator):
+    emulator.control.configure(exists_status=409)
     graph.create("Twice")
     response = graph.post("", {"id": "B2C_1A_Twice"})
-    assert response.status_code == 400
+    assert response.status_code == 409
     assert graph_error(response)["code"] == "AADB2C95028"
 
 
 def test_95052_generate_into_missing_keyset(graph):
     response = graph.post("/B2C_1A_Nowhere/generateKey", {"use": "sig", "kty": "RSA"})
-    assert response.status_code == 404
-    assert graph_error(response)["code"] == "AADB2C95052"
+    assert response.status_code == 400
+    error = graph_error(response)
+    assert error["code"] == "AADB2C95052"
+    assert error["message"] == ("The trustframework key set with id 'B2C_1A_Nowhere' in tenant 'emulatorb2c.onmicrosoft.com' is "
+                                "not created. Please use 'Create api' to create the key set first.")
     assert graph.get().json()["value"] == []
 
 
 def test_95052_upload_into_missing_keyset(graph):
     response = graph.post("/B2C_1A_Nowhere/uploadSecret", {"use": "sig", "k": "secret"})
     assert graph_error(response)["code"] == "AADB2C95052"
+
+
+def test_generic_code_keeps_the_meaning_in_the_message(graph, emulator):
+    """Some real B2C answers carry the code "AADB2C" only: the message is then all a client can go by."""
+    emulator.control.configure(generic_error_code=True)
+    keyset = graph.create("Generic")
+    cases = [(graph.get("/B2C_1A_Missing"), "cannot be found in the directory"),
+             (graph.post("/B2C_1A_Nowhere/generateKey", {"use": "sig", "kty": "RSA"}), "is not created"),
+             (graph.post("", {"id": "Generic"}), "because it already exists"),
+             (graph.post(f"/{keyset}/generateKey", {"use": "sig", "kty": "EC"}), "Bad kty parameter 'EC'")]
+    for response, text in cases:
+        assert response.status_code == 400
+        error = graph_error(response)
+        assert error["code"] == "AADB2C" and text in error["message"], error
+    # Graph's own errors keep their codes
+    assert graph_error(graph.get(token="not-a-token"))["code"] == "InvalidAuthenticationToken"
 
 
 def test_95030_kty_missing(graph):

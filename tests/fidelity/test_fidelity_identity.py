@@ -17,10 +17,7 @@ import pytest
 import requests
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
-from fidelity_helpers import GRAPH_SCOPE, READ, READ_WRITE, make_certificate, msal_app
-
-CLOUD_ROOTS = ("https://graph.microsoft.com", "https://graph.microsoft.us", "https://dod-graph.microsoft.us",
-               "https://microsoftgraph.chinacloudapi.cn")
+from fidelity_helpers import GRAPH_SCOPE, READ, READ_WRITE, graph_error, make_certificate, msal_app
 
 
 def claims_of(token: str) -> dict:
@@ -79,11 +76,53 @@ def test_secret_token_claims_verify_against_jwks(emulator):
     assert claims["uti"] and claims["oid"]
 
 
-@pytest.mark.parametrize("root", CLOUD_ROOTS)
-def test_token_audience_follows_the_cloud_scope(emulator, graph, root):
-    result = msal_app(emulator, emulator.client_id, emulator.client_secret).acquire_token_for_client(scopes=[f"{root}/.default"])
-    assert claims_of(result["access_token"])["aud"] == root
-    assert graph.get(token=result["access_token"]).status_code == 200
+CLOUDS = {"global": "https://graph.microsoft.com", "usgov": "https://graph.microsoft.us",
+          "usgov_dod": "https://dod-graph.microsoft.us", "china": "https://microsoftgraph.chinacloudapi.cn"}
+
+
+@pytest.mark.parametrize("cloud", CLOUDS)
+def test_a_tenant_issues_tokens_for_its_own_clouds_graph_only(emulator, graph, cloud):
+    emulator.control.configure(cloud=cloud)
+    app = msal_app(emulator, emulator.client_id, emulator.client_secret)
+    token = app.acquire_token_for_client(scopes=[f"{CLOUDS[cloud]}/.default"])["access_token"]
+    assert claims_of(token)["aud"] == CLOUDS[cloud]
+    assert graph.get(token=token).status_code == 200
+    for other in set(CLOUDS.values()) - {CLOUDS[cloud]}:
+        result = msal_app(emulator, emulator.client_id, emulator.client_secret).acquire_token_for_client(scopes=[f"{other}/.default"])
+        assert result["error"] == "invalid_resource" and aadsts(result) == 500011, result
+        assert f"The resource principal named {other} was not found in the tenant" in result["error_description"]
+
+
+def test_500011_is_http_400(emulator):
+    response = post_token(emulator, grant_type="client_credentials", client_id=emulator.client_id,
+                          client_secret=emulator.client_secret, scope="https://management.azure.com/.default")
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_resource" and aadsts(response.json()) == 500011
+
+
+def test_graph_refuses_a_token_minted_for_another_clouds_graph(emulator, graph):
+    for cloud, root in CLOUDS.items():
+        emulator.control.configure(cloud=cloud)
+        foreign = next(other for other in CLOUDS.values() if other != root)
+        response = graph.get(token=emulator.control.access_token(audience=foreign))
+        assert response.status_code == 401
+        error = graph_error(response)
+        assert (error["code"], error["message"]) == ("InvalidAuthenticationToken", "Access token validation failure. Invalid audience.")
+        assert graph.get(token=emulator.control.access_token()).status_code == 200
+
+
+def test_discovery_names_the_tenants_cloud(emulator):
+    emulator.control.configure(cloud="china")
+    document = requests.get(f"{emulator.url}/{emulator.tenant_id}/v2.0/.well-known/openid-configuration",
+                            verify=emulator.ca_path, timeout=30).json()
+    assert document["cloud_instance_name"] == "partner.microsoftonline.cn"
+    assert document["msgraph_host"] == "microsoftgraph.chinacloudapi.cn"
+
+
+def test_graph_app_id_names_graph_too(emulator):
+    result = msal_app(emulator, emulator.client_id, emulator.client_secret).acquire_token_for_client(
+        scopes=["00000003-0000-0000-c000-000000000000/.default"])
+    assert claims_of(result["access_token"])["aud"] == "https://graph.microsoft.com"
 
 
 def test_each_token_is_unique(emulator):
@@ -126,13 +165,25 @@ def test_7000216_no_credential(emulator):
     assert aadsts(response.json()) == 7000216
 
 
-def test_70011_scope_must_be_one_graph_default(emulator):
-    app = msal_app(emulator, emulator.client_id, emulator.client_secret)
-    for scopes in (["https://graph.microsoft.com/User.Read"], ["https://management.azure.com/.default"],
-                   [GRAPH_SCOPE, "https://graph.microsoft.us/.default"]):
-        result = app.acquire_token_for_client(scopes=scopes)
-        assert result.get("error") == "invalid_scope", scopes
-        assert aadsts(result) == 70011
+def test_1002012_client_credentials_scope_needs_dot_default(emulator):
+    result = msal_app(emulator, emulator.client_id, emulator.client_secret).acquire_token_for_client(
+        scopes=["https://graph.microsoft.com/User.Read"])
+    assert result["error"] == "invalid_scope" and aadsts(result) == 1002012
+    assert ("The provided value for scope https://graph.microsoft.com/User.Read is not valid. Client credential flows must "
+            "have a scope value with /.default suffixed") in result["error_description"]
+
+
+def test_28000_scopes_of_two_resources(emulator):
+    result = msal_app(emulator, emulator.client_id, emulator.client_secret).acquire_token_for_client(
+        scopes=[GRAPH_SCOPE, "https://management.azure.com/.default"])
+    assert result["error"] == "invalid_scope" and aadsts(result) == 28000
+
+
+def test_900144_no_scope(emulator):
+    response = post_token(emulator, grant_type="client_credentials", client_id=emulator.client_id,
+                          client_secret=emulator.client_secret)
+    assert response.status_code == 400 and aadsts(response.json()) == 900144
+    assert "'scope'" in response.json()["error_description"]
 
 
 def test_certificate_rs256_with_sha1_thumbprint(emulator, certificate):

@@ -68,13 +68,15 @@ def test_create_prepends_prefix_once(graph):
     assert response.status_code == 201
     assert response.json()["id"] == "B2C_1A_MyContainer"
     assert response.json()["keys"] == []
-    assert response.headers["Location"] == f"{graph.root}/B2C_1A_MyContainer"
+    # the service names the new set in OData's key-in-parentheses form (Microsoft's create example), a working address
+    assert response.headers["Location"] == f"{graph.root}('B2C_1A_MyContainer')"
+    assert graph.get(response.headers["Location"]).json()["id"] == "B2C_1A_MyContainer"
 
     prefixed = graph.post("", {"id": "B2C_1A_Other"})
     assert prefixed.status_code == 201
     assert prefixed.json()["id"] == "B2C_1A_Other"
     assert graph.get("/B2C_1A_Other").status_code == 200
-    assert graph.get("/B2C_1A_B2C_1A_Other").status_code == 404
+    assert graph_error(graph.get("/B2C_1A_B2C_1A_Other"))["code"] == "AADB2C90073"
 
 
 def test_create_refuses_invalid_names(graph):
@@ -89,7 +91,7 @@ def test_create_with_inline_keys_fails_like_the_service(graph):
     response = graph.post("", {"id": "Inline", "keys": [{"use": "sig", "kty": "oct", "k": "c2VjcmV0"}]})
     assert response.status_code == 400
     assert "The 'keySet' field is invalid" in graph_error(response)["message"]
-    assert graph.get("/B2C_1A_Inline").status_code == 404
+    assert graph_error(graph.get("/B2C_1A_Inline"))["code"] == "AADB2C90073"
 
 
 def test_list_carries_odata_context_and_all_sets(graph):
@@ -150,7 +152,7 @@ def test_delete_keeps_a_backup_set_holding_the_keys(graph):
     response = graph.delete(f"/{keyset}")
     assert response.status_code == 204
     assert response.content == b""
-    assert graph.get(f"/{keyset}").status_code == 404
+    assert graph_error(graph.get(f"/{keyset}"))["code"] == "AADB2C90073"
     backup = graph.get(f"/{keyset}.bak")
     assert backup.status_code == 200
     assert [stored["kid"] for stored in backup.json()["keys"]] == [key["kid"]]
@@ -263,3 +265,43 @@ def test_segment_names_and_encoded_ids(graph):
     response = graph.get("/..%2F..%2Fetc")
     assert response.status_code == 400
     assert graph_error(response)["code"] == "BadRequest"
+
+
+def test_odata_key_in_parentheses_and_function_call_forms(graph):
+    """The forms the Graph SDKs send: keySets('id'), getActiveKey(), microsoft.graph.-qualified actions."""
+    keyset = graph.create("OData")
+    assert graph.get(f"('{keyset}')").json()["id"] == keyset
+    key = graph.post(f"('{keyset}')/microsoft.graph.generateKey", {"use": "sig", "kty": "RSA"}).json()
+    for path in (f"/{keyset}/getActiveKey()", f"('{keyset}')/getActiveKey()", f"/{keyset}/microsoft.graph.getActiveKey()",
+                 f"/{keyset}/getActiveKey"):
+        response = graph.get(path)
+        assert response.status_code == 200, path
+        assert response.json()["kid"] == key["kid"]
+    assert graph.post(f"/{keyset}/microsoft.graph.uploadCertificate", {"key": ""}).status_code == 400  # routed, then validated
+    assert graph_error(graph.get(f"('{keyset}')/generateKey()"))["code"] == "BadRequest"  # an action is not a call
+
+
+def test_keyset_ids_are_matched_exactly(graph):
+    """Guess (nothing public says either way): the strict choice; the collection always uses the id B2C returned."""
+    graph.create("CaseSet")
+    assert graph.get("/B2C_1A_CaseSet").status_code == 200
+    for other in ("/B2C_1A_caseset", "/b2c_1a_CaseSet"):
+        assert graph_error(graph.get(other))["code"] == "AADB2C90073"
+
+
+def test_prefix_in_any_case_is_not_doubled(graph):
+    """Guess: a create whose id starts with b2c_1a_ keeps one prefix, in the service's upper case."""
+    assert graph.post("", {"id": "b2c_1a_Lower"}).json()["id"] == "B2C_1A_Lower"
+    assert graph_error(graph.post("", {"id": "B2C_1A_Lower"}))["code"] == "AADB2C95028"
+
+
+def test_added_keys_carry_status_enabled(graph):
+    """trustFrameworkKey documents `status`; every way of adding a key answers it enabled."""
+    cert = make_certificate()
+    secret_set, cert_set, generated_set = graph.create("StSecret"), graph.create("StCert"), graph.create("StGen")
+    answers = [graph.post(f"/{secret_set}/uploadSecret", {"use": "sig", "k": "c2VjcmV0LXZhbHVl"}).json(),
+               graph.post(f"/{cert_set}/uploadCertificate", {"key": base64.b64encode(cert.der).decode("ascii")}).json(),
+               graph.generate(generated_set, use="enc", kty="RSA")]
+    assert [answer["status"] for answer in answers] == ["enabled"] * 3
+    stored = [graph.get(f"/{name}").json()["keys"][0]["status"] for name in (secret_set, cert_set, generated_set)]
+    assert stored == ["enabled"] * 3

@@ -24,13 +24,13 @@ INFO_KEYS = {"url", "ca_path", "tenant_id", "tenant_domain", "client_id", "clien
 
 
 class EmulatorProcess:
-    def __init__(self, tmp_path: Path, *args: str) -> None:
-        env = dict(os.environ, PYTHONPATH=str(TESTS_DIR))
+    def __init__(self, tmp_path: Path, *args: str, argv: list[str] | None = None, env: dict[str, str] | None = None) -> None:
+        env = dict(os.environ, PYTHONPATH=str(TESTS_DIR), **(env or {}))
         self.stderr_path = tmp_path / f"stderr-{time.monotonic_ns()}.log"
         self._stderr = self.stderr_path.open("w")
         started = time.monotonic()
-        self.process = subprocess.Popen([sys.executable, "-m", "emulator", *args], stdout=subprocess.PIPE, stderr=self._stderr,
-                                        stdin=subprocess.DEVNULL, env=env, text=True)
+        self.process = subprocess.Popen([*(argv or [sys.executable, "-m", "emulator"]), *args], stdout=subprocess.PIPE,
+                                        stderr=self._stderr, stdin=subprocess.DEVNULL, env=env, text=True)
         line = self._read_line(timeout=20)
         self.startup_seconds = time.monotonic() - started
         self.info = json.loads(line)
@@ -133,3 +133,37 @@ def test_cli_fixed_ids_apps_file_and_data_persistence(tmp_path):
         assert mixed.status_code == 400
     finally:
         assert second.stop()[0] == 0
+
+
+def test_cli_settings_for_cloud_replication_and_statuses(tmp_path):
+    emulator = EmulatorProcess(tmp_path, "--cloud", "usgov", "--replication-delay", "30", "--replication-error", "AADB2C90073",
+                               "--not-found-status", "404", "--exists-status", "409", "--generic-error-code")
+    try:
+        settings = requests.get(f"{emulator.info['url']}/_emulator/config", verify=emulator.info["ca_path"], timeout=30).json()
+        assert {name: settings[name] for name in ("cloud", "replication_delay", "replication_error", "replication_get_fails",
+                                                  "not_found_status", "exists_status", "generic_error_code")} == {
+            "cloud": "usgov", "replication_delay": 30.0, "replication_error": "AADB2C90073", "replication_get_fails": False,
+            "not_found_status": 404, "exists_status": 409, "generic_error_code": True}
+        response = requests.post(f"{emulator.info['url']}/{emulator.info['tenant_id']}/oauth2/v2.0/token", timeout=30,
+                                 verify=emulator.info["ca_path"], data={
+                                     "grant_type": "client_credentials", "client_id": emulator.info["client_id"],
+                                     "client_secret": emulator.info["client_secret"], "scope": GRAPH_SCOPE})
+        assert response.status_code == 400 and response.json()["error_codes"] == [500011]  # a usgov tenant
+    finally:
+        assert emulator.stop()[0] == 0
+
+
+def test_make_emulator_script_runs_with_the_interpreter_it_is_given(tmp_path):
+    """scripts/emulator.sh (make emulator) is self-contained: an interpreter with cryptography runs it as is."""
+    script = TESTS_DIR.parent / "scripts" / "emulator.sh"
+    assert "lib.sh" not in script.read_text(encoding="utf-8")
+    emulator = EmulatorProcess(tmp_path, "--cloud", "china", argv=["bash", str(script)],
+                               env={"EMULATOR_PYTHON": sys.executable, "EMULATOR_ARGS": "--tenant-domain scripted.onmicrosoft.com"})
+    try:
+        assert set(emulator.info) == INFO_KEYS and emulator.info["tenant_domain"] == "scripted.onmicrosoft.com"
+        settings = requests.get(f"{emulator.info['url']}/_emulator/config", verify=emulator.info["ca_path"], timeout=30).json()
+        assert settings["cloud"] == "china"
+    finally:
+        code, _rest, stderr = emulator.stop()
+    assert code == 0
+    assert "installing" not in stderr  # the given interpreter has cryptography: no venv was made

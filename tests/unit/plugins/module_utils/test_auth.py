@@ -299,6 +299,25 @@ def test_a_refused_credential_is_not_retried(status):
     assert session.calls == ["discovery", "token"] and sleeps == []
 
 
+def test_an_unknown_resource_points_at_cloud():
+    refusal = {"error": "invalid_resource", "error_codes": [500011],
+               "error_description": "AADSTS500011: The resource principal named https://graph.microsoft.com was not found."}
+    provider, _session, _sleeps = entra([EntraResponse(200, DISCOVERY)], [EntraResponse(400, refusal)])
+    with pytest.raises(AuthError) as err:
+        provider.token()
+    message = str(err.value)
+    assert "AADSTS500011" in message
+    assert "requested for https://graph.microsoft.com/.default (cloud global): set cloud to the tenant's national cloud" in message
+
+
+def test_other_refusals_do_not_mention_cloud():
+    refusal = {"error": "invalid_client", "error_codes": [7000215], "error_description": "AADSTS7000215: Invalid client secret."}
+    provider, _session, _sleeps = entra([EntraResponse(200, DISCOVERY)], [EntraResponse(401, refusal)])
+    with pytest.raises(AuthError) as err:
+        provider.token()
+    assert "cloud" not in str(err.value)
+
+
 def test_a_throttled_discovery_says_so():
     provider, session, _sleeps = entra([EntraResponse(429, headers={"Retry-After": "1"})] * _graph.MAX_ATTEMPTS)
     with pytest.raises(AuthError) as err:

@@ -62,6 +62,7 @@ class Tokens:
         self.can_refresh = can_refresh
         self.issued = 0
         self.credential = type("Cred", (), {"describe": lambda self: "client secret for client_id X"})()
+        self.cloud = type("Cloud", (), {"name": "global", "graph_root": "https://graph.microsoft.com"})()
 
     def token(self):
         if not self.issued:
@@ -292,6 +293,7 @@ def test_second_401_fails_naming_the_credential():
     with pytest.raises(GraphError) as err:
         graph.call("GET", "/x")
     assert "client secret" in str(err.value) and "HTTP 401" in str(err.value)
+    assert "graph_endpoint is the Graph of cloud global" in str(err.value)
 
 
 def test_403_names_permission_role_and_request_id():
@@ -303,11 +305,18 @@ def test_403_names_permission_role_and_request_id():
     assert "request-id abc-123" in text
 
 
-@pytest.mark.parametrize("status, code, missing", [
-    (404, "AADB2C90073", True), (400, "AADB2C90073", True), (404, None, True), (400, "AADB2C95033", False),
+GENERIC_NOT_FOUND = "KeyContainer with 'id': 'B2C_1A_X' cannot be found in the directory 'contoso.onmicrosoft.com'."
+GENERIC_NOT_CREATED = "The trustframework key set with id 'B2C_1A_X' in tenant 'contoso' is not created."
+
+
+@pytest.mark.parametrize("status, code, missing, message", [
+    (404, "AADB2C90073", True, "boom"), (400, "AADB2C90073", True, "boom"), (404, None, True, "boom"),
+    (400, "AADB2C95033", False, "boom"), (400, "AADB2C95052", True, "boom"),
+    (400, "AADB2C", True, GENERIC_NOT_FOUND), (400, "AADB2C", True, GENERIC_NOT_CREATED),
+    (400, "AADB2C", False, "Bad kty parameter 'EC' for the trustframework key. Must be RSA or oct."),
 ])
-def test_get_keyset_decides_missing_on_the_code(status, code, missing):
-    response = graph_error(status, code) if code else FakeResponse(404)
+def test_get_keyset_decides_missing_on_the_code(status, code, missing, message):
+    response = graph_error(status, code, message) if code else FakeResponse(404)
     graph, _session, _sleeps = client(response)
     if missing:
         assert graph.get_keyset("B2C_1A_X") is None
@@ -322,9 +331,29 @@ def test_keyset_ids_cannot_leave_their_path_segment():
     assert session.calls[0][1] == "https://graph.example/beta/trustFramework/keySets/..%2F..%2Fusers%3F%24top%3D1%23"
 
 
-def test_create_keyset_that_already_exists_returns_it():
-    graph, _session, _sleeps = client(graph_error(409, "AADB2C95028"), FakeResponse(200, {"id": "B2C_1A_X", "keys": []}))
+@pytest.mark.parametrize("status, code, message", [
+    (409, "AADB2C95028", "boom"), (400, "AADB2C95028", "boom"),
+    (400, "AADB2C", "Can't create trustframework key set with name 'B2C_1A_X' because it already exists."),
+])
+def test_create_keyset_that_already_exists_returns_it(status, code, message):
+    graph, _session, _sleeps = client(graph_error(status, code, message), FakeResponse(200, {"id": "B2C_1A_X", "keys": []}))
     assert graph.create_keyset("B2C_1A_X") == {"id": "B2C_1A_X", "keys": []}
+
+
+def test_create_keyset_refused_for_another_reason_fails():
+    graph, _session, _sleeps = client(graph_error(400, "AADB2C", "The application does not have any of the required permissions."))
+    with pytest.raises(GraphError):
+        graph.create_keyset("B2C_1A_X")
+
+
+def test_a_token_for_another_audience_points_at_cloud():
+    tokens = Tokens()
+    tokens.cloud = type("Cloud", (), {"name": "usgov", "graph_root": "https://graph.microsoft.us"})()
+    rejected = graph_error(401, "InvalidAuthenticationToken", "Access token validation failure. Invalid audience.")
+    graph, _session, _sleeps = client(rejected, rejected, tokens=tokens)
+    with pytest.raises(GraphError) as err:
+        graph.call("GET", "/trustFramework/keySets")
+    assert "the token is for https://graph.microsoft.us (cloud usgov), not for this Graph: set cloud" in str(err.value)
 
 
 def test_list_follows_next_links():

@@ -1,0 +1,121 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) entra.b2c contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Live scenarios: what a user does with the collection, against the tenant of the environment (see conftest.py).
+
+Each scenario works on key sets of its own, so one failure leaves the others meaningful; every set is removed at the
+end of the session. Keys are made with short lifetimes: B2C keys cannot be deleted, only their sets.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+
+from conftest import BATCH_MODULE
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import pkcs12
+from cryptography.x509.oid import NameOID
+
+
+def task(module: str, name: str = "it", **args) -> dict:
+    return {"name": name, "entra.b2c." + module: args, "ignore_errors": True}
+
+
+def ok(run, name: str = "it") -> dict:
+    result = run.result(name)
+    assert not result.get("failed"), result.get("msg")
+    return result
+
+
+def test_generated_key_is_created_once_then_left_alone(tenant):
+    keyset = tenant.name("Sig")
+    first = ok(tenant.playbook([task("b2c_keyset_key", keyset=keyset, use="sig", valid_for="2d")]))
+    assert first["changed"] is True and first["reason"] == "keyset_missing"
+    assert first["keyset"] == tenant.id("Sig") and first["key"]["use"] == "sig"
+    second = ok(tenant.playbook([task("b2c_keyset_key", keyset=keyset, use="sig", valid_for="2d")]))
+    assert second["changed"] is False and second["reason"] == "valid"
+    assert second["key"]["kid"] == first["key"]["kid"] and len(second["keyset_keys"]) == 1
+
+
+def test_check_mode_and_diff_predict_without_writing(tenant):
+    keyset = tenant.name("Check")
+    run = tenant.playbook([task("b2c_keyset_key", keyset=keyset, use="enc", valid_for="2d")], check=True, diff=True)
+    result = ok(run)
+    assert result["changed"] is True and result["reason"] == "keyset_missing" and result["key"] is None
+    assert result["diff"]["before"]["keyset"] is None and result["diff"]["after"]["keyset"] == tenant.id("Check")
+    assert tenant.id("Check") not in [keyset["id"] for keyset in tenant.keysets()]
+
+
+def test_renew_before_adds_a_successor_ahead_of_expiry(tenant):
+    keyset = tenant.name("Rotate")
+    ok(tenant.playbook([task("b2c_keyset_key", keyset=keyset, use="sig", valid_for="2d")]))
+    rotated = ok(tenant.playbook([task("b2c_keyset_key", keyset=keyset, use="sig", valid_for="30d", renew_before="3d")]))
+    assert rotated["changed"] is True and rotated["reason"] == "expiring"
+    assert len(rotated["keyset_keys"]) == 2
+    again = ok(tenant.playbook([task("b2c_keyset_key", keyset=keyset, use="sig", valid_for="30d", renew_before="3d")]))
+    assert again["changed"] is False and again["reason"] == "valid"
+
+
+def test_secret_upload_once(tenant):
+    value = "live-secret-" + tenant.run_prefix + "-never-printed"
+    tenant.secrets.add(value)
+    args = {"keyset": tenant.name("Secret"), "use": "sig", "secret": "{{ live_secret }}", "valid_for": "2d"}
+    first = ok(tenant.playbook([task("b2c_keyset_secret", **args)], extra_vars={"live_secret": value}))
+    assert first["changed"] is True and first["key"]["kty"].lower() == "oct"
+    second = ok(tenant.playbook([task("b2c_keyset_secret", **args)], extra_vars={"live_secret": value}))
+    assert second["changed"] is False and len(second["keyset_keys"]) == 1
+
+
+def test_certificate_upload_is_idempotent_by_thumbprint(tenant):
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "entra.b2c live test")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(hours=1))
+            .not_valid_after(now + datetime.timedelta(days=2)).sign(key, hashes.SHA256()))
+    password = "live-pfx-" + tenant.run_prefix
+    tenant.secrets.add(password)
+    bundle = pkcs12.serialize_key_and_certificates(b"live", key, cert, None,
+                                                   serialization.BestAvailableEncryption(password.encode("ascii")))
+    path = tenant.workdir / "live.pfx"
+    path.write_bytes(bundle)
+    args = {"keyset": tenant.name("Cert"), "pkcs12_path": str(path), "pkcs12_password": "{{ live_pfx_password }}"}
+    first = ok(tenant.playbook([task("b2c_keyset_certificate", **args)], extra_vars={"live_pfx_password": password}))
+    digest = cert.fingerprint(hashes.SHA1())  # nosec - x5t is SHA-1 by definition
+    assert first["changed"] is True and first["thumbprint"] == base64.urlsafe_b64encode(digest).decode().rstrip("=")
+    second = ok(tenant.playbook([task("b2c_keyset_certificate", **args)], extra_vars={"live_pfx_password": password}))
+    assert second["changed"] is False and len(second["keyset_keys"]) == 1
+
+
+def test_info_reports_the_sets_and_their_active_keys(tenant):
+    ok(tenant.playbook([task("b2c_keyset_key", keyset=tenant.name("Info"), use="sig", valid_for="2d")]))
+    result = ok(tenant.playbook([task("b2c_keyset_info", keyset=tenant.name("Info"), expiring_within="7d")]))
+    assert [keyset["id"] for keyset in result["keysets"]] == [tenant.id("Info")]
+    assert result["keysets"][0]["valid"] is True and result["keysets"][0]["active_key"]["use"] == "sig"
+    assert [keyset["id"] for keyset in result["expiring"]] == [tenant.id("Info")]
+
+
+def test_absent_with_purge_backup_leaves_nothing(tenant):
+    keyset = tenant.name("Gone")
+    ok(tenant.playbook([task("b2c_keyset_key", keyset=keyset, use="sig", valid_for="2d")]))
+    deleted = ok(tenant.playbook([task("b2c_keyset", keyset=keyset, state="absent", purge_backup=True)]))
+    assert deleted["changed"] is True
+    ids = [item["id"] for item in tenant.keysets()]
+    assert tenant.id("Gone") not in ids and tenant.id("Gone") + ".bak" not in ids
+    again = ok(tenant.playbook([task("b2c_keyset", keyset=keyset, state="absent", purge_backup=True)]))
+    assert again["changed"] is False
+
+
+def test_batch_module_ensures_several_sets_in_one_task(tenant):
+    batch = {"name": "it", BATCH_MODULE: {"keysets": [{"keyset": tenant.name("BatchSig"), "use": "sig"},
+                                                      {"keyset": tenant.name("BatchEnc"), "use": "enc"}],
+                                          "valid_for": "2d"}, "ignore_errors": True}
+    first = ok(tenant.playbook([batch]))
+    assert first["changed"] is True
+    assert [item["reason"] for item in first["results"]] == ["keyset_missing", "keyset_missing"]
+    second = ok(tenant.playbook([batch]))
+    assert second["changed"] is False and [item["reason"] for item in second["results"]] == ["valid", "valid"]
