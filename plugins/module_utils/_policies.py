@@ -234,7 +234,7 @@ def _child_text(element: ET.Element, tag: str) -> str | None:
 
 def _show_tag(tag: str) -> str:
     if tag.startswith("{"):
-        namespace, _, local = tag[1:].partition("}")
+        namespace, _brace, local = tag[1:].partition("}")
         return f"{local} (namespace {namespace})"
     return f"{tag} (no namespace)"
 
@@ -382,7 +382,7 @@ def dependency_levels(policies: Sequence[Policy], tenant_policy_ids: Iterable[st
         problems = [f"{by_key[key].label} is {levels[key] + 1} levels deep in this set; B2C allows at most "
                     f"{MAX_INHERITANCE_LEVELS} levels of inheritance" for key in too_deep]
         raise PolicyError("; ".join(problems), problems)
-    ordered: list[list[Policy]] = [[] for _ in range(max(levels.values(), default=-1) + 1)]
+    ordered: list[list[Policy]] = [[] for _level in range(max(levels.values(), default=-1) + 1)]
     for key in sorted(by_key):
         ordered[levels[key]].append(by_key[key])
     return ordered

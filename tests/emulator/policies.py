@@ -126,7 +126,7 @@ class _Serializer:
     def _name(self, qualified: str) -> str:
         if not qualified.startswith("{"):
             return qualified
-        uri, _, local = qualified[1:].partition("}")
+        uri, _brace, local = qualified[1:].partition("}")
         prefix = self.prefixes.get(uri, "")
         return f"{prefix}:{local}" if prefix else local
 

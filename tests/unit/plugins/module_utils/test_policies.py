@@ -413,8 +413,13 @@ def serialize(element, rng: random.Random, layout: bool, depth: int = 0, root: b
     rendered = "".join(f" {name}={_quote(attributes[name], rng, layout)}" for name in names)
     if root:
         rendered = f' xmlns="{POLICY_NAMESPACE}"' + (' xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"' if layout else "") + rendered
-    gap = (lambda level: "\n" + rng.choice(["  ", "\t", "    "]) * level if layout else "")
-    comment = (lambda: rng.choice(["", "<!-- note -->", "<!--x-->"]) if layout else "")
+
+    def gap(level: int) -> str:
+        return "\n" + rng.choice(["  ", "\t", "    "]) * level if layout else ""
+
+    def comment() -> str:
+        return rng.choice(["", "<!-- note -->", "<!--x-->"]) if layout else ""
+
     if children:
         inner = "".join(gap(depth + 1) + comment() + serialize(child, rng, layout, depth + 1) for child in children)
         return f"<{tag}{rendered}>{inner}{gap(depth)}</{tag}>"
