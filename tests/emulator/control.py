@@ -84,3 +84,11 @@ class ControlClient:
         """Change settings (latency_ms, page_size, not_found_status, exists_status, generic_error_code, cloud,
         replication_delay, replication_error, replication_get_fails); returns all settings."""
         return self._call("POST", "config", settings)
+
+    def seed_policies(self, policies: list[dict[str, Any]]) -> list[str]:
+        """Store custom policies as given, no B2C rule applied: [{"content": xml, "id"?: id}]; returns their ids."""
+        return self._call("POST", "policies", {"policies": policies})["policies"]
+
+    def policies(self, content: bool = False) -> list[dict[str, Any]]:
+        """The tenant's custom policies: [{"id"}], with content=True also the stored XML as $value answers it."""
+        return self._call("GET", "policies?content=true" if content else "policies")["policies"]

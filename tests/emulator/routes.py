@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import unquote
 
-from . import errors
+from . import errors, policies
 from .errors import GraphError
 from .store import is_valid_keyset_id, is_valid_kid
 
@@ -20,6 +20,7 @@ ROUTE_NAMES = (
     "keysets.list", "keysets.create", "keysets.get", "keysets.replace", "keysets.delete",
     "keys.generate", "keys.active", "keys.uploadSecret", "keys.uploadCertificate", "keys.uploadPkcs12",
     "keys_v2.get", "keys_v2.patch",
+    *policies.ROUTE_NAMES,
     "unknown",
 )
 # Graph routes that only read (need Read.All or ReadWrite.All); every other Graph route writes
@@ -46,6 +47,7 @@ class Route:
     tenant: str | None = None
     keyset: str | None = None
     kid: str | None = None
+    policy: str | None = None
     # for "unknown" Graph routes and invalid ids: the error to answer once the caller is authenticated
     error: GraphError | None = None
     control: tuple[str, ...] = ()
@@ -94,6 +96,9 @@ def _resolve_graph(method: str, segments: list[str]) -> Route:
     segments = _split_paren_key(segments)
     expected = ["trustframework", "keysets"]
     lowered = [segment.lower() for segment in segments]
+    if lowered[:2] == ["trustframework", "policies"]:
+        name, policy_id, error = policies.route(method, segments[2:])
+        return Route(name, "graph", policy=policy_id, error=error)
     if lowered[:2] != expected:
         index = next(i for i, want in enumerate(expected) if i >= len(lowered) or lowered[i] != want)
         bad = segments[index] if index < len(segments) else ""

@@ -126,7 +126,8 @@ class _Handler(BaseHTTPRequestHandler):
             # A fault: close the connection without a byte of response
             self.close_connection = True
             return
-        payload = b"" if response.body is None else json.dumps(response.body).encode("utf-8")
+        # bytes are sent as they are (a policy's XML); anything else is JSON
+        payload = response.body if isinstance(response.body, bytes) else b"" if response.body is None else json.dumps(response.body).encode("utf-8")
         self.send_response(response.status)
         for name, value in response.headers.items():
             self.send_header(name, value)

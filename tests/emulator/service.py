@@ -17,7 +17,7 @@ from email.message import Message
 from typing import Any, Callable
 from urllib.parse import parse_qs
 
-from . import errors
+from . import errors, policies
 from .config import Settings
 from .errors import EntraError, GraphError
 from .faults import FaultBook, RequestLog
@@ -78,6 +78,9 @@ class Service:
             "keys_v2.get": self._get_key,
             "keys_v2.patch": self._patch_key,
         }
+        self.policies = policies.PolicyStore(store.tenant_name, identity.tenant_id, lambda: {keyset["id"] for keyset in store.list()})
+        self.policy_api = policies.PolicyApi(self.policies, Response, self._context, lambda: self.base_url)
+        self._graph_handlers.update(self.policy_api.handlers)
 
     def bind(self, base_url: str) -> None:
         self.base_url = base_url
@@ -90,7 +93,9 @@ class Service:
             return self._control(request, route)
         started, started_wall = time.monotonic(), time.time()
         keyset = route.keyset or self._created_keyset_id(route, request)
-        fault = self.faults.take(route.name, request.method, keyset)
+        # policy routes: a fault's "keyset" filter names the policy
+        target = keyset or route.policy or (policies.posted_policy_id(request.body) if route.name == "policies.create" else None)
+        fault = self.faults.take(route.name, request.method, target)
         if self.settings.latency_ms:
             time.sleep(self.settings.latency_ms / 1000.0)
         if fault and fault.get("delay"):
@@ -105,7 +110,7 @@ class Service:
         self._decorate(route, response, ids)
         self.log.add(method=request.method, path=request.path, query=request.query, route=route.name,
                      status=None if response.drop else response.status, started=started, started_wall=started_wall,
-                     keyset=keyset, fault=fault, extra=_token_request_facts(route, request))
+                     keyset=keyset, fault=fault, extra=_token_request_facts(route, request) or policies.log_facts(route, target))
         return response
 
     @staticmethod
@@ -153,7 +158,7 @@ class Service:
             return
         response.headers.setdefault("request-id", ids["request_id"])
         response.headers.setdefault("client-request-id", ids["client_request_id"])
-        if route.family == "graph":
+        if route.family == "graph" and not isinstance(response.body, bytes):  # bytes: a policy's XML keeps its type
             response.content_type = GRAPH_CONTENT_TYPE
 
     def _fault_response(self, route: Route, fault: dict[str, Any], ids: dict[str, str]) -> Response:
@@ -177,7 +182,7 @@ class Service:
         if route.error is not None:
             raise route.error
         roles = set(claims.get("roles") or [])
-        needed = {READ_ALL, READ_WRITE_ALL} if route.name in READ_ROUTES else {READ_WRITE_ALL}
+        needed = policies.NEEDED_ROLES.get(route.name) or ({READ_ALL, READ_WRITE_ALL} if route.name in READ_ROUTES else {READ_WRITE_ALL})
         if not roles & needed:
             raise errors.insufficient_privileges()
         return self._graph_handlers[route.name](request, route)
@@ -289,7 +294,9 @@ class Service:
             return Response(200, {"keysets": self.store.seed(body.get("keysets"))})
         if key == ("GET", "state"):
             return Response(200, {"keysets": self.store.list(), "apps": self.identity.app_ids(), "settings": self.settings.as_dict(),
-                                  "faults": self.faults.describe()})
+                                  "faults": self.faults.describe(), "policies": self.policies.ids()})
+        if path[:1] == ("policies",) and len(path) == 1:
+            return self.policy_api.control(method, request)
         if key == ("GET", "requests"):
             return Response(200, self.log.entries())
         if key == ("DELETE", "requests"):
@@ -335,6 +342,7 @@ class Service:
 
     def reset(self) -> None:
         self.store.reset()
+        self.policies.reset()
         self.identity.reset()
         self.faults.clear()
         self.log.clear()

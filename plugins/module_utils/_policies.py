@@ -1,0 +1,465 @@
+# Copyright (c) 2025, entra.b2c maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# FOR INTERNAL COLLECTION USE ONLY: internal use only; may change without notice.
+# The interfaces in this file serve the entra.b2c modules and are not a stable API.
+
+"""Pure decision layer for IEF custom policies (trustFrameworkPolicy).
+
+No I/O and no clock: callers pass policy contents (text or bytes) and what the tenant holds. Everything here parses
+and checks one policy, compares two policies the way the service would read them, renders a readable diff, orders a
+set by inheritance and plans which policies to upload.
+
+Ids: B2C compares policy ids ignoring case (its messages upper-case them), so every lookup here goes through
+``policy_key``; what is reported and uploaded keeps the spelling of the file.
+
+Comparison: two policies are the same when their canonical forms (C14N 2.0, without comments) are equal after every
+text node made only of whitespace is dropped. The XML declaration, attribute order and quoting, namespace declarations
+that nothing uses, comments and indentation do not count; any other text does, to the last space.
+"""
+
+from __future__ import annotations
+
+import difflib
+import io
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+POLICY_NAMESPACE = "http://schemas.microsoft.com/online/cpim/schemas/2013/06"
+POLICY_PREFIX = "B2C_1A_"
+# Azure AD B2C service limits (learn.microsoft.com, active-directory-b2c/service-limits): file size and depth.
+MAX_POLICY_BYTES = 1024 * 1024
+MAX_INHERITANCE_LEVELS = 10
+# The starter packs' placeholder for the tenant name: a file that still holds it was not templated.
+PLACEHOLDER_TENANT = "yourtenant"
+
+REASON_NEW = "new"
+REASON_CHANGED = "changed"
+REASON_UNCHANGED = "unchanged"
+REASON_BASE_CHANGED = "base_changed"
+
+PRETTY_INDENT = "  "
+
+_ROOT_TAG = f"{{{POLICY_NAMESPACE}}}TrustFrameworkPolicy"
+_BASE_TAG = f"{{{POLICY_NAMESPACE}}}BasePolicy"
+_BASE_TENANT_TAG = f"{{{POLICY_NAMESPACE}}}TenantId"
+_BASE_POLICY_TAG = f"{{{POLICY_NAMESPACE}}}PolicyId"
+_GUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.ASCII | re.IGNORECASE)
+# What the IEF schema (TrustFrameworkPolicy_0.3.0.0.xsd) allows in a PolicyId.
+_POLICY_ID_RE = re.compile(r"[A-Za-z0-9_.\-]*[A-Za-z0-9_\-]", re.ASCII)
+
+
+class PolicyError(ValueError):
+    """A policy or policy set B2C would refuse, found before any request; the message says what to change."""
+
+    def __init__(self, message: str, problems: Sequence[str] | None = None) -> None:
+        super().__init__(message)
+        self.problems = list(problems) if problems else [message]
+
+
+@dataclass(frozen=True)
+class Policy:
+    """One parsed policy file. ``content`` is what gets uploaded, unchanged."""
+
+    policy_id: str
+    tenant_id: str
+    public_policy_uri: str
+    base_policy_id: str | None
+    base_tenant_id: str | None
+    # StorageReferenceId values of the policy's own Key elements, each once, in document order
+    key_sets: tuple[str, ...]
+    source: str
+    content: str | bytes = field(repr=False)
+    canonical: str = field(repr=False, compare=False)
+
+    @property
+    def key(self) -> str:
+        return policy_key(self.policy_id)
+
+    @property
+    def base_key(self) -> str | None:
+        return policy_key(self.base_policy_id) if self.base_policy_id else None
+
+    @property
+    def label(self) -> str:
+        """The policy as messages name it: its id and where it came from."""
+        return self.policy_id if self.source == self.policy_id else f"{self.policy_id} ({self.source})"
+
+
+@dataclass(frozen=True)
+class PolicyPlan:
+    """What happens to one policy of a set: uploaded or not, why, and at which level of the inheritance order."""
+
+    policy: Policy
+    level: int
+    upload: bool
+    reason: str
+
+
+def policy_key(policy_id: str) -> str:
+    """The form under which B2C compares policy ids (it ignores case)."""
+    return policy_id.upper()
+
+
+def with_prefix(name: str) -> str:
+    """A policy id from a module option: ``B2C_1A_`` is prepended unless the name already starts with it (any case)."""
+    return name if has_prefix(name) else POLICY_PREFIX + name
+
+
+def has_prefix(policy_id: str) -> bool:
+    return policy_key(policy_id).startswith(POLICY_PREFIX) and len(policy_id) > len(POLICY_PREFIX)
+
+
+def is_guid(value: str) -> bool:
+    return bool(_GUID_RE.fullmatch(value.strip()))
+
+
+def tenant_is_comparable(tenant: str | None) -> bool:
+    """A task's tenant can be compared with a policy's TenantId only when it is a domain name, not a GUID."""
+    return bool(tenant) and "." in tenant and not is_guid(tenant)
+
+
+def content_bytes(content: str | bytes) -> bytes:
+    return content if isinstance(content, bytes) else content.encode("utf-8")
+
+
+# ---- one policy ---------------------------------------------------------------------------------------------------
+def parse_policy(content: str | bytes, source: str = "content") -> Policy:
+    """Parse one policy file; refuse what is not a policy the service could read (not XML, wrong root, missing ids)."""
+    if not isinstance(content, (str, bytes)):
+        raise PolicyError(f"{source}: a policy is XML text, not {type(content).__name__}")
+    size = len(content_bytes(content))
+    if size > MAX_POLICY_BYTES:
+        raise PolicyError(f"{source}: {size} bytes is more than the {MAX_POLICY_BYTES // 1024} KB B2C accepts for one policy file")
+    if not content.strip():
+        raise PolicyError(f"{source}: the policy is empty")
+    try:
+        root = ET.fromstring(content)
+    except ET.ParseError as exc:
+        # ParseError names the line and column only, never the text around them
+        raise PolicyError(f"{source}: not well-formed XML ({exc}); B2C refuses a policy it cannot parse") from None
+    if root.tag != _ROOT_TAG:
+        raise PolicyError(f"{source}: the root element is {_show_tag(root.tag)}; a policy is a TrustFrameworkPolicy element "
+                          f"in the namespace {POLICY_NAMESPACE}")
+    attributes = {}
+    for name in ("PolicyId", "TenantId", "PublicPolicyUri"):
+        value = (root.get(name) or "").strip()
+        if not value:
+            raise PolicyError(f"{source}: TrustFrameworkPolicy has no {name} attribute; the IEF schema requires it")
+        attributes[name] = value
+    base_id = base_tenant = None
+    base = root.find(_BASE_TAG)
+    if base is not None:
+        base_id = _child_text(base, _BASE_POLICY_TAG)
+        base_tenant = _child_text(base, _BASE_TENANT_TAG)
+        if not base_id or not base_tenant:
+            missing = "PolicyId" if not base_id else "TenantId"
+            raise PolicyError(f"{source}: BasePolicy of {attributes['PolicyId']} has no {missing}; give both TenantId and PolicyId")
+    key_sets: dict[str, None] = {}
+    for element in root.iter():
+        reference = element.get("StorageReferenceId")
+        if reference and reference.strip():
+            key_sets.setdefault(reference.strip(), None)
+    return Policy(policy_id=attributes["PolicyId"], tenant_id=attributes["TenantId"],
+                  public_policy_uri=attributes["PublicPolicyUri"], base_policy_id=base_id, base_tenant_id=base_tenant,
+                  key_sets=tuple(key_sets), source=source, content=content, canonical=canonical(content))
+
+
+def check_policy(policy: Policy, expected_id: str | None = None, tenant: str | None = None) -> None:
+    """Refuse, before any request, what the service would refuse on upload: every problem found, in one error.
+
+    ``tenant`` is the task's tenant: compared with TenantId only when it is a domain name (a GUID cannot be mapped to
+    the tenant's name without a request; the service still checks on upload).
+    """
+    problems = []
+    where = policy.label
+    if not _POLICY_ID_RE.fullmatch(policy.policy_id):
+        problems.append(f"{where}: PolicyId '{policy.policy_id}' may hold only letters, digits, '_', '-' and '.'")
+    elif not has_prefix(policy.policy_id):
+        problems.append(f"{where}: PolicyId '{policy.policy_id}' lacks the {POLICY_PREFIX} prefix every custom policy id needs; "
+                        f"rename it {POLICY_PREFIX}{policy.policy_id}")
+    if expected_id is not None and policy_key(policy.policy_id) != policy_key(with_prefix(expected_id)):
+        problems.append(f"{where}: PolicyId '{policy.policy_id}' is not the policy this task names, "
+                        f"'{with_prefix(expected_id)}'; change one of them")
+    problems.extend(_tenant_problems(policy, tenant))
+    if policy.base_policy_id is not None:
+        if not has_prefix(policy.base_policy_id):
+            problems.append(f"{where}: BasePolicy PolicyId '{policy.base_policy_id}' lacks the {POLICY_PREFIX} prefix; "
+                            "a custom policy can only inherit from another custom policy")
+        if policy.base_policy_id and policy_key(policy.base_policy_id) == policy.key:
+            problems.append(f"{where}: the policy names itself as its BasePolicy")
+    if problems:
+        raise PolicyError("; ".join(problems), problems)
+
+
+def load_policy(content: str | bytes, source: str = "content", expected_id: str | None = None,
+                tenant: str | None = None) -> Policy:
+    """parse_policy and check_policy in one step."""
+    policy = parse_policy(content, source)
+    check_policy(policy, expected_id, tenant)
+    return policy
+
+
+def _tenant_problems(policy: Policy, tenant: str | None) -> list[str]:
+    where = policy.label
+    problems = []
+    for what, value in (("TenantId", policy.tenant_id), ("BasePolicy TenantId", policy.base_tenant_id)):
+        if value is None:
+            continue
+        if PLACEHOLDER_TENANT in value.lower():
+            problems.append(f"{where}: {what} '{value}' still holds the starter pack's placeholder; template the file "
+                            "(the template lookup) so it names your tenant")
+        elif is_guid(value):
+            problems.append(f"{where}: {what} '{value}' is a GUID; B2C wants the tenant's domain name here, "
+                            "such as contoso.onmicrosoft.com")
+        elif tenant_is_comparable(tenant) and value.lower() != str(tenant).strip().lower():
+            problems.append(f"{where}: {what} '{value}' is not the tenant of this task, '{tenant}'")
+    if (policy.base_tenant_id is not None and policy.base_tenant_id.lower() != policy.tenant_id.lower()
+            and not any("BasePolicy TenantId" in problem for problem in problems)):
+        problems.append(f"{where}: BasePolicy TenantId '{policy.base_tenant_id}' differs from TenantId '{policy.tenant_id}'; "
+                        "B2C only lets a policy inherit from a policy of its own tenant")
+    return problems
+
+
+def _child_text(element: ET.Element, tag: str) -> str | None:
+    child = element.find(tag)
+    if child is None or child.text is None:
+        return None
+    return child.text.strip() or None
+
+
+def _show_tag(tag: str) -> str:
+    if tag.startswith("{"):
+        namespace, _brace, local = tag[1:].partition("}")
+        return f"{local} (namespace {namespace})"
+    return f"{tag} (no namespace)"
+
+
+# ---- comparison and diff ------------------------------------------------------------------------------------------
+class _BetweenTags:
+    """Parser target between XMLParser and C14NWriterTarget: drops every text node made only of whitespace (as .NET's
+    XmlDocument does unless told to preserve whitespace), or with ``indent`` puts a stable indentation in its place.
+    canonicalize(strip_text=True) would also trim the text around words, which counts; here other text passes untouched."""
+
+    def __init__(self, target: Any, indent: str | None = None) -> None:
+        self._target = target
+        self._indent = indent
+        self._text: list[str] = []
+        self._depth = 0
+        self._after_start = False  # the last tag event opened an element (an empty one gets no indentation inside)
+        self._ns_pending = False  # start_ns() already settled the boundary of the element about to start
+
+    def _boundary(self, closing: bool) -> None:
+        text = "".join(self._text)
+        self._text = []
+        if text.strip():
+            self._target.data(text)
+        elif self._indent is not None and self._depth and not (closing and self._after_start):
+            self._target.data("\n" + self._indent * (self._depth - 1 if closing else self._depth))
+
+    def start_ns(self, prefix: str, uri: str) -> None:
+        # namespace declarations come just before their element's start(): the boundary is that element's
+        if not self._ns_pending:
+            self._boundary(closing=False)
+            self._ns_pending = True
+        self._target.start_ns(prefix, uri)
+
+    def start(self, tag: str, attrs: dict[str, str]) -> None:
+        if not self._ns_pending:
+            self._boundary(closing=False)
+        self._ns_pending = False
+        self._depth += 1
+        self._after_start = True
+        self._target.start(tag, attrs)
+
+    def end(self, tag: str) -> None:
+        self._boundary(closing=True)
+        self._depth -= 1
+        self._after_start = False
+        self._target.end(tag)
+
+    def data(self, text: str) -> None:
+        self._text.append(text)
+
+    def pi(self, target: str, text: str | None) -> None:
+        self._boundary(closing=False)
+        self._target.pi(target, text)
+
+    def close(self) -> None:
+        """C14NWriterTarget has nothing to finish: its output is written as the events come."""
+
+
+def _c14n(content: str | bytes, indent: str | None) -> str:
+    out = io.StringIO()
+    # No comment() method on the filter: the parser then drops comments before they reach C14N.
+    parser = ET.XMLParser(target=_BetweenTags(ET.C14NWriterTarget(out.write, with_comments=False), indent))
+    parser.feed(content)
+    parser.close()
+    return out.getvalue()
+
+
+def canonical(content: str | bytes) -> str:
+    """The form two policies are compared in (raises PolicyError for what is not XML)."""
+    try:
+        return _c14n(content, None)
+    except ET.ParseError as exc:
+        raise PolicyError(f"not well-formed XML ({exc})") from None
+
+
+def pretty(content: str | bytes) -> str:
+    """A stable, indented rendering of a policy for diffs: canonical, so only what counts can differ."""
+    try:
+        return _c14n(content, PRETTY_INDENT) + "\n"
+    except ET.ParseError:
+        # What the service sent cannot be parsed: show it as it is rather than hide it
+        text = content.decode("utf-8", "replace") if isinstance(content, bytes) else content
+        return text if text.endswith("\n") else text + "\n"
+
+
+def same_policy(policy: Policy, stored: str | bytes | None) -> bool:
+    """Whether the tenant's copy (as GET .../$value answers it) says the same as the local policy."""
+    if stored is None:
+        return False
+    try:
+        return canonical(stored) == policy.canonical
+    except PolicyError:
+        return False
+
+
+def policy_diff(policy_id: str, before: str | bytes | None, after: str | bytes | None,
+                before_source: str = "tenant", after_source: str = "local") -> dict[str, str]:
+    """Ansible's diff of one policy (before/after texts the callback turns into a unified diff); absent is empty."""
+    return {
+        "before_header": f"{policy_id} ({before_source})",
+        "after_header": f"{policy_id} ({after_source})",
+        "before": "" if before is None else pretty(before),
+        "after": "" if after is None else pretty(after),
+    }
+
+
+def unified_diff(policy_id: str, before: str | bytes | None, after: str | bytes | None,
+                 before_source: str = "tenant", after_source: str = "local", context: int = 3) -> str:
+    """The same diff as one unified-diff text (for messages and reports outside Ansible's diff callback)."""
+    texts = policy_diff(policy_id, before, after, before_source, after_source)
+    return "".join(difflib.unified_diff(texts["before"].splitlines(keepends=True), texts["after"].splitlines(keepends=True),
+                                        texts["before_header"], texts["after_header"], n=context))
+
+
+# ---- a set of policies --------------------------------------------------------------------------------------------
+def dependency_levels(policies: Sequence[Policy], tenant_policy_ids: Iterable[str] = ()) -> list[list[Policy]]:
+    """The set in upload order: level 0 holds policies whose base is outside the set (or none), level n+1 those whose
+    base is at level n. Policies of one level do not depend on each other and can be uploaded in parallel.
+
+    Refuses, naming the policies: an id defined twice, a base that is neither in the set nor among
+    ``tenant_policy_ids``, an inheritance cycle, a chain deeper than B2C allows.
+    """
+    problems = []
+    by_key: dict[str, Policy] = {}
+    for policy in policies:
+        other = by_key.get(policy.key)
+        if other is not None:
+            problems.append(f"{policy.policy_id} is defined twice, by {other.source} and by {policy.source}")
+            continue
+        by_key[policy.key] = policy
+    in_tenant = {policy_key(policy_id) for policy_id in tenant_policy_ids}
+    for policy in by_key.values():
+        base = policy.base_key
+        if base is not None and base not in by_key and base not in in_tenant:
+            problems.append(f"{policy.label} inherits from {policy.base_policy_id}, which is neither in this set nor in "
+                            "the tenant; add its file to the set or upload it first")
+    problems.extend(_cycles(by_key))
+    if problems:
+        raise PolicyError("; ".join(problems), problems)
+    levels: dict[str, int] = {}
+    for key in by_key:
+        _level_of(key, by_key, levels)
+    too_deep = sorted(key for key, level in levels.items() if level >= MAX_INHERITANCE_LEVELS)
+    if too_deep:
+        problems = [f"{by_key[key].label} is {levels[key] + 1} levels deep in this set; B2C allows at most "
+                    f"{MAX_INHERITANCE_LEVELS} levels of inheritance" for key in too_deep]
+        raise PolicyError("; ".join(problems), problems)
+    ordered: list[list[Policy]] = [[] for _level in range(max(levels.values(), default=-1) + 1)]
+    for key in sorted(by_key):
+        ordered[levels[key]].append(by_key[key])
+    return ordered
+
+
+def _cycles(by_key: Mapping[str, Policy]) -> list[str]:
+    """Each inheritance cycle once, as a chain of names (every policy has at most one base: a walk finds them all)."""
+    problems = []
+    done: set[str] = set()
+    for start in sorted(by_key):
+        path: list[str] = []
+        on_path: dict[str, int] = {}
+        key: str | None = start
+        while key is not None and key in by_key and key not in done:
+            if key in on_path:
+                loop = path[on_path[key]:] + [key]
+                problems.append("inheritance cycle: " + " -> ".join(
+                    by_key[item].label if index < len(loop) - 1 else by_key[item].policy_id for index, item in enumerate(loop)))
+                break
+            on_path[key] = len(path)
+            path.append(key)
+            key = by_key[key].base_key
+        done.update(path)
+    return problems
+
+
+def _level_of(key: str, by_key: Mapping[str, Policy], levels: dict[str, int]) -> int:
+    chain = []
+    current: str | None = key
+    while current is not None and current in by_key and current not in levels:
+        chain.append(current)
+        current = by_key[current].base_key
+    level = levels[current] if current is not None and current in levels else -1
+    for item in reversed(chain):
+        level += 1
+        levels[item] = level
+    return levels[key]
+
+
+def plan_policy(policy: Policy, stored: str | bytes | None) -> tuple[bool, str]:
+    """Upload or not, and why, for one policy against the tenant's copy (None: the tenant has none)."""
+    if stored is None:
+        return True, REASON_NEW
+    if same_policy(policy, stored):
+        return False, REASON_UNCHANGED
+    return True, REASON_CHANGED
+
+
+def plan_set(levels: Sequence[Sequence[Policy]], stored: Mapping[str, str | bytes | None],
+             reupload_dependents: bool = False) -> list[PolicyPlan]:
+    """One plan per policy, in upload order. ``stored`` maps policy_key(id) to the tenant's XML (absent or None: no
+    such policy). B2C assembles a relying party from its bases when the policy runs, so an unchanged policy whose base
+    changes needs no upload; ``reupload_dependents`` uploads it anyway, so the service re-validates it against the new
+    base (a failure then shows now, not at the next sign-in)."""
+    plans = []
+    uploaded: set[str] = set()
+    for level, policies in enumerate(levels):
+        for policy in policies:
+            upload, reason = plan_policy(policy, stored.get(policy.key))
+            if not upload and reupload_dependents and policy.base_key in uploaded:
+                upload, reason = True, REASON_BASE_CHANGED
+            if upload:
+                uploaded.add(policy.key)
+            plans.append(PolicyPlan(policy, level, upload, reason))
+    return plans
+
+
+def upload_waves(plans: Sequence[PolicyPlan]) -> list[list[PolicyPlan]]:
+    """The uploads of a plan grouped by level, empty levels left out: each wave after the one before, a wave's
+    uploads in parallel."""
+    waves: dict[int, list[PolicyPlan]] = {}
+    for plan in plans:
+        if plan.upload:
+            waves.setdefault(plan.level, []).append(plan)
+    return [waves[level] for level in sorted(waves)]
+
+
+def removal_order(levels: Sequence[Sequence[Policy]]) -> list[list[Policy]]:
+    """Deletion order for a set: what inherits first, bases last (the reverse of the upload order)."""
+    return [list(level) for level in reversed(levels)]
