@@ -1,3 +1,6 @@
+# Copyright (c) entra.b2c contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Developer tasks for the entra.b2c collection. `make help` lists them.
 # Test targets run on the legs in LEGS (default "oldest newest"); PYTHON_OLDEST / PYTHON_NEWEST pick interpreters.
 # Example: make units LEGS=newest

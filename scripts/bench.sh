@@ -1,4 +1,7 @@
 #!/usr/bin/env bash
+# Copyright (c) entra.b2c contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 # The performance benchmark (tests/perf/bench.py) on the newest leg's environment: the collection against a
 # hand-written ansible.builtin.uri playbook on the emulator; writes docs/performance.md and prints its tables.
 # Usage: scripts/bench.sh [bench.py options]     e.g. scripts/bench.sh --quick --out /tmp/performance.md

