@@ -142,7 +142,10 @@ def collection_copy(session: nox.Session, core: str) -> Path:
 
 
 def junit_path(session: nox.Session) -> Path:
+    """build/junit/<session>.xml, where scripts/summarize.py counts the tests; this session's old files removed."""
     JUNIT.mkdir(parents=True, exist_ok=True)
+    for old in [*JUNIT.glob(f"{session.name}.xml"), *JUNIT.glob(f"{session.name}-*.xml")]:
+        old.unlink()
     return JUNIT / f"{session.name}.xml"
 
 
@@ -154,7 +157,7 @@ def e2e(session: nox.Session, core: str) -> None:
     if not tarballs:
         session.error("no tarball in build/dist: run the build session first (nox -s build)")
     install_core(session, core)
-    collections = Path(session.create_tmp()) / "collections"
+    collections = Path(session.create_tmp()).resolve() / "collections"
     shutil.rmtree(collections, ignore_errors=True)
     session.run("ansible-galaxy", "collection", "install", "--offline", str(tarballs[-1]), "-p", str(collections))
     installed = collections / "ansible_collections" / "entra" / "b2c"
@@ -203,8 +206,6 @@ def units(session: nox.Session, core: str) -> None:
     session.install("-r", f"{requirements}/units.txt", "-c", f"{requirements}/constraints.txt",
                     "-r", str(ROOT / "tests" / "unit" / "requirements.txt"))
     junit = junit_path(session)
-    for old in JUNIT.glob(f"{session.name}-*.xml"):
-        old.unlink()
     with session.chdir(collection_copy(session, core)):
         try:
             session.run("ansible-test", "units", "--local", "--python", MATRIX[core], *session.posargs)
@@ -223,7 +224,7 @@ def lint(session: nox.Session, core: str) -> None:
     session.run("antsibull-changelog", "lint")
     session.run("antsibull-changelog", "lint-changelog-yaml", "changelogs/changelog.yaml")
     copy = collection_copy(session, core)
-    env = {"ANSIBLE_COLLECTIONS_PATH": str(copy.parents[2]), "ANSIBLE_HOME": session.create_tmp() + "/ansible-home"}
+    env = {"ANSIBLE_COLLECTIONS_PATH": str(copy.parents[2]), "ANSIBLE_HOME": str(Path(session.create_tmp()).resolve() / "ansible-home")}
     with session.chdir(copy):
         session.run("ansible-lint", "--nocolor", env=env)
 
