@@ -14,6 +14,12 @@ community collections run (antsibull-nox.toml): docs-check, license-check, extra
 - build: ansible-galaxy collection build in the work tree, the tarball holds no local state, galaxy-importer accepts it.
 - lint: antsibull-changelog lint and ansible-lint (production profile) on the newest ansible-core.
 - dev: the newest environment scripts/lib.sh hands to make demo, emulator, bench and reliability.
+
+From antsibull-nox we take the collection copy for ansible-test (prepare_collections) and the docs, licence and
+action-group checks. Its own ansible-test sessions are not used: they run ansible-test in containers (--docker; no
+container engine here) and pick the Python from a range; nor its build-import-check, which builds from a clean copy and
+so cannot see local state slipping past build_ignore, nor its ansible-lint session, which runs on nox's own Python
+(3.11, so ansible-core 2.19 rather than the newest).
 """
 
 from __future__ import annotations
@@ -30,8 +36,6 @@ import antsibull_nox
 import nox
 from antsibull_nox.sessions import prepare_collections
 
-antsibull_nox.load_antsibull_nox_toml()
-
 # uv makes a fresh environment in seconds (a dozen of them per run); plain virtualenv where uv is missing.
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.reuse_venv = "yes"
@@ -46,15 +50,14 @@ DIST = BUILD / "dist"
 # Every ansible-core minor from requires_ansible to the newest release, on a Python each supports as a controller:
 # 2.19 is the newest that runs on 3.11, 2.20 needs 3.12.
 MATRIX = {"2.16": "3.11", "2.17": "3.11", "2.18": "3.11", "2.19": "3.11", "2.20": "3.12", "2.21": "3.12"}
-OLDEST, NEWEST = min(MATRIX, key=lambda core: tuple(map(int, core.split(".")))), list(MATRIX)[-1]
+OLDEST, NEWEST = list(MATRIX)[0], list(MATRIX)[-1]
 # Where the whole fidelity + e2e suite and sanity run; the other minors run the `compat` set and the units.
 ENDS = (OLDEST, NEWEST)
 
 RUNTIME_REQUIREMENTS = ("-r", str(ROOT / "requirements.txt"))
 TEST_REQUIREMENTS = ("-r", str(ROOT / "tests" / "requirements.txt"))
-# Local state that must never reach the tarball (galaxy.yml build_ignore): a check of the build session.
-LOCAL_STATE = (".nox/", ".venv/", "build/", "tests/output/", ".pytest_cache/", ".hypothesis/", "__pycache__/",
-               ".mypy_cache/", "changelogs/.plugin-cache.yaml", ".tar.gz")
+# What ansible-galaxy adds to a tarball besides the collection's files.
+GALAXY_METADATA = {"MANIFEST.json", "FILES.json"}
 
 
 def find_python(minor: str) -> str | None:
@@ -86,7 +89,10 @@ PYTHONS = {minor: find_python(minor) for minor in sorted(set(MATRIX.values()))}
 
 
 def matrix_session(name: str, core: str, suffix: bool = True, **kwargs):
-    """Register a session on core's Python; without that Python it fails saying what to install (never skips)."""
+    """Register a session on core's Python; without that Python it fails saying what to install (never skips).
+
+    Hand-written rather than nox.parametrize: names like units-2.16, and nox skips a session whose Python is missing.
+    """
     minor = MATRIX[core]
 
     def decorate(function):
@@ -149,7 +155,31 @@ def junit_path(session: nox.Session) -> Path:
     return JUNIT / f"{session.name}.xml"
 
 
-# ---- the long sessions first: `nox -j 2` starts them in this order ----
+# ---- sessions, longest first after the build they wait for: `nox -j 2` starts them in this order ----
+
+def build(session: nox.Session, core: str) -> None:
+    """ansible-galaxy collection build in the work tree, no local state in the tarball, galaxy-importer accepts it"""
+    install_core(session, core, "galaxy-importer")
+    shutil.rmtree(DIST, ignore_errors=True)
+    DIST.mkdir(parents=True)
+    # In the work tree, where .venv, .nox, build/ and tests/output live: galaxy.yml's build_ignore must keep them out.
+    session.run("ansible-galaxy", "collection", "build", "--output-path", str(DIST))
+    tarball = next(DIST.glob("entra-b2c-*.tar.gz"))
+    with tarfile.open(tarball) as archive:
+        packed = {member.name for member in archive.getmembers() if not member.isdir()}
+    # Every file in it is one git tracks (or would: untracked, not ignored); anything else is local state.
+    known = set(subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
+                               capture_output=True, text=True, check=True).stdout.splitlines())
+    leaked = sorted(packed - known - GALAXY_METADATA)
+    if leaked:
+        session.error(f"{tarball.name} holds files git ignores; extend build_ignore in galaxy.yml: {leaked[:20]}")
+    session.log(f"{tarball.name}: {len(packed)} files, none of them local state")
+    with session.chdir(DIST):
+        session.run("python", "-m", "galaxy_importer.main", tarball.name)
+
+
+matrix_session("build", NEWEST, suffix=False, tags=["build"])(build)
+
 
 def e2e(session: nox.Session, core: str) -> None:
     """fidelity + e2e (compat set between the ends) against the installed tarball"""
@@ -180,7 +210,8 @@ def session_python(session: nox.Session) -> str:
     return str(Path(session.virtualenv.location) / "bin" / "python")
 
 
-for _core in MATRIX:
+# The two whole suites first, the compat sets of the minors between after them.
+for _core in sorted(MATRIX, key=lambda core: core not in ENDS):
     matrix_session("e2e", _core, requires=["build"], tags=["e2e"], reuse_venv=False)(e2e)
 
 
@@ -224,33 +255,13 @@ def lint(session: nox.Session, core: str) -> None:
     session.run("antsibull-changelog", "lint")
     session.run("antsibull-changelog", "lint-changelog-yaml", "changelogs/changelog.yaml")
     copy = collection_copy(session, core)
-    env = {"ANSIBLE_COLLECTIONS_PATH": str(copy.parents[2]), "ANSIBLE_HOME": str(Path(session.create_tmp()).resolve() / "ansible-home")}
+    env = {"ANSIBLE_COLLECTIONS_PATH": str(copy.parents[2]),
+           "ANSIBLE_HOME": str(Path(session.create_tmp()).resolve() / "ansible-home")}
     with session.chdir(copy):
         session.run("ansible-lint", "--nocolor", env=env)
 
 
 matrix_session("lint", NEWEST, suffix=False, tags=["lint"])(lint)
-
-
-def build(session: nox.Session, core: str) -> None:
-    """ansible-galaxy collection build in the work tree, no local state in the tarball, galaxy-importer accepts it"""
-    install_core(session, core, "galaxy-importer")
-    shutil.rmtree(DIST, ignore_errors=True)
-    DIST.mkdir(parents=True)
-    # In the work tree, where .venv, .nox, build/ and tests/output live: galaxy.yml's build_ignore must keep them out.
-    session.run("ansible-galaxy", "collection", "build", "--output-path", str(DIST))
-    tarball = next(DIST.glob("entra-b2c-*.tar.gz"))
-    with tarfile.open(tarball) as archive:
-        names = [member.name + ("/" if member.isdir() else "") for member in archive.getmembers()]
-    leaked = sorted(name for name in names if any(part in name for part in LOCAL_STATE))
-    if leaked:
-        session.error(f"{tarball.name} holds local state; extend build_ignore in galaxy.yml: {', '.join(leaked[:20])}")
-    session.log(f"{tarball.name}: {len(names)} entries, none of them local state")
-    with session.chdir(DIST):
-        session.run("python", "-m", "galaxy_importer.main", tarball.name)
-
-
-matrix_session("build", NEWEST, suffix=False, tags=["build"])(build)
 
 
 def dev(session: nox.Session, core: str) -> None:
@@ -261,3 +272,7 @@ def dev(session: nox.Session, core: str) -> None:
 
 
 matrix_session("dev", NEWEST, suffix=False, default=False)(dev)
+
+
+# The quick collection checks of antsibull-nox (antsibull-nox.toml) last.
+antsibull_nox.load_antsibull_nox_toml()
