@@ -196,7 +196,9 @@ def e2e(session: nox.Session, core: str) -> None:
     session.install(*TEST_REQUIREMENTS)
     env = {"ANSIBLE_COLLECTIONS_PATH": str(collections), "ANSIBLE_PYTHON_INTERPRETER": session_python(session)}
     if core in ENDS:
-        targets = ["tests/fidelity", "tests/e2e"]
+        # Two pytest-xdist workers, each with its own emulator: the long tests mostly wait (faults, soak, bench), so
+        # the two whole suites overlap on two cores. A file stays on one worker (module fixtures run once).
+        targets = ["-n", os.environ.get("E2E_WORKERS", "2"), "--dist", "loadfile", "tests/fidelity", "tests/e2e"]
         if core == OLDEST:
             # ansible-core 2.16 still prints module arguments at -vvv: the leak scan covers Ansible's debug output.
             env["E2E_VERBOSITY"] = os.environ.get("E2E_VERBOSITY", "3")
@@ -276,3 +278,7 @@ matrix_session("dev", NEWEST, suffix=False, default=False)(dev)
 
 # The quick collection checks of antsibull-nox (antsibull-nox.toml) last.
 antsibull_nox.load_antsibull_nox_toml()
+# antsibull-nox's sessions run on nox's own Python (3.11, where the newest ansible-core is 2.19): the docs check runs
+# with the newest ansible-core, as ansible-doc renders the docs, so on the newest Python (no setting for it).
+if PYTHONS[MATRIX[NEWEST]]:
+    nox.registry.get()["docs-check"].python = PYTHONS[MATRIX[NEWEST]]
