@@ -11,7 +11,8 @@ community collections run (antsibull-nox.toml): docs-check, license-check, extra
 - e2e-X: pytest against the collection as a user gets it: the tarball of the build session installed with
   ansible-galaxy into a fresh virtual environment. Oldest and newest run all of tests/fidelity and tests/e2e (the
   oldest at -vvv, so the leak scan covers Ansible's debug output); the minors between run the tests marked `compat`.
-- build: ansible-galaxy collection build in the work tree, the tarball holds no local state, galaxy-importer accepts it.
+- build: ansible-galaxy collection build in the work tree, the tarball holds no local state, galaxy-importer accepts
+  it, and ansible-builder's execution environment gets requirements.txt.
 - lint: antsibull-changelog lint and ansible-lint (production profile) on the newest ansible-core.
 - dev: the newest environment scripts/lib.sh hands to make demo, emulator, bench and reliability.
 
@@ -158,7 +159,7 @@ def junit_path(session: nox.Session) -> Path:
 # ---- sessions, longest first after the build they wait for: `nox -j 2` starts them in this order ----
 
 def build(session: nox.Session, core: str) -> None:
-    """ansible-galaxy collection build in the work tree, no local state in the tarball, galaxy-importer accepts it"""
+    """ansible-galaxy collection build in the work tree, no local state in it, galaxy-importer and ansible-builder"""
     install_core(session, core, "galaxy-importer")
     shutil.rmtree(DIST, ignore_errors=True)
     DIST.mkdir(parents=True)
@@ -176,6 +177,19 @@ def build(session: nox.Session, core: str) -> None:
     session.log(f"{tarball.name}: {len(packed)} files, none of them local state")
     with session.chdir(DIST):
         session.run("python", "-m", "galaxy_importer.main", tarball.name)
+    # ansible-builder (a dependency of galaxy-importer) reads meta/execution-environment.yml of the installed
+    # collection: the execution environment it builds must get requirements.txt's list.
+    installed = Path(session.create_tmp()).resolve() / "collections"
+    shutil.rmtree(installed, ignore_errors=True)
+    session.run("ansible-galaxy", "collection", "install", "--offline", str(tarball), "-p", str(installed), silent=True)
+    introspected = session.run("ansible-builder", "introspect", "--sanitize", str(installed), silent=True)
+    from_builder = {line.split("#")[0].strip(" -'") for line in introspected.splitlines()
+                    if line.startswith("- ") and "# from collection entra.b2c" in line}
+    declared = {line.strip() for line in (ROOT / "requirements.txt").read_text(encoding="utf-8").splitlines()
+                if line.strip() and not line.startswith("#")}
+    if from_builder != declared:
+        session.error(f"ansible-builder installs {sorted(from_builder)}, requirements.txt lists {sorted(declared)}")
+    session.log(f"ansible-builder installs requirements.txt: {', '.join(sorted(declared))}")
 
 
 matrix_session("build", NEWEST, suffix=False, tags=["build"])(build)
