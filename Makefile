@@ -42,8 +42,8 @@ units: $(NOX) ## ansible-test units on every ansible-core 2.16-2.21
 e2e: $(NOX) ## pytest tests/fidelity and tests/e2e against the built tarball, installed per ansible-core minor
 	@mkdir -p build; $(call run_nox,-t e2e)
 
-lint: $(NOX) ## antsibull-changelog, ansible-lint (production), antsibull-nox docs-check, license-check, extra-checks
-	@mkdir -p build; $(call run_nox,-s lint docs-check license-check extra-checks)
+lint: $(NOX) ## antsibull-changelog, ansible-lint (production), licence headers, antsibull-nox docs-check, license-check, extra-checks
+	@mkdir -p build; $(call run_nox,-s lint headers docs-check license-check extra-checks)
 
 build: $(NOX) ## ansible-galaxy collection build into build/dist, then galaxy-importer on the tarball
 	@mkdir -p build; $(call run_nox,-s build)

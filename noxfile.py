@@ -14,6 +14,7 @@ community collections run (antsibull-nox.toml): docs-check, license-check, extra
 - build: ansible-galaxy collection build in the work tree, the tarball holds no local state, galaxy-importer accepts
   it, and ansible-builder's execution environment gets requirements.txt.
 - lint: antsibull-changelog lint and ansible-lint (production profile) on the newest ansible-core.
+- headers: every file has the one licence header form (`nox -s headers -- --fix` adds it where it is missing).
 - dev: the newest environment scripts/lib.sh hands to make demo, emulator, bench and reliability.
 
 From antsibull-nox we take the collection copy for ansible-test (prepare_collections) and the docs, licence and
@@ -288,6 +289,61 @@ def dev(session: nox.Session, core: str) -> None:
 
 
 matrix_session("dev", NEWEST, suffix=False, default=False)(dev)
+
+
+# The one header form of every file (what antsibull-nox's license-check and reuse lint do not check: they accept any
+# copyright line and licence wording). A file without room for a comment has it in <file>.license.
+SPDX_TAG = "SPDX-License-Identifier"  # apart from its value, so that reuse does not read this line as a header
+HEADER = ("Copyright (c) entra.b2c contributors",
+          "GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)",
+          f"{SPDX_TAG}: GPL-3.0-or-later")
+
+
+@nox.session(python=False, tags=["lint"])
+def headers(session: nox.Session) -> None:
+    """every file starts with the same licence header (or has it in <file>.license)"""
+    listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
+                            capture_output=True, text=True, check=True).stdout.splitlines()
+    wrong = []
+    for path in listed:
+        file = ROOT / path
+        if (path.startswith(("LICENSES/", "changelogs/fragments/")) or path == "COPYING" or not file.is_file()
+                or file.stat().st_size == 0 or Path(f"{file}.license").exists()):
+            continue  # the licence texts, fragments (REUSE.toml), empty files, and files whose sidecar is checked
+        with open(file, encoding="utf-8", errors="replace") as handle:
+            head = [handle.readline().lstrip("#").strip() for _line in range(8)]
+        if not all(line in head for line in HEADER):
+            wrong.append(path)
+    if wrong and "--fix" in session.posargs:
+        for path in wrong:
+            add_header(ROOT / path)
+        session.log(f"added the header to {', '.join(wrong)}: review and commit")
+    elif wrong:
+        session.error("these files lack the header (the three lines of HEADER in noxfile.py, as comments near the "
+                      f"top; `nox -s headers -- --fix` adds it): {', '.join(wrong)}")
+    else:
+        session.log(f"{len(listed)} files: one header form")
+
+
+def add_header(file: Path) -> None:
+    """Put HEADER in a file: replace an older copyright/licence pair, else add it as comments (XML: a sidecar)."""
+    if file.suffix in (".xml", ".json", ".svg"):
+        Path(f"{file}.license").write_text("\n".join(HEADER) + "\n", encoding="utf-8")
+        return
+    lines = file.read_text(encoding="utf-8").splitlines(keepends=True)
+    for index, line in enumerate(lines[:8]):
+        if "Copyright" in line and index + 1 < len(lines) and "GNU General Public License" in lines[index + 1]:
+            prefix = line[:len(line) - len(line.lstrip("# "))]
+            lines[index:index + 2] = [f"{prefix}{HEADER[0]}\n", f"{prefix}{HEADER[1]}\n"]
+            break
+    else:
+        if file.suffix == ".md":
+            block = ["<!--\n", *(f"{text}\n" for text in HEADER), "-->\n", "\n"]
+        else:
+            block = [f"# {text}\n" for text in HEADER]
+        first = 1 if lines and (lines[0].startswith("#!") or lines[0].strip() == "---") else 0
+        lines[first:first] = block
+    file.write_text("".join(lines), encoding="utf-8")
 
 
 # The quick collection checks of antsibull-nox (antsibull-nox.toml) last.
