@@ -1,48 +1,73 @@
+# Copyright (c) entra.b2c contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Developer tasks for the entra.b2c collection. `make help` lists them.
-# Test targets run on the legs in LEGS (default "oldest newest"); PYTHON_OLDEST / PYTHON_NEWEST pick interpreters.
-# Example: make units LEGS=newest
+# The tests are nox sessions (noxfile.py); make installs nox itself into .venv/nox from python3 and runs two sessions
+# at a time. Example: make test NOX_ARGS="-s units-2.21 e2e-2.21"
 
 .DEFAULT_GOAL := help
-.PHONY: help test sanity units e2e lint emulator demo clean distclean
+.PHONY: help test sanity units e2e lint build sessions emulator demo bench reliability clean distclean
+
+NOX_VENV := .venv/nox
+NOX := $(NOX_VENV)/bin/nox
+# Sessions run at once: two cores, and most sessions spend their time in one process at a time.
+JOBS ?= 2
+NOX_ARGS ?=
+
+# Run the selected sessions, then one line per session with its test counts and the aggregate line.
+run_nox = status=0; $(NOX) -j $(JOBS) --report build/nox-report.json $(1) $(NOX_ARGS) || status=$$?; \
+	$(NOX_VENV)/bin/python scripts/summarize.py build/nox-report.json build/junit; exit $$status
 
 help: ## List the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
-	@echo "  Variables: LEGS=\"oldest newest\", PYTHON_OLDEST=/path, PYTHON_NEWEST=/path, EMULATOR_ARGS=\"...\""
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@echo "  Variables: NOX_ARGS=\"-s units-2.21 e2e-2.21\" (sessions: make sessions), JOBS=2,"
+	@echo "             PYTHON_3_11=/path, PYTHON_3_12=/path, EMULATOR_ARGS=\"...\", BENCH_ARGS, RELIABILITY_ARGS"
 
-test: ## Whole suite on each leg: sanity, units, fidelity + e2e (pytest); changelog, docs and ansible-lint (newest)
-	@bash scripts/test.sh all
+# nox, antsibull-nox and uv in their own environment, remade when tests/nox-requirements.txt changes.
+$(NOX): tests/nox-requirements.txt
+	rm -rf $(NOX_VENV)
+	python3 -m venv $(NOX_VENV)
+	$(NOX_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r tests/nox-requirements.txt
+	touch $@
 
-sanity: ## ansible-test sanity on each leg
-	@bash scripts/test.sh sanity
+test: $(NOX) ## Everything (~20 min): units on ansible-core 2.16-2.21, sanity and fidelity + e2e on 2.16 and 2.21, the compat e2e set on 2.17-2.20, build + galaxy-importer, docs, licences, lint
+	@mkdir -p build; $(call run_nox,)
 
-units: ## ansible-test units on each leg
-	@bash scripts/test.sh units
+sanity: $(NOX) ## ansible-test sanity on ansible-core 2.16 and 2.21
+	@mkdir -p build; $(call run_nox,-t sanity)
 
-e2e: ## pytest tests/fidelity and tests/e2e on each leg, against the copied collection
-	@bash scripts/test.sh e2e
+units: $(NOX) ## ansible-test units on every ansible-core 2.16-2.21
+	@mkdir -p build; $(call run_nox,-t units)
 
-lint: ## antsibull-docs lint-collection-docs and ansible-lint (production profile), newest leg
-	@LEGS=newest bash scripts/test.sh lint
+e2e: $(NOX) ## pytest tests/fidelity and tests/e2e against the built tarball, installed per ansible-core minor
+	@mkdir -p build; $(call run_nox,-t e2e)
 
-emulator: ## Run the Graph emulator in the foreground (newest leg's environment); EMULATOR_ARGS passes options
+lint: $(NOX) ## antsibull-changelog, ansible-lint (production), licence headers, antsibull-nox docs-check, license-check, extra-checks
+	@mkdir -p build; $(call run_nox,-s lint headers docs-check license-check extra-checks)
+
+build: $(NOX) ## ansible-galaxy collection build into build/dist, then galaxy-importer on the tarball
+	@mkdir -p build; $(call run_nox,-s build)
+
+sessions: $(NOX) ## List the nox sessions
+	@$(NOX) -l
+
+emulator: ## Run the Graph emulator in the foreground; EMULATOR_ARGS passes options
 	@bash scripts/emulator.sh
 
 demo: ## Run the demo (scripts/demo.sh)
 	@bash scripts/demo.sh
 
-clean: ## Remove build/ (copied trees, test results), tests/output and built artifacts; keep the environments
-	rm -rf build tests/output entra-b2c-*.tar.gz
-
-distclean: clean ## Also remove the leg environments in .venv/
-	rm -rf .venv
-
-.PHONY: bench
 bench: ## Performance benchmark against a hand-written uri playbook (~15 min): writes docs/performance.md; BENCH_ARGS passes options
 	bash scripts/bench.sh
 
-.PHONY: reliability
 reliability: ## Fault matrix, 500-run soak, bad-input table, leak scan (~15 min): writes docs/reliability.md; RELIABILITY_ARGS passes options
 	bash scripts/reliability.sh
+
+clean: ## Remove build/ (tarball, test results), tests/output and built artifacts; keep the environments
+	rm -rf build tests/output entra-b2c-*.tar.gz
+
+distclean: clean ## Also remove the environments (.venv/nox, .nox)
+	rm -rf .venv .nox
 
 .PHONY: live-test
 live-test: ## End-to-end scenarios against the B2C tenant in AZURE_TENANT_ID/AZURE_CLIENT_ID/credential; skips without one (docs/testing.md)

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# The performance benchmark (tests/perf/bench.py) on the newest leg's environment: the collection against a
+# Copyright (c) entra.b2c contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+# The performance benchmark (tests/perf/bench.py) in the newest environment (nox session dev): the collection against a
 # hand-written ansible.builtin.uri playbook on the emulator; writes docs/performance.md and prints its tables.
 # Usage: scripts/bench.sh [bench.py options]     e.g. scripts/bench.sh --quick --out /tmp/performance.md
-# Environment: BENCH_ARGS adds options (make bench BENCH_ARGS="--latency-ms 50"); PYTHON_NEWEST picks the interpreter.
+# Environment: BENCH_ARGS adds options (make bench BENCH_ARGS="--latency-ms 50"); PYTHON_3_12 picks the interpreter.
 set -euo pipefail
 shopt -s inherit_errexit
 

@@ -1,4 +1,7 @@
 #!/usr/bin/env bash
+# Copyright (c) entra.b2c contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 # The main job: ensure the IEF starter-pack policy keys twice (changed, then ok) and print the key facts.
 # Against a real tenant when one is configured in the environment (AZURE_TENANT_ID or AZURE_TENANT, AZURE_CLIENT_ID
 # and a credential: AZURE_CLIENT_SECRET/AZURE_SECRET, AZURE_CLIENT_CERTIFICATE_PATH, AZURE_FEDERATED_TOKEN_FILE, or

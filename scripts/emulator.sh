@@ -1,4 +1,7 @@
 #!/usr/bin/env bash
+# Copyright (c) entra.b2c contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Run the Graph + Entra ID emulator (tests/emulator) in the foreground with any Python >= 3.9.
 # The server needs only `cryptography`: the interpreter's own when it has it, else a small cached .venv/emulator.
 # Usage: scripts/emulator.sh [OPTIONS]   or   EMULATOR_ARGS="--port 8443 --data /tmp/keysets.json" scripts/emulator.sh

@@ -1,10 +1,10 @@
 # Copyright (c) entra.b2c contributors
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Offline stand-in for the pip bootstrap script ansible-test downloads.
 
 ansible-test bootstraps pip into each virtual environment it makes with ``get-pip-<version>.py`` fetched from a host
-our machines cannot reach, cached as ``~/.ansible/test/cache/get_pip_<version with underscores>.py``. scripts/test.sh
+our machines cannot reach, cached as ``~/.ansible/test/cache/get_pip_<version with underscores>.py``. noxfile.py
 copies this file there under that name, next to the pip wheel of that version (from ``pip download``). Like the real
 script, it runs pip from the wheel and installs the arguments it was given plus pip (and setuptools and wheel unless
 ``--no-setuptools`` / ``--no-wheel`` are passed); it uses the index pip is configured with.
@@ -44,7 +44,7 @@ def main() -> int:
     version = pip_version(__file__)
     wheels = sorted(glob.glob(os.path.join(here, f"pip-{version}-*.whl")))
     if not wheels:
-        sys.stderr.write(f"pip {version} wheel missing from {here}: rerun scripts/test.sh, which downloads it\n")
+        sys.stderr.write(f"pip {version} wheel missing from {here}: rerun the nox session (noxfile.py seed_pip_bootstrap downloads it)\n")
         return 1
     # pip runs from its wheel, as the real bootstrap script does with the copy embedded in it.
     sys.path.insert(0, wheels[0])

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# The reliability checks (tests/reliability) on the newest leg's environment: the fault matrix, the 500-run soak and
+# Copyright (c) entra.b2c contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+# The reliability checks (tests/reliability) in the newest environment (nox session dev): the fault matrix, the 500-run soak and
 # the bad-input table against the emulator, every run at -vvv and scanned for secrets; writes docs/reliability.md.
 # Usage: scripts/reliability.sh [python -m reliability options]     e.g. scripts/reliability.sh --runs 100 --only soak
-# Environment: RELIABILITY_ARGS adds options (make reliability RELIABILITY_ARGS="--seed 7"); PYTHON_NEWEST picks the
+# Environment: RELIABILITY_ARGS adds options (make reliability RELIABILITY_ARGS="--seed 7"); PYTHON_3_12 picks the
 # interpreter. Exits non-zero when a promise is broken (the page's Findings say which).
 set -euo pipefail
 shopt -s inherit_errexit

@@ -1,27 +1,24 @@
 # Copyright (c) entra.b2c contributors
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Print the per-leg, per-stage table of a scripts/test.sh run and its one aggregate line.
+"""Print one line per nox session with its test counts, and the aggregate line, after `make test`.
 
-Usage: python summarize.py RESULTS_TSV
+Usage: python summarize.py NOX_REPORT_JSON JUNIT_DIR
 
-Each line of RESULTS_TSV is ``leg<TAB>stage<TAB>PASS|FAIL|SKIP<TAB>seconds<TAB>junit<TAB>note``, where junit is a
-path or glob pattern of JUnit XML files; the last two fields may be empty.
-Counts come from the JUnit XML of the test runners. A check without JUnit output (sanity, changelog lint) counts as
-one test. A stage that failed without any failed test in its XML (a crash, a broken setup) counts as one failure, so
+Hand-written because nox reports sessions (success, failed, skipped and the time each took) but not how many tests
+ran in them. The counts come from the JUnit XML a session left in JUNIT_DIR (<session>.xml, <session>-*.xml): pytest's
+and ansible-test units'. A session without JUnit output (sanity, lint, build, the antsibull-nox checks) counts as one
+test. A session that failed without any failed test in its XML (a crash, a broken install) counts as one failure, so
 the aggregate never says "0 failed" for a failed run.
 """
 
 from __future__ import annotations
 
-import glob
-import os
+import json
 import sys
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
-
-# Stages that are a single pass/fail check.
-SINGLE_CHECKS = frozenset(("sanity", "changelog"))
+from pathlib import Path
 
 
 @dataclass
@@ -36,7 +33,7 @@ class Counts:
         self.skipped += other.skipped
 
 
-def junit_counts(path: str) -> Counts:
+def junit_counts(path: Path) -> Counts:
     """Totals over every <testsuite> in a JUnit XML file (pytest writes <testsuites> around one or more)."""
     root = ET.parse(path).getroot()
     suites = [root] if root.tag == "testsuite" else root.iter("testsuite")
@@ -49,49 +46,51 @@ def junit_counts(path: str) -> Counts:
     return counts
 
 
-def stage_counts(stage: str, status: str, junit: str) -> tuple[Counts, str]:
-    """Counts for one stage and a note for the table."""
+def session_counts(name: str, result: str, junit_dir: Path) -> tuple[Counts, str]:
     counts = Counts()
-    note = ""
-    if status == "SKIP":
-        return counts, note
-    paths = sorted(glob.glob(junit)) if junit else []
+    notes = []
+    if result == "skipped":
+        return counts, ""
+    paths = sorted(junit_dir.glob(f"{name}.xml")) + sorted(junit_dir.glob(f"{name}-*.xml"))
+    for path in paths:
+        try:
+            counts.add(junit_counts(path))
+        except (ET.ParseError, ValueError) as exc:
+            notes.append(f"unreadable {path.name}: {exc}")
     if paths:
-        for path in paths:
-            try:
-                counts.add(junit_counts(path))
-            except (ET.ParseError, ValueError) as exc:
-                note = f"unreadable {os.path.basename(path)}: {exc}; "
-        note += f"{counts.passed} passed, {counts.failed} failed, {counts.skipped} skipped"
-    elif stage in SINGLE_CHECKS and status == "PASS":
+        notes.append(f"{counts.passed} passed, {counts.failed} failed, {counts.skipped} skipped")
+    elif result == "success":
         counts.passed = 1
-    if status == "FAIL" and counts.failed == 0:
+    if result != "success" and counts.failed == 0:
         counts.failed = 1
-    return counts, note
+    return counts, "; ".join(notes)
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 2:
+    if len(argv) != 3:
         sys.stderr.write(__doc__ or "")
         return 2
+    report_path, junit_dir = Path(argv[1]), Path(argv[2])
+    if not report_path.is_file():
+        print(f"no nox report at {report_path}: nox stopped before running any session")
+        print("total: 0 passed, 1 failed, 0 skipped")
+        return 0
+    sessions = json.loads(report_path.read_text(encoding="utf-8"))["sessions"]
     total = Counts()
     rows = []
-    with open(argv[1], encoding="utf-8") as results:
-        for line in results:
-            if not line.strip():
-                continue
-            leg, stage, status, seconds, junit, given_note = (line.rstrip("\n").split("\t") + [""] * 6)[:6]
-            counts, note = stage_counts(stage, status, junit)
-            total.add(counts)
-            rows.append((leg, stage, status, f"{seconds}s", given_note or note))
-    header = ("leg", "stage", "result", "time")
-    widths = [max(len(row[i]) for row in rows + [header]) for i in range(4)]
-    out = sys.stdout
-    out.write("\n")
-    for row in [header + ("",)] + rows:
-        cells = [row[0].ljust(widths[0]), row[1].ljust(widths[1]), row[2].ljust(widths[2]), row[3].rjust(widths[3])]
-        out.write("  ".join(cells + [row[4]]).rstrip() + "\n")
-    out.write(f"total: {total.passed} passed, {total.failed} failed, {total.skipped} skipped\n")
+    for session in sessions:
+        counts, note = session_counts(session["name"], session["result"], junit_dir)
+        total.add(counts)
+        seconds = session.get("duration")
+        rows.append((session["name"], session["result"].upper(), "%ds" % seconds if seconds is not None else "",
+                     note or (session.get("reason") or "")))
+    header = ("session", "result", "time", "")
+    widths = [max(len(row[i]) for row in rows + [header]) for i in range(3)]
+    print()
+    for row in [header] + rows:
+        cells = [row[0].ljust(widths[0]), row[1].ljust(widths[1]), row[2].rjust(widths[2]), row[3]]
+        print("  ".join(cells).rstrip())
+    print(f"total: {total.passed} passed, {total.failed} failed, {total.skipped} skipped")
     return 0
 
 

@@ -27,6 +27,12 @@ from emulator import Emulator  # noqa: E402  pylint: disable=wrong-import-positi
 CALLBACKS_DIR = Path(__file__).resolve().parent / "callback_plugins"
 
 
+def pytest_configure(config):
+    # `pytest -m compat` is the set every ansible-core minor of the matrix runs (noxfile.py, sessions e2e-X).
+    config.addinivalue_line("markers", "compat: the end-to-end set run on every supported ansible-core minor: ad hoc, "
+                            "module_defaults, check mode with diff, the batch module, the role, worker/module-process parity")
+
+
 def collections_path(tmp_root: Path) -> str:
     """The tree `make test` built, or a symlinked one for a direct pytest run from the repository."""
     given = os.environ.get("ANSIBLE_COLLECTIONS_PATH")

@@ -16,6 +16,9 @@ import yaml
 
 from conftest import key_task
 
+# Every test here compares the worker path with a module process: the parity every ansible-core minor must keep.
+pytestmark = pytest.mark.compat
+
 IN_PROCESS = "running %s in the controller's worker process"
 MODULE_PROCESS = "running %s as a module process"
 AS_MODULE = {"ENTRA_B2C_IN_PROCESS": "false"}

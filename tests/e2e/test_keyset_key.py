@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from conftest import key_task, keyset_keys, routes
 
 DAY = 86400
@@ -23,6 +24,7 @@ def seed(control, name, *keys):
     control.seed([{"id": name, "keys": list(keys)}])
 
 
+@pytest.mark.compat
 def test_check_apply_check_apply_sequence(ansible, control):
     task = key_task(keyset="TokenSigningKeyContainer", use="sig", valid_for="365d", renew_before="30d")
 
@@ -158,6 +160,7 @@ def test_diff_shows_public_facts_only(ansible, control):
     assert "B2C_1A_Enc" in run.stdout  # the diff callback rendered it
 
 
+@pytest.mark.compat
 def test_check_mode_diff_shows_the_planned_key(ansible, control):
     result = ansible.playbook([key_task(keyset="Enc", use="enc", valid_for="30d")], check=True, diff=True).result()
     assert result["changed"] is True and result["key"] is None
@@ -166,6 +169,7 @@ def test_check_mode_diff_shows_the_planned_key(ansible, control):
     assert control.state()["keysets"] == []
 
 
+@pytest.mark.compat
 def test_adhoc_command(ansible, control):
     conn = ansible.connection()
     args = " ".join("%s=%s" % item for item in conn.items())

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from conftest import keyset_keys, routes
 
 DAY = 86400
@@ -20,6 +21,7 @@ def batch_task(name="batch", **args):
 STARTER = [{"keyset": "TokenSigningKeyContainer", "use": "sig"}, {"keyset": "TokenEncryptionKeyContainer", "use": "enc"}]
 
 
+@pytest.mark.compat
 def test_starter_pack_check_apply_check_apply(ansible, control):
     task = batch_task(keysets=STARTER, valid_for="365d", renew_before="30d")
     check = ansible.playbook([task], check=True).result("batch")
@@ -87,6 +89,7 @@ def test_bad_entries_fail_before_any_request(ansible, control):
     assert control.requests() == []
 
 
+@pytest.mark.compat
 def test_diff_lists_every_set(ansible, control):
     result = ansible.playbook([batch_task(keysets=STARTER)], diff=True).result("batch")
     before, after = result["diff"]["before"]["keysets"], result["diff"]["after"]["keysets"]

@@ -74,6 +74,7 @@ def thumbprint(cert) -> str:
     return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
 
+@pytest.mark.compat
 def test_default_list_check_then_apply_then_nothing_to_do(ansible, control):
     checked = summary(ansible.playbook(role_play(), check=True))
     assert set(checked) == set(STARTER_PACK)
@@ -228,6 +229,7 @@ def test_connection_overrides_the_play_defaults_option_by_option(ansible, contro
     assert sorted(writes(control)) == sorted(["keysets.create", "keys.generate"] * 2)
 
 
+@pytest.mark.compat
 def test_collection_playbook_with_credentials_from_the_environment(ansible, control):
     emulator = ansible.emulator
     environment = {

@@ -204,7 +204,9 @@ class Bench:
     def _collections_path(self) -> str:
         given = os.environ.get("ANSIBLE_COLLECTIONS_PATH", "")
         for entry in given.split(os.pathsep):
-            if entry and (Path(entry) / "ansible_collections" / "entra" / "b2c" / "galaxy.yml").exists():
+            # a source tree has galaxy.yml, an installed tarball MANIFEST.json
+            collection = Path(entry) / "ansible_collections" / "entra" / "b2c"
+            if entry and any((collection / name).exists() for name in ("galaxy.yml", "MANIFEST.json")):
                 return entry
         root = self.workdir / "collections"
         link = root / "ansible_collections" / "entra" / "b2c"

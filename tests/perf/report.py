@@ -20,7 +20,7 @@ from typing import Optional
 OUR_CODE = "ansible_collections/entra/b2c/"
 TOKEN_ROUTES = ("token", "discovery", "jwks")
 SHOWN_ROUTES = ("token", "discovery", "keysets.get", "keysets.list", "keysets.create", "keys.generate")
-COMMAND_NOTE = ("`make bench` runs `scripts/bench.sh`, which prepares the newest leg's environment (`.venv/newest`) and "
+COMMAND_NOTE = ("`make bench` runs `scripts/bench.sh`, which prepares the newest environment (nox session `dev`, `.nox/dev`) and "
                 "runs `tests/perf/bench.py`; `python tests/perf/bench.py --help` lists the options.")
 
 

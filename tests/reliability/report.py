@@ -378,7 +378,7 @@ def _reproduce(meta: dict) -> list:
     return [
         "## Reproduce",
         "",
-        "`make reliability` (scripts/reliability.sh: the newest leg's environment, then `python -m reliability` "
+        "`make reliability` (scripts/reliability.sh: the newest environment, nox session `dev`, then `python -m reliability` "
         "with tests/ on the path) regenerates this page and exits non-zero when a promise is broken. Options: "
         "`RELIABILITY_ARGS=\"--runs 500 --seed N --only matrix,soak,bad-input\"`. The suite runs the same code on a "
         "smaller scale: tests/e2e/test_faults.py (a representative part of the matrix), tests/e2e/test_soak.py (a "

