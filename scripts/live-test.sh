@@ -1,4 +1,7 @@
 #!/usr/bin/env bash
+# Copyright (c) entra.b2c contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 # make live-test: the end-to-end scenarios of tests/live against the B2C tenant of the environment.
 # Needs AZURE_TENANT_ID (or AZURE_TENANT), AZURE_CLIENT_ID and one credential (AZURE_CLIENT_SECRET,
 # AZURE_CLIENT_CERTIFICATE_PATH, AZURE_FEDERATED_TOKEN_FILE or AZURE_ACCESS_TOKEN): the variables the modules read.

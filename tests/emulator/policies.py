@@ -1,5 +1,5 @@
-# Copyright (c) 2025, entra.b2c maintainers
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Copyright (c) entra.b2c contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 """IEF custom policies (Graph beta trustFrameworkPolicy): routes, the tenant's policies and B2C's upload validation.
