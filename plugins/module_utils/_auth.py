@@ -19,8 +19,8 @@ import os
 import re
 import threading
 import time
-from dataclasses import dataclass, field
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Callable
 from urllib.parse import urlsplit
 

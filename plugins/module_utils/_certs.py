@@ -19,9 +19,9 @@ import binascii
 import calendar
 import hashlib
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import SimpleNamespace
-from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ansible.module_utils.basic import missing_required_lib

@@ -14,8 +14,8 @@ import contextlib
 import copy
 import os
 import time
-from typing import Callable
 from collections.abc import Iterator
+from typing import Callable
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
