@@ -75,7 +75,6 @@ CA_BUNDLE_ENV = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
 CREDENTIAL_OPTIONS = ", ".join(option for _kind, option, _env in CREDENTIAL_KINDS)
 
 
-
 def not_the_credential(what: str) -> str:
     """The end of a message about a throttled, failing or unreachable Entra ID; what is not in question (with "is" or
     "are")."""

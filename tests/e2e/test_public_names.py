@@ -11,31 +11,17 @@
 
 from __future__ import annotations
 
-import datetime
 import json
 import re
 import subprocess
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
+from test_auth import make_certificate  # a self-signed certificate: (PEM with its key, certificate PEM)
 
 MODULES = ("b2c_keyset", "b2c_keyset_certificate", "b2c_keyset_info", "b2c_keyset_key", "b2c_keyset_key_batch",
            "b2c_keyset_secret")
 OLD_BATCH = "entra.b2c.b2c_keyset_keys"
-UNRESOLVED = re.compile(r"(couldn't resolve module/action|Cannot resolve) '%s'" % re.escape(OLD_BATCH))
+UNRESOLVED = re.compile(rf"(couldn't resolve module/action|Cannot resolve) '{re.escape(OLD_BATCH)}'")
 POLICY_SECRET = "policy-Secret-5c1d9a"
-
-
-def certificate_pem() -> str:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "names.example")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=30)).sign(key, hashes.SHA256()))
-    return cert.public_bytes(serialization.Encoding.PEM).decode("ascii")
 
 
 def dicts_in(value):
@@ -60,7 +46,7 @@ def test_every_result_and_diff_lists_keys_as_keyset_keys_only(ansible, control):
         task("key", "b2c_keyset_key", keyset="Signing", use="sig", valid_for="30d"),
         task("batch", "b2c_keyset_key_batch", use="enc", keysets=[{"keyset": "Encryption"}]),
         task("secret", "b2c_keyset_secret", keyset="Api", use="sig", secret=POLICY_SECRET),
-        task("cert", "b2c_keyset_certificate", keyset="Partner", certificate=certificate_pem()),
+        task("cert", "b2c_keyset_certificate", keyset="Partner", certificate=make_certificate()[1]),
         task("info", "b2c_keyset_info"),
         {"name": "dot access", "ansible.builtin.assert": {"that": [
             "key.keyset_keys | length == 1", "key.keyset_keys[0].kid == key.key.kid",

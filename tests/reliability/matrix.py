@@ -182,7 +182,7 @@ def case_tasks() -> list:
     variants = {
         "key": ("b2c_keyset_key", {"keyset": keyset, "use": "sig", "valid_for": "30d"}),
         "batch": ("b2c_keyset_key_batch", {"use": "sig", "valid_for": "30d",
-                                      "keysets": [{"keyset": keyset}, {"keyset": keyset + "-b"}]}),
+                                           "keysets": [{"keyset": keyset}, {"keyset": keyset + "-b"}]}),
         "secret": ("b2c_keyset_secret", {"keyset": keyset, "use": "sig", "secret": "{{ case_secret }}",
                                          "valid_for": "30d"}),
         "certificate": ("b2c_keyset_certificate", {"keyset": keyset, "certificate": "{{ case_certificate }}"}),
