@@ -363,8 +363,8 @@ class CertificateRule(KeyRule):
         reason = "keyset_missing" if not keyset_exists else "valid" if held else "no_key"
         return Plan(generate=held is None, reason=reason, key=held)
 
-    def conflict(self, keys: Iterable[Mapping[str, Any]], keyset_id: str) -> str | None:
-        return conflict(keys, UPLOADED, keyset_id, {"kty": UPLOADED_ADVICE, "use": UPLOADED_ADVICE})
+    def conflict(self, keys: Iterable[Mapping[str, Any]], service_id: str) -> str | None:
+        return conflict(keys, UPLOADED, service_id, {"kty": UPLOADED_ADVICE, "use": UPLOADED_ADVICE})
 
     def body(self, now: int) -> dict:
         return self.upload.body
@@ -376,8 +376,8 @@ class CertificateRule(KeyRule):
                now: int) -> dict | None:
         return find_certificate_key(keys_after, self.thumbprint)
 
-    def notice(self, key: Mapping[str, Any], keyset_id: str) -> str | None:
+    def notice(self, key: Mapping[str, Any], service_id: str) -> str | None:
         if str(key.get("status", "")).strip().lower() != "disabled":
             return None
-        return (f"key {key.get('kid')} of {keyset_id} carries this certificate (x5t {self.thumbprint}) but is disabled, "
+        return (f"key {key.get('kid')} of {service_id} carries this certificate (x5t {self.thumbprint}) but is disabled, "
                 f"so B2C does not use it; enable it again rather than uploading a second copy")

@@ -466,11 +466,8 @@ def generate_body(request: KeyRequest, now: int) -> dict:
 
 
 def secret_body(request: KeyRequest, secret: str, now: int) -> dict:
-    """The uploadSecret payload: use, the secret as k, nbf (the request's or now) and exp only when one is set."""
-    body: dict = {"use": request.use, "k": secret, "nbf": now if request.nbf is None else request.nbf}
-    if request.exp is not None:
-        body["exp"] = request.exp
-    return body
+    """The uploadSecret payload: generateKey's without kty (a secret is always oct), and the secret as k."""
+    return {**{name: value for name, value in generate_body(request, now).items() if name != "kty"}, "k": secret}
 
 
 def keys_of(keyset: Mapping[str, Any] | None) -> list:
@@ -530,7 +527,7 @@ class KeyRule:
     def plan(self, keyset_exists: bool, keys: Sequence[Mapping[str, Any]], now: int) -> Plan:
         raise NotImplementedError
 
-    def conflict(self, keys: Sequence[Mapping[str, Any]], keyset_id: str) -> str | None:  # pylint: disable=redefined-outer-name
+    def conflict(self, keys: Sequence[Mapping[str, Any]], service_id: str) -> str | None:
         """What B2C would refuse to add to a set holding these keys, in words that say what to change; else None."""
         raise NotImplementedError
 
@@ -551,7 +548,7 @@ class KeyRule:
         """Facts of the target the module returns besides the common ones."""
         return {}
 
-    def notice(self, key: Mapping[str, Any], keyset_id: str) -> str | None:  # pylint: disable=redefined-outer-name
+    def notice(self, key: Mapping[str, Any], service_id: str) -> str | None:
         """A warning about the key that satisfies the target, if it deserves one."""
         return None
 
@@ -566,7 +563,7 @@ class WindowRule(KeyRule):
     S + renew_before)."""
 
     request: KeyRequest
-    secret: str | None = dataclasses.field(default=None, repr=False)  # upload this (uploadSecret) instead of generateKey
+    secret: str | None = dataclasses.field(default=None, repr=False)  # to upload (uploadSecret), else generateKey
     always: bool = False  # add a key on every run, even when one satisfies (b2c_keyset_secret's update_secret=always)
 
     @property
@@ -579,8 +576,8 @@ class WindowRule(KeyRule):
             return Plan(generate=True, reason=ALWAYS_REASON, key=None)
         return decision
 
-    def conflict(self, keys: Sequence[Mapping[str, Any]], keyset_id: str) -> str | None:  # pylint: disable=redefined-outer-name
-        return conflict(keys, self.request, keyset_id, None if self.secret is None else {"kty": SECRET_ADVICE})
+    def conflict(self, keys: Sequence[Mapping[str, Any]], service_id: str) -> str | None:
+        return conflict(keys, self.request, service_id, None if self.secret is None else {"kty": SECRET_ADVICE})
 
     def body(self, now: int) -> dict:
         if self.secret is None:

@@ -76,8 +76,9 @@ WINDOW_SPEC = dict(
 
 USER_ERRORS = (AuthError, GraphError, KeyInputError, LockError)
 MAX_TIMEOUT = 3600
-# Options of any module of the collection whose values are secrets (their aliases included): the credentials, and the
-# values b2c_keyset_secret (secret) and b2c_keyset_certificate (pkcs12, pkcs12_password) upload.
+# Options whose raw values a failing module masks, whichever module it is: the credentials, and the values that
+# b2c_keyset_secret (secret) and b2c_keyset_certificate (pkcs12, pkcs12_password) upload. A module that does not take
+# one of them masks it too, so that `secret:` meant as the app's secret is refused without being shown.
 SECRET_OPTIONS = ("client_secret", "client_certificate_password", "access_token", "secret", "pkcs12",
                   "pkcs12_password")
 

@@ -15,7 +15,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ansible_collections.entra.b2c.plugins.module_utils._keys import active_key, key_time, keys_of, public_facts, valid_now
+from ansible_collections.entra.b2c.plugins.module_utils._keys import (
+    active_key,
+    key_time,
+    keys_of,
+    public_facts,
+    valid_now,
+)
 
 DAY = 86400
 # B2C keeps a deleted key set's keys in `<id>.bak`; no policy uses such a set.

@@ -77,8 +77,8 @@ def test_secret_is_not_an_alias_of_client_secret(ansible, control):
     # The app's secret under `secret` in the group's defaults: every module but b2c_keyset_secret refuses the option,
     # and b2c_keyset_secret never authenticates with it.
     defaults = ansible.connection(client_secret=None, secret=emu.client_secret)
-    run = ansible.playbook([task("info", "b2c_keyset_info"), task("secret", "b2c_keyset_secret", keyset="Api", use="sig")],
-                           defaults=defaults)
+    tasks = [task("info", "b2c_keyset_info"), task("secret", "b2c_keyset_secret", keyset="Api", use="sig")]
+    run = ansible.playbook(tasks, defaults=defaults)
     assert "Unsupported parameters for (entra.b2c.b2c_keyset_info) module: secret" in run.task("info")["result"]["msg"]
     assert run.task("secret")["status"] == "failed" and "no credentials" in run.task("secret")["result"]["msg"]
     assert control.requests() == []
