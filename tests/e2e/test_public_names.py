@@ -20,7 +20,9 @@ from test_auth import make_certificate  # a self-signed certificate: (PEM with i
 MODULES = ("b2c_keyset", "b2c_keyset_certificate", "b2c_keyset_info", "b2c_keyset_key", "b2c_keyset_key_batch",
            "b2c_keyset_secret")
 OLD_BATCH = "entra.b2c.b2c_keyset_keys"
-UNRESOLVED = re.compile(rf"(couldn't resolve module/action|Cannot resolve) '{re.escape(OLD_BATCH)}'")
+# Ansible's words for a module that does not exist, playbook and ad hoc, ansible-core 2.16 to 2.21.
+UNRESOLVED = re.compile(rf"(couldn't resolve module/action|Cannot resolve) '{re.escape(OLD_BATCH)}'"
+                        rf"|The module {re.escape(OLD_BATCH)} was not found in configured module paths")
 POLICY_SECRET = "policy-Secret-5c1d9a"
 
 
