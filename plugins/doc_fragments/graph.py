@@ -29,7 +29,6 @@ options:
       - Exactly one credential kind (O(client_secret), O(client_certificate_path), O(federated_token_file) or
         O(access_token)) may be given as module arguments; a kind given as an argument wins over the environment.
     type: str
-    aliases: [secret]
   client_certificate_path:
     description:
       - Path of a PEM file holding the private key and the certificate registered on the app, in either order.

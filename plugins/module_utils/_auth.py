@@ -19,8 +19,9 @@ import os
 import re
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Callable, Mapping, Optional
+from typing import Callable
 from urllib.parse import urlsplit
 
 from ansible_collections.entra.b2c.plugins.module_utils._graph import RetryingHttpClient
@@ -73,30 +74,34 @@ CA_BUNDLE_ENV = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
 
 CREDENTIAL_OPTIONS = ", ".join(option for _kind, option, _env in CREDENTIAL_KINDS)
 
-# The end of a message about a throttled, failing or unreachable Entra ID (what is not in question, then "is"/"are").
-NOT_THE_CREDENTIAL = "Entra ID is throttled, failing or unreachable (%s not in question): run again later"
+
+def not_the_credential(what: str) -> str:
+    """The end of a message about a throttled, failing or unreachable Entra ID; what is not in question (with "is" or
+    "are")."""
+    return f"Entra ID is throttled, failing or unreachable ({what} not in question): run again later"
+
 
 _PEM_CERTIFICATE = re.compile(r"-----BEGIN CERTIFICATE-----\s*(.+?)\s*-----END CERTIFICATE-----", re.DOTALL)
 
 
-def _first_env_name(names, environ: Mapping[str, str]) -> Optional[str]:
+def _first_env_name(names, environ: Mapping[str, str]) -> str | None:
     return next((name for name in names if environ.get(name)), None)
 
 
-def first_env(names, environ: Mapping[str, str]) -> Optional[str]:
+def first_env(names, environ: Mapping[str, str]) -> str | None:
     name = _first_env_name(names, environ)
     return environ[name] if name else None
 
 
-def resolve_cloud(value: Optional[str]) -> Cloud:
+def resolve_cloud(value: str | None) -> Cloud:
     if not value:
         return CLOUDS["global"]
     key = str(value).strip().lower()
     key = CLOUD_ALIASES.get(key, key)
     if key not in CLOUDS:
         raise AuthError(
-            "cloud: unknown cloud %r; use one of %s (azcollection names AzureCloud, AzureUSGovernment and "
-            "AzureChinaCloud are accepted too)" % (value, ", ".join(CLOUDS)))
+            f"cloud: unknown cloud {value!r}; use one of {', '.join(CLOUDS)} (azcollection names AzureCloud, "
+            f"AzureUSGovernment and AzureChinaCloud are accepted too)")
     return CLOUDS[key]
 
 
@@ -104,17 +109,17 @@ def endpoint_root(value: str, option: str, allow_http: bool = False) -> str:
     """Validate a scheme://host[:port] override and return it without a trailing slash."""
     parts = urlsplit(str(value).strip())
     if parts.scheme == "http" and not allow_http:
-        raise AuthError("%s: %r is plain http, which would send tokens in clear text; use https, or set allow_http: "
-                        "true for a local test endpoint" % (option, value))
+        raise AuthError(f"{option}: {value!r} is plain http, which would send tokens in clear text; use https, or set "
+                        f"allow_http: true for a local test endpoint")
     if parts.scheme not in ("https", "http"):
-        raise AuthError("%s: %r must be an https:// URL such as https://graph.microsoft.com" % (option, value))
+        raise AuthError(f"{option}: {value!r} must be an https:// URL such as https://graph.microsoft.com")
     if not parts.hostname or parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
-        raise AuthError("%s: %r must be a scheme, host and optional port only, such as https://127.0.0.1:8443; "
-                        "the collection appends the API path itself" % (option, value))
+        raise AuthError(f"{option}: {value!r} must be a scheme, host and optional port only, such as "
+                        f"https://127.0.0.1:8443; the collection appends the API path itself")
     try:
         parts.port  # noqa: B018 - raises on a malformed port
     except ValueError:
-        raise AuthError("%s: %r has an invalid port" % (option, value)) from None
+        raise AuthError(f"{option}: {value!r} has an invalid port") from None
     return parts.scheme + "://" + parts.netloc
 
 
@@ -124,13 +129,13 @@ class Credential:
 
     kind: str
     origin: str  # the option or environment variable it came from: named in messages so users know where to look
-    tenant_id: Optional[str] = None
-    client_id: Optional[str] = None
-    secret: Optional[str] = field(default=None, repr=False)
-    certificate_path: Optional[str] = None
-    certificate_password: Optional[str] = field(default=None, repr=False)
-    federated_token_file: Optional[str] = None
-    access_token: Optional[str] = field(default=None, repr=False)
+    tenant_id: str | None = None
+    client_id: str | None = None
+    secret: str | None = field(default=None, repr=False)
+    certificate_path: str | None = None
+    certificate_password: str | None = field(default=None, repr=False)
+    federated_token_file: str | None = None
+    access_token: str | None = field(default=None, repr=False)
 
     @property
     def from_environment(self) -> bool:
@@ -139,13 +144,13 @@ class Credential:
     def describe(self) -> str:
         what = {
             "client_secret": "client secret",
-            "certificate": "client certificate %s" % self.certificate_path,
-            "federated_token": "federated token file %s" % self.federated_token_file,
+            "certificate": f"client certificate {self.certificate_path}",
+            "federated_token": f"federated token file {self.federated_token_file}",
             "access_token": "ready access token",
         }[self.kind]
-        text = "%s (%s)" % (what, self.origin)
+        text = f"{what} ({self.origin})"
         if self.client_id and self.kind != "access_token":
-            text += " of client_id %s" % self.client_id
+            text += f" of client_id {self.client_id}"
         return text
 
     def fingerprint(self) -> str:
@@ -167,12 +172,12 @@ def resolve_credential(params: Mapping, environ: Mapping[str, str]) -> Credentia
         source = "environment"
     if not given:
         raise AuthError(
-            "no credentials: set one of %s (or their environment variables, e.g. AZURE_CLIENT_SECRET as AWX's Azure "
-            "credential injects it)" % CREDENTIAL_OPTIONS)
+            f"no credentials: set one of {CREDENTIAL_OPTIONS} (or their environment variables, e.g. AZURE_CLIENT_SECRET "
+            f"as AWX's Azure credential injects it)")
     if len(given) > 1:
-        raise AuthError("several credential kinds given as %s (%s); keep exactly one" % (
-            "module arguments" if source == "argument" else "environment variables",
-            ", ".join(name for _kind, name in given)))
+        how = "module arguments" if source == "argument" else "environment variables"
+        names = ", ".join(name for _kind, name in given)
+        raise AuthError(f"several credential kinds given as {how} ({names}); keep exactly one")
 
     kind, origin = given[0]
     option, env_names = next((option, env) for k, option, env in CREDENTIAL_KINDS if k == kind)
@@ -199,9 +204,9 @@ def resolve_credential(params: Mapping, environ: Mapping[str, str]) -> Credentia
         missing = [name for name, present in (("tenant_id", credential.tenant_id), ("client_id", credential.client_id))
                    if not present]
         if missing:
-            raise AuthError("%s required with a %s; set it or %s" % (
-                " and ".join(missing) + (" is" if len(missing) == 1 else " are"), credential.describe(),
-                " / ".join(TENANT_ENV if missing[0] == "tenant_id" else CLIENT_ID_ENV)))
+            names = " and ".join(missing) + (" is" if len(missing) == 1 else " are")
+            variables = " / ".join(TENANT_ENV if missing[0] == "tenant_id" else CLIENT_ID_ENV)
+            raise AuthError(f"{names} required with a {credential.describe()}; set it or {variables}")
     return credential
 
 
@@ -220,27 +225,27 @@ def validate_credential(credential: Credential) -> None:
     for option, path in (("client_certificate_path", credential.certificate_path),
                          ("federated_token_file", credential.federated_token_file)):
         if path is not None and (os.path.isdir(path) or not os.access(path, os.R_OK)):
-            raise AuthError("%s: %s is not a readable file (from %s)" % (option, path, credential.origin))
+            raise AuthError(f"{option}: {path} is not a readable file (from {credential.origin})")
 
 
 def load_certificate(path: str) -> tuple:
     """Return (PEM text, SHA-1 thumbprint hex) of a PEM holding a private key and a certificate, in either order."""
     try:
-        with open(path, "r", encoding="ascii") as handle:
+        with open(path, encoding="ascii") as handle:
             pem = handle.read()
     except (OSError, UnicodeDecodeError) as exc:
-        raise AuthError("client_certificate_path: cannot read %s (%s)" % (path, exc.__class__.__name__)) from None
+        raise AuthError(f"client_certificate_path: cannot read {path} ({exc.__class__.__name__})") from None
     match = _PEM_CERTIFICATE.search(pem)
     if not match:
-        raise AuthError("client_certificate_path: %s holds no '-----BEGIN CERTIFICATE-----' block; the PEM must hold "
-                        "the certificate and its private key" % path)
+        raise AuthError(f"client_certificate_path: {path} holds no '-----BEGIN CERTIFICATE-----' block; the PEM must "
+                        f"hold the certificate and its private key")
     if "PRIVATE KEY-----" not in pem:
-        raise AuthError("client_certificate_path: %s holds no private key; the PEM must hold the private key and "
-                        "the certificate" % path)
+        raise AuthError(f"client_certificate_path: {path} holds no private key; the PEM must hold the private key "
+                        f"and the certificate")
     try:
         der = base64.b64decode("".join(match.group(1).split()), validate=True)
     except ValueError:
-        raise AuthError("client_certificate_path: the certificate in %s is not valid base64" % path) from None
+        raise AuthError(f"client_certificate_path: the certificate in {path} is not valid base64") from None
     return pem, hashlib.sha1(der).hexdigest().upper()  # nosec - x5t is SHA-1 by definition
 
 
@@ -249,13 +254,13 @@ def federated_assertion_reader(path: str) -> Callable[[], str]:
 
     def read_assertion() -> str:
         try:
-            with open(path, "r", encoding="utf-8") as handle:
+            with open(path, encoding="utf-8") as handle:
                 assertion = handle.read().strip()
         except OSError as exc:
-            raise AuthError("federated_token_file: cannot read %s (%s)" % (path, exc.__class__.__name__)) from None
+            raise AuthError(f"federated_token_file: cannot read {path} ({exc.__class__.__name__})") from None
         if not assertion:
-            raise AuthError("federated_token_file: %s is empty; it must hold the JWT issued by your identity "
-                            "provider" % path)
+            raise AuthError(f"federated_token_file: {path} is empty; it must hold the JWT issued by your identity "
+                            f"provider")
         return assertion
 
     return read_assertion
@@ -265,7 +270,7 @@ class TokenProvider:
     """Hands out a bearer token for Graph: the given one, a cached one, or one acquired through msal."""
 
     def __init__(self, credential: Credential, cloud: Cloud, authority_host: str, http_client, timeout: float,
-                 cache: Optional[TokenCache] = None, clock: Callable[[], float] = time.time,
+                 cache: TokenCache | None = None, clock: Callable[[], float] = time.time,
                  sleep: Callable[[float], None] = time.sleep):
         self.credential = credential
         self.cloud = cloud
@@ -274,7 +279,7 @@ class TokenProvider:
         self.timeout = timeout
         self.cache = cache if credential.kind != "access_token" else None
         self.clock = clock
-        self._token: Optional[str] = credential.access_token
+        self._token: str | None = credential.access_token
         self._app = None
         self._lock = threading.RLock()  # batch modules share one provider between threads: one token request
         self.acquired = 0  # token requests made by this provider (for tests and benchmarks)
@@ -282,6 +287,15 @@ class TokenProvider:
     @property
     def scope(self) -> str:
         return self.cloud.graph_root + "/.default"
+
+    def describe(self) -> str:
+        """The credential in words, for messages (never a secret)."""
+        return self.credential.describe()
+
+    def _scrub(self, text: str) -> str:
+        for secret in self.credential.secrets():
+            text = text.replace(secret, "********")
+        return text
 
     @property
     def can_refresh(self) -> bool:
@@ -312,7 +326,7 @@ class TokenProvider:
     def refresh(self) -> str:
         """Drop the current token (rejected by Graph, or revoked) and acquire a new one from the authority."""
         if not self.can_refresh:
-            raise AuthError("the %s was rejected; give a fresh token" % self.credential.describe())
+            raise AuthError(f"the {self.describe()} was rejected; give a fresh token")
         with self._lock:
             if self.cache is not None:
                 self._cache_call(self.cache.drop, self.cache_key, self.clock())
@@ -344,9 +358,10 @@ class TokenProvider:
             try:
                 import msal  # pylint: disable=import-outside-toplevel  # only when a token must be acquired
             except ImportError:
-                raise AuthError("the Python library msal is required to acquire a token with a %s; install it "
-                                "(pip install msal) or give access_token" % self.credential.describe()) from None
-            authority = "%s/%s" % (self.authority_host, self.credential.tenant_id)
+                raise AuthError(f"the Python library msal is required to acquire a token with a "
+                                f"{self.describe()}; install it (pip install msal) or give "
+                                f"access_token") from None
+            authority = f"{self.authority_host}/{self.credential.tenant_id}"
             self.http_client.trouble = None
             try:
                 self._app = msal.ConfidentialClientApplication(
@@ -361,37 +376,35 @@ class TokenProvider:
                 raise
             except Exception as exc:  # pylint: disable=broad-exception-caught  # msal and cryptography raise many types
                 if self.http_client.trouble:
-                    raise AuthError("the OpenID discovery of tenant %s failed: %s; %s" % (
-                        self.credential.tenant_id, self.http_client.trouble, NOT_THE_CREDENTIAL % "tenant_id and the "
-                        "credential are")) from None
+                    raise AuthError(f"the OpenID discovery of tenant {self.credential.tenant_id} failed: "
+                                    f"{self.http_client.trouble}; "
+                                    f"{not_the_credential('tenant_id and the credential are')}") from None
                 if isinstance(exc, ValueError):
                     raise AuthError(self._discovery_failure(authority, exc)) from None
                 raise AuthError(self._transport_or_generic(authority, exc)) from None
         return self._app
 
     def _discovery_failure(self, authority: str, exc: Exception) -> str:
-        text = _scrub(str(exc), self.credential.secrets())
+        text = self._scrub(str(exc))
         # msal's wording changed across releases ("OIDC Discovery failed", "Unable to get authority configuration").
         if "Discovery failed" in text or "authority configuration" in text:
             code = re.search(r"AADSTS\d+[^\"\\]*", text)
-            return "tenant %s was not found at %s%s; check tenant_id and cloud" % (
-                self.credential.tenant_id, authority, (": " + _one_line(code.group(0))) if code else "")
+            detail = f": {_one_line(code.group(0))}" if code else ""
+            return f"tenant {self.credential.tenant_id} was not found at {authority}{detail}; check tenant_id and cloud"
         if "passphrase" in text.lower() or "password" in text.lower() or "decrypt" in text.lower():
-            return ("client_certificate_password does not decrypt the private key in %s" %
-                    self.credential.certificate_path)
-        return "cannot use the %s: %s" % (self.credential.describe(), text)
+            return f"client_certificate_password does not decrypt the private key in {self.credential.certificate_path}"
+        return f"cannot use the {self.describe()}: {text}"
 
     def _transport_or_generic(self, where: str, exc: Exception) -> str:
         name = exc.__class__.__name__
         if "SSLError" in name or "CERTIFICATE_VERIFY_FAILED" in str(exc):
-            return ("TLS verification of %s failed; give the CA bundle with ca_path, or validate_certs: false for a "
-                    "test endpoint only" % where)
+            return (f"TLS verification of {where} failed; give the CA bundle with ca_path, or validate_certs: false "
+                    f"for a test endpoint only")
         if "Timeout" in name:
-            return "%s did not answer within the timeout" % where
+            return f"{where} did not answer within the timeout"
         if "ConnectionError" in name:
-            return "cannot connect to %s (connection failed or was dropped)" % where
-        return "cannot use the %s against %s: %s" % (
-            self.credential.describe(), where, _scrub(str(exc), self.credential.secrets()))
+            return f"cannot connect to {where} (connection failed or was dropped)"
+        return f"cannot use the {self.describe()} against {where}: {self._scrub(str(exc))}"
 
     def _acquire(self) -> tuple:
         app = self._application()
@@ -412,42 +425,34 @@ class TokenProvider:
         result = result or {}
         # Entra's description ends with Trace ID, Correlation ID and Timestamp: kept, Microsoft support asks for them.
         description = _one_line(result.get("error_description") or "")
-        detail = "%s%s" % (result.get("error", "unknown_error"),
-                           (" - " + _scrub(description, self.credential.secrets())) if description else "")
+        detail = result.get("error", "unknown_error") + (f" - {self._scrub(description)}" if description else "")
         trouble = self._service_trouble(detail)
         if trouble:
             self._app = None
             raise AuthError(trouble)
-        raise AuthError("Entra ID refused the %s: %s%s" % (self.credential.describe(), detail, self._cloud_hint(result)))
+        raise AuthError(f"Entra ID refused the {self.describe()}: {detail}{self._cloud_hint(result)}")
 
     def _cloud_hint(self, result: dict) -> str:
         """Entra ID knows no such resource in this tenant (AADSTS500011): the scope comes from `cloud`, so a tenant of
         another national cloud (or an authority_host of another cloud) is the likely cause."""
         if result.get("error") != "invalid_resource" and 500011 not in (result.get("error_codes") or []):
             return ""
-        return ("; the token was requested for %s (cloud %s): set cloud to the tenant's national cloud "
-                "(graph_endpoint and authority_host must be that cloud's too)" % (self.scope, self.cloud.name))
+        return (f"; the token was requested for {self.scope} (cloud {self.cloud.name}): set cloud to the tenant's "
+                "national cloud (graph_endpoint and authority_host must be that cloud's too)")
 
-    def _service_trouble(self, detail: str) -> Optional[str]:
+    def _service_trouble(self, detail: str) -> str | None:
         """The message for a token request that failed on Entra ID's side (throttled, 5xx, no answer), which must not
         blame the credential; None when that is not what happened."""
         if not self.http_client.trouble:
             return None
-        return "Entra ID could not issue a token: %s%s; %s" % (
-            self.http_client.trouble, (": " + detail) if detail else "",
-            NOT_THE_CREDENTIAL % ("the %s is" % self.credential.describe()))
+        detail = f": {detail}" if detail else ""
+        what = f"the {self.describe()} is"
+        return f"Entra ID could not issue a token: {self.http_client.trouble}{detail}; {not_the_credential(what)}"
 
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def _scrub(text: str, secrets) -> str:
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "********")
-    return text
-
-
-def default_ca_bundle(explicit: Optional[str], environ: Mapping[str, str]) -> Optional[str]:
+def default_ca_bundle(explicit: str | None, environ: Mapping[str, str]) -> str | None:
     return explicit or first_env(CA_BUNDLE_ENV, environ)

@@ -19,19 +19,32 @@ import binascii
 import calendar
 import hashlib
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import SimpleNamespace
-from typing import Any, Iterable, Mapping, Optional, Union
+from typing import Any
 
 from ansible.module_utils.basic import missing_required_lib
 
-from ansible_collections.entra.b2c.plugins.module_utils._keys import KeyInputError, iso_utc, public_facts
+from ansible_collections.entra.b2c.plugins.module_utils._keys import (
+    KeyInputError,
+    KeyRequest,
+    KeyRule,
+    Plan,
+    conflict,
+    iso_utc,
+    public_facts,
+)
 
 # A certificate or .pfx is a few KiB; reading stops here so a wrong path (a disk image, /dev/zero) fails fast.
 MAX_FILE_BYTES = 1024 * 1024
 # What B2C makes of an uploaded certificate or PKCS#12 bundle (AADB2C95032/95042 refuse anything else in the set).
 UPLOADED_KTY = "RSA"
 UPLOADED_USE = "sig"
+# What an uploaded certificate becomes, for the check that the set holds no key of another kind.
+UPLOADED = KeyRequest(use=UPLOADED_USE, kty=UPLOADED_KTY, nbf=None, exp=None, renew_before=0)
+# The module has neither kty nor use: the advice after a refusal cannot be "request kty=...".
+UPLOADED_ADVICE = "Use another key set: B2C makes an uploaded certificate an RSA sig key."
 
 _PEM_CERTIFICATE = re.compile(
     r"-----BEGIN (?:X509 |TRUSTED )?CERTIFICATE-----(?P<body>[A-Za-z0-9+/=\s]*?)-----END (?:X509 |TRUSTED )?CERTIFICATE-----")
@@ -89,7 +102,7 @@ def thumbprint(der: bytes) -> str:
     return base64.urlsafe_b64encode(hashlib.sha1(der).digest()).decode("ascii").rstrip("=")  # nosec
 
 
-def _normalize_thumbprint(value: Any) -> Optional[str]:
+def _normalize_thumbprint(value: Any) -> str | None:
     if not isinstance(value, str) or not value.strip():
         return None
     # Padding and the standard alphabet are tolerated: some tools write x5t as plain base64.
@@ -102,7 +115,7 @@ def same_thumbprint(left: Any, right: Any) -> bool:
     return normalized is not None and normalized == _normalize_thumbprint(right)
 
 
-def key_thumbprint(key: Mapping[str, Any]) -> Optional[str]:
+def key_thumbprint(key: Mapping[str, Any]) -> str | None:
     """A key's x5t, or the one of the first certificate of its x5c when the service left x5t out."""
     if _normalize_thumbprint(key.get("x5t")):
         return key["x5t"]
@@ -115,7 +128,7 @@ def key_thumbprint(key: Mapping[str, Any]) -> Optional[str]:
     return None
 
 
-def find_certificate_key(keys: Iterable[Mapping[str, Any]], wanted: str) -> Optional[dict]:
+def find_certificate_key(keys: Iterable[Mapping[str, Any]], wanted: str) -> dict | None:
     """The first key carrying the thumbprint `wanted`, else None."""
     for key in keys:
         if same_thumbprint(key_thumbprint(key), wanted):
@@ -139,12 +152,12 @@ def _b64decode(text: str) -> bytes:
 def decode_base64(text: Any, option: str) -> bytes:
     """The bytes of a base64 option value, or a CertificateError naming the option."""
     if not isinstance(text, str):
-        raise CertificateError("%s: expected base64 text, got %s" % (option, type(text).__name__), option=option)
+        raise CertificateError(f"{option}: expected base64 text, got {type(text).__name__}", option=option)
     try:
         return _b64decode(text)
     except ValueError:
-        raise CertificateError("%s: is not valid base64; give the file content base64-encoded (for example with "
-                               "the b64encode filter or 'base64 -w0 FILE')" % option, option=option) from None
+        raise CertificateError(f"{option}: is not valid base64; give the file content base64-encoded (for example "
+                               f"with the b64encode filter or 'base64 -w0 FILE')", option=option) from None
 
 
 def read_file(path: str, option: str) -> bytes:
@@ -153,17 +166,17 @@ def read_file(path: str, option: str) -> bytes:
         with open(path, "rb") as handle:
             data = handle.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
-        raise CertificateError("%s: cannot read %s (%s)" % (option, path, exc.strerror or exc.__class__.__name__),
+        raise CertificateError(f"{option}: cannot read {path} ({exc.strerror or exc.__class__.__name__})",
                                option=option) from None
     if len(data) > MAX_FILE_BYTES:
-        raise CertificateError("%s: %s is larger than %d bytes; it is not a certificate file" % (
-            option, path, MAX_FILE_BYTES), option=option)
+        raise CertificateError(f"{option}: {path} is larger than {MAX_FILE_BYTES} bytes; it is not a certificate file",
+                               option=option)
     if not data.strip():
-        raise CertificateError("%s: %s is empty" % (option, path), option=option)
+        raise CertificateError(f"{option}: {path} is empty", option=option)
     return data
 
 
-def private_key_blocks(text: Union[str, bytes]) -> list:
+def private_key_blocks(text: str | bytes) -> list:
     """The PEM private key blocks in a text (so a module can mask them and say they are ignored)."""
     if isinstance(text, bytes):
         text = text.decode("latin-1")
@@ -200,8 +213,8 @@ def _facts(cert, crypto: SimpleNamespace, option: str) -> Certificate:
     except (ValueError, crypto.UnsupportedAlgorithm):
         public_key = None
     if not isinstance(public_key, crypto.rsa.RSAPublicKey):
-        raise CertificateError("%s: the certificate holds a non-RSA (%s) public key; B2C policy keys are RSA: give an "
-                               "RSA certificate" % (option, _key_kind(public_key, crypto)), option=option)
+        raise CertificateError(f"{option}: the certificate holds a non-RSA ({_key_kind(public_key, crypto)}) public "
+                               f"key; B2C policy keys are RSA: give an RSA certificate", option=option)
     der = cert.public_bytes(crypto.Encoding.DER)
     not_before, not_after = _validity(cert)
     try:
@@ -212,7 +225,7 @@ def _facts(cert, crypto: SimpleNamespace, option: str) -> Certificate:
                        subject=subject)
 
 
-def load_certificate(data: Union[str, bytes], option: str) -> Certificate:
+def load_certificate(data: str | bytes, option: str) -> Certificate:
     """A certificate from PEM text (the first CERTIFICATE block), DER bytes, or base64 text of the DER."""
     crypto = _cryptography()
     raw = data.encode("utf-8") if isinstance(data, str) else data
@@ -220,13 +233,13 @@ def load_certificate(data: Union[str, bytes], option: str) -> Certificate:
     if "-----BEGIN" in text:
         match = _PEM_CERTIFICATE.search(text)
         if not match:
-            raise CertificateError("%s: the PEM holds no '-----BEGIN CERTIFICATE-----' block; give the certificate "
-                                   "(a private key alone cannot be uploaded: use a PKCS#12 bundle)" % option,
+            raise CertificateError(f"{option}: the PEM holds no '-----BEGIN CERTIFICATE-----' block; give the "
+                                   f"certificate (a private key alone cannot be uploaded: use a PKCS#12 bundle)",
                                    option=option)
         try:
             candidates = [_b64decode(match.group("body"))]
         except ValueError:
-            raise CertificateError("%s: the PEM certificate block is not valid base64" % option, option=option) from None
+            raise CertificateError(f"{option}: the PEM certificate block is not valid base64", option=option) from None
     else:
         # DER bytes, or the base64 text of a DER certificate (a .cer exported as text, or an option value).
         candidates = [raw]
@@ -240,8 +253,8 @@ def load_certificate(data: Union[str, bytes], option: str) -> Certificate:
         except ValueError:
             continue
         return _facts(cert, crypto, option)
-    raise CertificateError("%s: is not a certificate; give a PEM ('-----BEGIN CERTIFICATE-----') or DER certificate, "
-                           "or the base64 text of its DER" % option, option=option)
+    raise CertificateError(f"{option}: is not a certificate; give a PEM ('-----BEGIN CERTIFICATE-----') or DER "
+                           f"certificate, or the base64 text of its DER", option=option)
 
 
 def _looks_like_pkcs12(data: bytes) -> bool:
@@ -258,7 +271,7 @@ def _looks_like_pkcs12(data: bytes) -> bool:
     return header + length <= len(data) and data[header:header + 4] == b"\x02\x01\x03\x30"
 
 
-def load_pkcs12(data: bytes, password: Optional[str], option: str,
+def load_pkcs12(data: bytes, password: str | None, option: str,
                 password_option: str = "pkcs12_password") -> Certificate:
     """The certificate of a PKCS#12 bundle, once the bundle opens and holds an RSA private key with its certificate."""
     crypto = _cryptography()
@@ -267,41 +280,39 @@ def load_pkcs12(data: bytes, password: Optional[str], option: str,
         private_key, cert, chain = crypto.pkcs12.load_key_and_certificates(data, secret)
     except ValueError:
         if not _looks_like_pkcs12(data):
-            raise CertificateError("%s: is not a PKCS#12 (.pfx/.p12) bundle" % option, option=option) from None
+            raise CertificateError(f"{option}: is not a PKCS#12 (.pfx/.p12) bundle", option=option) from None
         if password is None:
-            raise CertificateError("%s: the PKCS#12 bundle in %s is password protected; give %s" % (
-                password_option, option, password_option), option=password_option) from None
-        raise CertificateError("%s does not open the PKCS#12 bundle in %s; check the password (an unprotected "
-                               "bundle takes none)" % (password_option, option), option=password_option) from None
+            raise CertificateError(f"{password_option}: the PKCS#12 bundle in {option} is password protected; give "
+                                   f"{password_option}", option=password_option) from None
+        raise CertificateError(f"{password_option} does not open the PKCS#12 bundle in {option}; check the password "
+                               f"(an unprotected bundle takes none)", option=password_option) from None
     if private_key is None:
-        raise CertificateError("%s: the PKCS#12 bundle holds no private key; B2C needs the private key with its "
-                               "certificate (to upload a certificate alone, use certificate or certificate_path)"
-                               % option, option=option)
+        raise CertificateError(f"{option}: the PKCS#12 bundle holds no private key; B2C needs the private key with its "
+                               f"certificate (to upload a certificate alone, use certificate or certificate_path)",
+                               option=option)
     if cert is None:
         detail = " that matches its private key" if chain else ""
-        raise CertificateError("%s: the PKCS#12 bundle holds no certificate%s; export the private key together "
-                               "with its certificate" % (option, detail), option=option)
+        raise CertificateError(f"{option}: the PKCS#12 bundle holds no certificate{detail}; export the private key "
+                               f"together with its certificate", option=option)
     if not isinstance(private_key, crypto.rsa.RSAPrivateKey):
-        raise CertificateError("%s: the PKCS#12 bundle holds a non-RSA (%s) private key; B2C policy keys are RSA" % (
-            option, _key_kind(private_key, crypto)), option=option)
+        raise CertificateError(f"{option}: the PKCS#12 bundle holds a non-RSA ({_key_kind(private_key, crypto)}) "
+                               f"private key; B2C policy keys are RSA", option=option)
     facts = _facts(cert, crypto, option)
     if private_key.public_key().public_numbers() != cert.public_key().public_numbers():
-        raise CertificateError("%s: the private key in the PKCS#12 bundle does not belong to its certificate"
-                               % option, option=option)
+        raise CertificateError(f"{option}: the private key in the PKCS#12 bundle does not belong to its certificate",
+                               option=option)
     return facts
 
 
 def check_validity(certificate: Certificate, now: int, option: str) -> None:
     """Refuse a certificate that expired (not after <= now) or is not valid yet (not before > now)."""
+    which = f"the certificate ({certificate.subject or 'no subject'}, x5t {certificate.thumbprint})"
     if certificate.not_after <= now:
-        raise CertificateError("%s: the certificate (%s, x5t %s) expired at %s; B2C would hold a key it cannot use: "
-                               "give a current certificate" % (option, certificate.subject or "no subject",
-                                                               certificate.thumbprint, iso_utc(certificate.not_after)),
-                               option=option)
+        raise CertificateError(f"{option}: {which} expired at {iso_utc(certificate.not_after)}; B2C would hold a key it "
+                               f"cannot use: give a current certificate", option=option)
     if certificate.not_before > now:
-        raise CertificateError("%s: the certificate (%s, x5t %s) is not valid before %s; give a certificate that is "
-                               "valid now" % (option, certificate.subject or "no subject", certificate.thumbprint,
-                                              iso_utc(certificate.not_before)), option=option)
+        raise CertificateError(f"{option}: {which} is not valid before {iso_utc(certificate.not_before)}; give a "
+                               f"certificate that is valid now", option=option)
 
 
 # -- what to send and what it will look like -----------------------------------------------------------------------
@@ -311,7 +322,7 @@ def certificate_upload(certificate: Certificate) -> Upload:
     return Upload("uploadCertificate", {"key": base64.b64encode(certificate.der).decode("ascii")}, certificate)
 
 
-def pkcs12_upload(bundle: bytes, password: Optional[str], certificate: Certificate) -> Upload:
+def pkcs12_upload(bundle: bytes, password: str | None, certificate: Certificate) -> Upload:
     """uploadPkcs12 with the bundle base64-encoded, and the password when one was given."""
     body = {"key": base64.b64encode(bundle).decode("ascii")}
     if password is not None:
@@ -325,3 +336,48 @@ def planned_key(certificate: Certificate) -> dict:
         "use": UPLOADED_USE, "kty": UPLOADED_KTY, "nbf": certificate.not_before, "exp": certificate.not_after,
         "x5t": certificate.thumbprint, "x5c": [base64.b64encode(certificate.der).decode("ascii")],
     })
+
+
+# -- the rule of b2c_keyset_certificate ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CertificateRule(KeyRule):
+    """A key satisfies when it carries the certificate's thumbprint, whatever its status or validity: uploading the
+    same certificate again would only add a second copy."""
+
+    upload: Upload
+
+    @property
+    def action(self) -> str:  # type: ignore[override]
+        return self.upload.action
+
+    @property
+    def thumbprint(self) -> str:
+        return self.upload.certificate.thumbprint
+
+    def facts(self) -> dict:
+        return {"thumbprint": self.thumbprint}
+
+    def plan(self, keyset_exists: bool, keys: Iterable[Mapping[str, Any]], now: int) -> Plan:
+        held = find_certificate_key(keys, self.thumbprint)
+        reason = "keyset_missing" if not keyset_exists else "valid" if held else "no_key"
+        return Plan(generate=held is None, reason=reason, key=held)
+
+    def conflict(self, keys: Iterable[Mapping[str, Any]], service_id: str) -> str | None:
+        return conflict(keys, UPLOADED, service_id, {"kty": UPLOADED_ADVICE, "use": UPLOADED_ADVICE})
+
+    def body(self, now: int) -> dict:
+        return self.upload.body
+
+    def planned(self, now: int) -> dict:
+        return planned_key(self.upload.certificate)
+
+    def landed(self, keys_before: Iterable[Mapping[str, Any]], keys_after: Iterable[Mapping[str, Any]],
+               now: int) -> dict | None:
+        return find_certificate_key(keys_after, self.thumbprint)
+
+    def notice(self, key: Mapping[str, Any], service_id: str) -> str | None:
+        if str(key.get("status", "")).strip().lower() != "disabled":
+            return None
+        return (f"key {key.get('kid')} of {service_id} carries this certificate (x5t {self.thumbprint}) but is disabled, "
+                f"so B2C does not use it; enable it again rather than uploading a second copy")

@@ -3,127 +3,112 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Ensure one key set holds a valid key: the runner behind b2c_keyset_key, b2c_keyset_keys and b2c_keyset_secret.
+"""Ensure one key set holds a key that satisfies a rule: the flow behind every module that adds keys.
 
 Internal use only: this module may change without notice.
 
-Flow: read the set, plan with the pure layer, refuse what B2C would refuse, write unless check mode, report public
-facts. The decisions themselves live in _keys.py.
+Flow, under the key set's lock: read the set, ask the rule whether a key satisfies, refuse what B2C would refuse,
+create the set and add a key unless check mode, report public facts. The rules (which key satisfies, how to add one)
+are pure: WindowRule in _keys.py (generated keys and secrets), CertificateRule in _certs.py.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Callable, Mapping, Optional
 
 from ansible_collections.entra.b2c.plugins.module_utils._graph import GraphError
 from ansible_collections.entra.b2c.plugins.module_utils._keys import (
     KeyInputError,
-    KeyRequest,
+    KeyRule,
+    WindowRule,
     build_request,
-    conflict,
-    find_landed,
-    generate_body,
+    keys_of,
     keyset_id,
-    plan,
     public_facts,
 )
+from ansible_collections.entra.b2c.plugins.module_utils._module import GraphModule
 
 
 @dataclass(frozen=True)
 class KeyTarget:
     keyset_id: str
-    request: KeyRequest
     create_keyset: bool
+    rule: KeyRule
 
 
-def key_target(options: Mapping, now: int) -> KeyTarget:
-    """Validate one key set's options (no I/O): raises KeyInputError naming the option."""
-    return KeyTarget(
-        keyset_id=keyset_id(options["keyset"]),
-        request=build_request(options["use"], options["kty"], options.get("nbf"), options.get("exp"),
-                              options.get("valid_for"), options.get("renew_before"), now),
-        create_keyset=options["create_keyset"],
-    )
+def key_target(options: Mapping, now: int, secret: str | None = None, always: bool = False) -> KeyTarget:
+    """Validate one key set's options for a generated key (or, with secret, an uploaded one); no I/O. Raises
+    KeyInputError naming the option."""
+    request = build_request(options["use"], options["kty"], options.get("nbf"), options.get("exp"),
+                            options.get("valid_for"), options.get("renew_before"), now)
+    return KeyTarget(keyset_id(options["keyset"]), options["create_keyset"], WindowRule(request, secret, always))
 
 
-@dataclass(frozen=True)
-class KeyAction:
-    """How a module adds a key (the Graph action and its body); the rest of the flow is shared."""
-
-    name: str = "generateKey"
-    body: Callable[[KeyRequest, int], dict] = generate_body
-    always: bool = False  # add a key on every run, even when one qualifies (b2c_keyset_secret's update_secret)
-    always_reason: str = "always"
-    advise: Callable[[str], str] = staticmethod(lambda refusal: refusal)  # tailor B2C's refusal to the module
-
-
-GENERATE = KeyAction()
-
-
-def ensure_key(module, target: KeyTarget, action: KeyAction = GENERATE) -> dict:
-    """Run one target under the key set's lock; the result always carries `diff` (callers drop it without --diff)."""
+def ensure_key(module: GraphModule, target: KeyTarget) -> dict:
+    """Run one target under the key set's lock; the result carries `diff` in diff mode."""
     with module.keyset_lock(target.keyset_id):
-        return _ensure_locked(module, target, action)
+        result = _ensure_locked(module, target)
+    diff = result.pop("diff")
+    if module._diff:
+        result["diff"] = diff
+    return result
 
 
-def _ensure_locked(module, target: KeyTarget, action: KeyAction) -> dict:
-    client = module.connect()
-    request, now = target.request, module.now
+def _refuse(refusal: str | None) -> None:
+    if refusal:
+        raise KeyInputError(refusal)
+
+
+def _ensure_locked(module: GraphModule, target: KeyTarget) -> dict:
+    client, rule, now = module.connect(), target.rule, module.now
     keyset = client.get_keyset(target.keyset_id)
     before_id = keyset["id"] if keyset else None
-    keys_before = list(keyset.get("keys") or []) if keyset else []
-    keys = keys_before
-    decision = plan(keyset is not None, keys, request, now, target.keyset_id)
-    needed = decision.generate or action.always
-    reason = decision.reason if decision.generate or not action.always else action.always_reason
-    result = {"changed": False, "keyset": before_id or target.keyset_id, "reason": reason}
+    keys_before = keys = keys_of(keyset)
+    decision = rule.plan(keyset is not None, keys, now)
+    result = {"changed": False, "keyset": before_id or target.keyset_id, "reason": decision.reason, **rule.facts()}
 
-    def report(key, keys_after, planned=None):
-        facts = dict(result, key=public_facts(key) if key else None, keys=[public_facts(k) for k in keys_after])
-        facts["keyset_keys"] = facts["keys"]  # dot-accessible in Jinja, where result.keys is the dict method
-        facts["diff"] = {
-            "before": {"keyset": before_id, "keys": [public_facts(k) for k in keys_before]},
+    def report(key: dict | None, keys_after: list, planned: dict | None = None) -> dict:
+        listed = [public_facts(k) for k in keys_after]
+        return dict(result, key=public_facts(key) if key else None, keyset_keys=listed, diff={
+            "before": {"keyset": before_id, "keyset_keys": [public_facts(k) for k in keys_before]},
             "after": {"keyset": result["keyset"] if result["changed"] or before_id else None,
-                      "keys": facts["keys"] + ([planned] if planned else [])},
-        }
-        return facts
+                      "keyset_keys": listed + ([planned] if planned else [])},
+        })
 
-    def refuse_what_b2c_would_refuse(keyset_id: str) -> None:
-        refusal: Optional[str] = conflict(keys, request, keyset_id)
-        if refusal:
-            raise KeyInputError(action.advise(refusal))
+    def satisfied(key: dict) -> dict:
+        notice = rule.notice(key, result["keyset"])
+        if notice:
+            module.warn(notice)
+        return report(key, keys)
 
-    if not needed:
-        return report(decision.key, keys)
-    refuse_what_b2c_would_refuse(result["keyset"])
+    if not decision.generate:
+        return satisfied(decision.key)
+    _refuse(rule.conflict(keys, result["keyset"]))
     if keyset is None and not target.create_keyset:
-        raise KeyInputError("keyset: %s does not exist and create_keyset is false; create the key set first or set "
-                            "create_keyset: true" % target.keyset_id)
+        raise KeyInputError(f"keyset: {target.keyset_id} does not exist and create_keyset is false; create the key set "
+                            f"first or set create_keyset: true")
 
     result["changed"] = True
-    body = action.body(request, now)
     if module.check_mode:
-        planned = public_facts(body)  # never the private parts of the body (a secret's k)
-        planned.setdefault("kty", request.kty)
-        return report(None, keys, planned=planned)
+        return report(None, keys, planned=rule.planned(now))
 
     if keyset is None:
         keyset = client.create_keyset(target.keyset_id)
         result["keyset"] = keyset.get("id") or target.keyset_id
-        keys = list(keyset.get("keys") or [])
-        # Created concurrently elsewhere: its keys may already satisfy the request, or conflict with it.
-        decision = plan(True, keys, request, now, result["keyset"])
-        if not (decision.generate or action.always):
-            return report(decision.key, keys)
-        refuse_what_b2c_would_refuse(result["keyset"])
+        keys = keys_of(keyset)
+        # Created concurrently elsewhere: its keys may already satisfy the rule, or conflict with it.
+        decision = rule.plan(True, keys, now)
+        if not decision.generate:
+            result["reason"] = decision.reason
+            return satisfied(decision.key)
+        _refuse(rule.conflict(keys, result["keyset"]))
 
-    def landed():
-        current = client.get_keyset(result["keyset"])
-        return find_landed(keys, (current or {}).get("keys") or [], request, now)
+    def landed() -> dict | None:
+        return rule.landed(keys, keys_of(client.get_keyset(result["keyset"])), now)
 
     try:
-        new_key = client.add_key(result["keyset"], action.name, body, landed)
+        new_key = client.add_key(result["keyset"], rule.action, rule.body(now), landed)
     except GraphError as exc:
         # Report what was done before the failure (a new key set), so the output tells a re-run will complete it.
         exc.result = dict(result, changed=before_id is None)

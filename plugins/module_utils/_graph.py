@@ -6,15 +6,25 @@
 """The one Microsoft Graph client of the collection: retries, throttling and error translation.
 
 Internal use only: this module may change without notice.
+
+Three kinds of request, each with its own retry rule:
+- idempotent requests (GET, PUT, DELETE, PATCH) through ``request``: sent again when throttled (429), unavailable (503,
+  504) or not answered, within one budget; any body and any answer, with JSON helpers on top (``request_json``);
+- the key-adding POSTs (``add_key``), which add a key each time one lands: reconciled with the key set, never sent again
+  without an answer;
+- the key set create (``create_keyset``), whose duplicate the service refuses with 409: read, then sent again.
+Every attempt carries a token; a rejected one (401) is refreshed once per request.
 """
 
 from __future__ import annotations
 
 import email.utils
+import json
 import random
 import time
 import uuid
-from typing import Callable, Optional
+from dataclasses import dataclass
+from typing import Callable
 from urllib.parse import quote, urlsplit
 
 try:
@@ -38,6 +48,7 @@ BACKOFF_CAP = 16.0
 LANDING_MIN = 10.0
 LANDING_FIRST_PAUSE = 1.0
 IDEMPOTENT_METHODS = ("GET", "PUT", "DELETE", "PATCH", "HEAD")
+JSON = "application/json"
 
 # A missing key set: AADB2C90073 (not found) or AADB2C95052 (not created), with 400 or 404. Some B2C answers carry only
 # the generic code "AADB2C", the meaning then only in the message text.
@@ -54,29 +65,27 @@ PERMISSION_HINT = (
 class GraphError(Exception):
     """A failed Graph call: HTTP status, Graph error code, message and the request id Microsoft support asks for."""
 
-    def __init__(self, message: str, status: Optional[int] = None, code: Optional[str] = None,
-                 request_id: Optional[str] = None, hint: Optional[str] = None):
+    def __init__(self, message: str, status: int | None = None, code: str | None = None,
+                 request_id: str | None = None, hint: str | None = None):
         super().__init__(message)
         self.message = message
         self.status = status
         self.code = code
         self.request_id = request_id
         self.hint = hint
-        self.retries: Optional[str] = None  # how long the client kept trying, when it gave up
+        self.retries: str | None = None  # how long the client kept trying, when it gave up
         self.result: dict = {}  # facts of what was done before the failure, for the module to report
 
     def __str__(self) -> str:
-        parts = [self.message]
+        text = self.message
         if self.status or self.code:
-            parts.append("(%s)" % ", ".join(filter(None, (
-                "HTTP %s" % self.status if self.status else None, self.code))))
-        text = " ".join(parts)
-        if self.retries:
-            text += "; " + self.retries
-        if self.hint:
-            text += "; " + self.hint
+            status = f"HTTP {self.status}" if self.status else None
+            text += f" ({', '.join(filter(None, (status, self.code)))})"
+        for detail in (self.retries, self.hint):
+            if detail:
+                text += f"; {detail}"
         if self.request_id:
-            text += " [request-id %s]" % self.request_id
+            text += f" [request-id {self.request_id}]"
         return text
 
     @property
@@ -117,7 +126,7 @@ class GraphSession(requests.Session if HAS_REQUESTS else object):  # type: ignor
         return super().request(method, url, *args, **kwargs)
 
 
-def retry_after_seconds(value: Optional[str], now: Callable[[], float] = time.time) -> Optional[float]:
+def retry_after_seconds(value: str | None, now: Callable[[], float] = time.time) -> float | None:
     """Seconds to wait from a Retry-After header: delta seconds or an HTTP date."""
     if not value:
         return None
@@ -142,24 +151,33 @@ def backoff_seconds(attempt: int, rand: Callable[[], float] = random.random) -> 
 
 
 class RetryBudget:
-    """The attempts and the waiting one logical request may spend on retries; Graph and Entra ID requests share it."""
+    """The attempts and the waiting one logical request may spend on retries; Graph and Entra ID requests share it.
+
+    The first attempt is under way once the budget exists; each wait granted opens the next one.
+    """
 
     def __init__(self, sleep: Callable[[float], None], rand: Callable[[], float]):
         self.sleep = sleep
         self.rand = rand
-        self.attempt = 0
+        self.attempts = 1
         self.waited = 0.0
 
-    def wait_or_give_up(self, retry_after: Optional[float], transport: bool) -> Optional[str]:
+    @property
+    def remaining(self) -> float:
+        """Seconds of waiting left."""
+        return max(0.0, WAIT_BUDGET - self.waited)
+
+    def wait_or_give_up(self, retry_after: float | None, transport: bool) -> str | None:
         """Sleep before the next attempt (Retry-After, else backoff) and return None; when attempts or waiting are
         spent, return why instead: "gave up after ..."."""
-        wait = backoff_seconds(self.attempt, self.rand) if retry_after is None else retry_after
+        wait = backoff_seconds(self.attempts, self.rand) if retry_after is None else retry_after
         limit = MAX_TRANSPORT_ATTEMPTS if transport else MAX_ATTEMPTS
-        if self.attempt >= limit or self.waited + wait > WAIT_BUDGET:
-            return "gave up after %d attempts and %.0f s of waiting%s" % (
-                self.attempt, self.waited, "; the service asked for %.0f s more" % wait if wait > BACKOFF_CAP else "")
+        if self.attempts >= limit or self.waited + wait > WAIT_BUDGET:
+            asked = f"; the service asked for {wait:.0f} s more" if wait > BACKOFF_CAP else ""
+            return f"gave up after {self.attempts} attempts and {self.waited:.0f} s of waiting{asked}"
         self.sleep(wait)
         self.waited += wait
+        self.attempts += 1
         return None
 
 
@@ -176,7 +194,7 @@ class RetryingHttpClient:
         self.sleep = sleep
         self.rand = rand
         # What went wrong on the service's side in the last request, for messages that must not blame the credential.
-        self.trouble: Optional[str] = None
+        self.trouble: str | None = None
 
     def get(self, url, **kwargs):
         return self._send("GET", url, **kwargs)
@@ -186,11 +204,10 @@ class RetryingHttpClient:
 
     def _send(self, method: str, url: str, **kwargs):
         self.trouble = None
-        where = "%s %s" % (method, url.split("?")[0])
+        where = f"{method} {url.split('?')[0]}"
         budget = RetryBudget(self.sleep, self.rand)
         while True:
-            budget.attempt += 1
-            error = response = wait = None
+            error = wait = None
             try:
                 response = self.session.request(method, url, **kwargs)
             except requests.exceptions.SSLError:
@@ -201,14 +218,14 @@ class RetryingHttpClient:
                 status = response.status_code
                 if status < 500 and status != 429:
                     return response
-                what = "HTTP %d %s" % (status, "(throttled)" if status == 429 else response.reason or "")
+                what = f"HTTP {status} {'(throttled)' if status == 429 else response.reason or ''}".strip()
                 if status not in RETRYABLE_STATUS:
-                    self.trouble = "%s answered %s" % (where, what.strip())
+                    self.trouble = f"{where} answered {what}"
                     return response
                 wait = retry_after_seconds(response.headers.get("Retry-After"))
             gave_up = budget.wait_or_give_up(wait, transport=error is not None)
             if gave_up:
-                self.trouble = "%s %s %s; %s" % (where, "failed:" if error else "answered", what.strip(), gave_up)
+                self.trouble = f"{where} {'failed:' if error else 'answered'} {what}; {gave_up}"
                 if error is not None:
                     raise error
                 return response
@@ -227,117 +244,131 @@ def _error_from_response(method: str, path: str, response) -> GraphError:
         inner = error.get("innerError") or error.get("innererror") or {}
         request_id = inner.get("request-id")
     request_id = response.headers.get("request-id") or request_id
-    text = "Graph %s %s failed: %s" % (method, path, message or response.reason or "no error message")
-    hint = None
-    if response.status_code == 403:
-        hint = PERMISSION_HINT
+    text = f"Graph {method} {path} failed: {message or response.reason or 'no error message'}"
+    hint = PERMISSION_HINT if response.status_code == 403 else None
     return GraphError(text, status=response.status_code, code=code, request_id=request_id, hint=hint)
 
 
-class GraphClient:
-    """Graph beta requests with retries that never repeat a non-idempotent POST blindly."""
+@dataclass
+class Failure:
+    """An attempt that did not succeed; what may follow (another attempt, a read, a failure) is the caller's rule."""
 
-    def __init__(self, session, graph_root: str, tokens, sleep: Callable[[float], None] = time.sleep,
-                 rand: Callable[[], float] = random.random):
+    error: GraphError
+    sent: bool = True  # False when the request never reached the service (refused connection, connect timeout)
+    answered: bool = True  # False without an answer: timeout, dropped connection, or a gateway's 504
+    retry_after: float | None = None
+
+    @property
+    def transport(self) -> bool:
+        return self.error.status is None
+
+    @property
+    def status(self) -> int:
+        return self.error.status or 0
+
+    @property
+    def may_have_landed(self) -> bool:
+        """The service had the request and may have committed it: an answered 5xx, or no answer at all."""
+        return self.sent and (not self.answered or self.status >= 500)
+
+
+class _Call:
+    """One logical request: its attempts, their retry budget, and the one token refresh a rejected token gets."""
+
+    def __init__(self, client: GraphClient, method: str, path: str, body: bytes | None, content_type: str | None,
+                 accept: str):
+        self.client = client
+        self.method = method
+        self.path = path
+        self.body = body
+        self.content_type = content_type
+        self.accept = accept
+        self.budget = RetryBudget(client.sleep, client.rand)
+        self.refreshed = False
+
+    def attempt(self) -> requests.Response | Failure:
+        """Send the request once (twice when the token was rejected and could be refreshed)."""
+        where = f"Graph {self.method} {self.path} failed"
+        try:
+            response = self._send()
+            if response.status_code == 401 and not self.refreshed and self.client.tokens.can_refresh:
+                self.refreshed = True
+                self.client.tokens.refresh()  # an expired or revoked token: one fresh token, then the same request
+                response = self._send()
+        except requests.exceptions.SSLError as exc:
+            raise GraphError(f"{where}: {_transport_reason(exc)}") from None  # never better on a second try
+        except requests.exceptions.RequestException as exc:
+            sent = _may_have_been_sent(exc)
+            return Failure(GraphError(f"{where}: {_transport_reason(exc)}"), sent=sent, answered=False)
+        if response.status_code < 400:
+            return response
+        error = _error_from_response(self.method, self.path, response)
+        if response.status_code == 401:
+            error.hint = _rejected_token_hint(error, self.client.tokens)
+            raise error
+        # A 504 is a gateway that stopped waiting for the service, which may still commit: no answer either.
+        return Failure(error, answered=response.status_code != 504,
+                       retry_after=retry_after_seconds(response.headers.get("Retry-After")))
+
+    def _send(self):
+        headers = {
+            "Authorization": "Bearer " + self.client.tokens.token(),
+            "client-request-id": str(uuid.uuid4()),
+            "Accept": self.accept,
+        }
+        if self.content_type:
+            headers["Content-Type"] = self.content_type
+        return self.client.session.request(self.method, self.client.base_url + self.path, data=self.body,
+                                           headers=headers)
+
+    def wait_or_raise(self, failure: Failure) -> None:
+        """Wait before the next attempt, or raise the failure once the budget is spent."""
+        gave_up = self.budget.wait_or_give_up(failure.retry_after, transport=failure.transport)
+        if gave_up:
+            failure.error.retries = gave_up
+            raise failure.error
+
+
+class GraphClient:
+    """Graph beta requests of one tenant, with retries that never repeat a key-adding POST blindly."""
+
+    def __init__(self, session, graph_root: str, tokens, tenant: str | None = None,
+                 sleep: Callable[[float], None] = time.sleep, rand: Callable[[], float] = random.random):
         self.session = session
         self.base_url = graph_root.rstrip("/") + "/beta"
         self.tokens = tokens
+        self.tenant = tenant
         self.sleep = sleep
         self.rand = rand
-        self.request_count = 0
 
-    # -- transport -------------------------------------------------------------------------------------------------
+    def keyset_identity(self, keyset_id: str) -> str:
+        """What tells a key set apart from any other this machine may write: Graph root, tenant and id (B2C ids ignore
+        case)."""
+        return "\n".join((self.base_url, self.tenant or "", keyset_id.lower()))
 
-    def call(self, method: str, path: str, body: Optional[dict] = None,
-             reconcile: Optional[Callable[[], Optional[dict]]] = None, resend_safe: bool = False) -> Optional[dict]:
-        """Send one logical request; returns the JSON body (None for 204).
+    # -- idempotent requests ---------------------------------------------------------------------------------------
 
-        reconcile is for non-idempotent POSTs: it reads the service's state and returns the result the POST produced if
-        it landed, else None. A POST that got no answer (timeout, dropped connection, 504) may still be at work in the
-        service: it is never sent again; the state is read for a while and the call fails if nothing landed. After a
-        500 or 503 answer the state is read once and the POST sent again only if nothing landed. resend_safe marks a
-        POST whose duplicate the service refuses (a key set that exists answers 409): it is handled like a 500.
+    def request(self, method: str, path: str, body: bytes | str | None = None, content_type: str | None = None,
+                accept: str = JSON) -> requests.Response:
+        """Send an idempotent request and return its successful response, whatever its body.
+
+        Throttled (429) and unavailable (503, 504) answers and transport failures are sent again within the retry
+        budget, honouring Retry-After; TLS failures and any other answer raise GraphError at once.
         """
-        idempotent = method in IDEMPOTENT_METHODS
-        budget = RetryBudget(self.sleep, self.rand)
-        refreshed = False
+        if method not in IDEMPOTENT_METHODS:
+            raise ValueError(f"{method} is not idempotent: use add_key or create_keyset")
+        call = _Call(self, method, path, body.encode("utf-8") if isinstance(body, str) else body, content_type, accept)
         while True:
-            budget.attempt += 1
-            failure: Optional[GraphError] = None
-            wait: Optional[float] = None
-            unanswered = False  # the service may have the request and still be working on it
-            try:
-                response = self._send(method, path, body)
-            except requests.exceptions.RequestException as exc:
-                failure = GraphError("Graph %s %s failed: %s" % (method, path, _transport_reason(exc)))
-                if isinstance(exc, requests.exceptions.SSLError) or (not idempotent and reconcile is None):
-                    raise failure from None
-                unanswered = _may_have_been_sent(exc)
-            else:
-                if response.status_code < 400:
-                    return _json_or_none(response)
-                failure = _error_from_response(method, path, response)
-                if response.status_code == 401 and not refreshed and self.tokens.can_refresh:
-                    refreshed = True
-                    self.tokens.refresh()  # an expired or revoked token: one fresh token, then the same request again
-                    continue
-                if response.status_code == 401:
-                    failure.hint = _rejected_token_hint(failure, self.tokens)
-                    raise failure
-                wait = retry_after_seconds(response.headers.get("Retry-After"))
-                throttled = response.status_code == 429  # the service did not act: safe for any method
-                transient = response.status_code >= 500 and (idempotent and response.status_code in RETRYABLE_STATUS
-                                                             or reconcile is not None)
-                if not (throttled or transient):
-                    raise failure
-                # A 504 is a gateway that stopped waiting for the service, which may still commit: no answer either.
-                # A 500 or 503 is the service's own answer: it is done with the request, so whatever it committed
-                # (commit-then-fail) shows in the read below (graph-b2c-keysets.md: read the set before retrying).
-                unanswered = response.status_code == 504
-            if not idempotent and reconcile is not None and (unanswered or (failure.status or 0) >= 500):
-                if unanswered and not resend_safe:
-                    landed, read_for = self._await_landing(reconcile, WAIT_BUDGET - budget.waited)
-                    if landed is not None:
-                        return landed
-                    failure.retries = (
-                        "the key set was read for %.0f s and shows no new key, but the service may still add it, so "
-                        "the request was not sent again; re-run the task: it reads the key set first and adds a key "
-                        "only if none landed" % read_for)
-                    raise failure
-                landed = reconcile()
-                if landed is not None:
-                    return landed
-            gave_up = budget.wait_or_give_up(wait, transport=not failure.status)
-            if gave_up:
-                failure.retries = gave_up
-                raise failure
+            outcome = call.attempt()
+            if not isinstance(outcome, Failure):
+                return outcome
+            if not (outcome.transport or outcome.status in RETRYABLE_STATUS):
+                raise outcome.error
+            call.wait_or_raise(outcome)
 
-    def _await_landing(self, reconcile: Callable[[], Optional[dict]], budget: float) -> tuple:
-        """Read the state until what an unanswered POST added shows, for twice the timeout (at least LANDING_MIN s,
-        at most the budget left), with growing pauses: a slow service can commit long after the client gave up.
-
-        Returns the landed result (or None) and the seconds spent waiting.
-        """
-        timeout = getattr(self.session, "request_timeout", BACKOFF_CAP)
-        budget = min(max(2 * timeout, LANDING_MIN), max(0.0, budget))
-        spent, pause = 0.0, LANDING_FIRST_PAUSE
-        while True:
-            landed = reconcile()
-            if landed is not None or spent >= budget:
-                return landed, spent
-            pause = min(pause, budget - spent)
-            self.sleep(pause)
-            spent += pause
-            pause = min(2 * pause, BACKOFF_CAP)
-
-    def _send(self, method: str, path: str, body: Optional[dict]):
-        headers = {
-            "Authorization": "Bearer " + self.tokens.token(),
-            "client-request-id": str(uuid.uuid4()),
-            "Accept": "application/json",
-        }
-        self.request_count += 1
-        return self.session.request(method, self.base_url + path, json=body, headers=headers)
+    def request_json(self, method: str, path: str, body: dict | None = None) -> dict | None:
+        """An idempotent request with a JSON body (if any) and a JSON answer (None for an empty one)."""
+        return _json_or_none(self.request(method, path, _json_bytes(body), JSON if body is not None else None))
 
     # -- key sets --------------------------------------------------------------------------------------------------
 
@@ -346,9 +377,9 @@ class GraphClient:
         # The id is validated before use; quoting still guarantees it can never leave its path segment.
         return "/trustFramework/keySets/" + quote(keyset_id, safe="") + suffix
 
-    def get_keyset(self, keyset_id: str) -> Optional[dict]:
+    def get_keyset(self, keyset_id: str) -> dict | None:
         try:
-            return self.call("GET", self.keyset_path(keyset_id))
+            return self.request_json("GET", self.keyset_path(keyset_id))
         except GraphError as exc:
             if exc.not_found:
                 return None
@@ -356,9 +387,9 @@ class GraphClient:
 
     def list_keysets(self) -> list:
         keysets = []
-        path: Optional[str] = "/trustFramework/keySets"
+        path: str | None = "/trustFramework/keySets"
         while path:
-            page = self.call("GET", path) or {}
+            page = self.request_json("GET", path) or {}
             keysets.extend(page.get("value") or [])
             next_link = page.get("@odata.nextLink")
             path = self._relative(next_link) if next_link else None
@@ -369,24 +400,28 @@ class GraphClient:
         """A nextLink names graph.microsoft.com even behind a graph_endpoint override: keep only what follows /beta."""
         parts = urlsplit(link)
         if not parts.path.startswith("/beta/"):
-            raise GraphError("Graph returned a nextLink that is not a beta API address: %s" % link)
+            raise GraphError(f"Graph returned a nextLink that is not a beta API address: {link}")
         return parts.path[len("/beta"):] + ("?" + parts.query if parts.query else "")
 
     def create_keyset(self, name: str) -> dict:
-        """Create an empty key set; an existing one (created concurrently or by a landed retry) is returned as is."""
-        def landed() -> Optional[dict]:
-            return self.get_keyset(name)
+        """Create an empty key set; an existing one (created concurrently, or by an attempt that landed) is returned.
 
-        try:
-            # Resending is safe: a create that landed meanwhile makes the next one answer AADB2C95028, handled below.
-            created = self.call("POST", "/trustFramework/keySets", {"id": name}, reconcile=landed, resend_safe=True)
-        except GraphError as exc:
-            if exc.already_exists:
+        A duplicate create is refused (AADB2C95028), so resending is safe: after a failure that may have landed (no answer, or a
+        5xx answer) the set is read, and the POST sent again only if the set is not there.
+        """
+        call = _Call(self, "POST", "/trustFramework/keySets", _json_bytes({"id": name}), JSON, JSON)
+        while True:
+            outcome = call.attempt()
+            if not isinstance(outcome, Failure):
+                return _json_or_none(outcome) or {"id": name, "keys": []}
+            if outcome.error.already_exists:
                 existing = self.get_keyset(name)
-                if existing is not None:
-                    return existing
-            raise
-        return created or {"id": name, "keys": []}
+                if existing is None:
+                    raise outcome.error
+                return existing
+            existing = self._landed_or_wait(call, outcome, lambda: self.get_keyset(name))
+            if existing is not None:
+                return existing
 
     def delete_keyset(self, keyset_id: str) -> bool:
         """Delete a key set; False when the service says it does not exist.
@@ -395,7 +430,7 @@ class GraphClient:
         own earlier read, not from this value.
         """
         try:
-            self.call("DELETE", self.keyset_path(keyset_id))
+            self.request("DELETE", self.keyset_path(keyset_id))
         except GraphError as exc:
             if exc.not_found:
                 return False
@@ -411,34 +446,91 @@ class GraphClient:
             raise
         return True
 
-    def add_key(self, keyset_id: str, action: str, body: dict, landed: Callable[[], Optional[dict]]) -> dict:
-        """POST a key-adding action (generateKey, uploadSecret, uploadCertificate, uploadPkcs12).
+    # -- keys ------------------------------------------------------------------------------------------------------
 
-        These are not idempotent: `landed` reads the set again after an ambiguous failure and returns the key that
-        the POST added, if any, so a retry never adds a second key.
+    def add_key(self, keyset_id: str, action: str, body: dict, landed: Callable[[], dict | None]) -> dict:
+        """POST a key-adding action (generateKey, uploadSecret, uploadCertificate, uploadPkcs12) and return the key.
+
+        Each of these that lands adds a key, which B2C cannot delete, so a failure is reconciled with the key set
+        (`landed` reads it and returns the key this POST added, or None) rather than sent again blindly:
+        - no answer (timeout, dropped connection, 504): the service may still commit it, however late, so it is never
+          sent again; the set is read for a while and the call fails if no key landed;
+        - an answered 5xx: the service is done with it, so what it committed shows in one read; the POST is sent
+          again only if nothing landed (graph-b2c-keysets.md: read the set before retrying);
+        - throttled (429), or never sent (refused connection): sent again.
         """
-        return self.call("POST", self.keyset_path(keyset_id, "/" + action), body, reconcile=landed) or {}
+        call = _Call(self, "POST", self.keyset_path(keyset_id, "/" + action), _json_bytes(body), JSON, JSON)
+        while True:
+            outcome = call.attempt()
+            if not isinstance(outcome, Failure):
+                return _json_or_none(outcome) or {}
+            if outcome.sent and not outcome.answered:
+                key, read_for = self._await_landing(landed, call.budget.remaining)
+                if key is not None:
+                    return key
+                outcome.error.retries = (
+                    f"the key set was read for {read_for:.0f} s and shows no new key, but the service may still add "
+                    f"it, so the request was not sent again; re-run the task: it reads the key set first and adds a "
+                    f"key only if none landed")
+                raise outcome.error
+            key = self._landed_or_wait(call, outcome, landed)
+            if key is not None:
+                return key
 
-    def generate_key(self, keyset_id: str, body: dict, landed: Callable[[], Optional[dict]]) -> dict:
-        return self.add_key(keyset_id, "generateKey", body, landed)
+    @staticmethod
+    def _landed_or_wait(call: _Call, outcome: Failure, landed: Callable[[], dict | None]) -> dict | None:
+        """After a failed POST that is not idempotent: what it added when it may have landed (an answered 5xx, or no
+        answer) and did; else None, once the pause before the next attempt is over. Failures that no attempt can mend
+        (4xx other than 429) raise, and so does a spent budget."""
+        if outcome.may_have_landed:
+            found = landed()
+            if found is not None:
+                return found
+        elif outcome.sent and outcome.status != 429:
+            raise outcome.error
+        call.wait_or_raise(outcome)
+        return None
+
+    def _await_landing(self, landed: Callable[[], dict | None], budget: float) -> tuple:
+        """Read the state until what an unanswered POST added shows, for twice the timeout (at least LANDING_MIN s,
+        at most the budget left), with growing pauses: a slow service can commit long after the client gave up.
+
+        Returns the landed key (or None) and the seconds spent waiting.
+        """
+        timeout = getattr(self.session, "request_timeout", BACKOFF_CAP)
+        budget = min(max(2 * timeout, LANDING_MIN), max(0.0, budget))
+        spent, pause = 0.0, LANDING_FIRST_PAUSE
+        while True:
+            key = landed()
+            if key is not None or spent >= budget:
+                return key, spent
+            pause = min(pause, budget - spent)
+            self.sleep(pause)
+            spent += pause
+            pause = min(2 * pause, BACKOFF_CAP)
 
 
 def _rejected_token_hint(failure: GraphError, tokens) -> str:
     if "audience" in failure.message.lower():
         # A token for another cloud's Graph: the audience comes from `cloud`, never from graph_endpoint.
-        return ("the token is for %s (cloud %s), not for this Graph: set cloud to the national cloud of the tenant and of "
-                "graph_endpoint" % (tokens.cloud.graph_root, tokens.cloud.name))
-    return "the token was rejected; check the %s, and that graph_endpoint is the Graph of cloud %s" % (
-        tokens.credential.describe(), tokens.cloud.name)
+        return (f"the token is for {tokens.cloud.graph_root} (cloud {tokens.cloud.name}), not for this Graph: set cloud "
+                "to the national cloud of the tenant and of graph_endpoint")
+    return (f"the token was rejected; check the {tokens.describe()}, and that graph_endpoint is the Graph of cloud "
+            f"{tokens.cloud.name}")
 
 
-def _json_or_none(response) -> Optional[dict]:
+def _json_bytes(body: dict | None) -> bytes | None:
+    # As requests' json= encodes: no NaN or Infinity, which Graph would refuse.
+    return None if body is None else json.dumps(body, allow_nan=False).encode("utf-8")
+
+
+def _json_or_none(response) -> dict | None:
     if response.status_code == 204 or not response.content:
         return None
     try:
         return response.json()
     except ValueError:
-        raise GraphError("Graph answered HTTP %s with a body that is not JSON" % response.status_code,
+        raise GraphError(f"Graph answered HTTP {response.status_code} with a body that is not JSON",
                          status=response.status_code, request_id=response.headers.get("request-id")) from None
 
 
@@ -455,8 +547,8 @@ def _may_have_been_sent(exc: Exception) -> bool:
 
 def _transport_reason(exc: Exception) -> str:
     if isinstance(exc, requests.exceptions.SSLError):
-        return ("TLS verification failed (%s); give the CA bundle with ca_path, or validate_certs: false for a test "
-                "endpoint only" % exc.__class__.__name__)
+        return (f"TLS verification failed ({exc.__class__.__name__}); give the CA bundle with ca_path, or "
+                f"validate_certs: false for a test endpoint only")
     if isinstance(exc, requests.exceptions.Timeout):
         return "no answer within the timeout"
     if isinstance(exc, requests.exceptions.ConnectionError):

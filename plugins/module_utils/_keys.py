@@ -20,6 +20,7 @@ The satisfy rule: with S = max(now, requested nbf), a key satisfies a request wh
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -82,13 +83,11 @@ class KeyRequest:
 
 @dataclass(frozen=True)
 class Plan:
-    """What to do: create the key set and/or generate a key, why, which key satisfies, and what B2C would refuse."""
+    """Whether a key must be added, why, and which key satisfies when none must."""
 
-    create_keyset: bool
     generate: bool
     reason: str
     key: dict | None
-    conflict: str | None
 
 
 def _show(value: Any) -> str:
@@ -401,44 +400,49 @@ def _display_kind(value: str, choices: Sequence[str]) -> str:
 
 
 def conflict(  # pylint: disable=redefined-outer-name  # keyset_id: the name callers know it by
-    keys: Iterable[Mapping[str, Any]], request: KeyRequest, keyset_id: str,
+    keys: Iterable[Mapping[str, Any]], request: KeyRequest, keyset_id: str, advice: Mapping[str, str] | None = None,
 ) -> str | None:
     """A plain-words refusal when the request's kty or use differs from any key in the set, else None.
 
     B2C refuses to mix RSA with oct (AADB2C95032) or sig with enc (AADB2C95042) in one key set, whatever the status or
-    validity of the keys already there.
+    validity of the keys already there. Each problem ends with what to do: request the kind the set holds, or, for a
+    field the module does not let users choose, the words `advice` gives for it (once after the problems sharing them).
     """
     keys = list(keys)
     problems = []
-    for field, choices, wanted, code in (
+    for field_name, choices, wanted, code in (
         ("kty", KTYS, request.kty, "AADB2C95032"),
         ("use", USES, request.use, "AADB2C95042"),
     ):
         held = []
         for key in keys:
-            value = key.get(field)
+            value = key.get(field_name)
             if isinstance(value, str) and value.strip() and value.strip().lower() != wanted.lower():
                 shown = _display_kind(value.strip(), choices)
                 if shown not in held:
                     held.append(shown)
         if held:
             held_text = " and ".join(held)
-            problems.append(
+            problems.append((
                 f"key set {keyset_id} holds {held_text} keys; B2C cannot mix {held_text} and {wanted} keys in one key set "
-                f"({code}). Use another key set or request {field}={held[0]}."
-            )
-    return " ".join(problems) or None
+                f"({code}).",
+                (advice or {}).get(field_name) or f"Use another key set or request {field_name}={held[0]}.",
+            ))
+    sentences = []
+    for index, (problem, fix) in enumerate(problems):
+        sentences.append(problem)
+        if index == len(problems) - 1 or problems[index + 1][1] != fix:
+            sentences.append(fix)
+    return " ".join(sentences) or None
 
 
-def plan(  # pylint: disable=redefined-outer-name  # keyset_id: the name callers know it by
-    keyset_exists: bool, keys: Sequence[Mapping[str, Any]], request: KeyRequest, now: int, keyset_id: str,
-) -> Plan:
-    """Decide whether to create the key set and/or generate a key, and why."""
+def plan(keyset_exists: bool, keys: Sequence[Mapping[str, Any]], request: KeyRequest, now: int) -> Plan:
+    """Decide whether to generate a key, and why."""
     if not keyset_exists:
-        return Plan(create_keyset=True, generate=True, reason="keyset_missing", key=None, conflict=None)
+        return Plan(generate=True, reason="keyset_missing", key=None)
     satisfying = [key for key in keys if satisfies(key, request, now)]
     if satisfying:
-        return Plan(create_keyset=False, generate=False, reason="valid", key=pick_active(satisfying), conflict=None)
+        return Plan(generate=False, reason="valid", key=pick_active(satisfying))
     start = _start(request, now)
     candidates = [key for key in keys if _same_kind(key, request) and not _disabled(key)]
     if not candidates:
@@ -450,7 +454,7 @@ def plan(  # pylint: disable=redefined-outer-name  # keyset_id: the name callers
         reason = "not_yet_valid"
     else:
         reason = "expired"
-    return Plan(create_keyset=False, generate=True, reason=reason, key=None, conflict=conflict(keys, request, keyset_id))
+    return Plan(generate=True, reason=reason, key=None)
 
 
 def generate_body(request: KeyRequest, now: int) -> dict:
@@ -459,6 +463,16 @@ def generate_body(request: KeyRequest, now: int) -> dict:
     if request.exp is not None:
         body["exp"] = request.exp
     return body
+
+
+def secret_body(request: KeyRequest, secret: str, now: int) -> dict:
+    """The uploadSecret payload: generateKey's without kty (a secret is always oct), and the secret as k."""
+    return {**{name: value for name, value in generate_body(request, now).items() if name != "kty"}, "k": secret}
+
+
+def keys_of(keyset: Mapping[str, Any] | None) -> list:
+    """The keys of a key set as Graph returned it (none for a missing set), skipping anything that is not a key."""
+    return [key for key in (keyset or {}).get("keys") or [] if isinstance(key, Mapping)]
 
 
 def _identity(key: Mapping[str, Any]) -> Any:
@@ -498,3 +512,83 @@ def public_facts(key: Mapping[str, Any]) -> dict:
     facts["not_before"] = _iso_or_none(nbf)
     facts["expires"] = _iso_or_none(exp)
     return facts
+
+
+# -- rules: which key satisfies a module's target, and how to add one ------------------------------------------------
+
+
+class KeyRule:
+    """What differs between the modules that add keys (the flow itself is _ensure_key.py's): which existing key
+    satisfies the target, what B2C would refuse, and the Graph action that adds a key. Pure, like the rest of this file.
+    """
+
+    action = ""  # the key-adding Graph action
+
+    def plan(self, keyset_exists: bool, keys: Sequence[Mapping[str, Any]], now: int) -> Plan:
+        raise NotImplementedError
+
+    def conflict(self, keys: Sequence[Mapping[str, Any]], service_id: str) -> str | None:
+        """What B2C would refuse to add to a set holding these keys, in words that say what to change; else None."""
+        raise NotImplementedError
+
+    def body(self, now: int) -> dict:
+        """The body of the key-adding POST (it may hold a secret: never report it)."""
+        raise NotImplementedError
+
+    def planned(self, now: int) -> dict:
+        """Public facts of the key the POST would add, for check mode's diff."""
+        raise NotImplementedError
+
+    def landed(self, keys_before: Iterable[Mapping[str, Any]], keys_after: Iterable[Mapping[str, Any]],
+               now: int) -> dict | None:
+        """After a POST whose outcome is unknown: the key it added, else None."""
+        raise NotImplementedError
+
+    def facts(self) -> dict:
+        """Facts of the target the module returns besides the common ones."""
+        return {}
+
+    def notice(self, key: Mapping[str, Any], service_id: str) -> str | None:
+        """A warning about the key that satisfies the target, if it deserves one."""
+        return None
+
+
+SECRET_ADVICE = "Use another key set: a secret is always an oct key."
+ALWAYS_REASON = "update_secret"
+
+
+@dataclass(frozen=True)
+class WindowRule(KeyRule):
+    """Generated keys and secrets: a key satisfies when `satisfies` says so (use, kty, status, window from S through
+    S + renew_before)."""
+
+    request: KeyRequest
+    secret: str | None = dataclasses.field(default=None, repr=False)  # to upload (uploadSecret), else generateKey
+    always: bool = False  # add a key on every run, even when one satisfies (b2c_keyset_secret's update_secret=always)
+
+    @property
+    def action(self) -> str:  # type: ignore[override]
+        return "generateKey" if self.secret is None else "uploadSecret"
+
+    def plan(self, keyset_exists: bool, keys: Sequence[Mapping[str, Any]], now: int) -> Plan:
+        decision = plan(keyset_exists, keys, self.request, now)
+        if self.always and not decision.generate:
+            return Plan(generate=True, reason=ALWAYS_REASON, key=None)
+        return decision
+
+    def conflict(self, keys: Sequence[Mapping[str, Any]], service_id: str) -> str | None:
+        return conflict(keys, self.request, service_id, None if self.secret is None else {"kty": SECRET_ADVICE})
+
+    def body(self, now: int) -> dict:
+        if self.secret is None:
+            return generate_body(self.request, now)
+        return secret_body(self.request, self.secret, now)
+
+    def planned(self, now: int) -> dict:
+        planned = public_facts(self.body(now))  # never the private parts of the body (a secret's k)
+        planned.setdefault("kty", self.request.kty)
+        return planned
+
+    def landed(self, keys_before: Iterable[Mapping[str, Any]], keys_after: Iterable[Mapping[str, Any]],
+               now: int) -> dict | None:
+        return find_landed(keys_before, keys_after, self.request, now)

@@ -11,12 +11,11 @@ Internal use only: this module may change without notice.
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import hashlib
+import copy
 import os
-import tempfile
 import time
-from typing import Callable, Iterator, Optional
+from collections.abc import Iterator
+from typing import Callable
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
@@ -37,6 +36,7 @@ from ansible_collections.entra.b2c.plugins.module_utils._graph import (
     GraphSession,
 )
 from ansible_collections.entra.b2c.plugins.module_utils._keys import KeyInputError
+from ansible_collections.entra.b2c.plugins.module_utils._lock import LockError, machine_lock
 from ansible_collections.entra.b2c.plugins.module_utils._token_cache import TokenCache
 
 # Credential options have no env fallback here on purpose: an argument must win over the environment as a whole kind,
@@ -44,7 +44,7 @@ from ansible_collections.entra.b2c.plugins.module_utils._token_cache import Toke
 GRAPH_ARGUMENT_SPEC = dict(
     tenant_id=dict(type="str", aliases=["tenant"], fallback=(env_fallback, ["AZURE_TENANT_ID", "AZURE_TENANT"])),
     client_id=dict(type="str", fallback=(env_fallback, ["AZURE_CLIENT_ID"])),
-    client_secret=dict(type="str", aliases=["secret"], no_log=True),
+    client_secret=dict(type="str", no_log=True),
     client_certificate_path=dict(type="path"),
     client_certificate_password=dict(type="str", no_log=True),
     federated_token_file=dict(type="path", no_log=False),
@@ -59,11 +59,35 @@ GRAPH_ARGUMENT_SPEC = dict(
     token_cache=dict(type="path", no_log=False, fallback=(env_fallback, ["ENTRA_B2C_TOKEN_CACHE"])),
 )
 
-USER_ERRORS = (AuthError, GraphError, KeyInputError)
+# The options of doc_fragments/keys.py, section by section (DOCUMENTATION, CREATE, WINDOW): a module that extends a
+# section of the fragment takes the section's spec from here.
+KEYSET_SPEC = dict(
+    keyset=dict(type="str", required=True, aliases=["name", "keyset_id"], no_log=False),
+)
+CREATE_SPEC = dict(
+    create_keyset=dict(type="bool", default=True, no_log=False),
+)
+WINDOW_SPEC = dict(
+    nbf=dict(type="raw", aliases=["not_before"]),
+    exp=dict(type="raw", aliases=["expires"]),
+    valid_for=dict(type="str"),
+    renew_before=dict(type="str", default="0"),
+)
+
+USER_ERRORS = (AuthError, GraphError, KeyInputError, LockError)
 MAX_TIMEOUT = 3600
-# Options of any module of the collection whose values are secrets (their aliases included).
-SECRET_OPTIONS = ("client_secret", "secret", "client_certificate_password", "access_token", "pkcs12",
+# Options whose raw values a failing module masks, whichever module it is: the credentials, and the values that
+# b2c_keyset_secret (secret) and b2c_keyset_certificate (pkcs12, pkcs12_password) upload. A module that does not take
+# one of them masks it too, so that `secret:` meant as the app's secret is refused without being shown.
+SECRET_OPTIONS = ("client_secret", "client_certificate_password", "access_token", "secret", "pkcs12",
                   "pkcs12_password")
+
+
+def optional(spec: dict) -> dict:
+    """A copy of an argument spec with neither defaults nor required options: the entries of a batch module, whose
+    unset options fall back to the module's own."""
+    return {name: {key: value for key, value in option.items() if key not in ("default", "required")}
+            for name, option in spec.items()}
 
 
 def _raw_module_args() -> dict:
@@ -79,12 +103,11 @@ class GraphModule(AnsibleModule):
     """AnsibleModule plus the shared Graph options and a lazily built client."""
 
     def __init__(self, argument_spec: dict, **kwargs):
-        spec = dict(GRAPH_ARGUMENT_SPEC)
-        spec.update(argument_spec)
-        super().__init__(argument_spec=spec, **kwargs)
+        # Copies: the shared specs are module-level values, and AnsibleModule owns what it is given.
+        super().__init__(argument_spec=copy.deepcopy({**GRAPH_ARGUMENT_SPEC, **argument_spec}), **kwargs)
         if not HAS_REQUESTS:
             self.fail_json(msg=missing_required_lib("requests"), exception=str(REQUESTS_IMPORT_ERROR))
-        self._client: Optional[GraphClient] = None
+        self._client: GraphClient | None = None
         self.now = int(time.time())  # one clock read per run: every decision of the run uses the same now
 
     def connect(self) -> GraphClient:
@@ -99,19 +122,20 @@ class GraphModule(AnsibleModule):
             graph_root = endpoint_root(params["graph_endpoint"], "graph_endpoint", params["allow_http"]) if params.get(
                 "graph_endpoint") else cloud.graph_root
             if graph_root.startswith("http://"):
-                self.warn("graph_endpoint %s is plain http: tokens and key facts travel unencrypted" % graph_root)
+                self.warn(f"graph_endpoint {graph_root} is plain http: tokens and key facts travel unencrypted")
             authority_host = endpoint_root(params["authority_host"], "authority_host") if params.get(
                 "authority_host") else cloud.authority_host
             timeout = params["timeout"]
             if not (timeout is not None and 0 < timeout <= MAX_TIMEOUT):  # also refuses nan and inf
-                raise AuthError("timeout: %r must be a number of seconds above 0 and at most %d" % (timeout, MAX_TIMEOUT))
-            if params.get("token_cache") and os.path.isdir(params["token_cache"]):
-                raise AuthError("token_cache: %s is a directory; give the path of a file in it, such as %s" % (
-                    params["token_cache"], os.path.join(params["token_cache"], "tokens.json")))
+                raise AuthError(f"timeout: {timeout!r} must be a number of seconds above 0 and at most {MAX_TIMEOUT}")
+            cache_path = params.get("token_cache")
+            if cache_path and os.path.isdir(cache_path):
+                raise AuthError(f"token_cache: {cache_path} is a directory; give the path of a file in it, such as "
+                                f"{os.path.join(cache_path, 'tokens.json')}")
             session = GraphSession(self._tls_verify(environ), timeout)
-            cache = TokenCache(params["token_cache"]) if params.get("token_cache") else None
+            cache = TokenCache(cache_path) if cache_path else None
             tokens = TokenProvider(credential, cloud, authority_host, session, timeout, cache=cache)
-            self._client = GraphClient(session, graph_root, tokens)
+            self._client = GraphClient(session, graph_root, tokens, tenant=credential.tenant_id)
         return self._client
 
     def _tls_verify(self, environ):
@@ -126,7 +150,7 @@ class GraphModule(AnsibleModule):
             return False
         ca_path = default_ca_bundle(self.params.get("ca_path"), environ)
         if ca_path and not os.path.exists(ca_path):
-            raise AuthError("ca_path: %s does not exist" % ca_path)
+            raise AuthError(f"ca_path: {ca_path} does not exist")
         return ca_path or True
 
     def fail_json(self, msg, **kwargs):  # pylint: disable=arguments-differ
@@ -143,30 +167,11 @@ class GraphModule(AnsibleModule):
 
     @contextlib.contextmanager
     def keyset_lock(self, keyset_id: str) -> Iterator[None]:
-        """Serialize read-decide-write on one key set among the runs of this machine (forks of a play, parallel jobs).
-
-        B2C has no conditional writes, so two runs that both read "no valid key" would both add one; holding this
-        lock from the read to the write makes the second run see the first one's key. Runs on other machines are
-        not covered (see docs/reliability.md).
-        """
-        client = self.connect()
-        identity = "\n".join((client.base_url, client.tokens.credential.tenant_id or "", keyset_id.lower()))
-        directory = os.path.join(tempfile.gettempdir(), "entra-b2c-locks-%d" % os.getuid())
-        try:
-            os.makedirs(directory, mode=0o700, exist_ok=True)
-            if os.stat(directory).st_uid != os.getuid():
-                raise AuthError("lock directory %s belongs to another user; remove it" % directory)
-            fd = os.open(os.path.join(directory, hashlib.sha256(identity.encode("utf-8")).hexdigest()[:32] + ".lock"),
-                         os.O_RDWR | os.O_CREAT, 0o600)
-        except OSError as exc:
-            raise AuthError("cannot create a lock file in %s (%s)" % (directory, exc.strerror)) from None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+        """Serialize read-decide-write on one key set of one tenant among the runs of this machine (see _lock.py)."""
+        with machine_lock(self.connect().keyset_identity(keyset_id)):
             yield
-        finally:
-            os.close(fd)
 
-    def run(self, body: Callable[["GraphModule"], dict]) -> None:
+    def run(self, body: Callable[[GraphModule], dict]) -> None:
         """Run the module body; every user-facing failure becomes fail_json here and nowhere else."""
         try:
             result = body(self)

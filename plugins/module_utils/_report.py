@@ -13,9 +13,15 @@ No I/O and no clock reads: callers pass ``now`` (integer epoch seconds), as in _
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, Optional
+from typing import Any
 
-from ansible_collections.entra.b2c.plugins.module_utils._keys import active_key, key_time, public_facts, valid_now
+from ansible_collections.entra.b2c.plugins.module_utils._keys import (
+    active_key,
+    key_time,
+    keys_of,
+    public_facts,
+    valid_now,
+)
 
 DAY = 86400
 # B2C keeps a deleted key set's keys in `<id>.bak`; no policy uses such a set.
@@ -25,7 +31,7 @@ REASON_EXPIRING = "expiring"
 REASON_NO_VALID_KEY = "no_valid_key"
 
 
-def expires_in_days(key: Mapping[str, Any], now: int) -> Optional[float]:
+def expires_in_days(key: Mapping[str, Any], now: int) -> float | None:
     """Days from now until the key's exp, floored to 2 decimals; negative once expired, None without exp.
 
     Flooring (not rounding) keeps a key that expired a second ago negative (-0.01) instead of -0.0, and never shows
@@ -44,30 +50,24 @@ def key_report(key: Mapping[str, Any], now: int) -> dict:
     return facts
 
 
-def _keys_of(keyset: Mapping[str, Any]) -> list:
-    return [key for key in keyset.get("keys") or [] if isinstance(key, Mapping)]
-
-
 def is_backup(keyset_id: Any) -> bool:
     """True for the backup set the service keeps after a delete (``<id>.bak``)."""
     return isinstance(keyset_id, str) and keyset_id.endswith(BACKUP_SUFFIX)
 
 
 def keyset_report(keyset: Mapping[str, Any], now: int) -> dict:
-    """``{id, keys, active_key, valid}`` for one key set as Graph returned it."""
-    keys = _keys_of(keyset)
+    """``{id, keyset_keys, active_key, valid}`` for one key set as Graph returned it."""
+    keys = keys_of(keyset)
     active = active_key(keys, now)
-    reported = [key_report(key, now) for key in keys]
     return {
         "id": keyset.get("id"),
-        "keys": reported,
-        "keyset_keys": reported,  # dot-accessible in Jinja, where entry.keys is the dict method
+        "keyset_keys": [key_report(key, now) for key in keys],
         "active_key": key_report(active, now) if active is not None else None,
         "valid": any(valid_now(key, now) for key in keys),
     }
 
 
-def expiring_entry(keyset: Mapping[str, Any], within: int, now: int) -> Optional[dict]:
+def expiring_entry(keyset: Mapping[str, Any], within: int, now: int) -> dict | None:
     """Why a key set needs attention, or None when it does not.
 
     ``no_valid_key`` when no key is valid now; ``expiring`` when the active key's exp is at or before now + within
@@ -76,7 +76,7 @@ def expiring_entry(keyset: Mapping[str, Any], within: int, now: int) -> Optional
     """
     if is_backup(keyset.get("id")):
         return None
-    active = active_key(_keys_of(keyset), now)
+    active = active_key(keys_of(keyset), now)
     if active is None:
         return {"id": keyset.get("id"), "reason": REASON_NO_VALID_KEY, "active_key": None, "expires_in_days": None}
     exp = key_time(active.get("exp"))

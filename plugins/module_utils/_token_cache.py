@@ -21,7 +21,6 @@ import json
 import os
 import stat
 import tempfile
-from typing import Optional
 
 FORMAT_VERSION = 1
 EXPIRY_MARGIN = 300  # seconds: a token this close to expiry is not handed out (a run may take minutes)
@@ -31,7 +30,7 @@ class TokenCacheError(Exception):
     """The cache file cannot be used; the message names the path and what to change."""
 
 
-def cache_key(*parts: Optional[str]) -> str:
+def cache_key(*parts: str | None) -> str:
     return hashlib.sha256(json.dumps([part or "" for part in parts]).encode("utf-8")).hexdigest()
 
 
@@ -47,13 +46,13 @@ class TokenCache:
         except FileNotFoundError:
             return {}
         except OSError as exc:
-            raise TokenCacheError("token_cache: cannot open %s (%s)" % (self.path, exc.strerror)) from None
+            raise TokenCacheError(f"token_cache: cannot open {self.path} ({exc.strerror})") from None
         with os.fdopen(fd, "r", encoding="utf-8") as handle:
             info = os.fstat(handle.fileno())
             if info.st_uid != os.getuid() or stat.S_IMODE(info.st_mode) & 0o077:
                 raise TokenCacheError(
-                    "token_cache: %s must belong to you and have mode 0600 (it holds access tokens); remove it or "
-                    "chmod 600 it" % self.path)
+                    f"token_cache: {self.path} must belong to you and have mode 0600 (it holds access tokens); remove it "
+                    f"or chmod 600 it")
             try:
                 data = json.load(handle)
             except ValueError:
@@ -63,7 +62,7 @@ class TokenCache:
         tokens = data.get("tokens")
         return tokens if isinstance(tokens, dict) else {}
 
-    def get(self, key: str, now: float) -> Optional[str]:
+    def get(self, key: str, now: float) -> str | None:
         entry = self._load().get(key)
         if not isinstance(entry, dict):
             return None
@@ -87,7 +86,7 @@ class TokenCache:
             os.makedirs(directory, mode=0o700, exist_ok=True)
             lock_fd = os.open(self.path + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
         except OSError as exc:
-            raise TokenCacheError("token_cache: cannot write in %s (%s)" % (directory, exc.strerror)) from None
+            raise TokenCacheError(f"token_cache: cannot write in {directory} ({exc.strerror})") from None
         try:
             fcntl.flock(lock_fd, fcntl.LOCK_EX)
             tokens = {key: entry for key, entry in self._load().items()
@@ -106,6 +105,6 @@ class TokenCache:
                     os.unlink(temp_path)
                 raise
         except OSError as exc:
-            raise TokenCacheError("token_cache: cannot write %s (%s)" % (self.path, exc.strerror)) from None
+            raise TokenCacheError(f"token_cache: cannot write {self.path} ({exc.strerror})") from None
         finally:
             os.close(lock_fd)  # closing releases the flock

@@ -98,8 +98,6 @@ keyset_keys:
     - Public facts of the keys in the set after the run (empty after a deletion), each with C(kid), C(use), C(kty),
       C(nbf), C(exp), C(status), C(e), C(n), C(x5t), C(x5c) where present, and C(not_before)/C(expires) as ISO 8601
       UTC strings (V(null) when absent). Private key parts are never returned.
-    - The same list is also returned as C(keys), the name of the public contract; in Jinja read that one
-      as C(result['keys']), because C(result.keys) is the dictionary method.
   returned: always
   type: list
   elements: dict
@@ -119,22 +117,18 @@ diff:
   sample:
     before:
       keyset: B2C_1A_ScratchKeys
-      keys: []
+      keyset_keys: []
       backup: B2C_1A_ScratchKeys.bak
     after:
       keyset: null
-      keys: []
+      keyset_keys: []
       backup: null
 """
 
 from ansible_collections.entra.b2c.plugins.module_utils._graph import GraphError
-from ansible_collections.entra.b2c.plugins.module_utils._keys import keyset_id, public_facts
-from ansible_collections.entra.b2c.plugins.module_utils._module import GraphModule
+from ansible_collections.entra.b2c.plugins.module_utils._keys import keys_of, keyset_id, public_facts
+from ansible_collections.entra.b2c.plugins.module_utils._module import KEYSET_SPEC, GraphModule
 from ansible_collections.entra.b2c.plugins.module_utils._report import BACKUP_SUFFIX
-
-
-def _keys_of(keyset) -> list:
-    return list(keyset.get("keys") or []) if keyset else []
 
 
 def ensure_keyset(module: GraphModule) -> dict:
@@ -175,12 +169,11 @@ def ensure_keyset_locked(module: GraphModule, wanted_id: str) -> dict:
                 raise
             result["changed"] = result["changed"] or result["backup_deleted"]
 
-    result["keys"] = [public_facts(key) for key in _keys_of(after)]
-    result["keyset_keys"] = result["keys"]  # dot-accessible in Jinja, where result.keys is the dict method
+    result["keyset_keys"] = [public_facts(key) for key in keys_of(after)]
     if module._diff:
         before_state = {"keyset": service_id if current is not None else None,
-                        "keys": [public_facts(key) for key in _keys_of(current)]}
-        after_state = {"keyset": result["keyset"] if after is not None else None, "keys": result["keys"]}
+                        "keyset_keys": [public_facts(key) for key in keys_of(current)]}
+        after_state = {"keyset": result["keyset"] if after is not None else None, "keyset_keys": result["keyset_keys"]}
         if result["backup_deleted"]:
             before_state["backup"], after_state["backup"] = service_id + BACKUP_SUFFIX, None
         result["diff"] = {"before": before_state, "after": after_state}
@@ -204,7 +197,7 @@ def delete_backup(module: GraphModule, backup_id: str, set_deleted: bool) -> boo
 def main():
     module = GraphModule(
         argument_spec=dict(
-            keyset=dict(type="str", required=True, aliases=["name", "keyset_id"], no_log=False),
+            **KEYSET_SPEC,
             state=dict(type="str", default="present", choices=["present", "absent"]),
             purge_backup=dict(type="bool", default=False),
         ),

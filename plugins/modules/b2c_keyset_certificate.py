@@ -147,8 +147,6 @@ key:
 keyset_keys:
   description:
     - Public facts of every key in the set after the run, same shape as RV(key).
-    - The same list is also returned as C(keys), the name shared with M(entra.b2c.b2c_keyset_key); in Jinja read that
-      one as C(result['keys']), because C(result.keys) is the dictionary method.
   returned: always
   type: list
   elements: dict
@@ -161,67 +159,43 @@ reason:
   sample: valid
 """
 
-import re
-
 from ansible_collections.entra.b2c.plugins.module_utils._certs import (
-    UPLOADED_KTY,
-    UPLOADED_USE,
+    CertificateRule,
+    Upload,
     certificate_upload,
     check_validity,
     decode_base64,
-    find_certificate_key,
     load_certificate,
     load_pkcs12,
     pkcs12_upload,
-    planned_key,
     private_key_blocks,
     read_file,
 )
-from ansible_collections.entra.b2c.plugins.module_utils._keys import (
-    KeyInputError,
-    KeyRequest,
-    conflict,
-    keyset_id,
-    public_facts,
-)
-from ansible_collections.entra.b2c.plugins.module_utils._graph import GraphError
-from ansible_collections.entra.b2c.plugins.module_utils._module import GraphModule
-
-# What an uploaded certificate becomes: the request conflict() checks the set against.
-UPLOADED = KeyRequest(use=UPLOADED_USE, kty=UPLOADED_KTY, nbf=None, exp=None, renew_before=0)
-# conflict() ends each refusal with "request kty=..."/"request use=..."; this module has neither option.
-_KIND_ADVICE = re.compile(r" Use another key set or request (?:kty|use)=\w+\.")
+from ansible_collections.entra.b2c.plugins.module_utils._ensure_key import KeyTarget, ensure_key
+from ansible_collections.entra.b2c.plugins.module_utils._keys import keyset_id
+from ansible_collections.entra.b2c.plugins.module_utils._module import CREATE_SPEC, KEYSET_SPEC, GraphModule
 
 
-def mixing_refusal(keys, keyset) -> str | None:
-    """What B2C would refuse (the rule is _keys.conflict's), with advice that fits a certificate."""
-    refusal = conflict(keys, UPLOADED, keyset)
-    if refusal is None:
-        return None
-    return _KIND_ADVICE.sub("", refusal) + " Use another key set: B2C makes an uploaded certificate an RSA sig key."
-
-
-def prepare_upload(module: GraphModule):
+def prepare_upload(module: GraphModule) -> Upload:
     """Read, parse and check the one certificate source given; no request to Graph yet."""
     params = module.params
     password = params["pkcs12_password"]
-    if params["certificate"] is not None:
-        text = params["certificate"]
-        hidden = private_key_blocks(text)
+
+    def certificate_only(option: str, data: str | bytes) -> Upload:
+        hidden = private_key_blocks(data)
         if hidden:
             # The value of a str option is echoed in the task's invocation: mask the key, upload only the certificate.
             module.no_log_values.update(hidden)
-            module.warn("certificate holds a private key as well; only the certificate is uploaded (to upload a "
-                        "private key with its certificate, use pkcs12 or pkcs12_path)")
-        upload = certificate_upload(load_certificate(text, "certificate"))
+            module.warn(f"{option} holds a private key as well; only the certificate is uploaded (to upload a private "
+                        f"key with its certificate, use pkcs12 or pkcs12_path)")
+        return certificate_upload(load_certificate(data, option))
+
+    if params["certificate"] is not None:
         option = "certificate"
+        upload = certificate_only(option, params["certificate"])
     elif params["certificate_path"] is not None:
-        data = read_file(params["certificate_path"], "certificate_path")
-        if private_key_blocks(data):
-            module.warn("certificate_path holds a private key as well; only the certificate is uploaded (to upload a "
-                        "private key with its certificate, use pkcs12 or pkcs12_path)")
-        upload = certificate_upload(load_certificate(data, "certificate_path"))
         option = "certificate_path"
+        upload = certificate_only(option, read_file(params["certificate_path"], option))
     else:
         if params["pkcs12"] is not None:
             option = "pkcs12"
@@ -238,89 +212,20 @@ def prepare_upload(module: GraphModule):
 
 def ensure_certificate(module: GraphModule) -> dict:
     upload = prepare_upload(module)
-    wanted_id = keyset_id(module.params["keyset"])
-    with module.keyset_lock(wanted_id):
-        return ensure_certificate_locked(module, upload, wanted_id)
-
-
-def ensure_certificate_locked(module: GraphModule, upload, wanted_id: str) -> dict:
-    thumbprint = upload.certificate.thumbprint
-    client = module.connect()
-    keyset = client.get_keyset(wanted_id)
-    before_id = keyset["id"] if keyset else None
-    keys = list(keyset.get("keys") or []) if keyset else []
-    keys_before = keys
-    held = find_certificate_key(keys, thumbprint)
-    reason = "keyset_missing" if keyset is None else "valid" if held else "no_key"
-    result = {"changed": False, "keyset": before_id or wanted_id, "reason": reason, "thumbprint": thumbprint}
-
-    def report(key, keys_after, planned=None):
-        facts = dict(result, key=public_facts(key) if key else None, keys=[public_facts(k) for k in keys_after])
-        facts["keyset_keys"] = facts["keys"]  # dot-accessible in Jinja, where result.keys is the dict method
-        if module._diff:
-            facts["diff"] = {
-                "before": {"keyset": before_id, "keys": [public_facts(k) for k in keys_before]},
-                "after": {"keyset": result["keyset"] if result["changed"] or before_id else None,
-                          "keys": [public_facts(k) for k in keys_after] + ([planned] if planned else [])},
-            }
-        return facts
-
-    def found(key):
-        if str(key.get("status", "")).strip().lower() == "disabled":
-            module.warn("key %s of %s carries this certificate (x5t %s) but is disabled, so B2C does not use it; "
-                        "enable it again rather than uploading a second copy" % (key.get("kid"), result["keyset"],
-                                                                                 thumbprint))
-        return report(key, keys)
-
-    if held:
-        return found(held)
-    refusal = mixing_refusal(keys, result["keyset"])
-    if refusal:
-        raise KeyInputError(refusal)
-    if keyset is None and not module.params["create_keyset"]:
-        raise KeyInputError("keyset: %s does not exist and create_keyset is false; create the key set first or set "
-                            "create_keyset: true" % wanted_id)
-
-    result["changed"] = True
-    if module.check_mode:
-        return report(None, keys, planned=planned_key(upload.certificate))
-
-    if keyset is None:
-        keyset = client.create_keyset(wanted_id)
-        result["keyset"] = keyset.get("id") or wanted_id
-        keys = list(keyset.get("keys") or [])
-        # Created concurrently by someone else: it may already hold the certificate, or keys it cannot sit next to.
-        held = find_certificate_key(keys, thumbprint)
-        if held:
-            result["reason"] = "valid"
-            return found(held)
-        refusal = mixing_refusal(keys, result["keyset"])
-        if refusal:
-            raise KeyInputError(refusal)
-
-    def landed():
-        current = client.get_keyset(result["keyset"]) or {}
-        return find_certificate_key(current.get("keys") or [], thumbprint)
-
-    try:
-        new_key = client.add_key(result["keyset"], upload.action, upload.body, landed)
-    except GraphError as exc:
-        # Report what was done before the failure (a new key set), so the output tells a re-run will complete it.
-        exc.result = dict(result, changed=before_id is None)
-        raise
-    return report(new_key, keys + [new_key])
+    target = KeyTarget(keyset_id(module.params["keyset"]), module.params["create_keyset"], CertificateRule(upload))
+    return ensure_key(module, target)
 
 
 def main():
     module = GraphModule(
         argument_spec=dict(
-            keyset=dict(type="str", required=True, aliases=["name", "keyset_id"], no_log=False),
+            **KEYSET_SPEC,
             certificate=dict(type="str", no_log=False),
             certificate_path=dict(type="path"),
             pkcs12=dict(type="str", no_log=True),
             pkcs12_path=dict(type="path"),
             pkcs12_password=dict(type="str", no_log=True),
-            create_keyset=dict(type="bool", default=True, no_log=False),
+            **CREATE_SPEC,
         ),
         required_one_of=[("certificate", "certificate_path", "pkcs12", "pkcs12_path")],
         mutually_exclusive=[("certificate", "certificate_path", "pkcs12", "pkcs12_path")],

@@ -91,8 +91,6 @@ keysets:
       sample: B2C_1A_TokenSigningKeyContainer
     keyset_keys:
       description:
-        - The same list is also returned as C(keys), the name of the public contract; in Jinja read that one
-          as C(result['keys']), because C(result.keys) is the dictionary method.
         - Public facts of every key in the set, each with C(kid), C(use), C(kty), C(nbf), C(exp), C(status), C(e),
           C(n), C(x5t), C(x5c) where present, C(not_before)/C(expires) as ISO 8601 UTC strings (V(null) when absent)
           and C(expires_in_days).
@@ -114,7 +112,7 @@ keysets:
           expires_in_days: 211.5
     active_key:
       description:
-        - The key B2C uses now, same shape as an element of C(keys); V(null) when no key is valid.
+        - The key B2C uses now, same shape as an element of RV(keysets[].keyset_keys); V(null) when no key is valid.
         - Among the keys valid now (not disabled, C(nbf) absent or past, C(exp) absent or future), the one with the
           latest C(nbf), then the latest C(exp).
       type: dict
@@ -153,7 +151,7 @@ expiring:
 """
 
 from ansible_collections.entra.b2c.plugins.module_utils._keys import keyset_id, parse_duration
-from ansible_collections.entra.b2c.plugins.module_utils._module import GraphModule
+from ansible_collections.entra.b2c.plugins.module_utils._module import KEYSET_SPEC, GraphModule, optional
 from ansible_collections.entra.b2c.plugins.module_utils._report import expiring, keyset_report
 
 
@@ -179,7 +177,7 @@ def gather(module: GraphModule) -> dict:
 def main():
     module = GraphModule(
         argument_spec=dict(
-            keyset=dict(type="str", aliases=["name", "keyset_id"], no_log=False),
+            **optional(KEYSET_SPEC),
             expiring_within=dict(type="str"),
         ),
         supports_check_mode=True,

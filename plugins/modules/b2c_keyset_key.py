@@ -118,8 +118,6 @@ key:
 keyset_keys:
   description:
     - Public facts of every key in the set after the run, same shape as RV(key).
-    - The same list is also returned as C(keys), the name of the public contract; in Jinja read that one
-      as C(result['keys']), because C(result.keys) is the dictionary method.
   returned: always
   type: list
   elements: dict
@@ -133,28 +131,21 @@ reason:
 """
 
 from ansible_collections.entra.b2c.plugins.module_utils._ensure_key import ensure_key, key_target
-from ansible_collections.entra.b2c.plugins.module_utils._module import GraphModule
+from ansible_collections.entra.b2c.plugins.module_utils._module import CREATE_SPEC, KEYSET_SPEC, WINDOW_SPEC, GraphModule
 
 
 def run_module(module: GraphModule) -> dict:
-    result = ensure_key(module, key_target(module.params, module.now))
-    diff = result.pop("diff")
-    if module._diff:
-        result["diff"] = diff
-    return result
+    return ensure_key(module, key_target(module.params, module.now))
 
 
 def main():
     module = GraphModule(
         argument_spec=dict(
-            keyset=dict(type="str", required=True, aliases=["name", "keyset_id"], no_log=False),
+            **KEYSET_SPEC,
             use=dict(type="str", required=True, choices=["sig", "enc"]),
             kty=dict(type="str", default="RSA"),
-            nbf=dict(type="raw", aliases=["not_before"]),
-            exp=dict(type="raw", aliases=["expires"]),
-            valid_for=dict(type="str"),
-            renew_before=dict(type="str", default="0"),
-            create_keyset=dict(type="bool", default=True, no_log=False),
+            **WINDOW_SPEC,
+            **CREATE_SPEC,
         ),
         mutually_exclusive=[("exp", "valid_for")],
         supports_check_mode=True,

@@ -40,16 +40,6 @@ attributes:
     details:
       - The diff shows public key facts only; a secret is never part of it.
 options:
-  client_secret:
-    description:
-      - A client secret of the app registration.
-      - When no credential option is given, E(AZURE_CLIENT_SECRET) or E(AZURE_SECRET) is used.
-      - Exactly one credential kind (O(client_secret), O(client_certificate_path), O(federated_token_file) or
-        O(access_token)) may be given as module arguments; a kind given as an argument wins over the environment.
-      - Unlike the other modules of the collection, this module has no alias C(secret) for O(client_secret), since
-        O(secret) is the value to upload. Set the app's secret as O(client_secret) in C(module_defaults).
-    type: str
-    aliases: []
   use:
     description:
       - Use of the key, V(sig) for signing or V(enc) for encryption.
@@ -152,8 +142,6 @@ key:
 keyset_keys:
   description:
     - Public facts of every key in the set after the run, same shape as RV(key).
-    - The same list is also returned as C(keys), the name shared with M(entra.b2c.b2c_keyset_key); in Jinja read that
-      one as C(result['keys']), because C(result.keys) is the dictionary method.
   returned: always
   type: list
   elements: dict
@@ -167,65 +155,29 @@ reason:
   sample: valid
 """
 
-import re
-
-from ansible_collections.entra.b2c.plugins.module_utils._ensure_key import KeyAction, ensure_key, key_target
+from ansible_collections.entra.b2c.plugins.module_utils._ensure_key import ensure_key, key_target
 from ansible_collections.entra.b2c.plugins.module_utils._keys import KeyInputError
-from ansible_collections.entra.b2c.plugins.module_utils._module import GraphModule
-
-# _keys.conflict ends its refusal with advice about kty, which a secret (always oct) cannot follow.
-_KIND_ADVICE = re.compile(r" Use another key set or request kty=\w+\.")
-
-
-def upload_body(request, secret: str, now: int) -> dict:
-    body = {"use": request.use, "k": secret, "nbf": now if request.nbf is None else request.nbf}
-    if request.exp is not None:
-        body["exp"] = request.exp
-    return body
+from ansible_collections.entra.b2c.plugins.module_utils._module import CREATE_SPEC, KEYSET_SPEC, WINDOW_SPEC, GraphModule
 
 
 def ensure_secret(module: GraphModule) -> dict:
     params = module.params
-    target = key_target(dict(params, kty="oct"), module.now)
     secret = params["secret"]
+    target = key_target(dict(params, kty="oct"), module.now, secret=secret, always=params["update_secret"] == "always")
     if not secret or not secret.strip():
         raise KeyInputError("secret: is empty; give the secret value to upload", option="secret")
-    credential = module.connect().tokens.credential
-    if credential.secret and secret == credential.secret:
-        # module_defaults may set the app's secret under the name `secret` (the alias of client_secret elsewhere):
-        # that must never be uploaded as a policy key.
-        raise KeyInputError("secret: equals the app's client secret (%s); a policy key must be its own value. If "
-                            "module_defaults sets `secret:` for the app, name it client_secret there" % credential.origin,
-                            option="secret")
-    upload = KeyAction(
-        name="uploadSecret",
-        body=lambda request, now: upload_body(request, secret, now),
-        always=params["update_secret"] == "always",
-        always_reason="update_secret",
-        advise=lambda refusal: _KIND_ADVICE.sub(" Use another key set: a secret is always an oct key.", refusal),
-    )
-    result = ensure_key(module, target, upload)
-    diff = result.pop("diff")
-    if module._diff:
-        result["diff"] = diff
-    return result
+    return ensure_key(module, target)
 
 
 def main():
     module = GraphModule(
         argument_spec=dict(
-            # Without the shared alias "secret", which here names the value to upload: a policy key secret must never
-            # be taken for the app's client secret (and sent to the token endpoint), nor the reverse.
-            client_secret=dict(type="str", no_log=True),
-            keyset=dict(type="str", required=True, aliases=["name", "keyset_id"], no_log=False),
+            **KEYSET_SPEC,
             use=dict(type="str", required=True, choices=["sig", "enc"]),
             secret=dict(type="str", required=True, no_log=True),
             update_secret=dict(type="str", default="on_create", choices=["on_create", "always"], no_log=False),
-            nbf=dict(type="raw", aliases=["not_before"]),
-            exp=dict(type="raw", aliases=["expires"]),
-            valid_for=dict(type="str"),
-            renew_before=dict(type="str", default="0"),
-            create_keyset=dict(type="bool", default=True, no_log=False),
+            **WINDOW_SPEC,
+            **CREATE_SPEC,
         ),
         mutually_exclusive=[("exp", "valid_for")],
         supports_check_mode=True,

@@ -17,7 +17,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent.parent
 BENCH = REPO_ROOT / "tests" / "perf" / "bench.py"
 QUICK_SETS = 4  # key sets of workloads 2 and 3 in quick mode
 QUICK_TENANTS = 4  # hosts of workload 4 in quick mode
-HAS_BATCH = (REPO_ROOT / "plugins" / "modules" / "b2c_keyset_keys.py").exists()
+HAS_BATCH = (REPO_ROOT / "plugins" / "modules" / "b2c_keyset_key_batch.py").exists()
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +56,7 @@ def test_token_cache_leaves_one_read(bench):
     assert routes(bench, 1, "b") == {"keysets.get": 1}
 
 
-@pytest.mark.skipif(not HAS_BATCH, reason="plugins/modules/b2c_keyset_keys.py does not exist yet")
+@pytest.mark.skipif(not HAS_BATCH, reason="plugins/modules/b2c_keyset_key_batch.py does not exist yet")
 def test_batch_module_reads_every_set_with_no_token_request(bench):
     assert routes(bench, 1, "c") == {"keysets.get": 1}
     assert routes(bench, 2, "c") == {"keysets.get": QUICK_SETS}
@@ -116,7 +116,7 @@ def test_report_is_written_with_its_tables(bench):
     assert "**no**" not in doc.split("## Targets", 1)[1].split("| wall time", 1)[0]  # the count targets are met
 
 
-@pytest.mark.skipif(not HAS_BATCH, reason="plugins/modules/b2c_keyset_keys.py does not exist yet")
+@pytest.mark.skipif(not HAS_BATCH, reason="plugins/modules/b2c_keyset_key_batch.py does not exist yet")
 def test_the_default_path_runs_no_module_process(bench):
     """d and e run in Ansible's worker (the action plugins' default): same requests as c, and no module process."""
     assert routes(bench, 1, "e") == {"keysets.get": 1}
@@ -130,4 +130,4 @@ def test_the_default_path_runs_no_module_process(bench):
 
 
 def test_the_document_names_the_default_path_as_recommended(bench):
-    assert "b2c_keyset_keys (one task), token cache, in the worker (recommended)" in bench["doc"]
+    assert "b2c_keyset_key_batch (one task), token cache, in the worker (recommended)" in bench["doc"]

@@ -48,7 +48,7 @@ def test_check_create_again_check_delete_delete_again(ansible, control):
 
     checked = ansible.playbook([present], check=True).result("keyset")
     assert checked["changed"] is True
-    assert checked["keyset"] == "B2C_1A_Container" and checked["keys"] == []
+    assert checked["keyset"] == "B2C_1A_Container" and checked["keyset_keys"] == []
     assert checked["backup_deleted"] is False
     assert graph_calls(control) == [("keysets.get", "B2C_1A_Container")]
     assert stored_ids(control) == []
@@ -56,7 +56,7 @@ def test_check_create_again_check_delete_delete_again(ansible, control):
     control.clear_requests()
     created = ansible.playbook([present]).result("keyset")
     assert created["changed"] is True
-    assert created["keyset"] == "B2C_1A_Container" and created["keys"] == []
+    assert created["keyset"] == "B2C_1A_Container" and created["keyset_keys"] == []
     assert writes(control) == [("keysets.create", "B2C_1A_Container")]
     assert stored_ids(control) == ["B2C_1A_Container"]
 
@@ -67,7 +67,7 @@ def test_check_create_again_check_delete_delete_again(ansible, control):
 
     control.clear_requests()
     check_delete = ansible.playbook([absent], check=True).result("keyset")
-    assert check_delete["changed"] is True and check_delete["keys"] == []
+    assert check_delete["changed"] is True and check_delete["keyset_keys"] == []
     assert writes(control) == []
     assert stored_ids(control) == ["B2C_1A_Container"]
 
@@ -89,10 +89,10 @@ def test_present_leaves_an_existing_set_and_its_keys_alone(ansible, control):
     run = ansible.playbook([keyset_task(keyset="B2C_1A_Signing")])
     result = run.result("keyset")
     assert result["changed"] is False
-    assert [key["kid"] for key in result["keys"]] == [kid]
-    assert result["keys"][0]["expires"].endswith("Z")
+    assert [key["kid"] for key in result["keyset_keys"]] == [kid]
+    assert result["keyset_keys"][0]["expires"].endswith("Z")
     for private in PRIVATE:
-        assert private not in result["keys"][0]
+        assert private not in result["keyset_keys"][0]
     assert writes(control) == []
     assert keyset_keys(control, "B2C_1A_Signing")[0]["kid"] == kid
 
@@ -109,10 +109,10 @@ def test_delete_without_purge_keeps_the_backup_with_the_keys(ansible, control):
     kid = seed_with_key(control, "B2C_1A_Old")
     result = ansible.playbook([keyset_task(keyset="Old", state="absent")], diff=True).result("keyset")
     assert result["changed"] is True and result["backup_deleted"] is False
-    assert result["keys"] == []
+    assert result["keyset_keys"] == []
     assert result["diff"]["before"]["keyset"] == "B2C_1A_Old"
-    assert [key["kid"] for key in result["diff"]["before"]["keys"]] == [kid]
-    assert result["diff"]["after"] == {"keyset": None, "keys": []}
+    assert [key["kid"] for key in result["diff"]["before"]["keyset_keys"]] == [kid]
+    assert result["diff"]["after"] == {"keyset": None, "keyset_keys": []}
     assert stored_ids(control) == ["B2C_1A_Old.bak"]
     assert [key["kid"] for key in keyset_keys(control, "B2C_1A_Old.bak")] == [kid]
 
@@ -150,8 +150,8 @@ def test_purge_backup_left_by_an_earlier_delete(ansible, control):
     control.clear_requests()
     checked = ansible.playbook([task], check=True, diff=True).result("keyset")
     assert checked["changed"] is True and checked["backup_deleted"] is True
-    assert checked["diff"]["before"] == {"keyset": None, "keys": [], "backup": "B2C_1A_Old.bak"}
-    assert checked["diff"]["after"] == {"keyset": None, "keys": [], "backup": None}
+    assert checked["diff"]["before"] == {"keyset": None, "keyset_keys": [], "backup": "B2C_1A_Old.bak"}
+    assert checked["diff"]["after"] == {"keyset": None, "keyset_keys": [], "backup": None}
     assert writes(control) == []
     assert [key["kid"] for key in keyset_keys(control, "B2C_1A_Old.bak")] == [kid]
 
@@ -172,10 +172,11 @@ def test_purge_backup_is_ignored_with_state_present(ansible, control):
 def test_diff_of_a_create(ansible, control):
     run = ansible.playbook([keyset_task(keyset="Fresh")], diff=True)
     result = run.result("keyset")
-    assert result["diff"] == {"before": {"keyset": None, "keys": []}, "after": {"keyset": "B2C_1A_Fresh", "keys": []}}
+    assert result["diff"] == {"before": {"keyset": None, "keyset_keys": []},
+                              "after": {"keyset": "B2C_1A_Fresh", "keyset_keys": []}}
     assert "B2C_1A_Fresh" in run.stdout  # the diff callback rendered it
     checked = ansible.playbook([keyset_task(keyset="Other")], check=True, diff=True).result("keyset")
-    assert checked["diff"]["after"] == {"keyset": "B2C_1A_Other", "keys": []}
+    assert checked["diff"]["after"] == {"keyset": "B2C_1A_Other", "keyset_keys": []}
     assert "B2C_1A_Other" not in stored_ids(control)
 
 

@@ -63,16 +63,16 @@ def test_whole_tenant_in_one_graph_request(ansible, control):
 
     fine = keysets["B2C_1A_Fine"]
     assert fine["valid"] is True
-    assert fine["active_key"] == fine["keys"][0]
+    assert fine["active_key"] == fine["keyset_keys"][0]
     assert fine["active_key"]["kid"] == keyset_keys(control, "B2C_1A_Fine")[0]["kid"]
     assert 199.9 <= fine["active_key"]["expires_in_days"] <= 200.0
     assert fine["active_key"]["expires"].endswith("Z") and fine["active_key"]["exp"] == now + 200 * DAY
 
     expired = keysets["B2C_1A_Expired"]
     assert expired["valid"] is False and expired["active_key"] is None
-    assert -2.01 <= expired["keys"][0]["expires_in_days"] < -1.99
+    assert -2.01 <= expired["keyset_keys"][0]["expires_in_days"] < -1.99
     assert keysets["B2C_1A_Empty"] == {
-        "id": "B2C_1A_Empty", "keys": [], "keyset_keys": [], "active_key": None, "valid": False}
+        "id": "B2C_1A_Empty", "keyset_keys": [], "active_key": None, "valid": False}
     assert keysets["B2C_1A_DisabledOnly"]["valid"] is False
     never = keysets["B2C_1A_NeverExpires"]
     assert never["valid"] is True and never["active_key"]["expires_in_days"] is None
@@ -80,7 +80,7 @@ def test_whole_tenant_in_one_graph_request(ansible, control):
     assert keysets["B2C_1A_Gone.bak"]["valid"] is False  # backups are reported like any set
 
     for keyset in result["keysets"]:
-        for key in keyset["keys"]:
+        for key in keyset["keyset_keys"]:
             assert not set(PRIVATE) & set(key), key
 
 
@@ -144,7 +144,7 @@ def test_active_key_is_the_valid_key_with_the_latest_nbf(ansible, control):
     ]}])
     result = ansible.playbook([info_task(keyset="Rotated", expiring_within="30d")]).result("info")
     keyset = result["keysets"][0]
-    assert [key["kid"] for key in keyset["keys"]] == ["older", "newer", "future", "disabled"]
+    assert [key["kid"] for key in keyset["keyset_keys"]] == ["older", "newer", "future", "disabled"]
     assert keyset["active_key"]["kid"] == "newer"
     # The active key is what counts: listed although the older key outlives it.
     assert [(entry["id"], entry["reason"], entry["active_key"]["kid"]) for entry in result["expiring"]] == [

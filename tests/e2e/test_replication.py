@@ -17,7 +17,7 @@ NOT_YET = pytest.mark.xfail(strict=True, reason="issue 11 part 1: the module-sid
 
 
 def batch_task(name="batch", **args):
-    return {"name": name, "entra.b2c.b2c_keyset_keys": args, "ignore_errors": True}
+    return {"name": name, "entra.b2c.b2c_keyset_key_batch": args, "ignore_errors": True}
 
 
 def test_the_delay_is_really_on(ansible, control, replication_delay):

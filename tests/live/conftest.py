@@ -38,7 +38,7 @@ CREDENTIAL_ENV = ("AZURE_CLIENT_SECRET", "AZURE_SECRET", "AZURE_CLIENT_CERTIFICA
 # Values that must never show in any output: the credential, and what the scenarios upload.
 SECRET_ENV = ("AZURE_CLIENT_SECRET", "AZURE_SECRET", "AZURE_CLIENT_CERTIFICATE_PASSWORD", "AZURE_ACCESS_TOKEN")
 PREFIX = os.environ.get("ENTRA_B2C_LIVE_PREFIX") or "AnsibleE2E"
-BATCH_MODULE = "entra.b2c.b2c_keyset_keys"
+BATCH_MODULE = "entra.b2c.b2c_keyset_key_batch"
 
 
 def missing_credentials(environ=None) -> str | None:

@@ -70,12 +70,12 @@ LOOP = Variant("a", "b2c_keyset_key in a loop, no token cache, module process", 
                module="b2c_keyset_key")
 LOOP_CACHED = Variant("b", "b2c_keyset_key in a loop, token cache, module process", "keyset_key.yml", token_cache=True,
                       module="b2c_keyset_key")
-BATCH = Variant("c", "b2c_keyset_keys (one task), token cache, module process", "keyset_keys.yml", token_cache=True,
-                module="b2c_keyset_keys")
+BATCH = Variant("c", "b2c_keyset_key_batch (one task), token cache, module process", "keyset_key_batch.yml",
+                token_cache=True, module="b2c_keyset_key_batch")
 WORKER_LOOP = Variant("d", "b2c_keyset_key in a loop, token cache, in the worker", "keyset_key.yml", token_cache=True,
                       module="b2c_keyset_key", in_worker=True)
-WORKER_BATCH = Variant("e", "b2c_keyset_keys (one task), token cache, in the worker", "keyset_keys.yml",
-                       token_cache=True, module="b2c_keyset_keys", in_worker=True)
+WORKER_BATCH = Variant("e", "b2c_keyset_key_batch (one task), token cache, in the worker", "keyset_key_batch.yml",
+                       token_cache=True, module="b2c_keyset_key_batch", in_worker=True)
 INFO = Variant("info", "b2c_keyset_info, no token cache", "keyset_info.yml", module="b2c_keyset_info")
 INFO_CACHED = Variant("info-cached", "b2c_keyset_info, token cache", "keyset_info.yml", token_cache=True, module="b2c_keyset_info")
 FLOOR = Variant("floor", "floor: ansible-playbook with no module process", "floor.yml")

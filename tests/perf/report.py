@@ -236,9 +236,9 @@ def render(measured_list: list, extra: dict, facts: dict, command: str, recommen
     add("- DIY is `tests/perf/playbooks/diy.yml`: one `uri` token task per host, a `uri` GET per key set in a loop, "
         "then a `uri` POST create where a set is missing and a `uri` POST generateKey where no key of the use is valid "
         "for 30 more days (both skipped when nothing needs to change). Ours are `tests/perf/playbooks/keyset_key.yml`, "
-        "`keyset_keys.yml` and `keyset_info.yml`; `floor.yml` is an `ansible-playbook` run with no module process.")
+        "`keyset_key_batch.yml` and `keyset_info.yml`; `floor.yml` is an `ansible-playbook` run with no module process.")
     add("- Variants: **a** `b2c_keyset_key` in a loop without the token cache; **b** the same with `token_cache`; "
-        "**c** `b2c_keyset_keys`, one task for all the host's key sets, with `token_cache` (warmed by an untimed run "
+        "**c** `b2c_keyset_key_batch`, one task for all the host's key sets, with `token_cache` (warmed by an untimed run "
         "before the rounds); a, b and c run as module processes (`ENTRA_B2C_IN_PROCESS=false`), as every Ansible "
         "module does. **d** and **e** are b and c as they run by default: the collection's action plugins run the "
         "module in the worker process Ansible forked for the task (local connection, the controller's Python, no "
@@ -296,7 +296,7 @@ def _summary(by_number: dict, recommended_order) -> list:
                          floor, 100.0 * floor / diy,
                          ", and one module process of ours (c) runs %.2f s" % statistics.median(processes)
                          if processes else ""))
-    lines.append("- Recommended: `entra.b2c.b2c_keyset_keys` with `token_cache` (variant e, the default path): no "
+    lines.append("- Recommended: `entra.b2c.b2c_keyset_key_batch` with `token_cache` (variant e, the default path): no "
                  "module process, a token shared through the cache, reads and writes in parallel. A loop of "
                  "`b2c_keyset_key` (d) pays a task's overhead per key set; as module processes (a, b, c) every task "
                  "also starts the interpreter, Ansible's module code and `requests` again.")

@@ -22,7 +22,7 @@ from typing import Any, Optional
 
 from .harness import COLLECTION, crashed, describe_value
 
-MODULES = ("b2c_keyset_key", "b2c_keyset_keys", "b2c_keyset", "b2c_keyset_info", "b2c_keyset_secret",
+MODULES = ("b2c_keyset_key", "b2c_keyset_key_batch", "b2c_keyset", "b2c_keyset_info", "b2c_keyset_secret",
            "b2c_keyset_certificate")
 SECRET_VALUE = "bad-input-secret-5c1e9"  # the value b2c_keyset_secret would upload: scanned for like any secret
 BAD_NAMES = (
@@ -174,7 +174,7 @@ def table() -> list:
     cases += time_cases(module)
     cases += shared_cases(module, full=True)
 
-    module = "b2c_keyset_keys"
+    module = "b2c_keyset_key_batch"
     cases += [BadInput(module, "keysets", "key set name: " + problem, value, {"nested_option": "keyset"})
               for problem, value in BAD_NAMES if problem in SOME_BAD_NAMES + ("path climb",)]
     cases += [BadInput(module, "keysets", "wrong type (a string)", "notalist", core_message=True),
@@ -247,7 +247,7 @@ def case_args(case: BadInput, number: int, material_pem: str) -> dict:
     keyset = keyset_of(number)
     base = {
         "b2c_keyset_key": {"keyset": keyset, "use": "sig"},
-        "b2c_keyset_keys": {"use": "sig", "keysets": [{"keyset": keyset}]},
+        "b2c_keyset_key_batch": {"use": "sig", "keysets": [{"keyset": keyset}]},
         "b2c_keyset": {"keyset": keyset},
         "b2c_keyset_info": {"keyset": keyset},
         # A variable, not the value: ansible-core 2.19+ quotes the playbook's lines around a failed task.

@@ -104,7 +104,7 @@ CALLS = (
     Call("create", "keysets.create", "b2c_keyset_key", "create key set (POST)", "key",
          ("POST /trustFramework/keySets",), write=True),
     Call("generate", "keys.generate", "b2c_keyset_key", "generateKey (POST)", "key", ("/generateKey",), write=True),
-    Call("batch", "keys.generate", "b2c_keyset_keys", "generateKey, batch (POST)", "batch", ("/generateKey",),
+    Call("batch", "keys.generate", "b2c_keyset_key_batch", "generateKey, batch (POST)", "batch", ("/generateKey",),
          write=True),
     Call("secret", "keys.uploadSecret", "b2c_keyset_secret", "uploadSecret (POST)", "secret", ("/uploadSecret",),
          write=True),
@@ -181,8 +181,8 @@ def case_tasks() -> list:
     keyset = "{{ case_keyset }}"
     variants = {
         "key": ("b2c_keyset_key", {"keyset": keyset, "use": "sig", "valid_for": "30d"}),
-        "batch": ("b2c_keyset_keys", {"use": "sig", "valid_for": "30d",
-                                      "keysets": [{"keyset": keyset}, {"keyset": keyset + "-b"}]}),
+        "batch": ("b2c_keyset_key_batch", {"use": "sig", "valid_for": "30d",
+                                           "keysets": [{"keyset": keyset}, {"keyset": keyset + "-b"}]}),
         "secret": ("b2c_keyset_secret", {"keyset": keyset, "use": "sig", "secret": "{{ case_secret }}",
                                          "valid_for": "30d"}),
         "certificate": ("b2c_keyset_certificate", {"keyset": keyset, "certificate": "{{ case_certificate }}"}),

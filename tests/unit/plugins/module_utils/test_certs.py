@@ -25,6 +25,7 @@ from ansible_collections.entra.b2c.plugins.module_utils import _certs
 from ansible_collections.entra.b2c.plugins.module_utils._certs import (
     MAX_FILE_BYTES,
     CertificateError,
+    CertificateRule,
     certificate_upload,
     check_validity,
     decode_base64,
@@ -39,7 +40,7 @@ from ansible_collections.entra.b2c.plugins.module_utils._certs import (
     same_thumbprint,
     thumbprint,
 )
-from ansible_collections.entra.b2c.plugins.module_utils._keys import KeyInputError
+from ansible_collections.entra.b2c.plugins.module_utils._keys import KeyInputError, Plan
 
 PASSWORD = "Unit-pfx-pass-31"
 NOT_BEFORE = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
@@ -345,3 +346,35 @@ def test_missing_cryptography_is_reported_with_missing_required_lib(monkeypatch,
         load_pkcs12(b"", None, "pkcs12")
     # Thumbprints need no third-party library.
     assert _certs.thumbprint(der(cert)) == expected_x5t(cert)
+
+
+# -- the rule of b2c_keyset_certificate ----------------------------------------------------------------------------
+
+def test_certificate_rule_is_satisfied_by_the_thumbprint_whatever_the_key_status(cert):
+    rule = CertificateRule(certificate_upload(load_certificate(pem(cert), "certificate")))
+    held = {"kid": "held", "use": "sig", "kty": "RSA", "x5t": expected_x5t(cert), "status": "disabled", "exp": 1}
+    other = {"kid": "other", "use": "sig", "kty": "RSA", "x5t": "another-thumbprint"}
+    assert rule.action == "uploadCertificate" and rule.facts() == {"thumbprint": expected_x5t(cert)}
+    assert rule.plan(False, [], NOW) == Plan(True, "keyset_missing", None)
+    assert rule.plan(True, [other], NOW) == Plan(True, "no_key", None)
+    assert rule.plan(True, [other, held], NOW) == Plan(False, "valid", held)
+    assert rule.landed([], [other], NOW) is None and rule.landed([], [other, held], NOW) == held
+    warning = rule.notice(held, "B2C_1A_Saml")
+    assert "held of B2C_1A_Saml" in warning and "disabled" in warning and expected_x5t(cert) in warning
+    assert rule.notice(other, "B2C_1A_Saml") is None
+
+
+def test_certificate_rule_refuses_a_set_of_another_kind_with_its_own_advice(cert):
+    rule = CertificateRule(certificate_upload(load_certificate(pem(cert), "certificate")))
+    assert rule.conflict([{"use": "sig", "kty": "RSA"}], "B2C_1A_Saml") is None
+    refusal = rule.conflict([{"use": "enc", "kty": "oct"}], "B2C_1A_Saml")
+    assert "AADB2C95032" in refusal and "AADB2C95042" in refusal and "request kty=" not in refusal
+    assert refusal.endswith("Use another key set: B2C makes an uploaded certificate an RSA sig key.")
+
+
+def test_certificate_rule_body_and_plan_never_show_the_bundle_or_its_password(rsa_key, cert):
+    data = bundle(rsa_key, cert)
+    rule = CertificateRule(pkcs12_upload(data, PASSWORD, load_pkcs12(data, PASSWORD, "pkcs12")))
+    assert rule.action == "uploadPkcs12" and rule.body(NOW)["password"] == PASSWORD
+    assert rule.planned(NOW) == planned_key(load_certificate(pem(cert), "certificate"))
+    assert PASSWORD not in repr(rule) and base64.b64encode(data).decode() not in repr(rule)

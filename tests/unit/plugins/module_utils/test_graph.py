@@ -24,10 +24,11 @@ from ansible_collections.entra.b2c.plugins.module_utils._graph import (
 
 
 class FakeResponse:
-    def __init__(self, status, body=None, headers=None):
+    def __init__(self, status, body=None, headers=None, text=None):
         self.status_code = status
         self.headers = dict(headers or {})
-        self.content = b"" if body is None else json.dumps(body).encode()
+        self.content = text.encode() if text is not None else b"" if body is None else json.dumps(body).encode()
+        self.text = self.content.decode()
         self.reason = "reason"
         self._body = body
 
@@ -49,8 +50,8 @@ class ScriptedSession:
         self.script = list(script)
         self.calls = []
 
-    def request(self, method, url, json=None, headers=None):  # pylint: disable=redefined-outer-name
-        self.calls.append((method, url, json, headers))
+    def request(self, method, url, data=None, headers=None):
+        self.calls.append((method, url, data, headers))
         item = self.script.pop(0)
         if isinstance(item, Exception):
             raise item
@@ -61,8 +62,11 @@ class Tokens:
     def __init__(self, can_refresh=True):
         self.can_refresh = can_refresh
         self.issued = 0
-        self.credential = type("Cred", (), {"describe": lambda self: "client secret for client_id X"})()
         self.cloud = type("Cloud", (), {"name": "global", "graph_root": "https://graph.microsoft.com"})()
+
+    @staticmethod
+    def describe():
+        return "client secret for client_id X"
 
     def token(self):
         if not self.issued:
@@ -77,8 +81,14 @@ class Tokens:
 def client(*script, tokens=None):
     sleeps = []
     session = ScriptedSession(*script)
-    graph = GraphClient(session, "https://graph.example", tokens or Tokens(), sleep=sleeps.append, rand=lambda: 1.0)
+    graph = GraphClient(session, "https://graph.example", tokens or Tokens(), tenant="contoso.onmicrosoft.com",
+                        sleep=sleeps.append, rand=lambda: 1.0)
     return graph, session, sleeps
+
+
+def add_key(graph, landed=lambda: None):
+    """The key-adding POST of the tests, with the read that reconciles it."""
+    return graph.add_key("B2C_1A_K", "generateKey", {"use": "sig"}, landed)
 
 
 def test_retry_after_seconds_and_http_date():
@@ -97,7 +107,7 @@ def test_backoff_doubles_up_to_the_cap_with_jitter():
 
 def test_get_honours_retry_after_then_succeeds():
     graph, session, sleeps = client(FakeResponse(429, headers={"Retry-After": "3"}), FakeResponse(200, {"id": "x"}))
-    assert graph.call("GET", "/trustFramework/keySets/x") == {"id": "x"}
+    assert graph.request_json("GET", "/trustFramework/keySets/x") == {"id": "x"}
     assert sleeps == [3.0]
     assert len(session.calls) == 2
 
@@ -105,25 +115,25 @@ def test_get_honours_retry_after_then_succeeds():
 @pytest.mark.parametrize("status", [503, 504])
 def test_get_retries_transient_5xx_with_backoff(status):
     graph, _session, sleeps = client(FakeResponse(status), FakeResponse(status), FakeResponse(200, {"ok": 1}))
-    assert graph.call("GET", "/x") == {"ok": 1}
+    assert graph.request_json("GET", "/x") == {"ok": 1}
     assert sleeps == [1.0, 2.0]
 
 
 def test_get_does_not_retry_a_plain_500_or_a_400():
     graph, session, _sleeps = client(graph_error(500, "UnknownError"))
     with pytest.raises(GraphError):
-        graph.call("GET", "/x")
+        graph.request_json("GET", "/x")
     assert len(session.calls) == 1
     graph, session, _sleeps = client(graph_error(400, "AADB2C95033"))
     with pytest.raises(GraphError) as err:
-        graph.call("GET", "/x")
+        graph.request_json("GET", "/x")
     assert err.value.code == "AADB2C95033" and len(session.calls) == 1
 
 
 def test_throttling_beyond_the_budget_fails_clearly():
     graph, _session, sleeps = client(FakeResponse(429, headers={"Retry-After": "600"}))
     with pytest.raises(GraphError) as err:
-        graph.call("GET", "/x")
+        graph.request_json("GET", "/x")
     assert sleeps == []
     assert err.value.status == 429 and "gave up" in str(err.value) and "600" in str(err.value)
 
@@ -131,7 +141,7 @@ def test_throttling_beyond_the_budget_fails_clearly():
 def test_waiting_is_capped_by_the_budget():
     graph, session, sleeps = client(*[FakeResponse(503) for _attempt in range(_graph.MAX_ATTEMPTS)])
     with pytest.raises(GraphError, match="gave up after"):
-        graph.call("GET", "/x")
+        graph.request_json("GET", "/x")
     assert sum(sleeps) <= _graph.WAIT_BUDGET and len(session.calls) < _graph.MAX_ATTEMPTS
 
 
@@ -139,20 +149,20 @@ def test_attempts_are_capped():
     script = [FakeResponse(503, headers={"Retry-After": "1"}) for _attempt in range(_graph.MAX_ATTEMPTS)]
     graph, session, _sleeps = client(*script)
     with pytest.raises(GraphError, match="gave up after %d attempts" % _graph.MAX_ATTEMPTS):
-        graph.call("GET", "/x")
+        graph.request_json("GET", "/x")
     assert len(session.calls) == _graph.MAX_ATTEMPTS
 
 
 def test_post_429_is_retried_without_reconciling():
     reconciled = []
     graph, session, _sleeps = client(FakeResponse(429, headers={"Retry-After": "1"}), FakeResponse(200, {"kid": "new"}))
-    assert graph.call("POST", "/gen", {"use": "sig"}, reconcile=lambda: reconciled.append(1)) == {"kid": "new"}
+    assert add_key(graph, lambda: reconciled.append(1)) == {"kid": "new"}
     assert reconciled == [] and len(session.calls) == 2
 
 
 def test_post_5xx_returns_the_landed_result_without_repeating():
     graph, session, _sleeps = client(graph_error(500, "UnknownError"))
-    assert graph.call("POST", "/gen", {}, reconcile=lambda: {"kid": "landed"}) == {"kid": "landed"}
+    assert add_key(graph, lambda: {"kid": "landed"}) == {"kid": "landed"}
     assert len(session.calls) == 1
 
 
@@ -181,11 +191,12 @@ def test_an_unanswered_key_post_is_never_sent_again(fault):
     graph, session, sleeps = client(UNANSWERED[fault]())
     graph.session.request_timeout = 2.0
     with pytest.raises(GraphError) as err:
-        graph.call("POST", "/gen", {}, reconcile=lambda: reads.append(1))
+        add_key(graph, lambda: reads.append(1))
     assert len(session.calls) == 1
     assert sleeps == [1.0, 2.0, 4.0, 3.0] and len(reads) == len(sleeps) + 1  # growing pauses, LANDING_MIN in all
     message = str(err.value)
-    assert "POST /gen" in message and "may still add" in message and "not sent again" in message
+    assert "POST /trustFramework/keySets/B2C_1A_K/generateKey" in message
+    assert "may still add" in message and "not sent again" in message
     assert "re-run the task" in message
     if fault == "504":
         assert err.value.status == 504 and "request-id rid-1" in message
@@ -194,7 +205,7 @@ def test_an_unanswered_key_post_is_never_sent_again(fault):
 def test_an_unanswered_key_post_returns_the_key_that_lands_later():
     answers = [None, None, None, {"kid": "late"}]
     graph, session, sleeps = client(requests.exceptions.ReadTimeout("slow"))
-    assert graph.call("POST", "/gen", {}, reconcile=lambda: answers.pop(0)) == {"kid": "late"}
+    assert add_key(graph, lambda: answers.pop(0)) == {"kid": "late"}
     assert len(session.calls) == 1 and sleeps == [1.0, 2.0, 4.0]
 
 
@@ -202,13 +213,13 @@ def test_reading_for_an_unanswered_post_lasts_twice_the_timeout_within_the_budge
     graph, _session, sleeps = client(requests.exceptions.ReadTimeout("slow"))
     graph.session.request_timeout = 30.0
     with pytest.raises(GraphError):
-        graph.call("POST", "/gen", {}, reconcile=lambda: None)
+        add_key(graph, lambda: None)
     assert sum(sleeps) == _graph.WAIT_BUDGET and max(sleeps) == _graph.BACKOFF_CAP
     graph, _session, sleeps = client(FakeResponse(429, headers={"Retry-After": "55"}),
                                      requests.exceptions.ReadTimeout("slow"))
     graph.session.request_timeout = 30.0
     with pytest.raises(GraphError):
-        graph.call("POST", "/gen", {}, reconcile=lambda: None)
+        add_key(graph, lambda: None)
     assert sleeps[0] == 55.0 and sum(sleeps) == _graph.WAIT_BUDGET
 
 
@@ -217,7 +228,7 @@ def test_reading_for_an_unanswered_post_lasts_twice_the_timeout_within_the_budge
 def test_a_key_post_that_was_never_sent_is_sent_again(failure):
     reads = []
     graph, session, _sleeps = client(failure(), FakeResponse(200, {"kid": "new"}))
-    assert graph.call("POST", "/gen", {}, reconcile=lambda: reads.append(1)) == {"kid": "new"}
+    assert add_key(graph, lambda: reads.append(1)) == {"kid": "new"}
     assert len(session.calls) == 2 and reads == []
 
 
@@ -253,29 +264,29 @@ def test_an_answered_5xx_key_post_is_read_then_sent_again(status):
     events = []
     graph, session, _sleeps = client(graph_error(status, "ServiceUnavailable"), FakeResponse(200, {"kid": "second"}))
     graph.sleep = lambda seconds: events.append(("sleep", seconds))
-    assert graph.call("POST", "/gen", {}, reconcile=lambda: events.append(("read",))) == {"kid": "second"}
+    assert add_key(graph, lambda: events.append(("read",))) == {"kid": "second"}
     assert events[0] == ("read",) and len(session.calls) == 2
 
 
-def test_post_without_reconcile_is_never_repeated_after_a_transport_error():
+def test_a_post_never_takes_the_retrying_path_of_idempotent_requests():
     graph, session, _sleeps = client(requests.exceptions.ConnectionError("reset"))
-    with pytest.raises(GraphError, match="connection failed"):
-        graph.call("POST", "/gen", {})
-    assert len(session.calls) == 1
+    with pytest.raises(ValueError, match="not idempotent"):
+        graph.request("POST", "/trustFramework/keySets/B2C_1A_K/generateKey", b"{}")
+    assert session.calls == []
 
 
 def test_connection_errors_on_reads_get_a_few_tries():
     script = [requests.exceptions.ConnectionError("refused") for _attempt in range(_graph.MAX_TRANSPORT_ATTEMPTS)]
     graph, session, _sleeps = client(*script)
     with pytest.raises(GraphError, match="gave up"):
-        graph.call("GET", "/x")
+        graph.request_json("GET", "/x")
     assert len(session.calls) == _graph.MAX_TRANSPORT_ATTEMPTS
 
 
 def test_tls_failure_is_not_retried_and_says_what_to_do():
     graph, session, _sleeps = client(requests.exceptions.SSLError("bad cert"))
     with pytest.raises(GraphError, match="ca_path"):
-        graph.call("GET", "/x")
+        graph.request_json("GET", "/x")
     assert len(session.calls) == 1
 
 
@@ -283,7 +294,7 @@ def test_401_refreshes_the_token_once():
     tokens = Tokens()
     graph, session, _sleeps = client(graph_error(401, "InvalidAuthenticationToken"), FakeResponse(200, {"ok": 1}),
                                      tokens=tokens)
-    assert graph.call("GET", "/x") == {"ok": 1}
+    assert graph.request_json("GET", "/x") == {"ok": 1}
     assert [call[3]["Authorization"] for call in session.calls] == ["Bearer token-1", "Bearer token-2"]
 
 
@@ -291,7 +302,7 @@ def test_second_401_fails_naming_the_credential():
     graph, _session, _sleeps = client(graph_error(401, "InvalidAuthenticationToken"),
                                       graph_error(401, "InvalidAuthenticationToken"))
     with pytest.raises(GraphError) as err:
-        graph.call("GET", "/x")
+        graph.request_json("GET", "/x")
     assert "client secret" in str(err.value) and "HTTP 401" in str(err.value)
     assert "graph_endpoint is the Graph of cloud global" in str(err.value)
 
@@ -299,7 +310,7 @@ def test_second_401_fails_naming_the_credential():
 def test_403_names_permission_role_and_request_id():
     graph, _session, _sleeps = client(graph_error(403, "Authorization_RequestDenied", request_id="abc-123"))
     with pytest.raises(GraphError) as err:
-        graph.call("POST", "/trustFramework/keySets", {"id": "x"})
+        graph.create_keyset("B2C_1A_X")
     text = str(err.value)
     assert "TrustFrameworkKeySet.ReadWrite.All" in text and "B2C IEF Keyset Administrator" in text
     assert "request-id abc-123" in text
@@ -352,7 +363,7 @@ def test_a_token_for_another_audience_points_at_cloud():
     rejected = graph_error(401, "InvalidAuthenticationToken", "Access token validation failure. Invalid audience.")
     graph, _session, _sleeps = client(rejected, rejected, tokens=tokens)
     with pytest.raises(GraphError) as err:
-        graph.call("GET", "/trustFramework/keySets")
+        graph.request_json("GET", "/trustFramework/keySets")
     assert "the token is for https://graph.microsoft.us (cloud usgov), not for this Graph: set cloud" in str(err.value)
 
 
@@ -385,3 +396,57 @@ def test_session_applies_verify_and_timeout_per_request(monkeypatch):
     session = GraphSession("/my/ca.pem", 12.5)
     session.request("GET", "https://x")
     assert seen["verify"] == "/my/ca.pem" and seen["timeout"] == 12.5
+
+
+POLICY_PATH = "/trustFramework/policies/B2C_1A_SIGNUP/$value"
+POLICY_XML = '<TrustFrameworkPolicy PolicyId="B2C_1A_SIGNUP"/>'
+
+
+def test_an_idempotent_request_carries_any_body_and_returns_any_answer_through_the_same_retries():
+    """The shape a custom policy upload needs: an XML PUT and an XML GET, with retries, token refresh and errors."""
+    tokens = Tokens()
+    graph, session, sleeps = client(FakeResponse(503), graph_error(401, "InvalidAuthenticationToken"),
+                                    FakeResponse(200, text=POLICY_XML), tokens=tokens)
+    response = graph.request("PUT", POLICY_PATH, POLICY_XML, content_type="application/xml", accept="application/xml")
+    assert response.text == POLICY_XML and sleeps == [1.0]
+    assert [call[2] for call in session.calls] == [POLICY_XML.encode()] * 3
+    assert [call[3]["Content-Type"] for call in session.calls] == ["application/xml"] * 3
+    assert [call[3]["Accept"] for call in session.calls] == ["application/xml"] * 3
+    assert [call[3]["Authorization"] for call in session.calls] == ["Bearer token-1", "Bearer token-1", "Bearer token-2"]
+
+    graph, session, _sleeps = client(FakeResponse(200, text=POLICY_XML))
+    assert graph.request("GET", POLICY_PATH, accept="application/xml").text == POLICY_XML
+    assert session.calls[0][2] is None and "Content-Type" not in session.calls[0][3]
+
+
+def test_a_refused_non_json_request_is_translated_like_any_other():
+    graph, _session, _sleeps = client(graph_error(400, "AADB2C45001", message="the policy is not valid XML"))
+    with pytest.raises(GraphError) as err:
+        graph.request("PUT", POLICY_PATH, "<oops", content_type="application/xml", accept="application/xml")
+    assert err.value.code == "AADB2C45001" and "PUT " + POLICY_PATH in str(err.value)
+
+
+def test_json_bodies_are_sent_as_json():
+    graph, session, _sleeps = client(FakeResponse(200, {"kid": "new"}))
+    assert add_key(graph) == {"kid": "new"}
+    method, url, data, headers = session.calls[0]
+    assert (method, url) == ("POST", "https://graph.example/beta/trustFramework/keySets/B2C_1A_K/generateKey")
+    assert json.loads(data) == {"use": "sig"} and headers["Content-Type"] == "application/json"
+
+
+def test_a_body_that_json_cannot_carry_is_refused_before_sending():
+    graph, session, _sleeps = client()
+    with pytest.raises(ValueError):
+        graph.request_json("PATCH", "/x", {"exp": float("nan")})
+    assert session.calls == []
+
+
+def test_the_keyset_identity_names_graph_root_tenant_and_keyset():
+    graph, _session, _sleeps = client()
+    other_tenant = GraphClient(None, "https://graph.example", Tokens(), tenant="fabrikam.onmicrosoft.com")
+    other_cloud = GraphClient(None, "https://graph.microsoft.us", Tokens(), tenant="contoso.onmicrosoft.com")
+    identity = graph.keyset_identity("B2C_1A_Signing")
+    assert identity == graph.keyset_identity("b2c_1a_signing")  # B2C ids ignore case
+    assert identity != graph.keyset_identity("B2C_1A_Other")
+    assert identity not in (other_tenant.keyset_identity("B2C_1A_Signing"),
+                            other_cloud.keyset_identity("B2C_1A_Signing"))

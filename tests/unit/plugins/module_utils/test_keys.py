@@ -21,6 +21,7 @@ from ansible_collections.entra.b2c.plugins.module_utils._keys import (
     KeyInputError,
     KeyRequest,
     Plan,
+    WindowRule,
     active_key,
     build_request,
     conflict,
@@ -28,6 +29,7 @@ from ansible_collections.entra.b2c.plugins.module_utils._keys import (
     generate_body,
     iso_utc,
     key_time,
+    keys_of,
     keyset_id,
     normalize_kty,
     normalize_use,
@@ -627,17 +629,34 @@ def test_conflict_with_unknown_kty_shows_it():
     assert "holds EC keys" in conflict([key(kty="EC")], request(), KEYSET)
 
 
+def test_conflict_advice_for_a_field_the_module_fixes_replaces_the_request_hint():
+    fixed = "Use another key set: a secret is always an oct key."
+    message = conflict([key(use="enc", kty="RSA")], request(kty="oct"), KEYSET, {"kty": fixed})
+    assert message == (
+        f"key set {KEYSET} holds RSA keys; B2C cannot mix RSA and oct keys in one key set (AADB2C95032). {fixed} "
+        f"key set {KEYSET} holds enc keys; B2C cannot mix enc and sig keys in one key set (AADB2C95042). "
+        "Use another key set or request use=enc."
+    )
+
+
+def test_conflict_advice_shared_by_both_problems_is_said_once():
+    fixed = "Use another key set: B2C makes an uploaded certificate an RSA sig key."
+    message = conflict([key(use="enc", kty="oct")], request(), KEYSET, {"kty": fixed, "use": fixed})
+    assert message.count(fixed) == 1 and message.endswith("(AADB2C95042). " + fixed)
+    assert "request kty=" not in message and "request use=" not in message
+
+
 # -------------------------------------------------------------------------------------------------------- plan
 
 
 def test_plan_keyset_missing():
-    assert plan(False, [], request(), NOW, KEYSET) == Plan(True, True, "keyset_missing", None, None)
+    assert plan(False, [], request(), NOW) == Plan(True, "keyset_missing", None)
 
 
 def test_plan_valid_returns_the_active_satisfying_key():
     keys = [key("a", nbf=NOW - 10 * DAY), key("b", nbf=NOW - DAY), key("c", nbf=NOW + DAY), key("d", use="enc", nbf=NOW)]
-    result = plan(True, keys, request(), NOW, KEYSET)
-    assert result == Plan(False, False, "valid", keys[1], None)
+    result = plan(True, keys, request(), NOW)
+    assert result == Plan(False, "valid", keys[1])
 
 
 @pytest.mark.parametrize(
@@ -645,23 +664,23 @@ def test_plan_valid_returns_the_active_satisfying_key():
     [[], [key(use="enc")], [key(kty="oct")], [key(status="disabled")], [key(status="disabled", exp=NOW + DAY, use="SIG")]],
 )
 def test_plan_no_key(keys):
-    result = plan(True, keys, request(), NOW, KEYSET)
-    assert (result.generate, result.create_keyset, result.reason, result.key) == (True, False, "no_key", None)
+    result = plan(True, keys, request(), NOW)
+    assert (result.generate, result.reason, result.key) == (True, "no_key", None)
 
 
 def test_plan_expiring():
     wanted = request(renew_before=30 * DAY)
-    result = plan(True, [key(nbf=NOW - DAY, exp=NOW + 30 * DAY)], wanted, NOW, KEYSET)
+    result = plan(True, [key(nbf=NOW - DAY, exp=NOW + 30 * DAY)], wanted, NOW)
     assert (result.generate, result.reason) == (True, "expiring")
 
 
 def test_plan_not_yet_valid():
-    result = plan(True, [key(nbf=NOW + 1)], request(), NOW, KEYSET)
+    result = plan(True, [key(nbf=NOW + 1)], request(), NOW)
     assert (result.generate, result.reason) == (True, "not_yet_valid")
 
 
 def test_plan_expired():
-    result = plan(True, [key(exp=NOW)], request(), NOW, KEYSET)
+    result = plan(True, [key(exp=NOW)], request(), NOW)
     assert (result.generate, result.reason) == (True, "expired")
 
 
@@ -669,41 +688,72 @@ def test_plan_reason_precedence():
     expired, future = key("x", exp=NOW - DAY), key("f", nbf=NOW + DAY)
     expiring = key("e", exp=NOW + DAY)
     wanted = request(renew_before=2 * DAY)
-    assert plan(True, [expired, future, expiring], wanted, NOW, KEYSET).reason == "expiring"
-    assert plan(True, [expired, future], wanted, NOW, KEYSET).reason == "not_yet_valid"
-    assert plan(True, [expired, key("d", status="disabled")], wanted, NOW, KEYSET).reason == "expired"
+    assert plan(True, [expired, future, expiring], wanted, NOW).reason == "expiring"
+    assert plan(True, [expired, future], wanted, NOW).reason == "not_yet_valid"
+    assert plan(True, [expired, key("d", status="disabled")], wanted, NOW).reason == "expired"
 
 
 def test_plan_reason_measured_at_future_nbf():
     start = NOW + 100 * DAY
     # Valid now but gone by S: expired as far as the request goes.
-    assert plan(True, [key(exp=NOW + DAY)], request(nbf=start), NOW, KEYSET).reason == "expired"
+    assert plan(True, [key(exp=NOW + DAY)], request(nbf=start), NOW).reason == "expired"
     # Starts after S.
-    assert plan(True, [key(nbf=start + 1)], request(nbf=start), NOW, KEYSET).reason == "not_yet_valid"
-
-
-def test_plan_reports_conflict_when_generating_into_existing_set():
-    result = plan(True, [key(kty="oct")], request(), NOW, KEYSET)
-    assert result.generate
-    assert "AADB2C95032" in result.conflict
-
-
-def test_plan_no_conflict_when_nothing_to_write_or_set_is_new():
-    mixed = [key("a"), key("b", kty="oct")]
-    assert plan(True, mixed, request(), NOW, KEYSET).conflict is None
-    assert plan(False, mixed, request(), NOW, KEYSET).conflict is None
+    assert plan(True, [key(nbf=start + 1)], request(nbf=start), NOW).reason == "not_yet_valid"
 
 
 def test_future_nbf_request_is_idempotent():
     built = build_request("sig", "RSA", NOW + 30 * DAY, None, "90d", "7d", NOW)
-    first = plan(True, [key("old", exp=NOW + 10 * DAY)], built, NOW, KEYSET)
+    first = plan(True, [key("old", exp=NOW + 10 * DAY)], built, NOW)
     assert (first.generate, first.reason) == (True, "expired")
     body = generate_body(built, NOW)
     assert body == {"use": "sig", "kty": "RSA", "nbf": NOW + 30 * DAY, "exp": NOW + 120 * DAY}
     keys = [key("old", exp=NOW + 10 * DAY), {"kid": "new", **body}]
     for later in (NOW, NOW + 60, NOW + 20 * DAY):
-        again = plan(True, keys, built, later, KEYSET)
+        again = plan(True, keys, built, later)
         assert (again.generate, again.reason, again.key["kid"]) == (False, "valid", "new")
+
+
+# -------------------------------------------------------------------------------------------------- WindowRule
+
+
+def test_window_rule_generates_a_key_with_the_request_window():
+    rule = WindowRule(request(exp=NOW + 9 * DAY))
+    assert rule.action == "generateKey"
+    assert rule.body(NOW) == {"use": "sig", "kty": "RSA", "nbf": NOW, "exp": NOW + 9 * DAY}
+    assert rule.planned(NOW)["expires"] == iso_utc(NOW + 9 * DAY)
+    assert rule.plan(True, [key(exp=NOW + DAY)], NOW) == Plan(False, "valid", key(exp=NOW + DAY))
+    assert rule.facts() == {} and rule.notice(key(), KEYSET) is None
+
+
+def test_window_rule_for_a_secret_uploads_it_and_never_shows_it():
+    rule = WindowRule(request(kty="oct"), secret="s3cr3t-value")
+    assert rule.action == "uploadSecret"
+    assert rule.body(NOW) == {"use": "sig", "k": "s3cr3t-value", "nbf": NOW}
+    planned = rule.planned(NOW)
+    assert planned["kty"] == "oct" and "k" not in planned and "s3cr3t-value" not in repr(planned)
+    assert "s3cr3t-value" not in repr(rule)
+    assert "a secret is always an oct key" in rule.conflict([key(kty="RSA")], KEYSET)
+
+
+def test_window_rule_always_adds_a_key_even_when_one_satisfies():
+    rule = WindowRule(request(kty="oct"), secret="value", always=True)
+    assert rule.plan(True, [key(kty="oct")], NOW) == Plan(True, "update_secret", None)
+    assert rule.plan(True, [], NOW).reason == "no_key"
+    assert rule.plan(False, [], NOW).reason == "keyset_missing"
+
+
+def test_window_rule_landed_key_is_the_new_satisfying_one():
+    rule = WindowRule(request())
+    before = [key("old", exp=NOW - DAY)]
+    assert rule.landed(before, before, NOW) is None
+    assert rule.landed(before, [*before, key("new")], NOW)["kid"] == "new"
+
+
+@pytest.mark.parametrize("keyset, expected", [
+    (None, []), ({"id": "x"}, []), ({"keys": None}, []), ({"keys": [key(), "junk", None]}, [key()]),
+])
+def test_keys_of_a_keyset(keyset, expected):
+    assert keys_of(keyset) == expected
 
 
 # ------------------------------------------------------------------------------------------------ generate_body
@@ -904,15 +954,13 @@ def oracle_satisfies(raw: dict, wanted: KeyRequest) -> bool:
 @PROPERTY
 @given(keys_strategy, requests())
 def test_property_plan_generates_exactly_when_nothing_satisfies(keys, wanted):
-    result = plan(True, keys, wanted, NOW, KEYSET)
+    result = plan(True, keys, wanted, NOW)
     satisfying = [raw for raw in keys if oracle_satisfies(raw, wanted)]
     assert [raw for raw in keys if satisfies(raw, wanted, NOW)] == satisfying
     assert result.generate is (not satisfying)
-    assert result.create_keyset is False
     if satisfying:
         assert result.reason == "valid"
         assert result.key is pick_active(satisfying)
-        assert result.conflict is None
     else:
         assert result.reason in ("no_key", "expiring", "not_yet_valid", "expired")
         assert result.key is None
@@ -921,10 +969,10 @@ def test_property_plan_generates_exactly_when_nothing_satisfies(keys, wanted):
 @PROPERTY
 @given(keys_strategy, requests())
 def test_property_generated_key_satisfies_the_next_run(keys, wanted):
-    first = plan(True, keys, wanted, NOW, KEYSET)
+    first = plan(True, keys, wanted, NOW)
     if first.generate:
         keys = [*keys, {"kid": "generated", **generate_body(wanted, NOW)}]
-    again = plan(True, keys, wanted, NOW, KEYSET)
+    again = plan(True, keys, wanted, NOW)
     assert (again.generate, again.reason) == (False, "valid")
     assert satisfies(again.key, wanted, NOW)
     if first.generate:
@@ -934,9 +982,9 @@ def test_property_generated_key_satisfies_the_next_run(keys, wanted):
 @PROPERTY
 @given(requests())
 def test_property_missing_keyset_then_generated_key_is_valid(wanted):
-    first = plan(False, [], wanted, NOW, KEYSET)
-    assert (first.create_keyset, first.generate, first.reason) == (True, True, "keyset_missing")
-    second = plan(True, [{"kid": "new", **generate_body(wanted, NOW)}], wanted, NOW, KEYSET)
+    first = plan(False, [], wanted, NOW)
+    assert (first.generate, first.reason) == (True, "keyset_missing")
+    second = plan(True, [{"kid": "new", **generate_body(wanted, NOW)}], wanted, NOW)
     assert second.reason == "valid"
 
 

@@ -117,9 +117,9 @@ def test_keyset_report_picks_the_latest_nbf_among_valid_keys():
     disabled = key("disabled", nbf=NOW - 1, exp=NOW + 500 * DAY, status="disabled")
     report = keyset_report({"id": "B2C_1A_Sig", "keys": [older, newer, future, disabled]}, NOW)
     assert report["id"] == "B2C_1A_Sig"
-    assert [k["kid"] for k in report["keys"]] == ["older", "newer", "future", "disabled"]
+    assert [k["kid"] for k in report["keyset_keys"]] == ["older", "newer", "future", "disabled"]
     assert report["active_key"]["kid"] == "newer"
-    assert report["active_key"] == report["keys"][1]
+    assert report["active_key"] == report["keyset_keys"][1]
     assert report["valid"] is True
 
 
@@ -134,14 +134,13 @@ def test_keyset_report_without_a_valid_key(keys):
     report = keyset_report({"id": "B2C_1A_X", "keys": keys}, NOW)
     assert report["active_key"] is None
     assert report["valid"] is False
-    assert len(report["keys"]) == len(keys)
+    assert len(report["keyset_keys"]) == len(keys)
 
 
 @pytest.mark.parametrize("keyset", [{"id": "B2C_1A_X"}, {"id": "B2C_1A_X", "keys": None},
                                     {"id": "B2C_1A_X", "keys": ["not a key", None]}])
 def test_keyset_report_tolerates_missing_or_odd_keys(keyset):
-    assert keyset_report(keyset, NOW) == {"id": "B2C_1A_X", "keys": [], "keyset_keys": [], "active_key": None,
-                                          "valid": False}
+    assert keyset_report(keyset, NOW) == {"id": "B2C_1A_X", "keyset_keys": [], "active_key": None, "valid": False}
 
 
 def test_key_valid_from_its_nbf_second():

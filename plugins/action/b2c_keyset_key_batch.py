@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Action plugin of entra.b2c.b2c_keyset_keys: runs the module in the controller's worker process when it can."""
+"""Action plugin of entra.b2c.b2c_keyset_key_batch: runs the module in the controller's worker process when it can."""
 
 from __future__ import annotations
 
@@ -11,4 +11,4 @@ from ansible_collections.entra.b2c.plugins.plugin_utils._in_process import Graph
 
 
 class ActionModule(GraphAction):
-    """Runs entra.b2c.b2c_keyset_keys; see plugins/plugin_utils/_in_process.py."""
+    """Runs entra.b2c.b2c_keyset_key_batch; see plugins/plugin_utils/_in_process.py."""

@@ -2,7 +2,7 @@
 # Copyright (c) entra.b2c contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""b2c_keyset_keys: the batch form, end to end."""
+"""b2c_keyset_key_batch: the batch form, end to end."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ DAY = 86400
 
 
 def batch_task(name="batch", **args):
-    return {"name": name, "entra.b2c.b2c_keyset_keys": args, "ignore_errors": True}
+    return {"name": name, "entra.b2c.b2c_keyset_key_batch": args, "ignore_errors": True}
 
 
 STARTER = [{"keyset": "TokenSigningKeyContainer", "use": "sig"}, {"keyset": "TokenEncryptionKeyContainer", "use": "enc"}]

@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 DOCUMENTATION = r"""
-module: b2c_keyset_keys
+module: b2c_keyset_key_batch
 short_description: Ensure several Azure AD B2C policy key sets hold valid generated keys, in one run
 version_added: 0.1.0
 description:
@@ -105,7 +105,7 @@ seealso:
 
 EXAMPLES = r"""
 - name: Ensure the IEF starter-pack keys in one task
-  entra.b2c.b2c_keyset_keys:
+  entra.b2c.b2c_keyset_key_batch:
     keysets:
       - keyset: TokenSigningKeyContainer
         use: sig
@@ -121,7 +121,7 @@ EXAMPLES = r"""
       client_id: "{{ b2c_client_id }}"
       client_secret: "{{ b2c_client_secret }}"
       token_cache: ~/.cache/entra.b2c/tokens.json
-  entra.b2c.b2c_keyset_keys:
+  entra.b2c.b2c_keyset_key_batch:
     use: sig
     valid_for: 180d
     renew_before: 14d
@@ -131,7 +131,7 @@ EXAMPLES = r"""
       - keyset: SamlSigningPartnerC
 
 # Ad hoc, credentials from AZURE_* environment variables:
-#   ansible localhost -m entra.b2c.b2c_keyset_keys \
+#   ansible localhost -m entra.b2c.b2c_keyset_key_batch \
 #     -a '{"use": "sig", "keysets": [{"keyset": "A"}, {"keyset": "B"}]}' --check
 """
 
@@ -163,10 +163,7 @@ results:
       type: dict
       returned: success
     keyset_keys:
-      description:
-        - Public facts of every key in the set after the run.
-        - The same list is also returned as C(keys), the name of the public contract; in Jinja read that one
-          as C(result['keys']), because C(result.keys) is the dictionary method.
+      description: Public facts of every key in the set after the run.
       type: list
       elements: dict
       returned: success
@@ -182,45 +179,64 @@ results:
 
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.entra.b2c.plugins.module_utils._ensure_key import ensure_key, key_target
+from ansible_collections.entra.b2c.plugins.module_utils._ensure_key import KeyTarget, ensure_key, key_target
 from ansible_collections.entra.b2c.plugins.module_utils._keys import KeyInputError
-from ansible_collections.entra.b2c.plugins.module_utils._module import USER_ERRORS, GraphModule
+from ansible_collections.entra.b2c.plugins.module_utils._module import (
+    CREATE_SPEC,
+    KEYSET_SPEC,
+    USER_ERRORS,
+    WINDOW_SPEC,
+    GraphModule,
+    optional,
+)
 
-ITEM_DEFAULTED = ("use", "kty", "nbf", "exp", "valid_for", "renew_before", "create_keyset")
+# The options an entry may set, each defaulting to the module's own.
+DEFAULTS_SPEC = dict(
+    use=dict(type="str", choices=["sig", "enc"]),
+    kty=dict(type="str", default="RSA"),
+    **WINDOW_SPEC,
+    **CREATE_SPEC,
+)
 
 
 def item_options(params: dict, item: dict, index: int) -> dict:
-    options = {name: item.get(name) if item.get(name) is not None else params.get(name) for name in ITEM_DEFAULTED}
+    options = {name: item[name] if item.get(name) is not None else params.get(name) for name in DEFAULTS_SPEC}
     options["keyset"] = item["keyset"]
     if item.get("exp") is not None or item.get("valid_for") is not None:
         options["exp"], options["valid_for"] = item.get("exp"), item.get("valid_for")  # an entry's lifetime wins whole
     if options["use"] is None:
-        raise KeyInputError("keysets[%d].use: give use (sig or enc) for key set %s, or a top-level use" % (
-            index, item["keyset"]))
+        raise KeyInputError(f"keysets[{index}].use: give use (sig or enc) for key set {item['keyset']}, or a top-level "
+                            f"use")
     if options["exp"] is not None and options["valid_for"] is not None:
-        raise KeyInputError("keysets[%d]: exp and valid_for are mutually exclusive (key set %s)" % (
-            index, item["keyset"]))
+        raise KeyInputError(f"keysets[{index}]: exp and valid_for are mutually exclusive (key set {item['keyset']})")
     return options
 
 
-def run_module(module: GraphModule) -> dict:
-    params = module.params
-    targets, seen = [], {}
-    for index, item in enumerate(params["keysets"]):
+def targets_of(module: GraphModule) -> list:
+    """Every entry validated (no I/O), each key set listed once."""
+    targets: list[KeyTarget] = []
+    seen: dict[str, int] = {}
+    for index, item in enumerate(module.params["keysets"]):
         try:
-            target = key_target(item_options(params, item, index), module.now)
+            target = key_target(item_options(module.params, item, index), module.now)
         except KeyInputError as exc:
-            raise KeyInputError("keysets[%d] (%s): %s" % (index, item["keyset"], exc)) from None
-        if target.keyset_id.lower() in seen:
-            raise KeyInputError("keysets[%d]: key set %s is listed twice (also at keysets[%d]); list each once" % (
-                index, target.keyset_id, seen[target.keyset_id.lower()]))
-        seen[target.keyset_id.lower()] = index
+            raise KeyInputError(f"keysets[{index}] ({item['keyset']}): {exc}") from None
+        first = seen.setdefault(target.keyset_id.lower(), index)
+        if first != index:
+            raise KeyInputError(f"keysets[{index}]: key set {target.keyset_id} is listed twice (also at "
+                                f"keysets[{first}]); list each once")
         targets.append(target)
-    if params["parallel"] < 1:
-        raise KeyInputError("parallel: %d must be 1 or more" % params["parallel"])
+    return targets
+
+
+def run_module(module: GraphModule) -> dict:
+    targets = targets_of(module)
+    parallel = module.params["parallel"]
+    if parallel < 1:
+        raise KeyInputError(f"parallel: {parallel} must be 1 or more")
     module.connect()  # credentials and endpoints are validated once, before any request
 
-    def ensure(target):
+    def ensure(target: KeyTarget) -> dict:
         try:
             return ensure_key(module, target)
         except USER_ERRORS as exc:
@@ -229,43 +245,27 @@ def run_module(module: GraphModule) -> dict:
             failure.setdefault("changed", False)
             return dict(failure, failed=True, msg=str(exc))
 
-    with ThreadPoolExecutor(max_workers=min(params["parallel"], len(targets) or 1)) as pool:
+    with ThreadPoolExecutor(max_workers=min(parallel, len(targets) or 1)) as pool:
         results = list(pool.map(ensure, targets))
 
     diffs = [entry.pop("diff", None) for entry in results]
     outcome = {"changed": any(entry["changed"] for entry in results), "results": results}
     if module._diff:
-        outcome["diff"] = {
-            side: {"keysets": [d[side] for d in diffs if d is not None]} for side in ("before", "after")}
+        outcome["diff"] = {side: {"keysets": [d[side] for d in diffs if d is not None]} for side in ("before", "after")}
     failed = [entry for entry in results if entry.get("failed")]
     if failed:
-        outcome["msg"] = "%d of %d key sets failed: %s" % (len(failed), len(results), "; ".join(
-            "%s: %s" % (entry["keyset"], entry["msg"]) for entry in failed))
+        listed = "; ".join(f"{entry['keyset']}: {entry['msg']}" for entry in failed)
+        outcome["msg"] = f"{len(failed)} of {len(results)} key sets failed: {listed}"
         module.fail_json(**outcome)
     return outcome
 
 
 def main():
-    item_spec = dict(
-        keyset=dict(type="str", required=True, aliases=["name", "keyset_id"], no_log=False),
-        use=dict(type="str", choices=["sig", "enc"]),
-        kty=dict(type="str"),
-        nbf=dict(type="raw", aliases=["not_before"]),
-        exp=dict(type="raw", aliases=["expires"]),
-        valid_for=dict(type="str"),
-        renew_before=dict(type="str"),
-        create_keyset=dict(type="bool", no_log=False),
-    )
     module = GraphModule(
         argument_spec=dict(
-            keysets=dict(type="list", elements="dict", required=True, options=item_spec, no_log=False),
-            use=dict(type="str", choices=["sig", "enc"]),
-            kty=dict(type="str", default="RSA"),
-            nbf=dict(type="raw", aliases=["not_before"]),
-            exp=dict(type="raw", aliases=["expires"]),
-            valid_for=dict(type="str"),
-            renew_before=dict(type="str", default="0"),
-            create_keyset=dict(type="bool", default=True, no_log=False),
+            keysets=dict(type="list", elements="dict", required=True, no_log=False,
+                         options=dict(**KEYSET_SPEC, **optional(DEFAULTS_SPEC))),
+            **DEFAULTS_SPEC,
             parallel=dict(type="int", default=8),
         ),
         mutually_exclusive=[("exp", "valid_for")],

@@ -1,0 +1,50 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) entra.b2c contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""A lock among the runs of one machine (forks of a play, parallel jobs), named by what it protects.
+
+Internal use only: this module may change without notice.
+
+B2C has no conditional writes, so two runs that both read "no valid key" would both add one; holding this lock from
+the read to the write makes the second run see the first one's key. Runs on other machines are not covered (see
+docs/reliability.md). The lock is an flock on a file in a directory of the user's own, released when the file closes,
+so a run that dies never leaves it held.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+import tempfile
+from collections.abc import Iterator
+
+
+class LockError(Exception):
+    """The lock file cannot be made; the message names the directory and what to change."""
+
+
+def lock_directory() -> str:
+    return os.path.join(tempfile.gettempdir(), f"entra-b2c-locks-{os.getuid()}")
+
+
+@contextlib.contextmanager
+def machine_lock(identity: str) -> Iterator[None]:
+    """Hold the lock named by identity (any text; hashed into the file name) until the block ends."""
+    directory = lock_directory()
+    name = hashlib.sha256(identity.encode("utf-8")).hexdigest()[:32] + ".lock"
+    try:
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+        if os.stat(directory).st_uid != os.getuid():
+            raise LockError(f"lock directory {directory} belongs to another user; remove it")
+        fd = os.open(os.path.join(directory, name), os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise LockError(f"cannot create a lock file in {directory} ({exc.strerror})") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)

@@ -1,0 +1,67 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) entra.b2c contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The machine lock (plugins/module_utils/_lock.py): one holder per identity, others wait; files stay private."""
+
+from __future__ import annotations
+
+import os
+import stat
+import threading
+
+import pytest
+
+from ansible_collections.entra.b2c.plugins.module_utils import _lock
+from ansible_collections.entra.b2c.plugins.module_utils._lock import LockError, machine_lock
+
+
+@pytest.fixture(autouse=True)
+def private_tmp(tmp_path, monkeypatch):
+    monkeypatch.setattr(_lock.tempfile, "gettempdir", lambda: str(tmp_path))
+    return tmp_path
+
+
+def hold_in_thread(identity: str, events: list) -> threading.Thread:
+    def body():
+        with machine_lock(identity):
+            events.append("second holds " + identity)
+
+    thread = threading.Thread(target=body, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_a_second_holder_of_the_same_identity_waits_for_the_first():
+    events = []
+    with machine_lock("graph\ntenant\nb2c_1a_k"):
+        second = hold_in_thread("graph\ntenant\nb2c_1a_k", events)
+        second.join(timeout=0.5)
+        assert second.is_alive() and events == []
+        events.append("first lets go")
+    second.join(timeout=30)
+    assert events == ["first lets go", "second holds graph\ntenant\nb2c_1a_k"]
+
+
+def test_another_identity_does_not_wait():
+    events = []
+    with machine_lock("graph\ntenant\nb2c_1a_k"):
+        other = hold_in_thread("graph\ntenant\nb2c_1a_other", events)
+        other.join(timeout=30)
+        assert events == ["second holds graph\ntenant\nb2c_1a_other"]
+
+
+def test_lock_files_are_private_and_never_name_the_identity(private_tmp):
+    with machine_lock("graph\ncontoso.onmicrosoft.com\nb2c_1a_k"):
+        pass
+    directory = private_tmp / f"entra-b2c-locks-{os.getuid()}"
+    assert stat.S_IMODE(directory.stat().st_mode) == 0o700
+    (lock_file,) = directory.iterdir()
+    assert stat.S_IMODE(lock_file.stat().st_mode) == 0o600 and "contoso" not in lock_file.name
+
+
+def test_a_lock_directory_that_cannot_be_made_says_where(private_tmp):
+    (private_tmp / f"entra-b2c-locks-{os.getuid()}").write_text("a file, not a directory")
+    with pytest.raises(LockError, match="cannot create a lock file in .*entra-b2c-locks"):
+        with machine_lock("x"):
+            pass
