@@ -10,6 +10,7 @@ ANSIBLE_COLLECTIONS_PATH at it; a direct pytest run uses a symlink to the work t
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import subprocess
@@ -53,3 +54,21 @@ def test_an_adhoc_task_runs_in_the_worker_and_then_has_nothing_to_do(ansible, co
     again = ansible.adhoc("keyset=Compat use=sig valid_for=30d " + endpoints, extra_env=environment)
     assert again.rc == 0 and again.results[-1]["result"]["changed"] is False
     assert [keyset["id"] for keyset in control.state()["keysets"]] == ["B2C_1A_Compat"]
+
+
+def test_the_worker_path_allow_list_is_the_tested_matrix_and_the_readme_table():
+    """One list in three places: the minors the worker path runs on, the minors make test runs, the README's table."""
+    matrix = constant(REPO_ROOT / "noxfile.py", "MATRIX")
+    worker_path_minors = constant(REPO_ROOT / "plugins" / "plugin_utils" / "_in_process.py", "WORKER_PATH_MINORS")
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    in_worker = [line.split("|")[1].strip() for line in readme.splitlines() if line.endswith("| in the worker |")]
+    assert list(worker_path_minors) == list(matrix) == in_worker
+    runtime = yaml.safe_load((REPO_ROOT / "meta" / "runtime.yml").read_text(encoding="utf-8"))
+    assert runtime["requires_ansible"] == f">={worker_path_minors[0]}.0"
+
+
+def constant(path: Path, name: str):
+    """The literal value of a module-level constant, read without importing the file."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return next(ast.literal_eval(node.value) for node in tree.body
+                if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) == name)
