@@ -87,6 +87,7 @@ from ansible_collections.entra.b2c.plugins.module_utils._module import GRAPH_ARG
 KEYSETS, VALID_FOR, RENEW_BEFORE, CONNECTION, NO_LOG = (
     "policy_keys_keysets", "policy_keys_valid_for", "policy_keys_renew_before", "policy_keys_connection",
     "policy_keys_no_log")
+PREFIX = "policy_keys_"
 # The role's variables (meta/argument_specs.yml) and the fact it sets.
 ROLE_VARIABLES = (KEYSETS, VALID_FOR, RENEW_BEFORE, CONNECTION, NO_LOG)
 KNOWN_NAMES = ROLE_VARIABLES + ("policy_keys_result",)
@@ -101,6 +102,8 @@ ENTRY_OPTIONS = {
     "certificate": ("keyset", "type") + CERTIFICATE_SOURCES + ("pkcs12_password",),
 }
 UPDATE_SECRET = ("on_create", "always")
+ENTRY_SECRETS = ("secret", "pkcs12", "pkcs12_password")
+CONNECTION_SECRETS = tuple(name for name, spec in GRAPH_ARGUMENT_SPEC.items() if spec.get("no_log"))
 
 
 def _closest(name: str, known) -> str | None:
@@ -159,22 +162,34 @@ def _text(value) -> str | None:
 class _Check:
     """Collects the problems of one set of role variables, in the order found, each once."""
 
-    def __init__(self, now: int):
+    def __init__(self, now: int, secrets):
         self.now = now
         self.problems: list = []
+        # Masked wherever they appear, as AnsibleModule masks no_log values: a secret put in the wrong option (say
+        # use) would otherwise be quoted. Very short values are left alone, or every message would be garbled.
+        self.secrets = sorted({secret for secret in secrets if len(secret) >= 3}, key=len, reverse=True)
 
     def add(self, where: str | None, message: str) -> None:
         text = f"{where}: {message}" if where else message
+        for secret in self.secrets:
+            text = text.replace(secret, "********")
         if text not in self.problems:
             self.problems.append(text)
 
     def variables(self, names) -> None:
         for name in sorted({str(name) for name in names or ()}):
             if name not in KNOWN_NAMES:
-                guess = _closest(name, ROLE_VARIABLES)
+                # Compared without the prefix they all share, which would make every name look close.
+                suffix = name[len(PREFIX):] if name.startswith(PREFIX) else name
+                guess = _closest(suffix, [known[len(PREFIX):] for known in ROLE_VARIABLES])
+                if guess:
+                    hint = f"; did you mean {PREFIX}{guess}?"
+                elif suffix in GRAPH_ARGUMENT_SPEC:
+                    hint = f"; connection options go in {CONNECTION} ({{'{suffix}': ...}})"
+                else:
+                    hint = ""
                 self.add(None, f"{name} is not a variable of the role entra.b2c.policy_keys, which would ignore it"
-                               f"{f'; did you mean {guess}?' if guess else ''} (its variables: "
-                               f"{', '.join(ROLE_VARIABLES)})")
+                               f"{hint} (its variables: {', '.join(ROLE_VARIABLES)})")
 
     def duration(self, where: str, value, option: str) -> bool:
         """Whether a role-wide lifetime or margin is usable; it must be set: the role gives every key a lifetime."""
@@ -321,12 +336,21 @@ class _Check:
             self.add(CONNECTION, message)
 
 
+def _secrets(variables: Mapping) -> list:
+    """The values of the options that hold secrets, in the entries and the connection."""
+    places = [(entry, ENTRY_SECRETS) for entry in variables.get(KEYSETS) or [] if isinstance(entry, Mapping)]
+    if isinstance(variables.get(CONNECTION), Mapping):
+        places.append((variables[CONNECTION], CONNECTION_SECRETS))
+    found = (_text(place.get(option)) for place, options in places for option in options)
+    return [value for value in found if value]
+
+
 def policy_keys_problems(variables, names=None) -> list:
     """The problems of the role's variables, as messages; empty when the role may start."""
     if not isinstance(variables, Mapping):
         return [f"the role's variables: expected a dictionary, got {_kind(variables)}"]
     variables = _plain(variables)
-    check = _Check(int(time.time()))
+    check = _Check(int(time.time()), _secrets(variables))
     check.variables(names)
     defaults = {}
     for option, variable in (("valid_for", VALID_FOR), ("renew_before", RENEW_BEFORE)):

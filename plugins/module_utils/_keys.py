@@ -474,12 +474,12 @@ def no_expiry_warning(keyset_ids: Sequence[str], check_mode: bool) -> str:
     """The warning for keys added without exp or valid_for: they can never expire, be removed or be rotated."""
     verb = "would add" if check_mode else "adds"
     if len(keyset_ids) == 1:
-        subject = f"The key this task {verb} to {keyset_ids[0]} has"
+        subject, pronoun, has = f"The key this task {verb} to {keyset_ids[0]}", ("it", "it"), "has"
     else:
-        subject = f"The keys this task {verb} to {', '.join(keyset_ids)} have"
-    return (f"{subject} no expiry (neither exp nor valid_for is set): such a key never expires and cannot be removed "
-            f"(B2C keys cannot be deleted), and renew_before can never rotate it. Give new keys a lifetime, for example "
-            f"valid_for: 365d with renew_before: 30d.")
+        subject, pronoun, has = f"The keys this task {verb} to {', '.join(keyset_ids)}", ("they", "them"), "have"
+    return (f"{subject} {has} no expiry (neither exp nor valid_for is set): {pronoun[0]} will never expire, cannot be "
+            f"removed (B2C keys cannot be deleted) and renew_before can never rotate {pronoun[1]}. Give new keys a "
+            f"lifetime, for example valid_for: 365d with renew_before: 30d.")
 
 
 def keys_of(keyset: Mapping[str, Any] | None) -> list:
