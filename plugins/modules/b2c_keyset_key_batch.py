@@ -132,7 +132,7 @@ EXAMPLES = r"""
 
 # Ad hoc, credentials from AZURE_* environment variables:
 #   ansible localhost -m entra.b2c.b2c_keyset_key_batch \
-#     -a '{"use": "sig", "keysets": [{"keyset": "A"}, {"keyset": "B"}]}' --check
+#     -a '{"use": "sig", "valid_for": "365d", "keysets": [{"keyset": "A"}, {"keyset": "B"}]}' --check
 """
 
 RETURN = r"""
