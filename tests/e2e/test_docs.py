@@ -320,3 +320,18 @@ def test_future_nbf_behaves_as_the_user_guide_says(ansible, control):
 
     third = ansible.playbook([task]).result()
     assert (third["changed"], third["reason"], third["key"]["kid"]) == (False, "valid", second["key"]["kid"])
+
+
+def test_make_lint_lints_the_paths_the_readme_names():
+    """A bare ansible-lint in a clone cannot resolve the collection's own modules; the README sends users to make lint,
+    whose lint session runs ansible-lint from a collection tree, on the paths given."""
+    readme = text_of(REPO_ROOT / "README.md")
+    command = re.search(r'`(make lint LINT_PATHS="([^"]+)")`', readme)
+    assert command and "Could not resolve action" in readme
+    dry_run = subprocess.run(["make", "-n", "-C", str(REPO_ROOT), "lint", f"LINT_PATHS={command.group(2)}"],
+                             capture_output=True, text=True, check=True).stdout
+    assert f"-s lint -- {command.group(2)}" in dry_run, dry_run
+    noxfile = text_of(REPO_ROOT / "noxfile.py")
+    lint_session = noxfile[noxfile.index("def lint("):noxfile.index("matrix_session(\"lint\"")]
+    assert '"ansible-lint", "--nocolor", *session.posargs' in lint_session
+    assert "collection_copy(session, core)" in lint_session and "ANSIBLE_COLLECTIONS_PATH" in lint_session
