@@ -10,7 +10,7 @@ name: policy_keys_problems
 short_description: What is wrong with the variables of the role entra.b2c.policy_keys
 version_added: 0.1.0
 description:
-  - Checks the variables of the role M(entra.b2c.policy_keys#role) with the rules of the modules the role runs
+  - Checks the variables of the role P(entra.b2c.policy_keys#role) with the rules of the modules the role runs
     (the same code), so that the role can refuse them before its first request. The role's first task uses it.
   - Each entry of C(policy_keys_keysets) - its key set name, its type and the options that type takes (and no others),
     use and key type, lifetime and renewal margin (including the rule that the margin must be shorter than the lifetime),
@@ -22,7 +22,7 @@ description:
   - Messages never hold a secret, a password or certificate content.
 author:
   - entra.b2c maintainers (@entra-b2c)
-positional: names
+positional: _input, names
 options:
   _input:
     description:
@@ -84,9 +84,11 @@ from ansible_collections.entra.b2c.plugins.module_utils._keys import (
 )
 from ansible_collections.entra.b2c.plugins.module_utils._module import GRAPH_ARGUMENT_SPEC
 
-KEYSETS, VALID_FOR, RENEW_BEFORE, CONNECTION, NO_LOG = (
-    "policy_keys_keysets", "policy_keys_valid_for", "policy_keys_renew_before", "policy_keys_connection",
-    "policy_keys_no_log")
+KEYSETS = "policy_keys_keysets"
+VALID_FOR = "policy_keys_valid_for"
+RENEW_BEFORE = "policy_keys_renew_before"
+CONNECTION = "policy_keys_connection"
+NO_LOG = "policy_keys_no_log"
 PREFIX = "policy_keys_"
 # The role's variables (meta/argument_specs.yml) and the fact it sets.
 ROLE_VARIABLES = (KEYSETS, VALID_FOR, RENEW_BEFORE, CONNECTION, NO_LOG)
