@@ -228,8 +228,8 @@ class _Check:
                 other = next((other for other in TYPES if option in ENTRY_OPTIONS[other]), None)
                 stray.append(f"{option} (an option of {other} entries)" if other else _with_guess(str(option), taken))
         if stray:
-            self.add(where, f"{_listing(stray)} {'is not an option' if len(stray) == 1 else 'are not options'} of a "
-                            f"{kind} entry, which takes {', '.join(taken)}")
+            verb = "is not an option" if len(stray) == 1 else "are not options"
+            self.add(where, f"{_listing(stray)} {verb} of a {kind} entry, which takes {', '.join(taken)}")
         if _unset(name):
             self.add(where, "keyset is missing; give the key set's name, such as TokenSigningKeyContainer")
         else:
@@ -326,8 +326,8 @@ class _Check:
                     for alias in [name, *spec.get("aliases", ())]}
         stray = [_with_guess(str(name), GRAPH_ARGUMENT_SPEC) for name in value if name not in accepted]
         if stray:
-            self.add(CONNECTION, f"{_listing(stray)} {'is not a connection option' if len(stray) == 1 else 'are not '
-                                 'connection options'}; the options of group/entra.b2c.graph are "
+            verb = "is not a connection option" if len(stray) == 1 else "are not connection options"
+            self.add(CONNECTION, f"{_listing(stray)} {verb}; the options of group/entra.b2c.graph are "
                                  f"{', '.join(GRAPH_ARGUMENT_SPEC)}")
         given = {name: option for name, option in value.items() if name in accepted}
         # The types as the modules check them (ansible-core's own validator, on the modules' own spec); without the

@@ -214,8 +214,8 @@ BAD = "policy_keys_keysets[1] (Bad): "
            "3600, 90d, 12w, 36h or 45m"),
     ({"keyset": "Bad", "use": "sig", "renew_before": "400d"},
      BAD + "renew_before: '400d' reaches past the new key's expiry"),
-    ({"keyset": "Bad", "use": "sig", "valid_for": None}, BAD + "valid_for: is empty; give a duration, or leave "
-                                                               "valid_for out to use policy_keys_valid_for"),
+    ({"keyset": "Bad", "use": "sig", "valid_for": None},
+     BAD + "valid_for: is empty; give a duration, or leave valid_for out to use policy_keys_valid_for"),
     ({"use": "sig"}, "policy_keys_keysets[1]: keyset is missing; give the key set's name, such as "
                      "TokenSigningKeyContainer"),
     ({"keyset": "B2C_1A_fine", "use": "sig"}, "policy_keys_keysets[1] (B2C_1A_fine): key set B2C_1A_fine is listed "

@@ -126,9 +126,8 @@ def test_messages_never_hold_a_secret():
 
 
 def test_duplicates_are_found_with_or_without_the_prefix_and_in_any_case():
-    assert entries({"keyset": "Signing", "use": "sig"}, {"keyset": "Api", "type": "secret", "use": "sig",
-                                                          "secret": SECRET},
-                   {"keyset": "b2c_1a_SIGNING", "use": "sig"}) == [
+    secret_entry = {"keyset": "Api", "type": "secret", "use": "sig", "secret": SECRET}
+    assert entries({"keyset": "Signing", "use": "sig"}, secret_entry, {"keyset": "b2c_1a_SIGNING", "use": "sig"}) == [
         "policy_keys_keysets[2] (b2c_1a_SIGNING): key set B2C_1A_SIGNING is listed twice (also at "
         "policy_keys_keysets[0]); list each once"]
 
