@@ -218,8 +218,9 @@ BAD = "policy_keys_keysets[1] (Bad): "
      BAD + "valid_for: is empty; give a duration, or leave valid_for out to use policy_keys_valid_for"),
     ({"use": "sig"}, "policy_keys_keysets[1]: keyset is missing; give the key set's name, such as "
                      "TokenSigningKeyContainer"),
-    ({"keyset": "B2C_1A_fine", "use": "sig"}, "policy_keys_keysets[1] (B2C_1A_fine): key set B2C_1A_fine is listed "
-                                               "twice (also at policy_keys_keysets[0]); list each once"),
+    ({"keyset": "B2C_1A_fine", "use": "sig"},
+     "policy_keys_keysets[1] (B2C_1A_fine): key set B2C_1A_fine is listed twice (also at policy_keys_keysets[0]); list "
+     "each once"),
     ("TokenSigningKeyContainer", "policy_keys_keysets[1]: expected a dictionary with keyset and its options, got text"),
 ])
 def test_a_bad_entry_is_refused_before_any_request(ansible, control, entry, line):
