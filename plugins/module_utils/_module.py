@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import os
+import re
 import time
 from collections.abc import Iterator
 from typing import Callable
@@ -77,6 +78,9 @@ WINDOW_SPEC = dict(
 # Endpoint overrides from the environment: azure-identity's name for the authority host, and the same form for Graph.
 GRAPH_ENDPOINT_ENV = "AZURE_GRAPH_ENDPOINT"
 AUTHORITY_HOST_ENV = "AZURE_AUTHORITY_HOST"
+# A host name or address with an optional port and nothing else: https is meant. Anything else goes to endpoint_root
+# as given, which refuses it with its message.
+_BARE_HOST = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,5})?/?", re.ASCII)
 
 USER_ERRORS = (AuthError, GraphError, KeyInputError, LockError)
 MAX_TIMEOUT = 3600
@@ -105,7 +109,7 @@ def _endpoint_override(params: dict, option: str, variable: str, environ) -> tup
     if not value:
         return None, origin
     value = str(value).strip()
-    return (value if "://" in value else "https://" + value), origin
+    return ("https://" + value if _BARE_HOST.fullmatch(value) else value), origin
 
 
 def _raw_module_args() -> dict:
