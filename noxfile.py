@@ -267,7 +267,11 @@ for _core in MATRIX:
 
 
 def lint(session: nox.Session, core: str) -> None:
-    """antsibull-changelog lint and ansible-lint (production profile)"""
+    """antsibull-changelog lint and ansible-lint (production profile); `nox -s lint -- roles playbooks` lints paths.
+
+    ansible-lint runs in a copy at .../ansible_collections/entra/b2c with that tree on ANSIBLE_COLLECTIONS_PATH: run in
+    a clone it cannot resolve the collection's own modules (module_defaults of the role, the role in the playbook).
+    """
     install_core(session, core, "antsibull-changelog", "ansible-lint")
     session.run("antsibull-changelog", "lint")
     session.run("antsibull-changelog", "lint-changelog-yaml", "changelogs/changelog.yaml")
@@ -275,7 +279,7 @@ def lint(session: nox.Session, core: str) -> None:
     env = {"ANSIBLE_COLLECTIONS_PATH": str(copy.parents[2]),
            "ANSIBLE_HOME": str(Path(session.create_tmp()).resolve() / "ansible-home")}
     with session.chdir(copy):
-        session.run("ansible-lint", "--nocolor", env=env)
+        session.run("ansible-lint", "--nocolor", *session.posargs, env=env)
 
 
 matrix_session("lint", NEWEST, suffix=False, tags=["lint"])(lint)

@@ -61,14 +61,17 @@ options:
     type: str
   graph_endpoint:
     description:
-      - Override of the Graph host, as scheme, host and optional port only, for example V(https://127.0.0.1:8443).
-        The module appends C(/beta/...).
+      - Override of the Graph host, as scheme, host and optional port only, for example V(https://127.0.0.1:8443);
+        a bare host means C(https://). The module appends C(/beta/...).
       - It changes where requests go, not the token audience, which stays the cloud's Graph root.
+      - Falls back to E(AZURE_GRAPH_ENDPOINT); a value given to the module wins.
     type: str
   authority_host:
     description:
-      - Override of the login authority host, as scheme, host and optional port only. The module appends
-        C(/<tenant_id>).
+      - Override of the login authority host, as scheme, host and optional port only; a bare host such as
+        V(login.microsoftonline.us) means C(https://). The module appends C(/<tenant_id>).
+      - Falls back to E(AZURE_AUTHORITY_HOST), the variable the Azure Identity libraries read for the same purpose; a
+        value given to the module wins.
     type: str
   validate_certs:
     description:

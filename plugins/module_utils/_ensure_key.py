@@ -25,6 +25,7 @@ from ansible_collections.entra.b2c.plugins.module_utils._keys import (
     build_request,
     keys_of,
     keyset_id,
+    no_expiry_warning,
     public_facts,
 )
 from ansible_collections.entra.b2c.plugins.module_utils._module import GraphModule
@@ -45,10 +46,17 @@ def key_target(options: Mapping, now: int, secret: str | None = None, always: bo
     return KeyTarget(keyset_id(options["keyset"]), options["create_keyset"], WindowRule(request, secret, always))
 
 
-def ensure_key(module: GraphModule, target: KeyTarget) -> dict:
-    """Run one target under the key set's lock; the result carries `diff` in diff mode."""
+def ensure_key(module: GraphModule, target: KeyTarget, never_expiring: list | None = None) -> dict:
+    """Run one target under the key set's lock; the result carries `diff` in diff mode.
+
+    A key added (in check mode: planned) without an expiry is warned about here, or, when `never_expiring` is given,
+    its key set is appended to it so that a caller handling many targets warns once for all of them.
+    """
+    unexpiring: list = [] if never_expiring is None else never_expiring
     with module.keyset_lock(target.keyset_id):
-        result = _ensure_locked(module, target)
+        result = _ensure_locked(module, target, unexpiring)
+    if never_expiring is None and unexpiring:
+        module.warn(no_expiry_warning(unexpiring, module.check_mode))
     diff = result.pop("diff")
     if module._diff:
         result["diff"] = diff
@@ -60,7 +68,7 @@ def _refuse(refusal: str | None) -> None:
         raise KeyInputError(refusal)
 
 
-def _ensure_locked(module: GraphModule, target: KeyTarget) -> dict:
+def _ensure_locked(module: GraphModule, target: KeyTarget, unexpiring: list) -> dict:
     client, rule, now = module.connect(), target.rule, module.now
     keyset = client.get_keyset(target.keyset_id)
     before_id = keyset["id"] if keyset else None
@@ -90,8 +98,11 @@ def _ensure_locked(module: GraphModule, target: KeyTarget) -> dict:
                             f"first or set create_keyset: true")
 
     result["changed"] = True
+    planned = rule.planned(now)
     if module.check_mode:
-        return report(None, keys, planned=rule.planned(now))
+        if planned.get("exp") is None:
+            unexpiring.append(result["keyset"])
+        return report(None, keys, planned=planned)
 
     if keyset is None:
         keyset = client.create_keyset(target.keyset_id)
@@ -113,4 +124,6 @@ def _ensure_locked(module: GraphModule, target: KeyTarget) -> dict:
         # Report what was done before the failure (a new key set), so the output tells a re-run will complete it.
         exc.result = dict(result, changed=before_id is None)
         raise
+    if planned.get("exp") is None:
+        unexpiring.append(result["keyset"])
     return report(new_key, keys + [new_key])

@@ -470,6 +470,18 @@ def secret_body(request: KeyRequest, secret: str, now: int) -> dict:
     return {**{name: value for name, value in generate_body(request, now).items() if name != "kty"}, "k": secret}
 
 
+def no_expiry_warning(keyset_ids: Sequence[str], check_mode: bool) -> str:
+    """The warning for keys added without exp or valid_for: they can never expire, be removed or be rotated."""
+    verb = "would add" if check_mode else "adds"
+    if len(keyset_ids) == 1:
+        subject, pronoun, has = f"The key this task {verb} to {keyset_ids[0]}", ("it", "it"), "has"
+    else:
+        subject, pronoun, has = f"The keys this task {verb} to {', '.join(keyset_ids)}", ("they", "them"), "have"
+    return (f"{subject} {has} no expiry (neither exp nor valid_for is set): {pronoun[0]} will never expire, cannot be "
+            f"removed (B2C keys cannot be deleted) and renew_before can never rotate {pronoun[1]}. Give new keys a "
+            f"lifetime, for example valid_for: 365d with renew_before: 30d.")
+
+
 def keys_of(keyset: Mapping[str, Any] | None) -> list:
     """The keys of a key set as Graph returned it (none for a missing set), skipping anything that is not a key."""
     return [key for key in (keyset or {}).get("keys") or [] if isinstance(key, Mapping)]

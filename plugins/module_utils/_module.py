@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import os
+import re
 import time
 from collections.abc import Iterator
 from typing import Callable
@@ -74,6 +75,13 @@ WINDOW_SPEC = dict(
     renew_before=dict(type="str", default="0"),
 )
 
+# Endpoint overrides from the environment: azure-identity's name for the authority host, and the same form for Graph.
+GRAPH_ENDPOINT_ENV = "AZURE_GRAPH_ENDPOINT"
+AUTHORITY_HOST_ENV = "AZURE_AUTHORITY_HOST"
+# A host name or address with an optional port and nothing else: https is meant. Anything else goes to endpoint_root
+# as given, which refuses it with its message.
+_BARE_HOST = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,5})?/?", re.ASCII)
+
 USER_ERRORS = (AuthError, GraphError, KeyInputError, LockError)
 MAX_TIMEOUT = 3600
 # Options whose raw values a failing module masks, whichever module it is: the credentials, and the values that
@@ -88,6 +96,20 @@ def optional(spec: dict) -> dict:
     unset options fall back to the module's own."""
     return {name: {key: value for key, value in option.items() if key not in ("default", "required")}
             for name, option in spec.items()}
+
+
+def _endpoint_override(params: dict, option: str, variable: str, environ) -> tuple:
+    """(value, how messages name it) of an endpoint option: the argument, else its environment variable, else None.
+
+    A bare host (``login.microsoftonline.us``, the form of azure-identity's AZURE_AUTHORITY_HOST values) means https.
+    """
+    value, origin = params.get(option), option
+    if not value and environ.get(variable, "").strip():
+        value, origin = environ[variable], f"{option} (from {variable})"
+    if not value:
+        return None, origin
+    value = str(value).strip()
+    return ("https://" + value if _BARE_HOST.fullmatch(value) else value), origin
 
 
 def _raw_module_args() -> dict:
@@ -119,12 +141,13 @@ class GraphModule(AnsibleModule):
             for secret in credential.secrets():
                 self.no_log_values.add(secret)  # values from the environment are masked like no_log arguments
             cloud = resolve_cloud(params.get("cloud"))
-            graph_root = endpoint_root(params["graph_endpoint"], "graph_endpoint", params["allow_http"]) if params.get(
-                "graph_endpoint") else cloud.graph_root
+            graph_endpoint, graph_origin = _endpoint_override(params, "graph_endpoint", GRAPH_ENDPOINT_ENV, environ)
+            graph_root = endpoint_root(graph_endpoint, graph_origin, params["allow_http"]) if graph_endpoint else (
+                cloud.graph_root)
             if graph_root.startswith("http://"):
                 self.warn(f"graph_endpoint {graph_root} is plain http: tokens and key facts travel unencrypted")
-            authority_host = endpoint_root(params["authority_host"], "authority_host") if params.get(
-                "authority_host") else cloud.authority_host
+            authority, authority_origin = _endpoint_override(params, "authority_host", AUTHORITY_HOST_ENV, environ)
+            authority_host = endpoint_root(authority, authority_origin) if authority else cloud.authority_host
             timeout = params["timeout"]
             if not (timeout is not None and 0 < timeout <= MAX_TIMEOUT):  # also refuses nan and inf
                 raise AuthError(f"timeout: {timeout!r} must be a number of seconds above 0 and at most {MAX_TIMEOUT}")

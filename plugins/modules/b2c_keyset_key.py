@@ -52,10 +52,12 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: Ensure the IEF token signing key exists
+- name: Ensure the IEF token signing key exists, valid for a year and renewed 30 days before it expires
   entra.b2c.b2c_keyset_key:
     keyset: TokenSigningKeyContainer
     use: sig
+    valid_for: 365d
+    renew_before: 30d
     tenant_id: contoso.onmicrosoft.com
     client_id: "{{ b2c_client_id }}"
     client_secret: "{{ b2c_client_secret }}"
@@ -90,7 +92,8 @@ EXAMPLES = r"""
     create_keyset: false
 
 # Ad hoc, with AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET in the environment:
-#   ansible localhost -m entra.b2c.b2c_keyset_key -a "keyset=TokenSigningKeyContainer use=sig" --check --diff
+#   ansible localhost -m entra.b2c.b2c_keyset_key \
+#     -a "keyset=TokenSigningKeyContainer use=sig valid_for=365d renew_before=30d" --check --diff
 """
 
 RETURN = r"""

@@ -132,7 +132,7 @@ EXAMPLES = r"""
 
 # Ad hoc, credentials from AZURE_* environment variables:
 #   ansible localhost -m entra.b2c.b2c_keyset_key_batch \
-#     -a '{"use": "sig", "keysets": [{"keyset": "A"}, {"keyset": "B"}]}' --check
+#     -a '{"use": "sig", "valid_for": "365d", "keysets": [{"keyset": "A"}, {"keyset": "B"}]}' --check
 """
 
 RETURN = r"""
@@ -180,7 +180,7 @@ results:
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.entra.b2c.plugins.module_utils._ensure_key import KeyTarget, ensure_key, key_target
-from ansible_collections.entra.b2c.plugins.module_utils._keys import KeyInputError
+from ansible_collections.entra.b2c.plugins.module_utils._keys import KeyInputError, no_expiry_warning
 from ansible_collections.entra.b2c.plugins.module_utils._module import (
     CREATE_SPEC,
     KEYSET_SPEC,
@@ -235,10 +235,11 @@ def run_module(module: GraphModule) -> dict:
     if parallel < 1:
         raise KeyInputError(f"parallel: {parallel} must be 1 or more")
     module.connect()  # credentials and endpoints are validated once, before any request
+    never_expiring: list = []  # key sets that got a key without expiry: one warning names them all
 
     def ensure(target: KeyTarget) -> dict:
         try:
-            return ensure_key(module, target)
+            return ensure_key(module, target, never_expiring)
         except USER_ERRORS as exc:
             failure = dict(getattr(exc, "result", {}) or {})
             failure.setdefault("keyset", target.keyset_id)
@@ -248,6 +249,11 @@ def run_module(module: GraphModule) -> dict:
     with ThreadPoolExecutor(max_workers=min(parallel, len(targets) or 1)) as pool:
         results = list(pool.map(ensure, targets))
 
+    if never_expiring:
+        # The threads finish in any order: name the key sets as the entries list them.
+        position = {target.keyset_id.lower(): index for index, target in enumerate(targets)}
+        listed = sorted(never_expiring, key=lambda name: position.get(name.lower(), len(position)))
+        module.warn(no_expiry_warning(listed, module.check_mode))
     diffs = [entry.pop("diff", None) for entry in results]
     outcome = {"changed": any(entry["changed"] for entry in results), "results": results}
     if module._diff:

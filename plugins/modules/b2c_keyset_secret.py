@@ -79,11 +79,13 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: Ensure the REST API key is in place (uploaded once, left alone afterwards)
+- name: Ensure the REST API key is in place (uploaded once, again only 30 days before it expires)
   entra.b2c.b2c_keyset_secret:
     keyset: RestApiKey
     use: sig
     secret: "{{ vault_rest_api_key }}"
+    valid_for: 365d
+    renew_before: 30d
     tenant_id: contoso.onmicrosoft.com
     client_id: "{{ b2c_client_id }}"
     client_secret: "{{ b2c_client_secret }}"
@@ -109,12 +111,13 @@ EXAMPLES = r"""
     use: sig
     secret: "{{ vault_rest_api_key_new }}"
     update_secret: always
+    valid_for: 365d
     create_keyset: false
 
 # Ad hoc, with AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET in the environment (the secret comes from a
 # variable, not the command line):
 #   ansible localhost -m entra.b2c.b2c_keyset_secret -e @vault.yml \
-#     -a 'keyset=RestApiKey use=sig secret={{ vault_rest_api_key }}' --check --diff
+#     -a 'keyset=RestApiKey use=sig valid_for=365d secret={{ vault_rest_api_key }}' --check --diff
 """
 
 RETURN = r"""

@@ -11,6 +11,7 @@ import base64
 import datetime
 import hashlib
 import json
+import re
 import time
 
 import pytest
@@ -49,12 +50,20 @@ def summary(run) -> dict:
     return {entry["keyset"]: entry for entry in run.result("summary")["policy_keys_result"]}
 
 
+CHECK_TASK = "Check the variables and every entry before any request"
+# What the role's check prints at most: one line per problem, not the role's whole argument specification.
+READABLE_LIMIT = 2500
+
+
 def validation_failure(run) -> str:
-    """The message of the role's argument validation, the one failed task of the run."""
+    """The message of the role's check, the one failed task of the run, which sent no request."""
     failed = [entry for entry in run.results if entry["status"] == "failed"]
     assert len(failed) == 1, run.output[-3000:]
-    assert "Validating arguments against arg spec" in failed[0]["task"], failed[0]["task"]
-    return failed[0]["result"]["msg"]
+    assert failed[0]["task"].endswith(CHECK_TASK), failed[0]["task"]
+    message = failed[0]["result"]["msg"]
+    assert message.startswith("entra.b2c.policy_keys sent no request: fix these variables first\n- "), message
+    assert "argument_spec_data" not in run.output
+    return message
 
 
 def make_certificate(common_name="saml-signing"):
@@ -174,37 +183,152 @@ def test_mixed_list_of_generated_secret_and_certificate_keys(ansible, control, t
     assert UPLOADED_SECRET not in json.dumps(run.results)
 
 
-@pytest.mark.parametrize("entry, words", [
-    ({"keyset": "Bad", "type": "bogus", "use": "sig"}, ["type", "bogus"]),
-    ({"keyset": "Bad", "type": "generated"}, ["use"]),
-    ({"keyset": "Bad", "use": "sideways"}, ["use", "sideways"]),
-    ({"keyset": "Bad", "type": "secret", "use": "enc"}, ["secret"]),
-    ({"keyset": "Bad", "type": "certificate"}, ["certificate", "pkcs12_path"]),
+BAD = "policy_keys_keysets[1] (Bad): "
+
+
+@pytest.mark.parametrize("entry, line", [
+    ({"keyset": "Bad", "type": "bogus", "use": "sig"},
+     BAD + "type: 'bogus' is not a type of entry; use generated (the default), secret or certificate"),
+    ({"keyset": "Bad", "type": "generated"}, BAD + "use: is missing; give sig or enc"),
+    ({"keyset": "Bad", "use": "sideways"},
+     BAD + "use: 'sideways' is not supported; choose one of sig, enc (case does not matter)"),
+    ({"keyset": "Bad", "type": "secret", "use": "enc"},
+     BAD + "secret: is missing; give the value to upload (from Ansible Vault)"),
+    ({"keyset": "Bad", "type": "secret", "use": "enc", "secret": 123},
+     BAD + "secret: expected text, got a number; quote the value in YAML"),
+    ({"keyset": "Bad", "type": "certificate"},
+     BAD + "give exactly one of certificate, certificate_path, pkcs12, pkcs12_path"),
     ({"keyset": "Bad", "type": "certificate", "certificate": "x", "pkcs12_path": "/tmp/x.pfx"},
-     ["mutually exclusive", "certificate", "pkcs12_path"]),
-    ({"keyset": "Bad", "use": "sig", "valid_fro": "30d"}, ["valid_fro"]),
-    ({"use": "sig"}, ["keyset"]),
+     BAD + "certificate and pkcs12_path are mutually exclusive; give exactly one of certificate, certificate_path, "
+           "pkcs12, pkcs12_path"),
+    ({"keyset": "Bad", "use": "sig", "valid_fro": "30d"},
+     BAD + "valid_fro (did you mean valid_for?) is not an option of a generated entry, which takes keyset, type, use, "
+           "kty, valid_for, renew_before"),
+    ({"keyset": "Bad", "use": "sig", "secret": UPLOADED_SECRET},
+     BAD + "secret (an option of secret entries) is not an option of a generated entry, which takes keyset, type, "
+           "use, kty, valid_for, renew_before"),
+    ({"keyset": "Bad", "type": "certificate", "certificate_path": "/tmp/x.pem", "valid_for": "30d"},
+     BAD + "valid_for (an option of generated entries) is not an option of a certificate entry, which takes keyset, "
+           "type, certificate, certificate_path, pkcs12, pkcs12_path, pkcs12_password"),
+    ({"keyset": "Bad", "use": "sig", "valid_for": "1y"},
+     BAD + "valid_for: '1y' is not a valid duration; use seconds or a number with a unit s, m, h, d or w, such as "
+           "3600, 90d, 12w, 36h or 45m"),
+    ({"keyset": "Bad", "use": "sig", "renew_before": "400d"},
+     BAD + "renew_before: '400d' reaches past the new key's expiry"),
+    ({"keyset": "Bad", "use": "sig", "valid_for": None},
+     BAD + "valid_for: is empty; give a duration, or leave valid_for out to use policy_keys_valid_for"),
+    ({"use": "sig"}, "policy_keys_keysets[1]: keyset is missing; give the key set's name, such as "
+                     "TokenSigningKeyContainer"),
+    ({"keyset": "B2C_1A_fine", "use": "sig"},
+     "policy_keys_keysets[1] (B2C_1A_fine): key set B2C_1A_fine is listed twice (also at policy_keys_keysets[0]); list "
+     "each once"),
+    ("TokenSigningKeyContainer", "policy_keys_keysets[1]: expected a dictionary with keyset and its options, got text"),
 ])
-def test_a_bad_entry_is_refused_before_any_request(ansible, control, entry, words):
+def test_a_bad_entry_is_refused_before_any_request(ansible, control, entry, line):
     secret_entry = {"keyset": "Fine", "type": "secret", "use": "sig", "secret": UPLOADED_SECRET}
     run = ansible.playbook(role_play({"policy_keys_keysets": [secret_entry, entry]}))
     assert run.rc != 0
     message = validation_failure(run)
-    for word in words:
-        assert word in message, message
-    assert "policy_keys_keysets" in message, message
+    assert message.split("\n- ")[1:] == [line] or line in message.split("\n- ")[1], message
+    assert len(message.split("\n- ")) == 2, message  # the one problem, once
     assert control.requests() == []
     assert UPLOADED_SECRET not in run.output
+
+
+def test_mixed_entries_with_one_bad_write_nothing(ansible, control, tmp_path):
+    """Generated keys, a good secret and certificate, and one secret entry with a bad lifetime: the role used to
+    write the generated keys and then fail on the secret; now nothing at all is sent."""
+    _key, cert = make_certificate()
+    keysets = [
+        {"keyset": "TokenSigningKeyContainer", "use": "sig"},
+        {"keyset": "TokenEncryptionKeyContainer", "use": "enc"},
+        {"keyset": "SamlSigningCert", "type": "certificate",
+         "certificate": cert.public_bytes(serialization.Encoding.PEM).decode()},
+        {"keyset": "RestApiKey", "type": "secret", "use": "enc", "secret": UPLOADED_SECRET, "valid_for": "1y"},
+        {"keyset": "Facebook Secret", "type": "secret", "use": "sig", "secret": UPLOADED_SECRET},
+    ]
+    run = ansible.playbook(role_play({"policy_keys_keysets": keysets}))
+    assert run.rc != 0
+    assert validation_failure(run).split("\n- ")[1:] == [
+        "policy_keys_keysets[3] (RestApiKey): valid_for: '1y' is not a valid duration; use seconds or a number with a "
+        "unit s, m, h, d or w, such as 3600, 90d, 12w, 36h or 45m",
+        "policy_keys_keysets[4] (Facebook Secret): keyset: 'Facebook Secret' contains ' '; use 1 to 120 ASCII letters, "
+        "digits, '_', '-' or '.' after the optional B2C_1A_ prefix",
+    ]
+    assert control.requests() == []  # not even a token
+    assert control.state()["keysets"] == []
+    assert UPLOADED_SECRET not in run.output
+
+
+@pytest.mark.parametrize("variables, line", [
+    ({"policy_keys_valid_for": "1y"},
+     "policy_keys_valid_for: '1y' is not a valid duration; use seconds or a number with a unit s, m, h, d or w, such "
+     "as 3600, 90d, 12w, 36h or 45m"),
+    ({"policy_keys_valid_for": ""}, "policy_keys_valid_for: is empty; give a duration such as 365d"),
+    ({"policy_keys_renew_before": "400d"},
+     "policy_keys_valid_for and policy_keys_renew_before: renew_before: '400d' reaches past the new key's expiry"),
+    ({"policy_keys_no_log": "maybe"}, "policy_keys_no_log: must be true or false"),
+    ({"policy_keys_keysets": {"keyset": "TokenSigningKeyContainer", "use": "sig"}},
+     "policy_keys_keysets: expected a list of entries, got a dictionary"),
+    ({"policy_keys_connection": ["tenant_id"]},
+     "policy_keys_connection: expected a dictionary of connection options, got a list"),
+])
+def test_a_bad_role_variable_is_refused_before_any_request(ansible, control, variables, line):
+    message = validation_failure(ansible.playbook(role_play(variables)))
+    problems = message.split("\n- ")[1:]
+    assert len(problems) == 1 and problems[0].startswith(line), message
+    assert control.requests() == []
+
+
+def test_a_misspelt_role_variable_is_refused_not_ignored(ansible, control):
+    """policy_keys_keyset (no s) used to be ignored silently, and the role ensured its default starter pack."""
+    run = ansible.playbook(role_play({"policy_keys_keyset": [{"keyset": "MyOwnKey", "use": "sig"}]}))
+    assert validation_failure(run).split("\n- ")[1:] == [
+        "policy_keys_keyset is not a variable of the role entra.b2c.policy_keys, which would ignore it; did you mean "
+        "policy_keys_keysets? (its variables: policy_keys_keysets, policy_keys_valid_for, policy_keys_renew_before, "
+        "policy_keys_connection, policy_keys_no_log)"]
+    assert control.requests() == []
+    assert control.state()["keysets"] == []
+
+
+def test_the_check_prints_one_readable_message(ansible, control):
+    """Many problems at once: the run prints one line per problem and not the role's specification (which the
+    ansible-core check of meta/argument_specs.yml prints with its message: over 8 KB)."""
+    keysets = [{"keyset": "Bad %d" % index, "use": "sig", "valid_for": "1y"} for index in range(3)]
+    run = ansible.playbook(role_play({"policy_keys_keysets": keysets, "policy_keys_connection": {"graph_endpont": "x"}}))
+    message = validation_failure(run)
+    assert len(message.split("\n- ")) == 1 + 3 * 2 + 1, message
+    assert len(message) < READABLE_LIMIT, len(message)
+    # The whole run's output holds the message (twice at most: the error line and the result) and little else.
+    assert len(run.output) < 2 * len(message) + READABLE_LIMIT, len(run.output)
+    assert '"description"' not in run.output and "argument_spec_data" not in run.output
+    assert control.requests() == []
 
 
 def test_a_misspelt_connection_option_is_refused_before_any_request(ansible, control):
-    connection = {"graph_endpont": "https://127.0.0.1:1", "secret": UPLOADED_SECRET}
+    connection = {"graph_endpont": "https://127.0.0.1:1", "secret": UPLOADED_SECRET, "timeout": "soon"}
     run = ansible.playbook(role_play({"policy_keys_connection": connection}))
     assert run.rc != 0
-    message = validation_failure(run)
-    assert "graph_endpont" in message and "secret" in message, message
+    problems = validation_failure(run).split("\n- ")[1:]
+    assert problems[0].startswith("policy_keys_connection: graph_endpont (did you mean graph_endpoint?) and secret (did "
+                                  "you mean client_secret?) are not connection options; the options of "
+                                  "group/entra.b2c.graph are tenant_id, "), problems
+    # ansible-core's own words, which name the type as str (2.19 on) or <class 'str'>.
+    assert re.match(r"policy_keys_connection: argument 'timeout' is of type (str|<class 'str'>) and we were unable to "
+                    r"convert to float", problems[1]), problems
+    assert len(problems) == 2
     assert control.requests() == []
     assert UPLOADED_SECRET not in run.output
+
+
+def test_entry_use_and_kty_in_any_case(ansible, control):
+    """The check accepts what the modules accept: use and kty in any case (the role passes use in lower case)."""
+    keysets = [{"keyset": "Upper", "use": "SIG", "kty": "rsa"},
+               {"keyset": "UpperSecret", "type": "secret", "use": "Enc", "secret": UPLOADED_SECRET}]
+    result = summary(ansible.playbook(role_play({"policy_keys_keysets": keysets})))
+    assert {keyset_id: entry["changed"] for keyset_id, entry in result.items()} == {
+        "B2C_1A_Upper": True, "B2C_1A_UpperSecret": True}
+    assert [(key["use"], key["kty"]) for key in keyset_keys(control, "B2C_1A_Upper")] == [("sig", "RSA")]
 
 
 def test_connection_options_match_the_modules_shared_options():

@@ -31,6 +31,7 @@ from ansible_collections.entra.b2c.plugins.module_utils._keys import (
     key_time,
     keys_of,
     keyset_id,
+    no_expiry_warning,
     normalize_kty,
     normalize_use,
     parse_duration,
@@ -1018,3 +1019,21 @@ def test_module_is_pure():
         source = handle.read()
     for forbidden in ("import ansible", "from ansible", "time.time", "datetime.now", "utcnow", "open(", "import os", "import requests"):
         assert forbidden not in source, forbidden
+
+
+# -- the warning for keys without an expiry -----------------------------------------------------------------------
+
+
+def test_no_expiry_warning_names_one_key_set_and_the_fix():
+    text = no_expiry_warning(["B2C_1A_Signing"], check_mode=False)
+    assert text == ("The key this task adds to B2C_1A_Signing has no expiry (neither exp nor valid_for is set): it will "
+                    "never expire, cannot be removed (B2C keys cannot be deleted) and renew_before can never rotate it. "
+                    "Give new keys a lifetime, for example valid_for: 365d with renew_before: 30d.")
+    assert no_expiry_warning(["B2C_1A_Signing"], check_mode=True).startswith(
+        "The key this task would add to B2C_1A_Signing has no expiry")
+
+
+def test_no_expiry_warning_names_every_key_set_of_a_batch_in_one_sentence():
+    text = no_expiry_warning(["B2C_1A_A", "B2C_1A_B"], check_mode=False)
+    assert text.startswith("The keys this task adds to B2C_1A_A, B2C_1A_B have no expiry")
+    assert "they will never expire" in text and "rotate them." in text

@@ -1,0 +1,386 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) entra.b2c contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: policy_keys_problems
+short_description: What is wrong with the variables of the role entra.b2c.policy_keys
+version_added: 0.1.0
+description:
+  - Checks the variables of the role P(entra.b2c.policy_keys#role) with the rules of the modules the role runs
+    (the same code), so that the role can refuse them before its first request. The role's first task uses it.
+  - Each entry of C(policy_keys_keysets) - its key set name, its type and the options that type takes (and no others),
+    use and key type, lifetime and renewal margin (including the rule that the margin must be shorter than the lifetime),
+    a secret's value, exactly one certificate source and, when C(cryptography) is installed, inline certificate and
+    PKCS#12 content. A key set listed twice.
+  - C(policy_keys_valid_for), C(policy_keys_renew_before), C(policy_keys_connection) (option names and types, as the
+    modules' shared options take them) and C(policy_keys_no_log).
+  - Variables named C(policy_keys_*) that the role does not know, with the closest known name.
+  - Messages never hold a secret, a password or certificate content.
+author:
+  - entra.b2c maintainers (@entra-b2c)
+positional: _input, names
+options:
+  _input:
+    description:
+      - The role's variables by name - C(policy_keys_keysets), C(policy_keys_valid_for), C(policy_keys_renew_before),
+        C(policy_keys_connection) and C(policy_keys_no_log).
+    type: dict
+    required: true
+  names:
+    description:
+      - The names of all variables that start with C(policy_keys_), as
+        C(query('ansible.builtin.varnames', '^policy_keys_')) gives them; unknown names are reported.
+    type: list
+    elements: str
+    default: []
+"""
+
+EXAMPLES = r"""
+- name: Refuse the role's variables before any request when they hold a problem
+  ansible.builtin.assert:
+    that: problems | length == 0
+    fail_msg: "{{ problems | join('\n') }}"
+    quiet: true
+  vars:
+    problems: >-
+      {{ {'policy_keys_keysets': policy_keys_keysets, 'policy_keys_valid_for': policy_keys_valid_for,
+          'policy_keys_renew_before': policy_keys_renew_before, 'policy_keys_connection': policy_keys_connection,
+          'policy_keys_no_log': policy_keys_no_log}
+         | entra.b2c.policy_keys_problems(query('ansible.builtin.varnames', '^policy_keys_')) }}
+"""
+
+RETURN = r"""
+_value:
+  description: One message per problem, each naming the variable (and the entry) and what to change; empty when none.
+  type: list
+  elements: str
+"""
+
+import difflib
+import importlib.util
+import time
+from collections.abc import Mapping
+
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.module_utils.parsing.convert_bool import boolean
+
+from ansible_collections.entra.b2c.plugins.module_utils._certs import (
+    check_validity,
+    decode_base64,
+    load_certificate,
+    load_pkcs12,
+)
+from ansible_collections.entra.b2c.plugins.module_utils._keys import (
+    KeyInputError,
+    build_request,
+    keyset_id,
+    normalize_kty,
+    normalize_use,
+    parse_duration,
+)
+from ansible_collections.entra.b2c.plugins.module_utils._module import GRAPH_ARGUMENT_SPEC
+
+KEYSETS = "policy_keys_keysets"
+VALID_FOR = "policy_keys_valid_for"
+RENEW_BEFORE = "policy_keys_renew_before"
+CONNECTION = "policy_keys_connection"
+NO_LOG = "policy_keys_no_log"
+PREFIX = "policy_keys_"
+# The role's variables (meta/argument_specs.yml) and the fact it sets.
+ROLE_VARIABLES = (KEYSETS, VALID_FOR, RENEW_BEFORE, CONNECTION, NO_LOG)
+KNOWN_NAMES = ROLE_VARIABLES + ("policy_keys_result",)
+
+TYPES = ("generated", "secret", "certificate")
+LIFETIME = ("valid_for", "renew_before")
+CERTIFICATE_SOURCES = ("certificate", "certificate_path", "pkcs12", "pkcs12_path")
+# The options of an entry, by type (meta/argument_specs.yml documents them).
+ENTRY_OPTIONS = {
+    "generated": ("keyset", "type", "use", "kty") + LIFETIME,
+    "secret": ("keyset", "type", "use", "secret", "update_secret") + LIFETIME,
+    "certificate": ("keyset", "type") + CERTIFICATE_SOURCES + ("pkcs12_password",),
+}
+UPDATE_SECRET = ("on_create", "always")
+ENTRY_SECRETS = ("secret", "pkcs12", "pkcs12_password")
+CONNECTION_SECRETS = tuple(name for name, spec in GRAPH_ARGUMENT_SPEC.items() if spec.get("no_log"))
+
+
+def _closest(name: str, known) -> str | None:
+    """The known name a misspelt one most likely means, if any is close."""
+    match = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    return match[0] if match else None
+
+
+def _with_guess(name: str, known) -> str:
+    guess = _closest(name, known)
+    return f"{name} (did you mean {guess}?)" if guess else name
+
+
+def _listing(items: list) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _unset(value) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _plain(value):
+    """Plain Python values of what templating gives (ansible-core 2.19+ tags them), so that messages name types
+    plainly; anything else (a vaulted value) is kept as it is."""
+    if isinstance(value, bool):
+        return bool(value)
+    for kind in (str, int, float):
+        if isinstance(value, kind):
+            return kind(value)
+    if isinstance(value, Mapping):
+        return {_plain(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return value
+
+
+def _kind(value) -> str:
+    """The type of a value in words."""
+    for kind, words in ((bool, "a boolean"), ((int, float), "a number"), (str, "text"), (Mapping, "a dictionary"),
+                        (list, "a list")):
+        if isinstance(value, kind):
+            return words
+    return "null" if value is None else type(value).__name__
+
+
+def _text(value) -> str | None:
+    """A text option's value (a vaulted one decrypted, never shown), or None when the value is not text."""
+    if value is None or isinstance(value, (bool, int, float, Mapping, list)):
+        return None
+    try:
+        return str(value)
+    except Exception:  # pylint: disable=broad-exception-caught  # a vaulted value that does not decrypt
+        return None
+
+
+class _Check:
+    """Collects the problems of one set of role variables, in the order found, each once."""
+
+    def __init__(self, now: int, secrets):
+        self.now = now
+        self.problems: list = []
+        # Masked wherever they appear, as AnsibleModule masks no_log values: a secret put in the wrong option (say
+        # use) would otherwise be quoted. Very short values are left alone, or every message would be garbled.
+        self.secrets = sorted({secret for secret in secrets if len(secret) >= 3}, key=len, reverse=True)
+
+    def add(self, where: str | None, message: str) -> None:
+        text = f"{where}: {message}" if where else message
+        for secret in self.secrets:
+            text = text.replace(secret, "********")
+        if text not in self.problems:
+            self.problems.append(text)
+
+    def variables(self, names) -> None:
+        for name in sorted({str(name) for name in names or ()}):
+            if name not in KNOWN_NAMES:
+                # Compared without the prefix they all share, which would make every name look close.
+                suffix = name[len(PREFIX):] if name.startswith(PREFIX) else name
+                guess = _closest(suffix, [known[len(PREFIX):] for known in ROLE_VARIABLES])
+                if guess:
+                    hint = f"; did you mean {PREFIX}{guess}?"
+                elif suffix in GRAPH_ARGUMENT_SPEC:
+                    hint = f"; connection options go in {CONNECTION} ({{'{suffix}': ...}})"
+                else:
+                    hint = ""
+                self.add(None, f"{name} is not a variable of the role entra.b2c.policy_keys, which would ignore it"
+                               f"{hint} (its variables: {', '.join(ROLE_VARIABLES)})")
+
+    def duration(self, where: str, value, option: str) -> bool:
+        """Whether a role-wide lifetime or margin is usable; it must be set: the role gives every key a lifetime."""
+        if _unset(value):
+            self.add(where, f"is empty; give a duration such as {'365d' if option == 'valid_for' else '30d'}")
+            return False
+        try:
+            if option == "valid_for":
+                build_request("sig", "RSA", None, None, value, None, self.now)  # the grammar, and not zero
+            else:
+                parse_duration(value, option)
+        except KeyInputError as exc:
+            self.add(where, str(exc).split(": ", 1)[1])
+            return False
+        return True
+
+    def entry(self, index: int, entry, defaults: Mapping, seen: dict) -> None:
+        where = f"{KEYSETS}[{index}]"
+        if not isinstance(entry, Mapping):
+            self.add(where, f"expected a dictionary with keyset and its options, got {_kind(entry)}")
+            return
+        name = entry.get("keyset")
+        if isinstance(name, str) and name:
+            where += f" ({name})"
+        kind = entry.get("type", "generated")
+        if kind not in TYPES:
+            shown = repr(kind) if isinstance(kind, (str, int, float, type(None))) else _kind(kind)
+            self.add(where, f"type: {shown} is not a type of entry; use generated (the default), secret or certificate")
+            return
+        taken = ENTRY_OPTIONS[kind]
+        stray = []
+        for option in entry:
+            if option not in taken:
+                other = next((other for other in TYPES if option in ENTRY_OPTIONS[other]), None)
+                stray.append(f"{option} (an option of {other} entries)" if other else _with_guess(str(option), taken))
+        if stray:
+            verb = "is not an option" if len(stray) == 1 else "are not options"
+            self.add(where, f"{_listing(stray)} {verb} of a {kind} entry, which takes {', '.join(taken)}")
+        if _unset(name):
+            self.add(where, "keyset is missing; give the key set's name, such as TokenSigningKeyContainer")
+        else:
+            try:
+                service_id = keyset_id(name)
+            except KeyInputError as exc:
+                self.add(where, str(exc))
+            else:
+                first = seen.setdefault(service_id.lower(), index)
+                if first != index:
+                    self.add(where, f"key set {service_id} is listed twice (also at {KEYSETS}[{first}]); list each "
+                                    f"once")
+        if kind == "certificate":
+            self.certificate(where, entry)
+        else:
+            self.key(where, entry, kind, defaults)
+
+    def key(self, where: str, entry: Mapping, kind: str, defaults: Mapping) -> None:
+        """A generated key or a secret: use, kty, the lifetime and margin (the entry's own, else the role's)."""
+        try:
+            if _unset(entry.get("use")):
+                raise KeyInputError("use: is missing; give sig or enc")
+            use = normalize_use(entry.get("use"))
+            kty = "oct" if kind == "secret" else normalize_kty(entry.get("kty", "RSA"))
+        except KeyInputError as exc:
+            self.add(where, str(exc))
+            use = kty = None
+        values = {}
+        for option in LIFETIME:
+            if option not in entry:
+                values[option] = defaults[option]  # None when the role-wide value is wrong (reported once)
+            elif _unset(entry[option]):
+                self.add(where, f"{option}: is empty; give a duration, or leave {option} out to use "
+                                f"policy_keys_{option}")
+                values[option] = None
+            else:
+                values[option] = entry[option]
+        if use and None not in values.values():
+            try:
+                build_request(use, kty, None, None, values["valid_for"], values["renew_before"], self.now)
+            except KeyInputError as exc:
+                self.add(where, str(exc))
+        if kind == "secret":
+            secret = entry.get("secret")
+            if secret is None:
+                self.add(where, "secret: is missing; give the value to upload (from Ansible Vault)")
+            elif _text(secret) is None:
+                # A YAML number is not the secret as written (0123 is 83): the module would upload something else.
+                self.add(where, f"secret: expected text, got {_kind(secret)}; quote the value in YAML")
+            elif not _text(secret).strip():
+                self.add(where, "secret: is empty; give the value to upload (an undefined vault variable often renders "
+                                "empty)")
+            update = entry.get("update_secret", "on_create")
+            if update not in UPDATE_SECRET:
+                self.add(where, f"update_secret: {update!r} is not supported; use on_create or always")
+
+    def certificate(self, where: str, entry: Mapping) -> None:
+        """Exactly one source; the password only with a bundle; inline content parsed and current."""
+        given = [source for source in CERTIFICATE_SOURCES if entry.get(source) is not None]
+        if not given:
+            self.add(where, f"give exactly one of {', '.join(CERTIFICATE_SOURCES)}")
+            return
+        if len(given) > 1:
+            self.add(where, f"{' and '.join(given)} are mutually exclusive; give exactly one of "
+                            f"{', '.join(CERTIFICATE_SOURCES)}")
+            return
+        source = given[0]
+        password = entry.get("pkcs12_password")
+        if password is not None and not source.startswith("pkcs12"):
+            self.add(where, "pkcs12_password only opens pkcs12 or pkcs12_path; remove it")
+        value = _text(entry[source])
+        if value is None or not value.strip():
+            self.add(where, f"{source}: expected {'a path' if source.endswith('_path') else 'the content'} as text, "
+                            f"got {'nothing' if value is not None else _kind(entry[source])}")
+            return
+        if source.endswith("_path") or importlib.util.find_spec("cryptography") is None:
+            return  # files are read where the module runs; without cryptography here the module checks the content
+        try:
+            if source == "certificate":
+                certificate = load_certificate(value, source)
+            else:
+                certificate = load_pkcs12(decode_base64(value, source), _text(password), source)
+            check_validity(certificate, self.now, source)
+        except KeyInputError as exc:
+            self.add(where, str(exc))
+
+    def connection(self, value) -> None:
+        if value is None:
+            return
+        if not isinstance(value, Mapping):
+            self.add(CONNECTION, f"expected a dictionary of connection options, got {_kind(value)}")
+            return
+        accepted = {alias: name for name, spec in GRAPH_ARGUMENT_SPEC.items()
+                    for alias in [name, *spec.get("aliases", ())]}
+        stray = [_with_guess(str(name), GRAPH_ARGUMENT_SPEC) for name in value if name not in accepted]
+        if stray:
+            verb = "is not a connection option" if len(stray) == 1 else "are not connection options"
+            self.add(CONNECTION, f"{_listing(stray)} {verb}; the options of group/entra.b2c.graph are "
+                                 f"{', '.join(GRAPH_ARGUMENT_SPEC)}")
+        given = {name: option for name, option in value.items() if name in accepted}
+        # The types as the modules check them (ansible-core's own validator, on the modules' own spec); without the
+        # environment fallbacks and defaults, which are the modules' business when they run.
+        spec = {name: {key: setting for key, setting in GRAPH_ARGUMENT_SPEC[accepted[name]].items()
+                       if key not in ("fallback", "default", "aliases")} for name in given}
+        for message in ArgumentSpecValidator(spec).validate(given).error_messages:
+            self.add(CONNECTION, message)
+
+
+def _secrets(variables: Mapping) -> list:
+    """The values of the options that hold secrets, in the entries and the connection."""
+    places = [(entry, ENTRY_SECRETS) for entry in variables.get(KEYSETS) or [] if isinstance(entry, Mapping)]
+    if isinstance(variables.get(CONNECTION), Mapping):
+        places.append((variables[CONNECTION], CONNECTION_SECRETS))
+    found = (_text(place.get(option)) for place, options in places for option in options)
+    return [value for value in found if value]
+
+
+def policy_keys_problems(variables, names=None) -> list:
+    """The problems of the role's variables, as messages; empty when the role may start."""
+    if not isinstance(variables, Mapping):
+        return [f"the role's variables: expected a dictionary, got {_kind(variables)}"]
+    variables = _plain(variables)
+    check = _Check(int(time.time()), _secrets(variables))
+    check.variables(names)
+    defaults = {}
+    for option, variable in (("valid_for", VALID_FOR), ("renew_before", RENEW_BEFORE)):
+        value = variables.get(variable)
+        defaults[option] = value if check.duration(variable, value, option) else None
+    if None not in defaults.values():
+        try:
+            build_request("sig", "RSA", None, None, defaults["valid_for"], defaults["renew_before"], check.now)
+        except KeyInputError as exc:
+            check.add(f"{VALID_FOR} and {RENEW_BEFORE}", str(exc))
+            defaults = dict.fromkeys(defaults)  # reported once here, not again for every entry that inherits them
+    keysets = variables.get(KEYSETS)
+    if not isinstance(keysets, list):
+        check.add(KEYSETS, f"expected a list of entries, got {_kind(keysets)}")
+    else:
+        seen: dict = {}
+        for index, entry in enumerate(keysets):
+            check.entry(index, entry, defaults, seen)
+    check.connection(variables.get(CONNECTION))
+    try:
+        boolean(variables.get(NO_LOG), strict=True)
+    except TypeError:
+        check.add(NO_LOG, "must be true or false")
+    return check.problems
+
+
+class FilterModule:
+    """The entra.b2c filters."""
+
+    def filters(self):
+        return {"policy_keys_problems": policy_keys_problems}
