@@ -33,6 +33,7 @@ from policy_helpers import (
     tenant_connection,
 )
 
+
 @pytest.fixture()
 def policy_dir(ansible, tmp_path) -> Path:
     return render(tmp_path / "policies", ansible.emulator.tenant_domain)
