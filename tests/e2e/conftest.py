@@ -37,7 +37,7 @@ TENANT_APP = {"client_id": "7e1a0f52-0b3c-4d6e-9f10-2a3b4c5d6e7f", "client_secre
 def pytest_configure(config):
     # `pytest -m compat` is the set every ansible-core minor of the matrix runs (noxfile.py, sessions e2e-X).
     config.addinivalue_line("markers", "compat: the end-to-end set run on every supported ansible-core minor: ad hoc, "
-                            "module_defaults, check mode with diff, the batch module, the role, worker/module-process parity")
+                            "module_defaults, check mode with diff, the batch module, the roles, the policy set, worker/module-process parity")
 
 
 def collections_path(tmp_root: Path) -> str:

@@ -33,7 +33,6 @@ def policy_dir(ansible, tmp_path):
     return render(tmp_path / "policies", ansible.emulator.tenant_domain)
 
 
-@pytest.mark.compat
 def test_create_check_create_again_update_delete(ansible, control, policy_dir):
     seed_keys(control)
     base = policy_dir / "TrustFrameworkBase.xml"

@@ -169,7 +169,6 @@ def build_workloads(quick: bool) -> list:
     ]
 
 
-
 def policy_files(directory: Path, tenant: str) -> list:
     """The test set of tests/policies/basic rendered for the tenant, plus relying parties up to POLICY_COUNT, written
     to `directory`; returns [{id, path}] in an order that uploads bases first (what DIY's list must spell out)."""
