@@ -41,6 +41,9 @@ REASON_NEW = "new"
 REASON_CHANGED = "changed"
 REASON_UNCHANGED = "unchanged"
 REASON_BASE_CHANGED = "base_changed"
+REASON_NOT_ATTEMPTED = "not_attempted"
+REASON_DELETED = "deleted"
+REASON_ABSENT = "absent"
 
 PRETTY_INDENT = "  "
 
@@ -112,6 +115,16 @@ def with_prefix(name: str) -> str:
 
 def has_prefix(policy_id: str) -> bool:
     return policy_key(policy_id).startswith(POLICY_PREFIX) and len(policy_id) > len(POLICY_PREFIX)
+
+
+def policy_id_option(name: object, option: str = "policy") -> str:
+    """A policy id given as a module option, with the prefix added when missing; refuses what B2C cannot name."""
+    if not isinstance(name, str) or not name.strip():
+        raise PolicyError(f"{option}: give a policy id such as B2C_1A_SignUpOrSignin (the prefix may be left out)")
+    policy_id = with_prefix(name.strip())
+    if not _POLICY_ID_RE.fullmatch(policy_id) or policy_key(name.strip()) == POLICY_PREFIX:
+        raise PolicyError(f"{option}: '{name}' is not a policy id; it may hold only letters, digits, '_', '-' and '.'")
+    return policy_id
 
 
 def is_guid(value: str) -> bool:
@@ -223,6 +236,19 @@ def _tenant_problems(policy: Policy, tenant: str | None) -> list[str]:
         problems.append(f"{where}: BasePolicy TenantId '{policy.base_tenant_id}' differs from TenantId '{policy.tenant_id}'; "
                         "B2C only lets a policy inherit from a policy of its own tenant")
     return problems
+
+
+def stored_facts(content: str | bytes | None) -> tuple[str | None, str | None]:
+    """(PolicyId, BasePolicy PolicyId) of a policy as the tenant answers it; (None, None) for what cannot be parsed.
+    For reports only: a stored policy is never refused."""
+    if content is None:
+        return None, None
+    try:
+        root = ET.fromstring(content)
+    except ET.ParseError:
+        return None, None
+    base = root.find(_BASE_TAG)
+    return (root.get("PolicyId") or "").strip() or None, None if base is None else _child_text(base, _BASE_POLICY_TAG)
 
 
 def _child_text(element: ET.Element, tag: str) -> str | None:
@@ -388,6 +414,13 @@ def dependency_levels(policies: Sequence[Policy], tenant_policy_ids: Iterable[st
     return ordered
 
 
+def check_set(policies: Sequence[Policy]) -> list[list[Policy]]:
+    """What can be refused in a set before the tenant is read: an id defined twice, a cycle, a chain too deep. Every
+    base outside the set counts as present here; dependency_levels with the tenant's ids settles those."""
+    bases = [policy.base_policy_id for policy in policies if policy.base_policy_id]
+    return dependency_levels(policies, tenant_policy_ids=bases)
+
+
 def _cycles(by_key: Mapping[str, Policy]) -> list[str]:
     """Each inheritance cycle once, as a chain of names (every policy has at most one base: a walk finds them all)."""
     problems = []
@@ -463,3 +496,30 @@ def upload_waves(plans: Sequence[PolicyPlan]) -> list[list[PolicyPlan]]:
 def removal_order(levels: Sequence[Sequence[Policy]]) -> list[list[Policy]]:
     """Deletion order for a set: what inherits first, bases last (the reverse of the upload order)."""
     return [list(level) for level in reversed(levels)]
+
+
+# ---- reports of a set --------------------------------------------------------------------------------------------
+def set_entry(plan: PolicyPlan, changed: bool, reason: str | None = None) -> dict[str, Any]:
+    """One policy of a set as the module reports it."""
+    policy = plan.policy
+    return {"policy": policy.policy_id, "source": policy.source, "level": plan.level,
+            "base_policy": policy.base_policy_id, "keysets": list(policy.key_sets), "changed": changed,
+            "reason": reason or plan.reason}
+
+
+def level_ids(levels: Sequence[Sequence[Policy]]) -> list[list[str]]:
+    return [[policy.policy_id for policy in level] for level in levels]
+
+
+def _listed(ids: Sequence[str]) -> str:
+    return ", ".join(ids) if ids else "none"
+
+
+def failure_message(refused: Sequence[tuple[Policy, str]], done: Sequence[str], not_attempted: Sequence[str],
+                    verb: str = "uploaded") -> str:
+    """Why a set's run stopped: each refused policy with where it came from and the service's words, what this run
+    already changed and what it left alone."""
+    stopped = "; ".join(f"{policy.label}: {error}" for policy, error in refused)
+    count = f"{len(refused)} policies were" if len(refused) > 1 else "a policy was"
+    return (f"{count} not {verb}: {stopped}. Already {verb} in this run: {_listed(done)}. "
+            f"Not attempted: {_listed(not_attempted)}.")

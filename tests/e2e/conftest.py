@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -23,14 +24,20 @@ REPO_ROOT = TESTS_DIR.parent
 sys.path.insert(0, str(TESTS_DIR))
 
 from emulator import Emulator  # noqa: E402  pylint: disable=wrong-import-position
+from emulator.identity import READ_WRITE_ALL  # noqa: E402  pylint: disable=wrong-import-position
+from emulator.policies import POLICY_READ_WRITE  # noqa: E402  pylint: disable=wrong-import-position
 
 CALLBACKS_DIR = Path(__file__).resolve().parent / "callback_plugins"
+# The app of the custom policy tests and the whole-tenant role: key sets and policies. The ready app keeps the key set
+# permission only, which is what the key set tests expect of it.
+TENANT_APP = {"client_id": "7e1a0f52-0b3c-4d6e-9f10-2a3b4c5d6e7f", "client_secret": secrets.token_urlsafe(30),
+              "permissions": [READ_WRITE_ALL, POLICY_READ_WRITE], "display_name": "entra.b2c e2e keys and policies"}
 
 
 def pytest_configure(config):
     # `pytest -m compat` is the set every ansible-core minor of the matrix runs (noxfile.py, sessions e2e-X).
     config.addinivalue_line("markers", "compat: the end-to-end set run on every supported ansible-core minor: ad hoc, "
-                            "module_defaults, check mode with diff, the batch module, the role, worker/module-process parity")
+                            "module_defaults, check mode with diff, the batch module, the roles, the policy set, worker/module-process parity")
 
 
 def collections_path(tmp_root: Path) -> str:
@@ -190,7 +197,7 @@ def key_task(name="key", **args) -> dict:
 @pytest.fixture(scope="session")
 def emulator():
     with tempfile.TemporaryDirectory(prefix="b2c-emulator-") as state_dir:
-        emu = Emulator(latency_ms=0, state_dir=state_dir)
+        emu = Emulator(latency_ms=0, state_dir=state_dir, apps=[TENANT_APP])
         emu.start()
         try:
             yield emu

@@ -131,3 +131,16 @@ def test_the_default_path_runs_no_module_process(bench):
 
 def test_the_document_names_the_default_path_as_recommended(bench):
     assert "b2c_keyset_key_batch (one task), token cache, in the worker (recommended)" in bench["doc"]
+
+
+def test_an_unchanged_policy_set_is_listed_and_read_never_uploaded(bench):
+    """Workload 6: DIY uploads all ten files; b2c_policies lists once, reads each policy once, uploads none."""
+    assert routes(bench, 6, "diy") == {"token": 1, "policies.put": 10}
+    for variant in ("p", "q"):
+        found = routes(bench, 6, variant)
+        assert found["token"] == 1, (variant, found)
+        assert without_token(found) == {"policies.list": 1, "policies.get": 10}, (variant, found)
+    assert len(runs(bench, 6, "p")[0]["probes"]) == 1 and runs(bench, 6, "q")[0]["probes"] == []
+    assert "## Workload 6:" in bench["doc"]
+    assert ("| unchanged set of 10 policies (workload 6, q): one token, one list, at most one read per policy, no write "
+            "|") in bench["doc"]

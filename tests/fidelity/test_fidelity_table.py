@@ -14,11 +14,15 @@ FIDELITY_DIR = Path(__file__).resolve().parent
 README = FIDELITY_DIR.parent / "emulator" / "README.md"
 
 
-def table_rows() -> list[list[str]]:
+def table_rows(section: str = "## Fidelity table", number: str = r"\d+") -> list[list[str]]:
     text = README.read_text(encoding="utf-8")
-    section = text[text.index("## Fidelity table"):]
-    rows = [line for line in section.splitlines() if re.match(r"^\| \d+ \|", line)]
+    text = text[text.index(section):]
+    rows = [line for line in text.splitlines() if re.match(r"^\| %s \|" % number, line)]
     return [[cell.strip() for cell in row.strip("|").split(" | ")] for row in rows]
+
+
+def policy_rows() -> list[list[str]]:
+    return table_rows("## Policies", r"P\d+")
 
 
 def defined_tests() -> dict[str, set[str]]:
@@ -39,9 +43,18 @@ def test_rows_are_numbered_and_have_evidence():
         assert re.search(r"\b(doc|tools|guess|B2C errors)\b", row[2]), row
 
 
+def test_policy_rows_are_numbered_and_have_evidence():
+    rows = policy_rows()
+    assert [row[0] for row in rows] == ["P%d" % index for index in range(1, len(rows) + 1)]
+    assert len(rows) >= 20
+    for row in rows:
+        assert len(row) == 4, row
+        assert re.search(r"\b(doc|tools|guess)\b", row[2]), row
+
+
 def test_every_row_names_tests_that_exist():
     tests = defined_tests()
-    for number, _behaviour, _evidence, covered in table_rows():
+    for number, _behaviour, _evidence, covered in table_rows() + policy_rows():
         named = 0
         for group in covered.split("; "):
             file_name, _sep, names = group.partition(": ")

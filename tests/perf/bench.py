@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import platform
+import secrets
 import shutil
 import subprocess
 import sys
@@ -34,12 +35,19 @@ sys.path.insert(0, str(REPO_ROOT / "tests"))
 sys.path.insert(0, str(PERF_DIR))
 
 from emulator import Emulator  # noqa: E402  pylint: disable=wrong-import-position
+from emulator.identity import READ_WRITE_ALL  # noqa: E402  pylint: disable=wrong-import-position
+from emulator.policies import POLICY_READ_WRITE  # noqa: E402  pylint: disable=wrong-import-position
 
 import report  # noqa: E402  pylint: disable=wrong-import-position
 
 PLAYBOOKS = PERF_DIR / "playbooks"
 MODULES = REPO_ROOT / "plugins" / "modules"
+POLICY_SET = REPO_ROOT / "tests" / "policies" / "basic"
 DAY = 86400
+POLICY_COUNT = 10  # the custom policy set of workload 6
+# The app of the custom policy workload: key sets and policies (the emulator's ready app holds the key set permission).
+POLICY_APP = {"client_id": "5b0c6f1e-8d4a-4f3b-9a2e-6c7d8e9f0a1b", "permissions": [READ_WRITE_ALL, POLICY_READ_WRITE],
+              "display_name": "entra.b2c bench keys and policies"}
 
 # Environment variables that would change what a run measures: credentials, CA overrides, and any Ansible setting
 # of the caller's shell (pipelining, callbacks, ...). The benchmark runs Ansible's defaults.
@@ -79,6 +87,11 @@ WORKER_BATCH = Variant("e", "b2c_keyset_key_batch (one task), token cache, in th
 INFO = Variant("info", "b2c_keyset_info, no token cache", "keyset_info.yml", module="b2c_keyset_info")
 INFO_CACHED = Variant("info-cached", "b2c_keyset_info, token cache", "keyset_info.yml", token_cache=True, module="b2c_keyset_info")
 FLOOR = Variant("floor", "floor: ansible-playbook with no module process", "floor.yml")
+DIY_POLICIES = Variant("diy", "DIY: uri token + a uri PUT of every policy file, bases first", "diy_policies.yml")
+POLICIES = Variant("p", "b2c_policies (one task), no token cache, module process", "policies.yml",
+                   module="b2c_policies")
+WORKER_POLICIES = Variant("q", "b2c_policies (one task), no token cache, in the worker", "policies.yml",
+                          module="b2c_policies", in_worker=True)
 RECOMMENDED = ("e", "c", "b")  # the first available of these is the recommended path of a workload
 
 
@@ -91,10 +104,16 @@ class Workload:
     variants: list
     forks: int = 5
     info_keysets: int = 0
+    policies: int = 0  # "policies": the size of the custom policy set, all in the tenant already
 
     @property
     def keysets(self) -> int:
         return sum(len(items) for items in self.hosts.values()) or self.info_keysets
+
+    @property
+    def units(self) -> int:
+        """What the per-unit figures divide by: the policies of a policy workload, else the key sets."""
+        return self.policies or self.keysets
 
     @property
     def expected_generates(self) -> int:
@@ -145,7 +164,30 @@ def build_workloads(quick: bool) -> list:
                  {"T%02d" % index: [{"keyset": "T%02d_%s" % (index, name), "use": use} for name, use in starter]
                   for index in range(tenants)}, "valid", loop_variants, forks=forks),
         Workload(5, "b2c_keyset_info over a tenant with 100 key sets", {}, "info", [INFO, INFO_CACHED], info_keysets=100),
+        Workload(6, "a set of %d custom policies, nothing to change" % POLICY_COUNT, {"tenant": []}, "policies",
+                 [DIY_POLICIES, POLICIES, WORKER_POLICIES], policies=POLICY_COUNT),
     ]
+
+
+def policy_files(directory: Path, tenant: str) -> list:
+    """The test set of tests/policies/basic rendered for the tenant, plus relying parties up to POLICY_COUNT, written
+    to `directory`; returns [{id, path}] in an order that uploads bases first (what DIY's list must spell out)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    order = [("TrustFrameworkBase", "B2C_1A_Basic_Base"), ("TrustFrameworkLocalization", "B2C_1A_Basic_Localization"),
+             ("TrustFrameworkExtensions", "B2C_1A_Basic_Extensions"), ("SignIn", "B2C_1A_Basic_SignIn"),
+             ("SignInForApi", "B2C_1A_Basic_SignInForApi")]
+    texts = {name: (POLICY_SET / (name + ".xml")).read_text(encoding="utf-8").replace("{{ b2c_tenant }}", tenant)
+             for name, _policy_id in order}
+    for index in range(POLICY_COUNT - len(order)):
+        name, policy_id = "SignIn%d" % index, "B2C_1A_Basic_SignIn%d" % index
+        texts[name] = texts["SignIn"].replace("B2C_1A_Basic_SignIn", policy_id)
+        order.append((name, policy_id))
+    files = []
+    for name, policy_id in order:
+        path = directory / (name + ".xml")
+        path.write_text(texts[name], encoding="utf-8")
+        files.append({"id": policy_id, "path": str(path)})
+    return files
 
 
 class Bench:
@@ -163,6 +205,8 @@ class Bench:
         self.token_cache = self.workdir / "cache" / "tokens.json"
         self.ansible_cfg = self.workdir / "ansible.cfg"
         self.env: dict = {}
+        self.policy_app = dict(POLICY_APP, client_secret=secrets.token_urlsafe(30))
+        self.policy_files: list = []
 
     # -- set-up ------------------------------------------------------------------------------------------------------
 
@@ -215,9 +259,11 @@ class Bench:
         return str(root)
 
     def start_emulator(self) -> None:
-        self.emulator = Emulator(latency_ms=self.args.latency_ms, state_dir=str(self.workdir / "emulator"))
+        self.emulator = Emulator(latency_ms=self.args.latency_ms, state_dir=str(self.workdir / "emulator"),
+                                 apps=[self.policy_app])
         self.emulator.start()
         self.control = self.emulator.control
+        self.policy_files = policy_files(self.workdir / "policies", self.emulator.tenant_domain)
         # One RSA public key for every seeded key: responses are realistic in size without generating 200 keys.
         seeded = self.control.seed([{"id": "B2C_1A_BenchTemplate", "keys": [{"use": "sig", "kty": "RSA"}]}])
         self.public_rsa = {name: seeded[0]["keys"][0][name] for name in ("n", "e")}
@@ -233,7 +279,12 @@ class Bench:
         self.control.reset()
         now = int(time.time())
         keysets = []
-        if workload.state == "info":
+        if workload.state == "policies":
+            keysets = [{"id": "B2C_1A_TokenSigningKeyContainer", "keys": [self._key("sig", now - 65 * DAY, now + 300 * DAY)]},
+                       {"id": "B2C_1A_TokenEncryptionKeyContainer", "keys": [self._key("enc", now - 65 * DAY, now + 300 * DAY)]}]
+            self.control.seed_policies([{"content": Path(item["path"]).read_text(encoding="utf-8")}
+                                        for item in self.policy_files])
+        elif workload.state == "info":
             for index in range(1, workload.info_keysets + 1):
                 keysets.append({"id": "B2C_1A_Audit%03d" % index, "keys": [
                     self._key("sig", now - 400 * DAY, now - 35 * DAY),
@@ -254,6 +305,8 @@ class Bench:
     def inventory(self, workload: Workload) -> Path:
         emu = self.emulator
         hosts = workload.hosts or {"tenant": []}
+        app = self.policy_app if workload.state == "policies" else {"client_id": emu.client_id,
+                                                                    "client_secret": emu.client_secret}
         data = {"all": {
             "vars": {
                 "ansible_connection": "local",
@@ -261,10 +314,12 @@ class Bench:
                 "bench_graph_url": emu.url,
                 "bench_authority_url": emu.url,
                 "bench_tenant_id": emu.tenant_id,
-                "bench_client_id": emu.client_id,
-                "bench_client_secret": emu.client_secret,
+                "bench_client_id": app["client_id"],
+                "bench_client_secret": app["client_secret"],
                 "bench_ca_path": emu.ca_path,
                 "bench_expected_keysets": workload.info_keysets,
+                "bench_policies": self.policy_files,
+                "bench_policy_dir": str(self.workdir / "policies"),
             },
             "hosts": {name: {"bench_keysets": items} for name, items in hosts.items()},
         }}
@@ -326,6 +381,11 @@ class Bench:
         generated = result.routes.get("keys.generate", 0)
         if generated != workload.expected_generates:
             problems.append("%d keys.generate, expected %d" % (generated, workload.expected_generates))
+        if workload.state == "policies":
+            # DIY uploads every file on every run; ours reads them and uploads none: the set is unchanged.
+            uploads, expected = result.routes.get("policies.put", 0), workload.policies if variant.key == "diy" else 0
+            if uploads != expected:
+                problems.append("%d policies.put, expected %d" % (uploads, expected))
         if result.http_errors:
             problems.append("%d answers with an HTTP error status" % result.http_errors)
         if problems:
@@ -464,7 +524,7 @@ def load_raw(path: str) -> tuple:
     measured = []
     for number, entry in sorted(data["workloads"].items(), key=lambda item: int(item[0])):
         workload = Workload(int(number), entry["title"], entry["hosts"], entry["state"], [], forks=entry["forks"],
-                            info_keysets=entry["info_keysets"])
+                            info_keysets=entry["info_keysets"], policies=entry.get("policies", 0))
         runs = {key: [RunResult(key, run["wall_s"], Counter(run["routes"]), run["probes"], run["graph_ms"]) for run in items]
                 for key, items in entry["variants"].items()}
         measured.append(Measured(workload, runs, entry["skipped"], entry["labels"]))

@@ -20,6 +20,9 @@ from typing import Optional
 OUR_CODE = "ansible_collections/entra/b2c/"
 TOKEN_ROUTES = ("token", "discovery", "jwks")
 SHOWN_ROUTES = ("token", "discovery", "keysets.get", "keysets.list", "keysets.create", "keys.generate")
+POLICY_ROUTES = ("token", "discovery", "policies.list", "policies.get", "policies.put")
+POLICY_WORKLOAD = 6
+POLICY_RECOMMENDED = "q"
 COMMAND_NOTE = ("`make bench` runs `scripts/bench.sh`, which prepares the newest environment (nox session `dev`, `.nox/dev`) and "
                 "runs `tests/perf/bench.py`; `python tests/perf/bench.py --help` lists the options.")
 
@@ -244,6 +247,13 @@ def render(measured_list: list, extra: dict, facts: dict, command: str, recommen
         "module in the worker process Ansible forked for the task (local connection, the controller's Python, no "
         "become, no async), with no module process. Every run is checked: it must exit 0 and generate exactly the "
         "keys the workload needs.")
+    add("- Workload 6 deploys a set of custom policies that the tenant already holds. DIY is "
+        "`tests/perf/playbooks/diy_policies.yml`, the upload-everything way of the `deploy-trustframework-policy` "
+        "GitHub Action and Microsoft's pipeline script: one `uri` token task, then a `uri` PUT of every file in a "
+        "hand-kept order, bases first (B2C validates and replaces each one, changed or not). Ours is "
+        "`tests/perf/playbooks/policies.yml`, one `b2c_policies` task over the directory, without the token cache: "
+        "**p** as a module process, **q** in the worker (the default path). Every run is checked: DIY must upload "
+        "every file, ours none.")
     add("")
 
     by_number = {measured.workload.number: measured for measured in measured_list}
@@ -296,6 +306,16 @@ def _summary(by_number: dict, recommended_order) -> list:
                          floor, 100.0 * floor / diy,
                          ", and one module process of ours (c) runs %.2f s" % statistics.median(processes)
                          if processes else ""))
+    policies = by_number.get(POLICY_WORKLOAD)
+    if policies and "diy" in policies.runs and POLICY_RECOMMENDED in policies.runs:
+        ours, diy = policies.runs[POLICY_RECOMMENDED], policies.runs["diy"]
+        lines.append("- Workload %d (%s): `b2c_policies` (%s, the default path) takes %.2f× the upload-everything "
+                     "DIY's wall time, with %d HTTP requests (%s) against DIY's %d (%s), in %d module process(es) "
+                     "against %d; it writes nothing, DIY makes B2C validate and replace every policy." % (
+                         POLICY_WORKLOAD, policies.workload.title, POLICY_RECOMMENDED,
+                         median_wall(ours) / median_wall(diy), all_requests(ours[0].routes),
+                         _route_text(ours[0].routes), all_requests(diy[0].routes), _route_text(diy[0].routes),
+                         ours[0].module_processes, diy[0].module_processes))
     lines.append("- Recommended: `entra.b2c.b2c_keyset_key_batch` with `token_cache` (variant e, the default path): no "
                  "module process, a token shared through the cache, reads and writes in parallel. A loop of "
                  "`b2c_keyset_key` (d) pays a task's overhead per key set; as module processes (a, b, c) every task "
@@ -342,6 +362,21 @@ def _targets(by_number: dict, extra: dict, recommended_order) -> list:
                 rows.append(("b2c_keyset_info over %d key sets (%s): one Graph request" % (five.workload.keysets, key),
                              "Graph %d (%s)" % (graph_requests(routes), _route_text(routes)),
                              _met(graph_requests(routes) == 1)))
+    policies = by_number.get(POLICY_WORKLOAD)
+    if policies:
+        count = policies.workload.policies
+        for key in ("p", POLICY_RECOMMENDED):
+            if key in policies.runs:
+                routes = stable_routes(policies.runs[key])[0]
+                rows.append(("unchanged set of %d policies (workload %d, %s): one token, one list, at most one read "
+                             "per policy, no write" % (count, POLICY_WORKLOAD, key), _route_text(routes),
+                             _met(routes["token"] == 1 and routes["policies.list"] == 1
+                                  and routes["policies.get"] <= count and routes["policies.put"] == 0
+                                  and graph_requests(routes) == 1 + routes["policies.get"])))
+        if "diy" in policies.runs and POLICY_RECOMMENDED in policies.runs:
+            ours, diy = median_wall(policies.runs[POLICY_RECOMMENDED]), median_wall(policies.runs["diy"])
+            rows.append(("wall time against the upload-everything DIY (workload %d, %s)" % (
+                POLICY_WORKLOAD, POLICY_RECOMMENDED), "%.2f s vs %.2f s: %.2f×" % (ours, diy, ours / diy), "reported"))
     for number, key in ((1, "b"), (1, "c"), (2, "b"), (2, "c"), (5, "info-cached")):
         measured = by_number.get(number)
         if not measured or key not in measured.runs:
@@ -372,13 +407,21 @@ def _workload_section(measured, recommended_order) -> list:
     workload = measured.workload
     lines = ["## Workload %d: %s" % (workload.number, workload.title), ""]
     hosts = len(workload.hosts) or 1
-    lines.append("%d key set(s) over %d host(s), forks %d. Requests are counted per run (all hosts); *per key set* is "
-                 "every HTTP request (token and discovery included) divided by the %d key set(s)." % (
-                     workload.keysets, hosts, workload.forks, workload.keysets))
+    unit = "policy" if workload.policies else "key set"
+    shown = POLICY_ROUTES if workload.policies else SHOWN_ROUTES
+    if workload.policies:
+        lines.append("%d custom policies in 4 levels of inheritance (tests/policies/basic and 5 more relying parties), "
+                     "all in the tenant already, the two key sets they reference too. *per policy* is every HTTP "
+                     "request (token and discovery included) divided by the %d policies." % (
+                         workload.policies, workload.policies))
+    else:
+        lines.append("%d key set(s) over %d host(s), forks %d. Requests are counted per run (all hosts); *per key set* "
+                     "is every HTTP request (token and discovery included) divided by the %d key set(s)." % (
+                         workload.keysets, hosts, workload.forks, workload.keysets))
     lines.append("")
-    lines.append("| variant | module processes | %s | other | per key set | wall s, median (min–max) | × DIY | "
-                 "peak RSS per module process, MiB | msal imported |" % " | ".join(SHOWN_ROUTES))
-    lines.append("|---|---|%s---|---|---|---|---|---|" % ("---|" * len(SHOWN_ROUTES)))
+    lines.append("| variant | module processes | %s | other | per %s | wall s, median (min–max) | × DIY | "
+                 "peak RSS per module process, MiB | msal imported |" % (" | ".join(shown), unit))
+    lines.append("|---|---|%s---|---|---|---|---|---|" % ("---|" * len(shown)))
     diy = median_wall(measured.runs["diy"]) if "diy" in measured.runs else None
     recommended = recommended_key(measured, recommended_order)
     for key, runs in measured.runs.items():
@@ -386,16 +429,16 @@ def _workload_section(measured, recommended_order) -> list:
         label = measured.labels.get(key, key)
         if key == recommended:
             label = "**%s (recommended)**" % label
-        other = all_requests(routes) - sum(routes[route] for route in SHOWN_ROUTES)
-        counts = " | ".join(str(routes[route]) for route in SHOWN_ROUTES)
-        per_set = all_requests(routes) / workload.keysets if workload.keysets else 0
+        other = all_requests(routes) - sum(routes[route] for route in shown)
+        counts = " | ".join(str(routes[route]) for route in shown)
+        per_set = all_requests(routes) / workload.units if workload.units else 0
         ratio = median_wall(runs) / diy if diy else None
         msal, total = imported_count(runs[0], "msal")
         lines.append("| %s | %d | %s | %d | %.2f%s | %s | %s | %s | %s |" % (
             label, runs[0].module_processes, counts, other, per_set, "" if stable else " (varies)", _spread(runs),
             _fmt_ratio(ratio), _fmt_mib(max_rss_mib(runs[0])), "%d/%d" % (msal, total) if total else "–"))
     for key, why in measured.skipped.items():
-        lines.append("| %s | not measured: %s |%s" % (measured.labels.get(key, key), why, " |" * (len(SHOWN_ROUTES) + 7)))
+        lines.append("| %s | not measured: %s |%s" % (measured.labels.get(key, key), why, " |" * (len(shown) + 7)))
     lines.append("")
     return lines
 
@@ -517,6 +560,7 @@ def raw(measured_list: list, extra: dict, facts: dict) -> dict:
             "state": workload.state,
             "forks": workload.forks,
             "info_keysets": workload.info_keysets,
+            "policies": workload.policies,
             "keysets": workload.keysets,
             "variants": {key: [{"wall_s": run.wall_s, "routes": dict(run.routes), "probes": run.probes,
                                 "graph_ms": run.graph_ms} for run in runs] for key, runs in measured.runs.items()},

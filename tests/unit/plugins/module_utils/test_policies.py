@@ -22,16 +22,22 @@ from ansible_collections.entra.b2c.plugins.module_utils._policies import (
     PolicyError,
     canonical,
     check_policy,
+    check_set,
     dependency_levels,
+    failure_message,
+    level_ids,
     load_policy,
     parse_policy,
     plan_policy,
     plan_set,
     policy_diff,
+    policy_id_option,
     policy_key,
     pretty,
     removal_order,
     same_policy,
+    set_entry,
+    stored_facts,
     tenant_is_comparable,
     unified_diff,
     upload_waves,
@@ -289,6 +295,42 @@ def test_pretty_shows_unparsable_stored_content_as_it_is():
     assert pretty(b"<oops\n") == "<oops\n"
 
 
+# ---- module options and stored copies ------------------------------------------------------------------------------
+@pytest.mark.parametrize("given, expected", [
+    ("SignUpOrSignin", "B2C_1A_SignUpOrSignin"),
+    ("b2c_1a_signup", "b2c_1a_signup"),
+    ("  B2C_1A_Ext  ", "B2C_1A_Ext"),
+    ("B2C_1A_a.b-c_d", "B2C_1A_a.b-c_d"),
+])
+def test_a_policy_option_gets_its_prefix_once(given, expected):
+    assert policy_id_option(given) == expected
+
+
+@pytest.mark.parametrize("given, fragment", [
+    ("", "give a policy id"),
+    ("   ", "give a policy id"),
+    (None, "give a policy id"),
+    ("../x", "'../x' is not a policy id"),
+    ("a b", "is not a policy id"),
+    ("B2C_1A_", "is not a policy id"),
+    ("b2c_1a_", "is not a policy id"),
+    ("x.", "is not a policy id"),
+])
+def test_a_policy_option_b2c_cannot_name_is_refused(given, fragment):
+    with pytest.raises(PolicyError, match=re.escape(fragment)) as caught:
+        policy_id_option(given, "policies[2].policy")
+    assert str(caught.value).startswith("policies[2].policy: ")
+
+
+def test_stored_facts_read_ids_and_never_refuse():
+    assert stored_facts(policy_xml("B2C_1A_Rp", base="B2C_1A_Ext").encode()) == ("B2C_1A_Rp", "B2C_1A_Ext")
+    assert stored_facts(policy_xml("B2C_1A_Base")) == ("B2C_1A_Base", None)
+    assert stored_facts(policy_xml("yourtenant_but_stored", tenant="yourtenant.onmicrosoft.com")) == (
+        "yourtenant_but_stored", None)
+    assert stored_facts(b"<not xml") == (None, None)
+    assert stored_facts(None) == (None, None)
+
+
 # ---- inheritance order and plans ----------------------------------------------------------------------------------
 def starter_set():
     return [
@@ -533,3 +575,36 @@ def test_any_base_graph_is_ordered_or_refused_with_its_cycles(bases):
     else:
         levels = dependency_levels(policies)
         assert sum(len(level) for level in levels) == len(policies)
+
+
+# ---- a set before the tenant is read, and its report ------------------------------------------------------------
+def test_check_set_refuses_duplicates_and_cycles_but_not_bases_outside_the_set():
+    levels = check_set([policy("B2C_1A_Ext", "B2C_1A_Base"), policy("B2C_1A_RP", "B2C_1A_Ext")])
+    assert ids(levels) == [["B2C_1A_Ext"], ["B2C_1A_RP"]]
+    with pytest.raises(PolicyError) as caught:
+        check_set([policy("B2C_1A_A", "B2C_1A_B"), policy("B2C_1A_B", "B2C_1A_A"), policy("B2C_1A_C", "B2C_1A_Elsewhere"),
+                   parse_policy(policy_xml("b2c_1a_c"), source="copy.xml")])
+    assert caught.value.problems == ["b2c_1a_c is defined twice, by B2C_1A_C.xml and by copy.xml",
+                                     "inheritance cycle: B2C_1A_A (B2C_1A_A.xml) -> B2C_1A_B (B2C_1A_B.xml) -> B2C_1A_A"]
+
+
+def test_set_entries_and_levels_as_the_module_reports_them():
+    levels = dependency_levels(starter_set())
+    plans = plan_set(levels, {})
+    assert level_ids(levels) == ids(levels)
+    assert set_entry(plans[0], True) == {
+        "policy": "B2C_1A_TrustFrameworkBase", "source": "B2C_1A_TrustFrameworkBase.xml", "level": 0, "base_policy": None,
+        "keysets": ["B2C_1A_TokenSigningKeyContainer"], "changed": True, "reason": REASON_NEW}
+    later = set_entry(plans[-1], False, "not_attempted")
+    assert (later["policy"], later["level"], later["base_policy"], later["changed"], later["reason"]) == (
+        "B2C_1A_signup_signin", 3, "B2C_1A_TrustFrameworkExtensions", False, "not_attempted")
+
+
+def test_a_failure_names_each_refusal_what_was_done_and_what_was_not_attempted():
+    base, ext = policy("B2C_1A_Base"), parse_policy(policy_xml("B2C_1A_Ext", "B2C_1A_Base"), source="dir/ext.xml")
+    one = failure_message([(ext, "HTTP 400 AADB2C: no such key set")], ["B2C_1A_Base"], ["B2C_1A_RP1", "B2C_1A_RP2"])
+    assert one == ("a policy was not uploaded: B2C_1A_Ext (dir/ext.xml): HTTP 400 AADB2C: no such key set. "
+                   "Already uploaded in this run: B2C_1A_Base. Not attempted: B2C_1A_RP1, B2C_1A_RP2.")
+    two = failure_message([(base, "x"), (ext, "y")], [], [], verb="deleted")
+    assert two == ("2 policies were not deleted: B2C_1A_Base (B2C_1A_Base.xml): x; B2C_1A_Ext (dir/ext.xml): y. "
+                   "Already deleted in this run: none. Not attempted: none.")

@@ -1,0 +1,132 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) entra.b2c contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Microsoft Graph calls for IEF custom policies (beta trustFrameworkPolicy), over the collection's one Graph client.
+
+Internal use only: this module may change without notice.
+
+Every call here is idempotent (GET, PUT of a whole policy, DELETE), so it goes through ``GraphClient.request``, which
+retries throttling, unavailability and dropped connections. On top of that, an upload is sent again when B2C answers
+one of the two refusals that are known to pass on a second try: its transient "Object reference not set" (reported by
+users), and "base policy cannot be found" right after this run uploaded that base (a guess, modelled on the key sets'
+replication delay; it cannot mask a base that is really missing, since this run has just put it there).
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from ansible_collections.entra.b2c.plugins.module_utils._graph import GraphClient, GraphError, backoff_seconds
+
+POLICIES_PATH = "/trustFramework/policies"
+XML = "application/xml"
+# Sent again after these refusals at most this many times, with the client's backoff between attempts.
+UPLOAD_RETRIES = 3
+TRANSIENT_TEXT = "object reference not set to an instance of an object"
+
+POLICY_PERMISSION_HINT = (
+    "the app registration needs the Microsoft Graph application permission Policy.ReadWrite.TrustFramework "
+    "(Policy.Read.All is enough for reads) with admin consent in the B2C tenant")
+KEYSET_HINT = ("a key set the policy references (StorageReferenceId) does not exist: create it first, with "
+               "entra.b2c.b2c_keyset_key or the policy_keys role, then run again")
+BASE_HINT = ("the policy's BasePolicy is not in the tenant: upload the base first (entra.b2c.b2c_policies orders a set "
+             "bases first), then run again")
+
+
+def policy_path(policy_id: str, suffix: str = "") -> str:
+    # The id is validated before use; quoting still guarantees it can never leave its path segment.
+    return f"{POLICIES_PATH}/{quote(policy_id, safe='')}{suffix}"
+
+
+def _missing(exc: GraphError) -> bool:
+    return exc.status == 404 or exc.not_found
+
+
+def _explained(exc: GraphError) -> GraphError:
+    """The same error with a hint for the policy API's own causes (the client's hints speak of key sets)."""
+    text = exc.message.lower()
+    if exc.status == 403:
+        exc.hint = POLICY_PERMISSION_HINT
+    elif exc.status == 400 and "storagereferenceid" in text:
+        exc.hint = KEYSET_HINT
+    elif exc.status in (400, 404) and "cannot be found in the directory" in text:
+        exc.hint = BASE_HINT
+    return exc
+
+
+class PolicyGraph:
+    """The policy requests of one tenant."""
+
+    def __init__(self, client: GraphClient):
+        self.client = client
+
+    def list_ids(self) -> list[str]:
+        """Every custom policy id of the tenant, as the service spells it, in its order."""
+        ids: list[str] = []
+        path: str | None = POLICIES_PATH
+        while path:
+            try:
+                page = self.client.request_json("GET", path) or {}
+            except GraphError as exc:
+                raise _explained(exc) from None
+            ids.extend(item["id"] for item in page.get("value") or [] if isinstance(item, dict) and item.get("id"))
+            next_link = page.get("@odata.nextLink")
+            path = self.client._relative(next_link) if next_link else None  # pylint: disable=protected-access
+        return ids
+
+    def get_xml(self, policy_id: str) -> bytes | None:
+        """The policy as ``$value`` answers it; None when the tenant has no such policy."""
+        try:
+            return self.client.request("GET", policy_path(policy_id, "/$value"), accept=XML).content
+        except GraphError as exc:
+            if _missing(exc):
+                return None
+            raise _explained(exc) from None
+
+    def put_xml(self, policy_id: str, body: bytes, base_just_uploaded: str | None = None) -> None:
+        """Create or replace a policy with ``body``, sent as it is. ``base_just_uploaded``: the id of its base when
+        this run uploaded that base, so "base cannot be found" is taken for a service that has not caught up."""
+        attempt = 0
+        while True:
+            try:
+                self.client.request("PUT", policy_path(policy_id, "/$value"), body, XML, accept=XML)
+                return
+            except GraphError as exc:
+                attempt += 1
+                if attempt > UPLOAD_RETRIES or not _passes_on_retry(exc, base_just_uploaded):
+                    raise _explained(exc) from None
+            self.client.sleep(backoff_seconds(attempt, self.client.rand))
+
+    def delete(self, policy_id: str) -> bool:
+        """Delete a policy; False when the service says it does not exist.
+
+        A retried DELETE whose first attempt landed also answers "not found", so callers decide `changed` from their
+        own earlier read, not from this value.
+        """
+        try:
+            self.client.request("DELETE", policy_path(policy_id))
+            return True
+        except GraphError as exc:
+            if _missing(exc):
+                return False
+            if exc.status is None or exc.status >= 500:
+                # The service may have deleted it before failing to answer: a policy that is gone is deleted.
+                try:
+                    gone = self.get_xml(policy_id) is None
+                except GraphError:
+                    raise _explained(exc) from None
+                if gone:
+                    return True
+            raise _explained(exc) from None
+
+
+def _passes_on_retry(exc: GraphError, base_just_uploaded: str | None) -> bool:
+    if exc.status != 400:
+        return False
+    text = exc.message.lower()
+    if TRANSIENT_TEXT in text:
+        return True
+    return bool(base_just_uploaded) and "cannot be found in the directory" in text and \
+        str(base_just_uploaded).lower() in text

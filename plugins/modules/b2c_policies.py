@@ -1,0 +1,239 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) entra.b2c contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: b2c_policies
+short_description: Deploy a set of Azure AD B2C custom policies (IEF) in inheritance order, uploading only what changed
+version_added: 0.1.0
+description:
+  - Keeps a set of Identity Experience Framework custom policies - a directory (O(path)) or a list (O(policies)) -
+    in a B2C tenant, in one task with one token.
+  - Reads every file's C(BasePolicy) and orders the set by inheritance before any write. Refuses, naming the policies,
+    an id defined twice, an inheritance cycle, a chain deeper than the 10 levels B2C allows (before any request), and
+    a base that is neither in the set nor in the tenant (before any write).
+  - Reads the tenant's copies of the set's policies in parallel, and uploads only the policies that are new or
+    changed, level by level - a base before what extends it, the policies of one level in parallel. What counts as a
+    change is what M(entra.b2c.b2c_policy) compares.
+  - Every file is checked as M(entra.b2c.b2c_policy) checks one, all problems of all files reported together, before
+    any request.
+  - When B2C refuses an upload, the other uploads of the same level complete, later levels are not attempted, and the
+    task fails naming each refused policy, where it came from, B2C's code and message, what this run already uploaded
+    and what it did not attempt. A second run uploads only what is still different.
+  - An unchanged set of N policies costs one token, one list request and N reads, and no write.
+author:
+  - entra.b2c maintainers (@entra-b2c)
+extends_documentation_fragment:
+  - entra.b2c.policies
+  - entra.b2c.graph
+  - entra.b2c.attributes
+  - entra.b2c.attributes.ACTION_GROUP
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Runs everything but the writes, and reports the same RV(levels), RV(uploaded) and RV(results) a real run
+        would, in the same order.
+  diff_mode:
+    support: full
+    details:
+      - One unified diff per policy that is (or would be) uploaded because it is new or changed.
+options:
+  path:
+    description:
+      - A directory on the host that runs the module; its files that match O(pattern) (not recursive) are the set,
+        uploaded byte for byte. They are not templated; use O(policies) with the template lookup for that.
+      - Mutually exclusive with O(policies); one of the two is required.
+    type: path
+  pattern:
+    description: File name pattern of the policy files in O(path), shell style.
+    type: str
+    default: "*.xml"
+  policies:
+    description:
+      - The set as a list, each entry exactly one of O(policies[].path) and O(policies[].content).
+      - Mutually exclusive with O(path).
+    type: list
+    elements: dict
+    suboptions:
+      path:
+        description: A policy file on the host that runs the module, uploaded byte for byte.
+        type: path
+      content:
+        description:
+          - The policy XML, for example
+            C("{{ lookup('ansible.builtin.template', 'policies/TrustFrameworkBase.xml') }}").
+        type: str
+      source:
+        description:
+          - How messages and RV(results[].source) name this entry, for example the template it was rendered from.
+          - Defaults to O(policies[].path), or C(policies[N]) for a O(policies[].content) entry.
+        type: str
+  state:
+    description:
+      - V(present) uploads what is new or changed, bases first.
+      - V(absent) deletes the set's policies that the tenant holds, what extends another first. A policy outside the
+        set that extends one of them is not looked for.
+    type: str
+    choices: [present, absent]
+    default: present
+  reupload_dependents:
+    description:
+      - Also upload the unchanged policies that extend an uploaded one (reason V(base_changed)), so that B2C validates
+        them against the new base now rather than at the next sign-in.
+      - B2C assembles a policy from its bases each time an application calls it, so a new base takes effect without
+        this; it costs one upload per dependent policy.
+    type: bool
+    default: false
+  parallel:
+    description: How many reads, uploads or deletions of one level run at the same time.
+    type: int
+    default: 8
+seealso:
+  - module: entra.b2c.b2c_policy
+  - module: entra.b2c.b2c_policy_info
+  - name: Keys, then policies (user guide chapter)
+    description: Deploying IEF custom policies with this collection, with a worked example.
+    link: https://github.com/entra-b2c/entra.b2c/blob/main/docs/policies.md
+"""
+
+EXAMPLES = r"""
+- name: Deploy a directory of finished policy files, bases first, only what changed
+  entra.b2c.b2c_policies:
+    path: build/contoso
+    tenant_id: contoso.onmicrosoft.com
+    client_id: "{{ b2c_client_id }}"
+    client_secret: "{{ b2c_client_secret }}"
+  register: deployed
+
+- name: Show what was uploaded, in order
+  ansible.builtin.debug:
+    var: deployed.uploaded
+
+- name: Every template of a directory, rendered for this tenant (what the entra.b2c.ief_tenant role does)
+  entra.b2c.b2c_policies:
+    policies: >-
+      {%- set rendered = namespace(items=[]) -%}
+      {%- for file in query('ansible.builtin.fileglob', 'policies/*.xml') | sort -%}
+      {%-   set rendered.items = rendered.items + [{'content': lookup('ansible.builtin.template', file), 'source': file}] -%}
+      {%- endfor -%}
+      {{ rendered.items }}
+
+- name: Templates rendered in the task, each named after its template in messages
+  entra.b2c.b2c_policies:
+    policies:
+      - content: "{{ lookup('ansible.builtin.template', 'policies/TrustFrameworkBase.xml') }}"
+        source: policies/TrustFrameworkBase.xml
+      - content: "{{ lookup('ansible.builtin.template', 'policies/TrustFrameworkExtensions.xml') }}"
+        source: policies/TrustFrameworkExtensions.xml
+      - content: "{{ lookup('ansible.builtin.template', 'policies/SignUpOrSignin.xml') }}"
+        source: policies/SignUpOrSignin.xml
+    reupload_dependents: true
+
+- name: Remove a whole set, relying parties first
+  entra.b2c.b2c_policies:
+    path: build/contoso
+    state: absent
+
+# What a run would upload, with a diff of each policy (credentials from AZURE_* environment variables):
+#   ansible localhost -m entra.b2c.b2c_policies -a "path=build/contoso" --check --diff
+"""
+
+RETURN = r"""
+results:
+  description:
+    - One entry per policy of the set, in upload order (level by level, ids sorted within a level); with
+      O(state=absent) in deletion order.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    policy:
+      description: The policy id as the file spells it (with O(state=absent), as the tenant lists it).
+      type: str
+      sample: B2C_1A_TrustFrameworkExtensions
+    source:
+      description: Where the policy came from - its file, O(policies[].source), or C(policies[N]).
+      type: str
+      sample: build/contoso/TrustFrameworkExtensions.xml
+    level:
+      description: Its level in the set's inheritance order; 0 for a policy whose base is outside the set, or none.
+      type: int
+      sample: 2
+    base_policy:
+      description: The C(BasePolicy) id, V(null) for none.
+      type: str
+      sample: B2C_1A_TrustFrameworkLocalization
+    keysets:
+      description: The key sets the policy references through C(StorageReferenceId), in document order.
+      type: list
+      elements: str
+    changed:
+      description: Whether this policy was (in check mode, would be) uploaded or deleted.
+      type: bool
+    reason:
+      description:
+        - V(new), V(changed), V(unchanged), V(base_changed) (uploaded only for O(reupload_dependents)); with
+          O(state=absent) V(deleted) or V(absent); V(not_attempted) for a policy a failure of an earlier level
+          stopped.
+      type: str
+      sample: unchanged
+    failed:
+      description: True for a policy the service refused.
+      type: bool
+      returned: when the service refused this policy
+    msg:
+      description: The service's refusal - code, message, request id.
+      type: str
+      returned: when the service refused this policy
+levels:
+  description: The whole set in upload order - a list of levels, each a list of policy ids, sorted.
+  returned: always
+  type: list
+  elements: list
+  sample: [[B2C_1A_TrustFrameworkBase], [B2C_1A_TrustFrameworkExtensions], [B2C_1A_PasswordReset, B2C_1A_SignUpOrSignin]]
+uploaded:
+  description:
+    - The ids uploaded in this run, in the order of their levels (check mode - would be). After a failure, what was
+      uploaded before it.
+  returned: when O(state=present)
+  type: list
+  elements: str
+  sample: [B2C_1A_TrustFrameworkExtensions]
+deleted:
+  description: The ids deleted in this run, dependents first (check mode - would be).
+  returned: when O(state=absent)
+  type: list
+  elements: str
+"""
+
+from ansible_collections.entra.b2c.plugins.module_utils._policy_flow import PARALLEL_SPEC, PolicyModule, deploy_set
+
+
+def main():
+    module = PolicyModule(
+        argument_spec=dict(
+            path=dict(type="path"),
+            pattern=dict(type="str", default="*.xml"),
+            policies=dict(type="list", elements="dict", options=dict(
+                path=dict(type="path"),
+                content=dict(type="str"),
+                source=dict(type="str"),
+            )),
+            state=dict(type="str", choices=["present", "absent"], default="present"),
+            reupload_dependents=dict(type="bool", default=False),
+            **PARALLEL_SPEC,
+        ),
+        mutually_exclusive=[("path", "policies")],
+        required_one_of=[("path", "policies")],
+        supports_check_mode=True,
+    )
+    module.run(deploy_set)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,154 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) entra.b2c contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: b2c_policy
+short_description: Upload or delete one Azure AD B2C custom policy (IEF), only when it differs
+version_added: 0.1.0
+description:
+  - Keeps one Identity Experience Framework custom policy (C(trustFrameworkPolicy)) of a B2C tenant as O(content) or
+    the file O(path) says, through Microsoft Graph.
+  - Reads the tenant's copy and uploads only when it says something different. The XML declaration, indentation and
+    line breaks between elements, attribute order and quoting, comments and unused namespace declarations do not
+    count; element and attribute names, attribute values and text do, to the last space.
+  - B2C validates every upload in full and replaces the stored policy even when nothing changed, so skipping
+    unchanged policies is what makes repeated runs free and quiet.
+  - Refuses, before any request (the token included), what B2C would refuse - XML that is not well-formed, a root that
+    is not C(TrustFrameworkPolicy), a C(PolicyId) without the C(B2C_1A_) prefix or other than O(policy), a
+    C(TenantId) other than the task's O(tenant_id) (compared when that is a domain name), the starter packs'
+    C(yourtenant) placeholder, a C(BasePolicy) in another tenant.
+  - A policy that extends another needs its base in the tenant first, and every key set it references through
+    C(StorageReferenceId) must exist. Use M(entra.b2c.b2c_policies) for a set, which uploads bases first.
+author:
+  - entra.b2c maintainers (@entra-b2c)
+extends_documentation_fragment:
+  - entra.b2c.policies
+  - entra.b2c.graph
+  - entra.b2c.attributes
+  - entra.b2c.attributes.ACTION_GROUP
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+    details:
+      - A unified diff of the policy XML, both sides in the same stable indented form (attributes sorted, comments
+        left out), so it shows only what counts.
+options:
+  policy:
+    description:
+      - The policy id, with or without the C(B2C_1A_) prefix.
+      - Required with O(state=absent). With O(state=present) optional; when given, the C(PolicyId) of the content must
+        be this id (case is ignored, as B2C ignores it).
+    type: str
+    aliases: [name, policy_id]
+  content:
+    description:
+      - The policy XML, typically from a template, for example
+        C("{{ lookup('ansible.builtin.template', 'policies/SignUpOrSignin.xml') }}").
+      - Uploaded as UTF-8, unchanged. Mutually exclusive with O(path).
+    type: str
+  path:
+    description:
+      - A policy file on the host that runs the module (the controller, for C(hosts) V(localhost)), uploaded byte for
+        byte. It is not templated; use O(content) with the template lookup for that.
+      - Mutually exclusive with O(content).
+    type: path
+  state:
+    description:
+      - V(present) uploads the policy when the tenant has none or a different one; it needs O(content) or O(path).
+      - V(absent) deletes the policy named by O(policy) when it exists. B2C does not check that no other policy
+        extends it.
+    type: str
+    choices: [present, absent]
+    default: present
+seealso:
+  - module: entra.b2c.b2c_policies
+  - module: entra.b2c.b2c_policy_info
+  - name: Keys, then policies (user guide chapter)
+    description: Deploying IEF custom policies with this collection.
+    link: https://github.com/entra-b2c/entra.b2c/blob/main/docs/policies.md
+  - name: trustFrameworkPolicy (Microsoft Graph beta)
+    description: The API this module calls.
+    link: https://learn.microsoft.com/en-us/graph/api/resources/trustframeworkpolicy?view=graph-rest-beta
+"""
+
+EXAMPLES = r"""
+- name: Upload a relying party rendered for this tenant
+  entra.b2c.b2c_policy:
+    content: "{{ lookup('ansible.builtin.template', 'policies/SignUpOrSignin.xml') }}"
+    tenant_id: contoso.onmicrosoft.com
+    client_id: "{{ b2c_client_id }}"
+    client_secret: "{{ b2c_client_secret }}"
+  register: signin
+
+- name: Show why it acted or not
+  ansible.builtin.debug:
+    msg: "{{ signin.policy }}: {{ signin.reason }}"
+
+- name: Upload a finished file, and make sure it is the policy we mean
+  entra.b2c.b2c_policy:
+    policy: B2C_1A_TrustFrameworkExtensions
+    path: build/contoso/TrustFrameworkExtensions.xml
+
+- name: Retire a relying party
+  entra.b2c.b2c_policy:
+    policy: B2C_1A_SignInForApi
+    state: absent
+
+# Ad hoc, with AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET in the environment (what would change, and how):
+#   ansible localhost -m entra.b2c.b2c_policy -a "path=build/SignUpOrSignin.xml" --check --diff
+"""
+
+RETURN = r"""
+policy:
+  description:
+    - The policy id, as the file spells it; with O(state=absent), as the tenant's copy spells it (else as given).
+  returned: always
+  type: str
+  sample: B2C_1A_SignUpOrSignin
+reason:
+  description:
+    - Why the module acted or not. With O(state=present) V(new) (the tenant had no such policy), V(changed) (it had a
+      different one) or V(unchanged); with O(state=absent) V(deleted) or V(absent) (there was nothing to delete).
+  returned: always
+  type: str
+  sample: changed
+base_policy:
+  description: The C(BasePolicy) id of the policy, V(null) for a policy that extends none.
+  returned: when O(state=present)
+  type: str
+  sample: B2C_1A_TrustFrameworkExtensions
+keysets:
+  description: The key sets the policy references through C(StorageReferenceId), each once, in document order.
+  returned: when O(state=present)
+  type: list
+  elements: str
+  sample: [B2C_1A_TokenSigningKeyContainer, B2C_1A_TokenEncryptionKeyContainer]
+"""
+
+from ansible_collections.entra.b2c.plugins.module_utils._policy_flow import POLICY_SPEC, PolicyModule, ensure_policy
+
+
+def main():
+    module = PolicyModule(
+        argument_spec=dict(
+            **POLICY_SPEC,
+            content=dict(type="str"),
+            path=dict(type="path"),
+            state=dict(type="str", choices=["present", "absent"], default="present"),
+        ),
+        mutually_exclusive=[("content", "path")],
+        required_if=[("state", "present", ("content", "path"), True), ("state", "absent", ("policy",))],
+        supports_check_mode=True,
+    )
+    module.run(ensure_policy)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,121 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) entra.b2c contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: b2c_policy_info
+short_description: List the custom policies (IEF) of an Azure AD B2C tenant, optionally with their XML
+version_added: 0.1.0
+description:
+  - Lists the Identity Experience Framework custom policies of a B2C tenant, or one of them, for audits and backups.
+  - Without O(content), one Microsoft Graph request (more only when the service pages its answer).
+  - With O(content), also each policy's XML as the service answers it, one request per policy, in parallel.
+  - Only reads; C(Policy.Read.All) is enough.
+author:
+  - entra.b2c maintainers (@entra-b2c)
+extends_documentation_fragment:
+  - entra.b2c.policies
+  - entra.b2c.graph
+  - entra.b2c.attributes
+  - entra.b2c.attributes.CHECK_MODE_READ_ONLY
+  - entra.b2c.attributes.ACTION_GROUP
+options:
+  policy:
+    description:
+      - Report only this policy, with or without the C(B2C_1A_) prefix (case is ignored). A policy that does not exist
+        gives an empty RV(policies).
+    type: str
+    aliases: [name, policy_id]
+  content:
+    description: Also read each policy's XML (RV(policies[].content)) and its base (RV(policies[].base_policy)).
+    type: bool
+    default: false
+  parallel:
+    description: How many policies are read at the same time with O(content).
+    type: int
+    default: 8
+seealso:
+  - module: entra.b2c.b2c_policies
+  - module: entra.b2c.b2c_policy
+"""
+
+EXAMPLES = r"""
+- name: List the tenant's custom policies
+  entra.b2c.b2c_policy_info:
+    tenant_id: contoso.onmicrosoft.com
+    client_id: "{{ b2c_client_id }}"
+    client_secret: "{{ b2c_client_secret }}"
+  register: tenant_policies
+
+- name: Show their ids
+  ansible.builtin.debug:
+    msg: "{{ tenant_policies.policies | map(attribute='id') | list }}"
+
+- name: Back up every custom policy
+  entra.b2c.b2c_policy_info:
+    content: true
+  register: backup
+
+- name: Write each one to a file
+  ansible.builtin.copy:
+    content: "{{ item.content }}"
+    dest: "backup/{{ item.id }}.xml"
+    mode: "0600"
+  loop: "{{ backup.policies }}"
+  loop_control:
+    label: "{{ item.id }}"
+
+# Ad hoc, with AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET in the environment:
+#   ansible localhost -m entra.b2c.b2c_policy_info -a "policy=SignUpOrSignin content=true"
+"""
+
+RETURN = r"""
+policies:
+  description:
+    - The tenant's custom policies in the service's order; only O(policy) when it is given (empty when it does not
+      exist).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    id:
+      description: The policy id as the service spells it.
+      type: str
+      sample: B2C_1A_TrustFrameworkBase
+    content:
+      description: The policy XML exactly as the service answers it.
+      type: str
+      returned: when O(content=true)
+    base_policy:
+      description: The C(BasePolicy) id read from RV(policies[].content), V(null) for a policy that extends none.
+      type: str
+      returned: when O(content=true)
+      sample: B2C_1A_TrustFrameworkLocalization
+"""
+
+from ansible_collections.entra.b2c.plugins.module_utils._policy_flow import (
+    PARALLEL_SPEC,
+    POLICY_SPEC,
+    PolicyModule,
+    policy_info,
+)
+
+
+def main():
+    module = PolicyModule(
+        argument_spec=dict(
+            **POLICY_SPEC,
+            content=dict(type="bool", default=False),
+            **PARALLEL_SPEC,
+        ),
+        supports_check_mode=True,
+    )
+    module.run(policy_info)
+
+
+if __name__ == "__main__":
+    main()

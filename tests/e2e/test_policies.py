@@ -1,0 +1,302 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) entra.b2c contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""b2c_policies and b2c_policy_info end to end: keys first, then the test policy set of tests/policies/basic,
+rendered for the emulator's tenant, through the real ansible-playbook."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from conftest import routes
+from emulator.policies import TRANSIENT_UPLOAD_FAULT
+from policy_helpers import (
+    BASE,
+    EXTENSIONS,
+    LEVELS,
+    LOCALIZATION,
+    POLICY_SET,
+    SIGN_IN,
+    SIGN_IN_API,
+    UPLOAD_ORDER,
+    edit,
+    graph_routes,
+    in_levels,
+    keys_task,
+    policies_task,
+    puts,
+    render,
+    seed_keys,
+    tenant_connection,
+)
+
+
+@pytest.fixture()
+def policy_dir(ansible, tmp_path) -> Path:
+    return render(tmp_path / "policies", ansible.emulator.tenant_domain)
+
+
+@pytest.fixture()
+def deployed(ansible, control, policy_dir) -> Path:
+    """Keys and the whole set in the tenant; the request log cleared."""
+    seed_keys(control)
+    run = ansible.playbook([policies_task(path=str(policy_dir))], defaults=tenant_connection(ansible))
+    assert run.rc == 0, run.output[-3000:]
+    assert sorted(puts(control)) == sorted(UPLOAD_ORDER)
+    control.clear_requests()
+    return policy_dir
+
+
+@pytest.mark.compat
+def test_keys_then_policies_check_predicts_the_first_run_which_uploads_in_order(ansible, control, policy_dir):
+    play = [keys_task(), policies_task(path=str(policy_dir))]
+    check = ansible.playbook(play, defaults=tenant_connection(ansible), check=True, diff=True)
+    predicted = check.result("policies")
+    assert check.rc == 0, check.output[-3000:]
+    assert predicted["changed"] is True and predicted["uploaded"] == UPLOAD_ORDER and predicted["levels"] == LEVELS
+    assert [(entry["policy"], entry["level"], entry["reason"]) for entry in predicted["results"]] == [
+        (BASE, 0, "new"), (LOCALIZATION, 1, "new"), (EXTENSIONS, 2, "new"), (SIGN_IN, 3, "new"), (SIGN_IN_API, 3, "new")]
+    assert [diff["after_header"] for diff in predicted["diff"]] == [
+        "%s (%s)" % (policy_id, policy_dir / name) for policy_id, name in zip(UPLOAD_ORDER, [
+            "TrustFrameworkBase.xml", "TrustFrameworkLocalization.xml", "TrustFrameworkExtensions.xml", "SignIn.xml",
+            "SignInForApi.xml"])]
+    assert "+++ after: %s (%s)" % (BASE, policy_dir / "TrustFrameworkBase.xml") in check.stdout  # the unified diff
+    assert control.policies() == [] and "policies.put" not in routes(control)
+
+    run = ansible.playbook(play, defaults=tenant_connection(ansible))
+    result = run.result("policies")
+    assert run.rc == 0, run.output[-3000:]
+    assert result["uploaded"] == predicted["uploaded"] and result["levels"] == predicted["levels"]
+    assert [entry["reason"] for entry in result["results"]] == [entry["reason"] for entry in predicted["results"]]
+    base = result["results"][0]
+    assert base["keysets"] == ["B2C_1A_TokenSigningKeyContainer", "B2C_1A_TokenEncryptionKeyContainer"]
+    assert base["source"] == str(policy_dir / "TrustFrameworkBase.xml") and base["base_policy"] is None
+    assert in_levels(puts(control), LEVELS), puts(control)
+    assert sorted(policy["id"] for policy in control.policies()) == sorted(UPLOAD_ORDER)
+
+
+def test_a_second_run_only_lists_and_reads(ansible, control, deployed):
+    run = ansible.playbook([policies_task(path=str(deployed))], defaults=tenant_connection(ansible))
+    result = run.result("policies")
+    assert result["changed"] is False and result["uploaded"] == []
+    assert {entry["reason"] for entry in result["results"]} == {"unchanged"}
+    assert sorted(graph_routes(control)) == sorted(["policies.list"] + ["policies.get"] * 5)
+    assert routes(control).count("token") == 1
+
+
+def test_editing_the_extensions_uploads_only_it_and_check_mode_says_so_with_a_diff(ansible, control, deployed):
+    edit(deployed / "TrustFrameworkExtensions.xml", ">3600<", ">1800<")
+    task = policies_task(path=str(deployed))
+    check = ansible.playbook([task], defaults=tenant_connection(ansible), check=True, diff=True)
+    predicted = check.result("policies")
+    assert predicted["changed"] is True and predicted["uploaded"] == [EXTENSIONS]
+    assert [entry["reason"] for entry in predicted["results"]] == ["unchanged", "unchanged", "changed", "unchanged",
+                                                                   "unchanged"]
+    assert len(predicted["diff"]) == 1
+    assert re.search(r"^-\s+<Item Key=\"token_lifetime_secs\">3600</Item>$", check.stdout, re.M), check.stdout[-3000:]
+    assert re.search(r"^\+\s+<Item Key=\"token_lifetime_secs\">1800</Item>$", check.stdout, re.M)
+    assert "policies.put" not in routes(control)
+
+    run = ansible.playbook([task], defaults=tenant_connection(ansible))
+    assert run.result("policies")["uploaded"] == predicted["uploaded"]
+    assert puts(control) == [EXTENSIONS]
+
+
+def test_reupload_dependents_uploads_what_extends_a_changed_policy(ansible, control, deployed):
+    edit(deployed / "TrustFrameworkExtensions.xml", ">3600<", ">900<")
+    task = policies_task(path=str(deployed), reupload_dependents=True)
+    predicted = ansible.playbook([task], defaults=tenant_connection(ansible), check=True).result("policies")
+    assert predicted["uploaded"] == [EXTENSIONS, SIGN_IN, SIGN_IN_API]
+    assert [entry["reason"] for entry in predicted["results"]][2:] == ["changed", "base_changed", "base_changed"]
+    assert "policies.put" not in routes(control)
+
+    result = ansible.playbook([task], defaults=tenant_connection(ansible)).result("policies")
+    assert result["uploaded"] == predicted["uploaded"]
+    assert in_levels(puts(control), [[EXTENSIONS], [SIGN_IN, SIGN_IN_API]]), puts(control)
+
+
+def test_layout_and_comments_alone_are_no_change(ansible, control, deployed):
+    path = deployed / "SignIn.xml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("  ", "\t").replace("<RelyingParty>", "<!-- reviewed --><RelyingParty>"), encoding="utf-8")
+    result = ansible.playbook([policies_task(path=str(deployed))], defaults=tenant_connection(ansible)).result("policies")
+    assert result["changed"] is False and puts(control) == []
+
+
+def test_a_missing_key_set_is_refused_by_the_service_naming_it(ansible, control, policy_dir):
+    run = ansible.playbook([policies_task(path=str(policy_dir))], defaults=tenant_connection(ansible))
+    entry = run.task("policies")
+    assert entry["status"] == "failed"
+    message = entry["result"]["msg"]
+    assert "%s (%s)" % (BASE, policy_dir / "TrustFrameworkBase.xml") in message
+    assert 'storageReferenceId "B2C_1A_TokenSigningKeyContainer"' in message and "AADB2C" in message
+    assert "create it first" in message  # the hint
+    assert "Already uploaded in this run: none. Not attempted: %s." % ", ".join(UPLOAD_ORDER[1:]) in message
+    result = entry["result"]
+    assert result["uploaded"] == [] and result["results"][0]["failed"] is True
+    assert [item["reason"] for item in result["results"][1:]] == ["not_attempted"] * 4
+    assert control.policies() == []
+
+
+def test_a_refusal_stops_later_levels_and_names_what_was_uploaded(ansible, control, policy_dir):
+    seed_keys(control)
+    edit(policy_dir / "TrustFrameworkLocalization.xml", "<BuildingBlocks>", """<BuildingBlocks>
+    <!-- a key set that does not exist: the service refuses the upload -->""")
+    edit(policy_dir / "TrustFrameworkLocalization.xml", "</BuildingBlocks>", """</BuildingBlocks>
+  <ClaimsProviders><ClaimsProvider><DisplayName>x</DisplayName><TechnicalProfiles><TechnicalProfile Id="t">
+    <CryptographicKeys><Key Id="k" StorageReferenceId="B2C_1A_NoSuchKeySet" /></CryptographicKeys>
+  </TechnicalProfile></TechnicalProfiles></ClaimsProvider></ClaimsProviders>""")
+    entry = ansible.playbook([policies_task(path=str(policy_dir))], defaults=tenant_connection(ansible)).task("policies")
+    assert entry["status"] == "failed"
+    result = entry["result"]
+    assert result["uploaded"] == [BASE]
+    assert LOCALIZATION in result["msg"] and "B2C_1A_NoSuchKeySet" in result["msg"] and "HTTP 400, AADB2C" in result["msg"]
+    assert "Already uploaded in this run: %s." % BASE in result["msg"]
+    assert "Not attempted: %s, %s, %s." % (EXTENSIONS, SIGN_IN, SIGN_IN_API) in result["msg"]
+    assert puts(control) == [BASE]
+
+    # Fixed, the next run uploads what is still missing, and only that.
+    render(policy_dir, ansible.emulator.tenant_domain)
+    control.clear_requests()
+    again = ansible.playbook([policies_task(path=str(policy_dir))], defaults=tenant_connection(ansible)).result("policies")
+    assert again["uploaded"] == UPLOAD_ORDER[1:] and puts(control)[0] == LOCALIZATION
+
+
+def test_a_transient_refusal_is_sent_again(ansible, control, policy_dir):
+    seed_keys(control)
+    control.add_fault("policies.put", [TRANSIENT_UPLOAD_FAULT], keyset=BASE)
+    result = ansible.playbook([policies_task(path=str(policy_dir))], defaults=tenant_connection(ansible)).result("policies")
+    assert result["uploaded"] == UPLOAD_ORDER
+    attempts = [entry["status"] for entry in control.requests() if entry["route"] == "policies.put" and entry["policy"] == BASE]
+    assert attempts == [400, 201]
+
+
+def test_cycles_duplicates_and_bad_files_are_refused_before_any_request(ansible, control, policy_dir):
+    cycle = policy_dir / "cycle"
+    render(cycle, ansible.emulator.tenant_domain)
+    edit(cycle / "TrustFrameworkBase.xml", "<BuildingBlocks>", "<BasePolicy><TenantId>%s</TenantId><PolicyId>%s"
+         "</PolicyId></BasePolicy><BuildingBlocks>" % (ansible.emulator.tenant_domain, EXTENSIONS))
+    twice = render(policy_dir / "twice", ansible.emulator.tenant_domain)
+    (twice / "Copy.xml").write_text((twice / "SignIn.xml").read_text(encoding="utf-8"), encoding="utf-8")
+    broken = render(policy_dir / "broken", ansible.emulator.tenant_domain)
+    edit(broken / "SignIn.xml", "</TrustFrameworkPolicy>", "")
+    edit(broken / "SignInForApi.xml", 'PolicyId="B2C_1A_Basic_SignInForApi"', 'PolicyId="Basic_SignInForApi"')
+    tasks = [policies_task("cycle", path=str(cycle)), policies_task("twice", path=str(twice)),
+             policies_task("broken", path=str(broken)), policies_task("empty", path=str(policy_dir), pattern="*.json"),
+             policies_task("zero", path=str(policy_dir), parallel=0)]
+    run = ansible.playbook(tasks, defaults=tenant_connection(ansible))
+    messages = {task["name"]: run.task(task["name"])["result"]["msg"] for task in tasks}
+    assert "inheritance cycle: %s (%s) -> %s (%s) -> %s (%s) -> %s" % (
+        BASE, cycle / "TrustFrameworkBase.xml", EXTENSIONS, cycle / "TrustFrameworkExtensions.xml", LOCALIZATION,
+        cycle / "TrustFrameworkLocalization.xml", BASE) in messages["cycle"]
+    assert "%s is defined twice, by %s and by %s" % (SIGN_IN, twice / "Copy.xml", twice / "SignIn.xml") in messages["twice"]
+    assert messages["broken"].startswith("2 problem(s) in the policy set, nothing was sent")
+    assert "%s: not well-formed XML" % (broken / "SignIn.xml") in messages["broken"]
+    assert "lacks the B2C_1A_ prefix" in messages["broken"]
+    assert "no file in %s matches the pattern '*.json'" % policy_dir in messages["empty"]
+    assert "parallel: 0 must be 1 or more" in messages["zero"]
+    assert control.requests() == []
+
+
+def test_a_base_neither_in_the_set_nor_in_the_tenant_is_refused_before_any_write(ansible, control, policy_dir):
+    (policy_dir / "TrustFrameworkLocalization.xml").unlink()
+    entry = ansible.playbook([policies_task(path=str(policy_dir))], defaults=tenant_connection(ansible)).task("policies")
+    assert entry["status"] == "failed"
+    assert "%s (%s) inherits from %s, which is neither in this set nor in the tenant" % (
+        EXTENSIONS, policy_dir / "TrustFrameworkExtensions.xml", LOCALIZATION) in entry["result"]["msg"]
+    assert graph_routes(control) == ["policies.list"]
+
+
+def test_a_base_already_in_the_tenant_counts(ansible, control, deployed):
+    for name in ("TrustFrameworkBase.xml", "TrustFrameworkLocalization.xml"):
+        (deployed / name).unlink()
+    result = ansible.playbook([policies_task(path=str(deployed))], defaults=tenant_connection(ansible)).result("policies")
+    assert result["levels"] == [[EXTENSIONS], [SIGN_IN, SIGN_IN_API]] and result["changed"] is False
+
+
+def test_state_absent_deletes_dependents_first(ansible, control, deployed):
+    (deployed / "TrustFrameworkBase.xml").unlink()  # stays: not part of the set removed
+    task = policies_task(path=str(deployed), state="absent")
+    check = ansible.playbook([task], defaults=tenant_connection(ansible), check=True, diff=True).result("policies")
+    assert check["changed"] is True and check["deleted"] == [SIGN_IN, SIGN_IN_API, EXTENSIONS, LOCALIZATION]
+    assert len(check["diff"]) == 4 and all(diff["after"] == "" for diff in check["diff"])
+    assert "policies.delete" not in routes(control)
+
+    result = ansible.playbook([task], defaults=tenant_connection(ansible)).result("policies")
+    assert result["deleted"] == check["deleted"]
+    assert [(entry["policy"], entry["reason"]) for entry in result["results"]] == [
+        (SIGN_IN, "deleted"), (SIGN_IN_API, "deleted"), (EXTENSIONS, "deleted"), (LOCALIZATION, "deleted")]
+    deletions = [entry["policy"] for entry in control.requests() if entry["route"] == "policies.delete"]
+    assert in_levels(deletions, [[SIGN_IN, SIGN_IN_API], [EXTENSIONS], [LOCALIZATION]]), deletions
+    assert [policy["id"] for policy in control.policies()] == [BASE]
+
+    again = ansible.playbook([task], defaults=tenant_connection(ansible)).result("policies")
+    assert again["changed"] is False and {entry["reason"] for entry in again["results"]} == {"absent"}
+
+
+def test_templated_contents_with_their_own_names(ansible, control):
+    seed_keys(control)
+    names = ["TrustFrameworkBase", "TrustFrameworkLocalization", "TrustFrameworkExtensions", "SignIn", "SignInForApi"]
+    items = [{"content": "{{ lookup('ansible.builtin.template', '%s') }}" % (POLICY_SET / (name + ".xml")),
+              "source": "templates/%s.xml" % name} for name in reversed(names)]
+    run = ansible.playbook([policies_task(policies=items)], defaults=tenant_connection(ansible),
+                           play_extra={"vars": {"b2c_tenant": ansible.emulator.tenant_domain}})
+    result = run.result("policies")
+    assert run.rc == 0, run.output[-3000:]
+    assert result["uploaded"] == UPLOAD_ORDER
+    assert [entry["source"] for entry in result["results"]][:3] == [
+        "templates/TrustFrameworkBase.xml", "templates/TrustFrameworkLocalization.xml",
+        "templates/TrustFrameworkExtensions.xml"]
+
+
+def test_policy_info_lists_and_reads(ansible, control, deployed):
+    tasks = [{"name": "ids", "entra.b2c.b2c_policy_info": {}},
+             {"name": "one", "entra.b2c.b2c_policy_info": {"policy": "basic_signin", "content": True}},
+             {"name": "none", "entra.b2c.b2c_policy_info": {"policy": "Nope"}}]
+    run = ansible.playbook(tasks[:1], defaults=tenant_connection(ansible))
+    assert sorted(policy["id"] for policy in run.result("ids")["policies"]) == sorted(UPLOAD_ORDER)
+    assert all(set(policy) == {"id"} for policy in run.result("ids")["policies"])
+    assert graph_routes(control) == ["policies.list"]
+
+    run = ansible.playbook(tasks[1:], defaults=tenant_connection(ansible), check=True)
+    one = run.result("one")["policies"]
+    assert [(policy["id"], policy["base_policy"]) for policy in one] == [(SIGN_IN, EXTENSIONS)]
+    assert one[0]["content"] == {policy["id"]: policy["content"] for policy in control.policies(content=True)}[SIGN_IN]
+    assert run.result("none")["policies"] == [] and run.result("one")["changed"] is False
+
+
+def test_policy_info_with_content_reads_in_parallel(ansible, control, deployed):
+    control.configure(latency_ms=300)
+    result = ansible.playbook([{"name": "all", "entra.b2c.b2c_policy_info": {"content": True}}],
+                              defaults=tenant_connection(ansible)).result("all")
+    assert [policy["base_policy"] for policy in sorted(result["policies"], key=lambda p: p["id"])] == [
+        None, LOCALIZATION, BASE, EXTENSIONS, EXTENSIONS]
+    assert max_overlap(control, "policies.get") > 1
+
+
+def max_overlap(control, route: str) -> int:
+    """The most requests of `route` the emulator was serving at the same moment."""
+    spans = [(entry["ts"], entry["ts"] + entry["duration_ms"] / 1000.0) for entry in control.requests()
+             if entry["route"] == route]
+    return max(sum(1 for start, end in spans if start <= moment < end) for moment, _end in spans)
+
+
+def test_an_unchanged_set_of_ten_costs_one_token_one_list_and_ten_parallel_reads(ansible, control, policy_dir):
+    seed_keys(control)
+    for index in range(5):  # five more relying parties: ten policies
+        text = (policy_dir / "SignIn.xml").read_text(encoding="utf-8")
+        (policy_dir / ("Extra%d.xml" % index)).write_text(text.replace(SIGN_IN, "%s%d" % (SIGN_IN, index)), encoding="utf-8")
+    task = policies_task(path=str(policy_dir))
+    assert ansible.playbook([task], defaults=tenant_connection(ansible)).result("policies")["changed"] is True
+    control.clear_requests()
+    control.configure(latency_ms=300)
+
+    result = ansible.playbook([task], defaults=tenant_connection(ansible)).result("policies")
+    assert result["changed"] is False and len(result["results"]) == 10
+    log = routes(control)
+    assert log.count("token") == 1
+    assert sorted(graph_routes(control)) == sorted(["policies.list"] + ["policies.get"] * 10)
+    assert max_overlap(control, "policies.get") > 1
