@@ -350,8 +350,8 @@ def _replication(report: ReplicationReport) -> list:
     lines.append("")
     for delay in sorted({run.delay for run in report.runs}):
         values = [value for run in report.runs if run.delay == delay for value in run.overshoot]
-        lines.append("- %.0f s delay: overshoot %s over %d key sets." % (delay, replication.summarize(values),
-                                                                          len(values)))
+        lines.append("- %.0f s delay: overshoot %s over %d key sets." % (
+            delay, replication.summarize(values), len(values)))
     over = report.over_budget
     if over:
         lines += ["- Past the budget (a set unready for %.0f s): %s after %d key requests and %s of waiting: `%s`; "
