@@ -638,7 +638,7 @@ class TransportFailure:
 
     words: str
     reached: bool
-    tls: bool = False
+    tls: str | None = None  # "verify" (the certificate is not trusted) or "handshake" (no TLS conversation at all)
 
 
 def _exception_chain(exc: BaseException):
@@ -671,8 +671,13 @@ def transport_failure(exc: BaseException) -> TransportFailure:
 
     if found(ssl.SSLError, requests.exceptions.SSLError):
         verification = found(ssl.SSLCertVerificationError)
-        detail = getattr(verification, "verify_message", None) or "the handshake failed"
-        return TransportFailure(detail, reached=False, tls=True)
+        if verification is not None:
+            return TransportFailure(verification.verify_message or "certificate verify failed", reached=False,
+                                    tls="verify")
+        reason = getattr(found(ssl.SSLError), "reason", None)  # WRONG_VERSION_NUMBER: plain http on that port
+        if reason:
+            return TransportFailure(str(reason).lower().replace("_", " "), reached=False, tls="handshake")
+        return TransportFailure("the certificate was not accepted", reached=False, tls="verify")
     if isinstance(exc, requests.exceptions.ProxyError):
         return TransportFailure("the proxy (HTTPS_PROXY) cannot be reached or refused the connection", reached=False)
     if found(socket.gaierror) or any(type(item).__name__ == "NameResolutionError" for item in chain):
@@ -709,16 +714,20 @@ class Endpoint:
 
     def describe(self, failure: TransportFailure, host: str) -> str:
         """The failure, naming the host when it was never reached."""
-        if failure.tls:
+        if failure.tls == "verify":
             return f"TLS verification of {host} ({self.label}) failed: {failure.words}"
+        if failure.tls:
+            return f"the TLS handshake with {host} ({self.label}) failed: {failure.words}"
         if failure.reached:
             return failure.words
         return f"cannot reach {host} ({self.label}): {failure.words}"
 
     def advice(self, failure: TransportFailure) -> str | None:
         """What to change when the host was never reached; None when it was."""
-        if failure.tls:
+        if failure.tls == "verify":
             return "give the CA bundle with ca_path, or validate_certs: false for a test endpoint only"
+        if failure.tls:
+            return f"check that {self.option} names an https endpoint (scheme, host and port)"
         if failure.reached:
             return None
         return f"check {self.option} and the network path from the host that runs the module (DNS, firewall, HTTPS_PROXY)"

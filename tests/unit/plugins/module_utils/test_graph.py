@@ -636,6 +636,13 @@ def untrusted():
         verification)))
 
 
+def plain_http_port():
+    """https to a port that speaks plain http: the TLS handshake itself fails."""
+    error = ssl.SSLError(1, "[SSL: WRONG_VERSION_NUMBER] wrong version number")
+    error.reason = "WRONG_VERSION_NUMBER"
+    return requests.exceptions.SSLError(urllib3.exceptions.MaxRetryError(None, "/x", urllib3.exceptions.SSLError(error)))
+
+
 @pytest.mark.parametrize("make, words, reached", [
     (resolution_failure, "the host name does not resolve (DNS)", False),
     (refused_with_cause, "connection refused (nothing listens on that port)", False),
@@ -644,9 +651,11 @@ def untrusted():
     (connect_timeout, "no answer to the connection within the timeout (a firewall dropping packets, or a wrong "
                       "address)", False),
     (untrusted, "self-signed certificate in certificate chain", False),
+    (plain_http_port, "wrong version number", False),
     (lambda: requests.exceptions.ReadTimeout("slow"), "no answer within the timeout", True),
     (dropped, "connection failed or was dropped", True),
-], ids=["dns", "refused", "refused-no-cause", "no-route", "connect-timeout", "tls", "read-timeout", "dropped"])
+], ids=["dns", "refused", "refused-no-cause", "no-route", "connect-timeout", "tls", "plain-http", "read-timeout",
+        "dropped"])
 def test_transport_failures_are_named(make, words, reached):
     failure = _graph.transport_failure(make())
     assert (failure.words, failure.reached) == (words, reached)
@@ -690,4 +699,13 @@ def test_an_untrusted_graph_certificate_names_host_and_reason_and_is_not_retried
     assert str(err.value) == ("Graph GET /x failed: TLS verification of graph.example (graph_endpoint) failed: "
                               "self-signed certificate in certificate chain; give the CA bundle with ca_path, or "
                               "validate_certs: false for a test endpoint only")
+    assert len(session.calls) == 1
+
+
+def test_a_port_that_speaks_no_tls_is_named_and_not_retried():
+    graph, session, _sleeps = client(plain_http_port())
+    with pytest.raises(GraphError) as err:
+        graph.request_json("GET", "/x")
+    assert str(err.value) == ("Graph GET /x failed: the TLS handshake with graph.example (graph_endpoint) failed: wrong "
+                              "version number; check that graph_endpoint names an https endpoint (scheme, host and port)")
     assert len(session.calls) == 1
