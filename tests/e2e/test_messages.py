@@ -8,8 +8,10 @@ password credential is named as unsupported."""
 
 from __future__ import annotations
 
+import http.server
 import re
 import socket
+import threading
 
 import pytest
 
@@ -66,6 +68,44 @@ def test_a_host_that_cannot_be_reached_is_named_with_what_went_wrong(ansible, co
     assert re.fullmatch(pattern(expected), message), message
     assert "throttled" not in message
     assert routes(control) == reached
+
+
+@pytest.mark.parametrize("option", ["authority_host", "graph_endpoint"])
+def test_an_untrusted_certificate_is_named_with_host_and_reason(ansible, control, option):
+    emu = ansible.emulator
+    host = emu.url.split("://", 1)[1]
+    if option == "authority_host":  # the CA is not given: the login host's certificate is not trusted
+        defaults = ansible.connection(ca_path=None)
+        expected = (f"the OpenID discovery of tenant {emu.tenant_id} failed: GET https://{host}/{emu.tenant_id}/v2.0/"
+                    f".well-known/openid-configuration failed: TLS verification of {host} (authority_host) failed: "
+                    f"<REASON>; give the CA bundle with ca_path, or validate_certs: false for a test endpoint only; "
+                    f"tenant_id and the credential are not in question")
+    else:  # a ready token: only Graph is asked, without the CA
+        token = control.access_token(client_id=emu.client_id, roles=["TrustFrameworkKeySet.ReadWrite.All"])
+        defaults = {"access_token": token, "graph_endpoint": emu.url}
+        expected = (f"Graph GET /trustFramework/keySets/B2C_1A_Net failed: TLS verification of {host} (graph_endpoint) "
+                    f"failed: <REASON>; give the CA bundle with ca_path, or validate_certs: false for a test endpoint "
+                    f"only")
+    message = failed_message(ansible.playbook([key_task(keyset="Net", use="sig")], defaults=defaults))
+    # OpenSSL's words for an unknown CA differ between releases.
+    assert re.fullmatch(re.escape(expected).replace(re.escape("<REASON>"), r"[a-z][a-z -]+"), message), message
+    assert control.requests() == []
+
+
+def test_a_port_that_speaks_no_tls_is_named(ansible, control):
+    server = http.server.HTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        host = "127.0.0.1:%d" % server.server_port
+        run = ansible.playbook([key_task(keyset="Net", use="sig")], defaults=ansible.connection(
+            graph_endpoint="https://" + host))
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert failed_message(run) == (
+        f"Graph GET /trustFramework/keySets/B2C_1A_Net failed: the TLS handshake with {host} (graph_endpoint) failed: "
+        f"wrong version number; check that graph_endpoint names an https endpoint (scheme, host and port)")
 
 
 def test_a_key_request_without_answer_whose_re_read_fails_says_a_key_may_have_been_added(ansible, control):
