@@ -26,6 +26,12 @@ options:
   create_keyset:
     description:
       - Create the key set when it does not exist. With V(false) a missing key set is an error, before any write.
+      - B2C refuses keys in a key set it created moments ago (AADB2C95052 or AADB2C90073) until it has replicated
+        it. After creating the set (or finding it just created by another job), the module waits for that, up to
+        about a minute, and reports how long in C(replication_wait).
+      - A key set that existed before the run and refuses keys is not waited for (it was deleted meanwhile, or made
+        moments ago by an earlier task), so let the module create its key sets rather than a separate
+        M(entra.b2c.b2c_keyset) task right before.
     type: bool
     default: true
 """

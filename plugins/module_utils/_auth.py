@@ -24,7 +24,12 @@ from dataclasses import dataclass, field
 from typing import Callable
 from urllib.parse import urlsplit
 
-from ansible_collections.entra.b2c.plugins.module_utils._graph import RetryingHttpClient
+from ansible_collections.entra.b2c.plugins.module_utils._graph import (
+    Endpoint,
+    RetryingHttpClient,
+    is_transport_error,
+    transport_failure,
+)
 from ansible_collections.entra.b2c.plugins.module_utils._token_cache import TokenCache, TokenCacheError, cache_key
 
 
@@ -71,6 +76,9 @@ CLIENT_ID_ENV = ("AZURE_CLIENT_ID",)
 CERT_PASSWORD_ENV = ("AZURE_CLIENT_CERTIFICATE_PASSWORD",)
 CLOUD_ENV = ("AZURE_CLOUD_ENVIRONMENT",)
 CA_BUNDLE_ENV = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
+# A user name and password: AWX's Azure credential injects AZURE_AD_USER/AZURE_PASSWORD when those fields are filled in,
+# azure-identity reads AZURE_USERNAME. Not supported (an app signs in to manage key sets), so only named in messages.
+USER_PASSWORD_ENV = ("AZURE_AD_USER", "AZURE_USERNAME", "AZURE_PASSWORD")
 
 CREDENTIAL_OPTIONS = ", ".join(option for _kind, option, _env in CREDENTIAL_KINDS)
 
@@ -171,6 +179,15 @@ def resolve_credential(params: Mapping, environ: Mapping[str, str]) -> Credentia
                  if _first_env_name(env, environ)]
         source = "environment"
     if not given:
+        user_password = [name for name in USER_PASSWORD_ENV if environ.get(name)]
+        if user_password:
+            raise AuthError(
+                f"no supported credentials: the environment holds {' and '.join(user_password)}, a user name and "
+                f"password (as AWX's Azure credential injects them when its Username and Password are filled in), "
+                f"which this collection does not sign in with; give an app registration's credential instead: one of "
+                f"{CREDENTIAL_OPTIONS} (or their environment variables; in AWX, fill in the credential's Client ID, "
+                f"Client Secret and Tenant ID instead, which it injects as AZURE_CLIENT_ID, AZURE_SECRET and "
+                f"AZURE_TENANT)")
         raise AuthError(
             f"no credentials: set one of {CREDENTIAL_OPTIONS} (or their environment variables, e.g. AZURE_CLIENT_SECRET "
             f"as AWX's Azure credential injects it)")
@@ -275,7 +292,8 @@ class TokenProvider:
         self.credential = credential
         self.cloud = cloud
         self.authority_host = authority_host
-        self.http_client = RetryingHttpClient(http_client, sleep=sleep)
+        self.http_client = RetryingHttpClient(http_client, sleep=sleep, endpoint=Endpoint.of(
+            authority_host, cloud.authority_host, "authority_host", cloud.name, "login host"))
         self.timeout = timeout
         self.cache = cache if credential.kind != "access_token" else None
         self.clock = clock
@@ -378,7 +396,7 @@ class TokenProvider:
                 if self.http_client.trouble:
                     raise AuthError(f"the OpenID discovery of tenant {self.credential.tenant_id} failed: "
                                     f"{self.http_client.trouble}; "
-                                    f"{not_the_credential('tenant_id and the credential are')}") from None
+                                    f"{self._not_the_credential('tenant_id and the credential are')}") from None
                 if isinstance(exc, ValueError):
                     raise AuthError(self._discovery_failure(authority, exc)) from None
                 raise AuthError(self._transport_or_generic(authority, exc)) from None
@@ -396,15 +414,22 @@ class TokenProvider:
         return f"cannot use the {self.describe()}: {text}"
 
     def _transport_or_generic(self, where: str, exc: Exception) -> str:
-        name = exc.__class__.__name__
-        if "SSLError" in name or "CERTIFICATE_VERIFY_FAILED" in str(exc):
-            return (f"TLS verification of {where} failed; give the CA bundle with ca_path, or validate_certs: false "
-                    f"for a test endpoint only")
-        if "Timeout" in name:
-            return f"{where} did not answer within the timeout"
-        if "ConnectionError" in name:
-            return f"cannot connect to {where} (connection failed or was dropped)"
+        """A failure that reached msal without going through the http client's record (msal's own requests)."""
+        if is_transport_error(exc):
+            failure = transport_failure(exc)
+            endpoint = self.http_client.endpoint
+            what = endpoint.describe(failure, urlsplit(where).netloc)
+            advice = endpoint.advice(failure)
+            return f"{where}: {what}" + (f"; {advice}" if advice else "")
         return f"cannot use the {self.describe()} against {where}: {self._scrub(str(exc))}"
+
+    def _not_the_credential(self, what: str) -> str:
+        """The end of a message about Entra ID's trouble: what to check when the host was never reached, else that it
+        is throttled, failing or unreachable; either way the credential is not in question."""
+        advice = self.http_client.unreachable
+        if advice:
+            return f"{advice}; {what} not in question"
+        return not_the_credential(what)
 
     def _acquire(self) -> tuple:
         app = self._application()
@@ -447,7 +472,7 @@ class TokenProvider:
             return None
         detail = f": {detail}" if detail else ""
         what = f"the {self.describe()} is"
-        return f"Entra ID could not issue a token: {self.http_client.trouble}{detail}; {not_the_credential(what)}"
+        return f"Entra ID could not issue a token: {self.http_client.trouble}{detail}; {self._not_the_credential(what)}"
 
 
 def _one_line(text: str) -> str:

@@ -8,7 +8,8 @@
 Internal use only: this module may change without notice.
 
 Flow, under the key set's lock: read the set, ask the rule whether a key satisfies, refuse what B2C would refuse,
-create the set and add a key unless check mode, report public facts. The rules (which key satisfies, how to add one)
+create the set and add a key unless check mode (waiting for a set created moments ago to replicate), report public
+facts. The rules (which key satisfies, how to add one)
 are pure: WindowRule in _keys.py (generated keys and secrets), CertificateRule in _certs.py.
 """
 
@@ -118,12 +119,21 @@ def _ensure_locked(module: GraphModule, target: KeyTarget, unexpiring: list) -> 
     def landed() -> dict | None:
         return rule.landed(keys, keys_of(client.get_keyset(result["keyset"])), now)
 
+    # A set that did not exist when this run read it (created by the run, or concurrently) may refuse keys as missing
+    # until B2C has replicated it: the POST waits for it then. A set that existed and is missing now was deleted.
+    replication = client.replication_budget() if before_id is None else None
     try:
-        new_key = client.add_key(result["keyset"], rule.action, rule.body(now), landed)
+        new_key = client.add_key(result["keyset"], rule.action, rule.body(now), landed, replication)
     except GraphError as exc:
         # Report what was done before the failure (a new key set), so the output tells a re-run will complete it.
-        exc.result = dict(result, changed=before_id is None)
+        exc.result = dict(result, changed=before_id is None, **_waited(replication))
         raise
+    result.update(_waited(replication))
     if planned.get("exp") is None:
         unexpiring.append(result["keyset"])
     return report(new_key, keys + [new_key])
+
+
+def _waited(replication) -> dict:
+    """`replication_wait`, the seconds the run paused for a new key set to replicate, when it did (shown at -v)."""
+    return {"replication_wait": round(replication.waited, 1)} if replication and replication.waited else {}

@@ -11,7 +11,7 @@ Three kinds of request, each with its own retry rule:
 - idempotent requests (GET, PUT, DELETE, PATCH) through ``request``: sent again when throttled (429), unavailable (503,
   504) or not answered, within one budget; any body and any answer, with JSON helpers on top (``request_json``);
 - the key-adding POSTs (``add_key``), which add a key each time one lands: reconciled with the key set, never sent again
-  without an answer;
+  without an answer; into a key set that is new (B2C has not replicated it yet), sent again while refused as missing;
 - the key set create (``create_keyset``), whose duplicate the service refuses with 409: read, then sent again.
 Every attempt carries a token; a rejected one (401) is refreshed once per request.
 """
@@ -21,6 +21,8 @@ from __future__ import annotations
 import email.utils
 import json
 import random
+import socket
+import ssl
 import time
 import uuid
 from dataclasses import dataclass
@@ -47,6 +49,13 @@ BACKOFF_CAP = 16.0
 # the first pause between reads (doubling up to BACKOFF_CAP).
 LANDING_MIN = 10.0
 LANDING_FIRST_PAUSE = 1.0
+# A key set this run created (or found just created) answers key-adding POSTs "not created / not found" until B2C has
+# replicated it: public deployment scripts wait 10 to 30 s. Its own budget, apart from throttling's, so that a busy
+# tenant does not cut the wait short (and the reverse); short pauses, so the run does not oversleep the replication by
+# more than a few seconds.
+REPLICATION_BUDGET = 60.0
+REPLICATION_PAUSE_CAP = 5.0
+REPLICATION_MAX_ATTEMPTS = 30
 IDEMPOTENT_METHODS = ("GET", "PUT", "DELETE", "PATCH", "HEAD")
 JSON = "application/json"
 
@@ -144,36 +153,41 @@ def retry_after_seconds(value: str | None, now: Callable[[], float] = time.time)
     return max(0.0, when.timestamp() - now())
 
 
-def backoff_seconds(attempt: int, rand: Callable[[], float] = random.random) -> float:
+def backoff_seconds(attempt: int, rand: Callable[[], float] = random.random, cap: float = BACKOFF_CAP) -> float:
     """Exponential backoff with jitter: attempt 1 waits 0.5-1 s, doubling up to the cap."""
-    ceiling = min(BACKOFF_CAP, BACKOFF_BASE * (2 ** (attempt - 1)))
+    ceiling = min(cap, BACKOFF_BASE * (2 ** (attempt - 1)))
     return ceiling * (0.5 + rand() / 2)
 
 
 class RetryBudget:
     """The attempts and the waiting one logical request may spend on retries; Graph and Entra ID requests share it.
 
-    The first attempt is under way once the budget exists; each wait granted opens the next one.
+    The first attempt is under way once the budget exists; each wait granted opens the next one. The defaults are
+    throttling's; the replication wait of a new key set has its own (GraphClient.replication_budget).
     """
 
-    def __init__(self, sleep: Callable[[float], None], rand: Callable[[], float]):
+    def __init__(self, sleep: Callable[[float], None], rand: Callable[[], float], total: float = WAIT_BUDGET,
+                 max_attempts: int = MAX_ATTEMPTS, cap: float = BACKOFF_CAP):
         self.sleep = sleep
         self.rand = rand
+        self.total = total
+        self.max_attempts = max_attempts
+        self.cap = cap
         self.attempts = 1
         self.waited = 0.0
 
     @property
     def remaining(self) -> float:
         """Seconds of waiting left."""
-        return max(0.0, WAIT_BUDGET - self.waited)
+        return max(0.0, self.total - self.waited)
 
     def wait_or_give_up(self, retry_after: float | None, transport: bool) -> str | None:
         """Sleep before the next attempt (Retry-After, else backoff) and return None; when attempts or waiting are
         spent, return why instead: "gave up after ..."."""
-        wait = backoff_seconds(self.attempts, self.rand) if retry_after is None else retry_after
-        limit = MAX_TRANSPORT_ATTEMPTS if transport else MAX_ATTEMPTS
-        if self.attempts >= limit or self.waited + wait > WAIT_BUDGET:
-            asked = f"; the service asked for {wait:.0f} s more" if wait > BACKOFF_CAP else ""
+        wait = backoff_seconds(self.attempts, self.rand, self.cap) if retry_after is None else retry_after
+        limit = MAX_TRANSPORT_ATTEMPTS if transport else self.max_attempts
+        if self.attempts >= limit or self.waited + wait > self.total:
+            asked = f"; the service asked for {wait:.0f} s more" if retry_after is not None and wait > self.cap else ""
             return f"gave up after {self.attempts} attempts and {self.waited:.0f} s of waiting{asked}"
         self.sleep(wait)
         self.waited += wait
@@ -189,12 +203,16 @@ class RetryingHttpClient:
     retried). Neither request changes anything in the tenant: sending one twice is harmless.
     """
 
-    def __init__(self, session, sleep: Callable[[float], None] = time.sleep, rand: Callable[[], float] = random.random):
+    def __init__(self, session, sleep: Callable[[float], None] = time.sleep, rand: Callable[[], float] = random.random,
+                 endpoint: Endpoint | None = None):
         self.session = session
         self.sleep = sleep
         self.rand = rand
+        self.endpoint = endpoint or Endpoint("authority_host", "authority_host")
         # What went wrong on the service's side in the last request, for messages that must not blame the credential.
         self.trouble: str | None = None
+        # Set when the last request never reached the host (DNS, refused, no route, connect timeout, TLS): what to check.
+        self.unreachable: str | None = None
 
     def get(self, url, **kwargs):
         return self._send("GET", url, **kwargs)
@@ -203,17 +221,20 @@ class RetryingHttpClient:
         return self._send("POST", url, **kwargs)
 
     def _send(self, method: str, url: str, **kwargs):
-        self.trouble = None
+        self.trouble = self.unreachable = None
         where = f"{method} {url.split('?')[0]}"
+        host = urlsplit(url).netloc
         budget = RetryBudget(self.sleep, self.rand)
         while True:
-            error = wait = None
+            error = wait = failure = None
             try:
                 response = self.session.request(method, url, **kwargs)
-            except requests.exceptions.SSLError:
-                raise
             except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
-                error, what = exc, _transport_reason(exc)
+                error, failure = exc, transport_failure(exc)
+                what = self.endpoint.describe(failure, host)
+                if failure.tls:  # never better on a second try
+                    self.trouble, self.unreachable = f"{where} failed: {what}", self.endpoint.advice(failure)
+                    raise
             else:
                 status = response.status_code
                 if status < 500 and status != 429:
@@ -227,6 +248,7 @@ class RetryingHttpClient:
             if gave_up:
                 self.trouble = f"{where} {'failed:' if error else 'answered'} {what}; {gave_up}"
                 if error is not None:
+                    self.unreachable = self.endpoint.advice(failure)
                     raise error
                 return response
 
@@ -295,11 +317,13 @@ class _Call:
                 self.refreshed = True
                 self.client.tokens.refresh()  # an expired or revoked token: one fresh token, then the same request
                 response = self._send()
-        except requests.exceptions.SSLError as exc:
-            raise GraphError(f"{where}: {_transport_reason(exc)}") from None  # never better on a second try
         except requests.exceptions.RequestException as exc:
-            sent = _may_have_been_sent(exc)
-            return Failure(GraphError(f"{where}: {_transport_reason(exc)}"), sent=sent, answered=False)
+            failure = transport_failure(exc)
+            error = GraphError(f"{where}: {self.client.endpoint.describe(failure, self.client.host)}",
+                               hint=self.client.endpoint.advice(failure))
+            if failure.tls:
+                raise error from None  # never better on a second try
+            return Failure(error, sent=failure.reached, answered=False)
         if response.status_code < 400:
             return response
         error = _error_from_response(self.method, self.path, response)
@@ -337,6 +361,10 @@ class GraphClient:
         self.session = session
         self.base_url = graph_root.rstrip("/") + "/beta"
         self.tokens = tokens
+        self.host = urlsplit(graph_root).netloc
+        cloud = getattr(tokens, "cloud", None)
+        self.endpoint = Endpoint.of(graph_root, cloud.graph_root, "graph_endpoint", cloud.name, "Graph") if cloud else (
+            Endpoint("graph_endpoint", "graph_endpoint"))
         self.tenant = tenant
         self.sleep = sleep
         self.rand = rand
@@ -403,6 +431,12 @@ class GraphClient:
             raise GraphError(f"Graph returned a nextLink that is not a beta API address: {link}")
         return parts.path[len("/beta"):] + ("?" + parts.query if parts.query else "")
 
+    def replication_budget(self) -> RetryBudget:
+        """The waiting allowed for a key set created moments ago to become usable (REPLICATION_BUDGET); `waited` tells
+        afterwards how long that took."""
+        return RetryBudget(self.sleep, self.rand, total=REPLICATION_BUDGET, max_attempts=REPLICATION_MAX_ATTEMPTS,
+                           cap=REPLICATION_PAUSE_CAP)
+
     def create_keyset(self, name: str) -> dict:
         """Create an empty key set; an existing one (created concurrently, or by an attempt that landed) is returned.
 
@@ -415,13 +449,24 @@ class GraphClient:
             if not isinstance(outcome, Failure):
                 return _json_or_none(outcome) or {"id": name, "keys": []}
             if outcome.error.already_exists:
-                existing = self.get_keyset(name)
-                if existing is None:
-                    raise outcome.error
-                return existing
+                return self._read_existing(name, outcome.error)
             existing = self._landed_or_wait(call, outcome, lambda: self.get_keyset(name))
             if existing is not None:
                 return existing
+
+    def _read_existing(self, name: str, refusal: GraphError) -> dict:
+        """Read a set the service says exists. Created moments ago (concurrently, or by an attempt of ours that
+        landed), it may not read yet while B2C replicates it: read again within the replication budget."""
+        replication = self.replication_budget()
+        while True:
+            existing = self.get_keyset(name)
+            if existing is not None:
+                return existing
+            gave_up = replication.wait_or_give_up(None, transport=False)
+            if gave_up:
+                refusal.retries = (f"yet reading it answers that it does not exist ({gave_up}): it was deleted "
+                                   f"meanwhile, or B2C has not finished creating it; run the task again in a few minutes")
+                raise refusal
 
     def delete_keyset(self, keyset_id: str) -> bool:
         """Delete a key set; False when the service says it does not exist.
@@ -448,7 +493,8 @@ class GraphClient:
 
     # -- keys ------------------------------------------------------------------------------------------------------
 
-    def add_key(self, keyset_id: str, action: str, body: dict, landed: Callable[[], dict | None]) -> dict:
+    def add_key(self, keyset_id: str, action: str, body: dict, landed: Callable[[], dict | None],
+                replication: RetryBudget | None = None) -> dict:
         """POST a key-adding action (generateKey, uploadSecret, uploadCertificate, uploadPkcs12) and return the key.
 
         Each of these that lands adds a key, which B2C cannot delete, so a failure is reconciled with the key set
@@ -457,15 +503,29 @@ class GraphClient:
           sent again; the set is read for a while and the call fails if no key landed;
         - an answered 5xx: the service is done with it, so what it committed shows in one read; the POST is sent
           again only if nothing landed (graph-b2c-keysets.md: read the set before retrying);
-        - throttled (429), or never sent (refused connection): sent again.
+        - throttled (429), or never sent (refused connection): sent again;
+        - refused as missing while the set is new (`replication` given: the run created it, or found it just created):
+          B2C has not replicated it yet, so after a pause and a read that shows no key landed, sent again within
+          `replication`'s budget (whose `waited` then says how long it took).
         """
         call = _Call(self, "POST", self.keyset_path(keyset_id, "/" + action), _json_bytes(body), JSON, JSON)
         while True:
             outcome = call.attempt()
             if not isinstance(outcome, Failure):
                 return _json_or_none(outcome) or {}
+            if awaits_replication(outcome, replication is not None):
+                key = self._replicated_or_landed(outcome, replication, landed)
+                if key is not None:
+                    return key
+                continue
+            if outcome.error.not_found and outcome.answered:
+                outcome.error.hint = ("B2C does not know the key set (yet): it was deleted meanwhile, or created "
+                                      "moments ago by another task or job and not replicated yet; run the task again "
+                                      "in a minute")
+                raise outcome.error
+            reconcile = _reconciler(outcome, landed)
             if outcome.sent and not outcome.answered:
-                key, read_for = self._await_landing(landed, call.budget.remaining)
+                key, read_for = self._await_landing(reconcile, call.budget.remaining)
                 if key is not None:
                     return key
                 outcome.error.retries = (
@@ -473,9 +533,22 @@ class GraphClient:
                     f"it, so the request was not sent again; re-run the task: it reads the key set first and adds a "
                     f"key only if none landed")
                 raise outcome.error
-            key = self._landed_or_wait(call, outcome, landed)
+            key = self._landed_or_wait(call, outcome, reconcile)
             if key is not None:
                 return key
+
+    @staticmethod
+    def _replicated_or_landed(outcome: Failure, replication: RetryBudget,
+                              landed: Callable[[], dict | None]) -> dict | None:
+        """After a new set refused a key as missing: pause, then the key that landed meanwhile (another job's that
+        satisfies, say), else None to send the POST again. A read that answers "not found" shows no key: the set has
+        not replicated for reads either. Raises once the replication budget is spent."""
+        gave_up = replication.wait_or_give_up(None, transport=False)
+        if gave_up:
+            outcome.error.retries = (f"the key set exists (created moments ago) but B2C has not made it ready for keys "
+                                     f"yet: {gave_up}; no key was added: run the task again in a few minutes")
+            raise outcome.error
+        return landed()
 
     @staticmethod
     def _landed_or_wait(call: _Call, outcome: Failure, landed: Callable[[], dict | None]) -> dict | None:
@@ -510,6 +583,30 @@ class GraphClient:
             pause = min(2 * pause, BACKOFF_CAP)
 
 
+def awaits_replication(failure: Failure, new_keyset: bool) -> bool:
+    """Whether a key-adding POST's failure is B2C not having replicated a key set created moments ago: refused as
+    missing (AADB2C95052 "not created", AADB2C90073 "cannot be found", or the generic code with that text) while the
+    set is new. A set that existed before the run and is missing now was deleted: not waited for."""
+    return new_keyset and failure.answered and failure.error.not_found
+
+
+def _reconciler(failure: Failure, landed: Callable[[], dict | None]) -> Callable[[], dict | None]:
+    """`landed` for a POST that may have added a key: a read that fails raises the POST's failure, saying that a key
+    may have been added and that a re-run settles it (the read's own failure in parentheses)."""
+
+    def reconcile() -> dict | None:
+        try:
+            return landed()
+        except GraphError as read_failure:
+            failure.error.retries = (
+                f"a key may have been added, and reading the key set to find out failed ({read_failure}); the request "
+                f"was not sent again: re-run the task once Graph answers: it reads the key set first and adds a key "
+                f"only if none landed")
+            raise failure.error from None
+
+    return reconcile
+
+
 def _rejected_token_hint(failure: GraphError, tokens) -> str:
     if "audience" in failure.message.lower():
         # A token for another cloud's Graph: the audience comes from `cloud`, never from graph_endpoint.
@@ -534,23 +631,103 @@ def _json_or_none(response) -> dict | None:
                          status=response.status_code, request_id=response.headers.get("request-id")) from None
 
 
-def _may_have_been_sent(exc: Exception) -> bool:
-    """Whether a transport failure came after the request may have reached the service (not a refused connection)."""
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return False
-    if isinstance(exc, requests.exceptions.ReadTimeout):
-        return True
-    reason = exc.args[0] if exc.args else None
-    reason = getattr(reason, "reason", reason)  # urllib3's MaxRetryError wraps what went wrong
-    return not isinstance(reason, urllib3.exceptions.NewConnectionError)
+@dataclass(frozen=True)
+class TransportFailure:
+    """What went wrong below HTTP, in words. `reached`: the host accepted the connection, so it may have the request
+    (a timeout waiting for the answer, a dropped connection); otherwise nothing was sent."""
+
+    words: str
+    reached: bool
+    tls: str | None = None  # "verify" (the certificate is not trusted) or "handshake" (no TLS conversation at all)
 
 
-def _transport_reason(exc: Exception) -> str:
-    if isinstance(exc, requests.exceptions.SSLError):
-        return (f"TLS verification failed ({exc.__class__.__name__}); give the CA bundle with ca_path, or "
-                f"validate_certs: false for a test endpoint only")
+def _exception_chain(exc: BaseException):
+    """The exception and everything it wraps: requests wraps urllib3's MaxRetryError, whose reason wraps the OSError."""
+    seen: set = set()
+    pending = [exc]
+    while pending:
+        item = pending.pop(0)
+        if item is None or id(item) in seen:
+            continue
+        seen.add(id(item))
+        yield item
+        pending.extend(arg for arg in getattr(item, "args", ())[:1] if isinstance(arg, BaseException))
+        pending.extend((getattr(item, "reason", None) if isinstance(getattr(item, "reason", None), BaseException)
+                        else None, item.__cause__, item.__context__))
+
+
+def is_transport_error(exc: BaseException) -> bool:
+    """Whether a request failed below HTTP (what transport_failure describes)."""
+    return HAS_REQUESTS and isinstance(exc, requests.exceptions.RequestException)
+
+
+def transport_failure(exc: BaseException) -> TransportFailure:
+    """Name a failed request's transport problem: TLS, DNS, refused, no route, no answer to connect, then the ones
+    after the connection was made (no answer within the timeout, dropped)."""
+    chain = list(_exception_chain(exc))
+
+    def found(*types):
+        return next((item for item in chain if isinstance(item, types)), None)
+
+    if found(ssl.SSLError, requests.exceptions.SSLError):
+        verification = found(ssl.SSLCertVerificationError)
+        if verification is not None:
+            return TransportFailure(verification.verify_message or "certificate verify failed", reached=False,
+                                    tls="verify")
+        reason = getattr(found(ssl.SSLError), "reason", None)  # WRONG_VERSION_NUMBER: plain http on that port
+        if reason:
+            return TransportFailure(str(reason).lower().replace("_", " "), reached=False, tls="handshake")
+        return TransportFailure("the certificate was not accepted", reached=False, tls="verify")
+    if isinstance(exc, requests.exceptions.ProxyError):
+        return TransportFailure("the proxy (HTTPS_PROXY) cannot be reached or refused the connection", reached=False)
+    if found(socket.gaierror) or any(type(item).__name__ == "NameResolutionError" for item in chain):
+        return TransportFailure("the host name does not resolve (DNS)", reached=False)
+    if found(ConnectionRefusedError):
+        return TransportFailure("connection refused (nothing listens on that port)", reached=False)
+    if found(urllib3.exceptions.NewConnectionError):
+        # NewConnectionError subclasses ConnectTimeoutError: tell them apart first. No route, network unreachable, ...
+        cause = next((item for item in chain if isinstance(item, OSError) and item.strerror), None)
+        return TransportFailure(cause.strerror.lower() if cause else "the connection could not be opened", reached=False)
+    if found(requests.exceptions.ConnectTimeout, urllib3.exceptions.ConnectTimeoutError):
+        return TransportFailure("no answer to the connection within the timeout (a firewall dropping packets, or a "
+                                "wrong address)", reached=False)
     if isinstance(exc, requests.exceptions.Timeout):
-        return "no answer within the timeout"
+        return TransportFailure("no answer within the timeout", reached=True)
     if isinstance(exc, requests.exceptions.ConnectionError):
-        return "connection failed or was dropped"
-    return exc.__class__.__name__
+        return TransportFailure("connection failed or was dropped", reached=True)
+    return TransportFailure(exc.__class__.__name__, reached=True)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A host the modules talk to, as messages name it: `label` says where it came from (an option, or a cloud), and
+    `option` is what to check when it cannot be reached."""
+
+    label: str
+    option: str
+
+    @classmethod
+    def of(cls, root: str, cloud_root: str, option: str, cloud_name: str, service: str) -> Endpoint:
+        if root.rstrip("/") == cloud_root.rstrip("/"):
+            return cls(f"the {service} of cloud {cloud_name}", "cloud")
+        return cls(option, option)
+
+    def describe(self, failure: TransportFailure, host: str) -> str:
+        """The failure, naming the host when it was never reached."""
+        if failure.tls == "verify":
+            return f"TLS verification of {host} ({self.label}) failed: {failure.words}"
+        if failure.tls:
+            return f"the TLS handshake with {host} ({self.label}) failed: {failure.words}"
+        if failure.reached:
+            return failure.words
+        return f"cannot reach {host} ({self.label}): {failure.words}"
+
+    def advice(self, failure: TransportFailure) -> str | None:
+        """What to change when the host was never reached; None when it was."""
+        if failure.tls == "verify":
+            return "give the CA bundle with ca_path, or validate_certs: false for a test endpoint only"
+        if failure.tls:
+            return f"check that {self.option} names an https endpoint (scheme, host and port)"
+        if failure.reached:
+            return None
+        return f"check {self.option} and the network path from the host that runs the module (DNS, firewall, HTTPS_PROXY)"

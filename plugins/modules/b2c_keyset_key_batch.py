@@ -141,7 +141,8 @@ results:
     - One entry per item of O(keysets), in the same order, each shaped like the result of M(entra.b2c.b2c_keyset_key)
       (RV(results[].keyset), RV(results[].changed), RV(results[].reason), RV(results[].key),
       RV(results[].keyset_keys)),
-      plus RV(results[].failed) and RV(results[].msg) for an entry that failed.
+      plus RV(results[].replication_wait) when it waited for a new key set to replicate,
+      and RV(results[].failed) and RV(results[].msg) for an entry that failed.
   returned: always
   type: list
   elements: dict
@@ -167,6 +168,12 @@ results:
       type: list
       elements: dict
       returned: success
+    replication_wait:
+      description:
+        - Seconds this entry paused because B2C had not yet replicated the key set it created, as in
+          M(entra.b2c.b2c_keyset_key).
+      type: float
+      returned: when the entry waited for a new key set
     failed:
       description: True when this entry failed.
       type: bool

@@ -156,6 +156,15 @@ reason:
   returned: always
   type: str
   sample: valid
+replication_wait:
+  description:
+    - Seconds the module paused because B2C had not yet replicated the key set this run created (it refuses keys
+      with AADB2C95052 or AADB2C90073 for a while after a create). Shown with C(-v).
+    - Past about a minute of waiting the module fails, saying that the key set is not ready yet and that no key was
+      added.
+  returned: when the module waited for a new key set
+  type: float
+  sample: 12.5
 """
 
 from ansible_collections.entra.b2c.plugins.module_utils._ensure_key import ensure_key, key_target

@@ -4,7 +4,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Run the fault matrix, the soak and the bad-input table against the emulator; write docs/reliability.md.
 
-    PYTHONPATH=tests python -m reliability [--out docs/reliability.md] [--runs 500] [--seed N] [--only matrix,soak]
+    PYTHONPATH=tests python -m reliability [--out docs/reliability.md] [--runs 500] [--seed N]
+                                           [--only matrix,soak,bad-input,replication]
 
 Uses ansible-playbook from this interpreter's bin directory. Exits 1 when a promise is broken (a duplicate or extra
 key, an unclean failure, a bad value not refused before any request, a secret in any output), 0 otherwise.
@@ -24,10 +25,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from . import bad_input, matrix, report, soak
+from . import bad_input, matrix, replication, report, soak
 from .harness import REPO_ROOT, LeakTally, counting_runner, load_e2e_harness, make_upload_material
 
-SECTIONS = ("matrix", "soak", "bad-input")
+SECTIONS = ("matrix", "soak", "bad-input", "replication")
 
 
 def log(text: str) -> None:
@@ -111,6 +112,13 @@ def run_bad_input(emulator_class, workdir: Path, tally: LeakTally, args) -> bad_
     return total
 
 
+def run_replication(emulator_class, workdir: Path, tally: LeakTally, args) -> replication.ReplicationReport:
+    with emulator_class(latency_ms=0) as emulator:
+        runner = counting_runner(emulator, workdir / "replication", tally, args.verbosity)
+        return replication.run_replication(runner, make_upload_material(), "rel-" + secrets.token_urlsafe(18),
+                                           progress=lambda text: log("replication: " + text))
+
+
 def describe_environment() -> dict:
     def output(*command) -> str:
         try:
@@ -168,6 +176,11 @@ def main(argv=None) -> int:
             results.table = run_bad_input(Emulator, workdir, tally, args)
             log("bad input: %d cases in %.0f s, %d problems" % (
                 len(results.table.verdicts), time.monotonic() - section_start, len(results.bad_input_problems)))
+        if "replication" in args.sections:
+            results.replication = run_replication(Emulator, workdir, tally, args)
+            log("replication: %d runs in %.0f s, overshoot %s, %d problems" % (
+                len(results.replication.runs), results.replication.seconds,
+                replication.summarize(results.replication.overshoots), len(results.replication.problems)))
     meta["seconds"] = time.monotonic() - started
     results.runs_scanned, results.bytes_scanned = tally.runs_scanned, tally.bytes_scanned
     results.secrets_known, results.leak_hits = len(tally.known), sorted(set(tally.hits))

@@ -11,7 +11,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Optional
 
-from . import bad_input, matrix
+from . import bad_input, matrix, replication
+from .replication import ReplicationReport
 from .soak import SoakReport
 
 ASTERISK = "\\*"
@@ -23,6 +24,7 @@ class Results:
     outcomes: list = field(default_factory=list)  # matrix.Outcome
     soak: Optional[SoakReport] = None
     table: Optional[bad_input.TableRun] = None
+    replication: Optional[ReplicationReport] = None
     runs_scanned: int = 0
     bytes_scanned: int = 0
     secrets_known: int = 0
@@ -47,7 +49,7 @@ class Results:
     def failed(self) -> bool:
         """Any broken promise: the command exits non-zero (gaps, a stricter expectation, do not count)."""
         return bool(self.matrix_problems or (self.soak and self.soak.problems) or self.bad_input_problems
-                    or self.leak_hits)
+                    or (self.replication and self.replication.problems) or self.leak_hits)
 
 
 def _escape(text) -> str:
@@ -95,6 +97,8 @@ def render(results: Results) -> str:
         lines += _matrix(results)
     if results.soak:
         lines += _soak(results.soak)
+    if results.replication:
+        lines += _replication(results.replication)
     lines += _concurrency()
     if results.table:
         lines += _bad_input(results.table)
@@ -134,6 +138,19 @@ def _summary(results: Results) -> list:
                     "option with no HTTP request; %d sent no request; **%d problems** |" % (
                         len(verdicts), len({verdict.case.module for verdict in verdicts}), named, silent,
                         len(results.bad_input_problems)))
+    if results.replication:
+        runs = results.replication.runs
+        over = results.replication.over_budget
+        rows.append("| replication delay | %d runs, every module that adds keys, against new key sets that refuse keys "
+                    "for their first %s s (%d variants)%s | %d ended with exactly one key per set and reported their "
+                    "wait; key asked for after the set was ready: %s; %s**problems: %d** |" % (
+                        len(runs), " and ".join("%.0f" % delay for delay in sorted({run.delay for run in runs})),
+                        len({run.variant for run in runs}),
+                        ", and one past the budget (%.0f s)" % over.delay if over else "",
+                        sum(1 for run in runs if not run.problems), replication.summarize(results.replication.overshoots),
+                        "past the budget: %s; " % ("one clean failure, nothing added, the re-run added the key"
+                                                   if not over.problems else "see Findings") if over else "",
+                        len(results.replication.problems)))
     rows.append("| secrets | every run of this command at -vvv, scanned for every secret in play | %d runs "
                 "(%.1f MB of output) scanned for %d distinct secrets: **%d hits** |" % (
                     results.runs_scanned, results.bytes_scanned / 1e6, results.secrets_known,
@@ -157,6 +174,8 @@ def _findings(results: Results) -> list:
             "%s (%s)" % (_escape(cell), ", ".join(intensities)) for cell, intensities in sorted(where.items()))))
     for problem in (results.soak.problems if results.soak else []):
         lines.append("- soak, %s" % _escape(_short(problem, 300)))
+    for problem in (results.replication.problems if results.replication else []):
+        lines.append("- replication delay, %s" % _escape(_short(problem, 300)))
     # Bad input: one line per option and kind of problem, with the values that showed it.
     values: dict = {}
     for verdict, problem in results.bad_input_problems:
@@ -305,6 +324,45 @@ def _soak(soak: SoakReport) -> list:
     return lines
 
 
+def _replication(report: ReplicationReport) -> list:
+    lines = [
+        "## Replication delay",
+        "",
+        "A key set B2C has just created refuses keys as missing (AADB2C95052, or AADB2C90073) for a while; public "
+        "deployment scripts wait 10 to 30 s. The emulator's `replication_delay` models it (tests/emulator/README.md). "
+        "Each module that adds keys created its own set against it, in one play per delay and variant (a host per "
+        "module), then ran again. Landing: seconds from the set's create to the start of the key request that "
+        "succeeded; overshoot: landing minus the delay, how long after the set was ready the key was asked for; "
+        "waited: the run's `replication_wait` (shown at `-v`). Every run must end with exactly one key per set, "
+        "report `changed` and its wait, and the re-run must change nothing. %.0f s in all." % report.seconds,
+        "",
+        "| delay | variant | module | result | key requests | waited | landing | overshoot |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for run in report.runs:
+        status = "ok, %s" % ", ".join("%d key" % count for count in run.keys.values()) if not run.problems else (
+            "**%s**" % _escape(_short("; ".join(run.problems), 200)))
+        lines.append("| %.0f s | %s | %s | %s | %d | %s | %s | %s |" % (
+            run.delay, run.variant, replication.MODULES[run.kind], status, run.attempts,
+            "%.1f s" % run.reported_wait if run.reported_wait else "-",
+            ", ".join("%.1f s" % value for value in run.landing) or "-",
+            ", ".join("%+.1f s" % value for value in run.overshoot) or "-"))
+    lines.append("")
+    for delay in sorted({run.delay for run in report.runs}):
+        values = [value for run in report.runs if run.delay == delay for value in run.overshoot]
+        lines.append("- %.0f s delay: overshoot %s over %d key sets." % (
+            delay, replication.summarize(values), len(values)))
+    over = report.over_budget
+    if over:
+        lines += ["- Past the budget (a set unready for %.0f s): %s after %d key requests and %s of waiting: `%s`; "
+                  "the key set held %d keys; the re-run once it was ready: %s, %d key." % (
+                      over.delay, "succeeded (**a problem**)" if over.ok else "failed",
+                      over.attempts, "%.0f s" % over.reported_wait if over.reported_wait else "no report",
+                      _short(over.msg, 400).replace("`", "'"), sum(over.keys.values()),
+                      "changed" if over.rerun_changed else "not changed", sum(over.keys_final.values()))]
+    return lines + [""]
+
+
 def _concurrency() -> list:
     return [
         "## Concurrency",
@@ -380,7 +438,7 @@ def _reproduce(meta: dict) -> list:
         "",
         "`make reliability` (scripts/reliability.sh: the newest environment, nox session `dev`, then `python -m reliability` "
         "with tests/ on the path) regenerates this page and exits non-zero when a promise is broken. Options: "
-        "`RELIABILITY_ARGS=\"--runs 500 --seed N --only matrix,soak,bad-input\"`. The suite runs the same code on a "
+        "`RELIABILITY_ARGS=\"--runs 500 --seed N --only matrix,soak,bad-input,replication\"`. The suite runs the same code on a "
         "smaller scale: tests/e2e/test_faults.py (a representative part of the matrix), tests/e2e/test_soak.py (a "
         "short soak with a fixed seed) and tests/e2e/test_bad_input.py (the whole table).",
         "",

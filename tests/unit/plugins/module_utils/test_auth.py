@@ -8,9 +8,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 
 import pytest
 import requests
+import urllib3
 
 from ansible_collections.entra.b2c.plugins.module_utils import _graph
 from ansible_collections.entra.b2c.plugins.module_utils._auth import (
@@ -76,6 +78,30 @@ def test_two_environment_kinds_are_refused_naming_the_variables_not_the_values()
 def test_no_credential_is_refused():
     with pytest.raises(AuthError, match="no credentials"):
         resolve_credential(params(**TENANT), {})
+
+
+USER_PASSWORD_MESSAGE = (
+    "no supported credentials: the environment holds AZURE_AD_USER and AZURE_PASSWORD, a user name and password (as "
+    "AWX's Azure credential injects them when its Username and Password are filled in), which this collection does not "
+    "sign in with; give an app registration's credential instead: one of client_secret, client_certificate_path, "
+    "federated_token_file, access_token (or their environment variables; in AWX, fill in the credential's Client ID, "
+    "Client Secret and Tenant ID instead, which it injects as AZURE_CLIENT_ID, AZURE_SECRET and AZURE_TENANT)")
+
+
+def test_awx_username_and_password_are_named_as_unsupported():
+    """AWX's Azure credential with Username and Password (and no Client ID) injects AZURE_AD_USER / AZURE_PASSWORD."""
+    environ = {"AZURE_AD_USER": "admin@contoso.onmicrosoft.com", "AZURE_PASSWORD": "hunter2-password",
+               "AZURE_SUBSCRIPTION_ID": ""}
+    with pytest.raises(AuthError) as err:
+        resolve_credential(params(), environ)
+    assert str(err.value) == USER_PASSWORD_MESSAGE
+    assert "hunter2-password" not in str(err.value) and "admin@contoso" not in str(err.value)
+
+
+def test_a_supported_kind_wins_over_a_user_name_and_password():
+    environ = {"AZURE_AD_USER": "admin", "AZURE_PASSWORD": "pw", "AZURE_CLIENT_ID": "cid", "AZURE_TENANT": "tid",
+               "AZURE_SECRET": "sec"}
+    assert resolve_credential(params(), environ).kind == "client_secret"
 
 
 def test_awx_azure_resource_manager_environment():
@@ -360,3 +386,47 @@ def test_a_failed_discovery_is_not_cached_by_msal():
     with pytest.raises(AuthError):
         provider.token()
     assert provider.token() == "the-token" and session.calls[-2:] == ["discovery", "token"]
+
+
+def refused_connection():
+    reason = urllib3.exceptions.NewConnectionError(None, "Failed to establish a new connection")
+    reason.__cause__ = ConnectionRefusedError(111, "Connection refused")
+    return requests.exceptions.ConnectionError(urllib3.exceptions.MaxRetryError(None, "/x", reason))
+
+
+def test_an_authority_host_that_cannot_be_reached_is_named_not_called_throttled():
+    provider, session, _sleeps = entra([refused_connection() for _attempt in range(_graph.MAX_TRANSPORT_ATTEMPTS)])
+    with pytest.raises(AuthError) as err:
+        provider.token()
+    assert session.calls == ["discovery"] * _graph.MAX_TRANSPORT_ATTEMPTS
+    waited = re.search(r"and (\d+) s of waiting", str(err.value)).group(1)  # jittered backoff
+    assert str(err.value) == (
+        "the OpenID discovery of tenant t failed: GET https://login.example/t/v2.0/.well-known/openid-configuration "
+        "failed: cannot reach login.example (authority_host): connection refused (nothing listens on that port); gave up "
+        "after 3 attempts and %s s of waiting; check authority_host and the network path from the host that runs the "
+        "module (DNS, firewall, HTTPS_PROXY); tenant_id and the credential are not in question" % waited)
+
+
+def test_the_default_login_host_is_named_by_its_cloud():
+    pytest.importorskip("msal")
+    session = EntraSession([refused_connection() for _attempt in range(_graph.MAX_TRANSPORT_ATTEMPTS)])
+    credential = Credential(kind="client_secret", origin="client_secret", tenant_id="t", client_id="c", secret=SECRET)
+    provider = TokenProvider(credential, CLOUDS["usgov"], CLOUDS["usgov"].authority_host, session, 30,
+                             sleep=lambda _s: None)
+    with pytest.raises(AuthError) as err:
+        provider.token()
+    assert "cannot reach login.microsoftonline.us (the login host of cloud usgov): connection refused" in str(err.value)
+    assert "check cloud and the network path" in str(err.value) and "throttled" not in str(err.value)
+
+
+def test_a_token_endpoint_that_cannot_be_reached_is_named():
+    provider, _session, _sleeps = entra([EntraResponse(200, DISCOVERY)],
+                                        [refused_connection() for _attempt in range(_graph.MAX_TRANSPORT_ATTEMPTS)])
+    with pytest.raises(AuthError) as err:
+        provider.token()
+    message = str(err.value)
+    assert message.startswith("Entra ID could not issue a token: POST https://login.example/t/oauth2/v2.0/token failed: "
+                              "cannot reach login.example (authority_host): connection refused")
+    assert "throttled" not in message and SECRET not in message
+    assert message.endswith("; check authority_host and the network path from the host that runs the module (DNS, "
+                            "firewall, HTTPS_PROXY); the client secret (client_secret) of client_id c is not in question")

@@ -7,7 +7,10 @@
 from __future__ import annotations
 
 import email.utils
+import errno
 import json
+import socket
+import ssl
 
 import pytest
 import requests
@@ -450,3 +453,259 @@ def test_the_keyset_identity_names_graph_root_tenant_and_keyset():
     assert identity != graph.keyset_identity("B2C_1A_Other")
     assert identity not in (other_tenant.keyset_identity("B2C_1A_Signing"),
                             other_cloud.keyset_identity("B2C_1A_Signing"))
+
+
+# -- a key set created moments ago: B2C's replication delay (issue 11) ------------------------------------------------
+
+NOT_CREATED = "The trustframework key set with id 'B2C_1A_K' in tenant 'contoso' is not created."
+NOT_FOUND = "KeyContainer with 'id': 'B2C_1A_K' cannot be found in the directory 'contoso.onmicrosoft.com'."
+
+
+def refused_as_missing(code="AADB2C95052", status=400, message=NOT_CREATED):
+    return graph_error(status, code, message, request_id="rid-repl")
+
+
+def failure_of(response, answered=True):
+    return _graph.Failure(_graph._error_from_response("POST", "/x", response), answered=answered)
+
+
+@pytest.mark.parametrize("response, answered, new, waits", [
+    (refused_as_missing(), True, True, True),
+    (refused_as_missing("AADB2C90073", message=NOT_FOUND), True, True, True),
+    (refused_as_missing("AADB2C90073", 404, NOT_FOUND), True, True, True),
+    (refused_as_missing("AADB2C", message=NOT_CREATED), True, True, True),
+    (refused_as_missing("AADB2C", message=NOT_FOUND), True, True, True),
+    (refused_as_missing(), True, False, False),  # a set that existed before the run: deleted, not replicating
+    (refused_as_missing("AADB2C90073", message=NOT_FOUND), True, False, False),
+    (graph_error(400, "AADB2C95033"), True, True, False),
+    (graph_error(400, "AADB2C", "Bad kty parameter 'EC'"), True, True, False),
+    (graph_error(429, "AADB2C95043"), True, True, False),
+    (graph_error(500, "UnknownError"), True, True, False),
+    (graph_error(504, "AADB2C95052"), False, True, False),  # a gateway's answer: the service may still be at work
+], ids=["95052", "90073", "90073-404", "generic-not-created", "generic-not-found", "existing-95052",
+        "existing-90073", "95033", "generic-other", "429", "500", "504"])
+def test_only_a_new_set_refused_as_missing_awaits_replication(response, answered, new, waits):
+    assert _graph.awaits_replication(failure_of(response, answered), new) is waits
+
+
+def replicating(*script):
+    graph, session, sleeps = client(*script)
+    return graph, session, sleeps, graph.replication_budget()
+
+
+def test_a_new_set_refusing_keys_is_waited_for_and_the_post_sent_again():
+    reads = []
+    graph, session, sleeps, replication = replicating(refused_as_missing(), refused_as_missing("AADB2C90073",
+                                                                                               message=NOT_FOUND),
+                                                      FakeResponse(200, {"kid": "new"}))
+    assert graph.add_key("B2C_1A_K", "generateKey", {"use": "sig"}, lambda: reads.append(1), replication) == {"kid": "new"}
+    assert [call[0] for call in session.calls] == ["POST"] * 3
+    assert sleeps == [1.0, 2.0] and replication.waited == 3.0
+    assert len(reads) == 2  # one read before each resend: none landed
+
+
+def test_a_key_that_landed_while_waiting_is_returned_without_a_second_post():
+    graph, session, _sleeps, replication = replicating(refused_as_missing())
+    assert graph.add_key("B2C_1A_K", "generateKey", {}, lambda: {"kid": "theirs"}, replication) == {"kid": "theirs"}
+    assert len(session.calls) == 1
+
+
+def test_replication_pauses_are_short_so_the_wait_ends_soon_after_the_set_is_ready():
+    script = [refused_as_missing() for _attempt in range(8)] + [FakeResponse(200, {"kid": "new"})]
+    graph, _session, sleeps, replication = replicating(*script)
+    graph.add_key("B2C_1A_K", "generateKey", {}, lambda: None, replication)
+    assert sleeps == [1.0, 2.0, 4.0, 5.0, 5.0, 5.0, 5.0, 5.0]
+    assert max(sleeps) == _graph.REPLICATION_PAUSE_CAP
+
+
+def test_past_the_replication_budget_the_failure_says_the_set_is_not_ready_and_nothing_was_added():
+    script = [refused_as_missing() for _attempt in range(_graph.REPLICATION_MAX_ATTEMPTS)]
+    graph, session, sleeps, replication = replicating(*script)
+    with pytest.raises(GraphError) as err:
+        graph.add_key("B2C_1A_K", "generateKey", {}, lambda: None, replication)
+    assert sum(sleeps) <= _graph.REPLICATION_BUDGET < sum(sleeps) + _graph.REPLICATION_PAUSE_CAP
+    assert len(session.calls) == len(sleeps) + 1
+    message = str(err.value)
+    assert message.startswith("Graph POST /trustFramework/keySets/B2C_1A_K/generateKey failed: " + NOT_CREATED)
+    assert ("(HTTP 400, AADB2C95052); the key set exists (created moments ago) but B2C has not made it ready for keys "
+            "yet: gave up after %d attempts and %.0f s of waiting; no key was added: run the task again in a few "
+            "minutes [request-id rid-repl]" % (len(session.calls), sum(sleeps))) in message
+
+
+def test_the_replication_wait_has_its_own_budget_apart_from_throttling():
+    """Throttling before and during the wait does not cut it short: each has its own minute."""
+    throttled = FakeResponse(429, headers={"Retry-After": "50"})
+    script = [throttled] + [refused_as_missing() for _attempt in range(10)] + [FakeResponse(200, {"kid": "new"})]
+    graph, _session, sleeps, replication = replicating(*script)
+    assert graph.add_key("B2C_1A_K", "generateKey", {}, lambda: None, replication) == {"kid": "new"}
+    assert sleeps[0] == 50.0 and sum(sleeps) > _graph.WAIT_BUDGET
+    assert replication.waited == sum(sleeps[1:])
+
+
+def test_a_set_that_existed_before_the_run_is_not_waited_for():
+    graph, session, sleeps = client(refused_as_missing())
+    with pytest.raises(GraphError) as err:
+        add_key(graph, lambda: pytest.fail("no read: the POST was refused"))
+    assert len(session.calls) == 1 and sleeps == []
+    assert "it was deleted meanwhile, or created moments ago by another task or job and not replicated yet; run the " \
+           "task again in a minute" in str(err.value)
+
+
+def test_a_create_refused_as_existing_reads_the_set_until_it_replicated():
+    graph, session, sleeps = client(graph_error(400, "AADB2C95028"), graph_error(400, "AADB2C90073", NOT_FOUND),
+                                    graph_error(400, "AADB2C90073", NOT_FOUND),
+                                    FakeResponse(200, {"id": "B2C_1A_K", "keys": []}))
+    assert graph.create_keyset("B2C_1A_K") == {"id": "B2C_1A_K", "keys": []}
+    assert [call[0] for call in session.calls] == ["POST", "GET", "GET", "GET"] and sleeps == [1.0, 2.0]
+
+
+def test_a_create_refused_as_existing_whose_set_never_reads_fails_saying_so():
+    script = [graph_error(400, "AADB2C95028", request_id="rid-create")] + [
+        graph_error(400, "AADB2C90073", NOT_FOUND) for _attempt in range(_graph.REPLICATION_MAX_ATTEMPTS)]
+    graph, _session, sleeps = client(*script)
+    with pytest.raises(GraphError) as err:
+        graph.create_keyset("B2C_1A_K")
+    assert sum(sleeps) <= _graph.REPLICATION_BUDGET
+    assert err.value.code == "AADB2C95028" and "request-id rid-create" in str(err.value)
+    assert "yet reading it answers that it does not exist (gave up after" in str(err.value)
+    assert "it was deleted meanwhile, or B2C has not finished creating it" in str(err.value)
+
+
+# -- a key POST whose outcome is unknown and whose re-read fails too (issue 12) ---------------------------------------
+
+def failing_read():
+    raise GraphError("Graph GET /trustFramework/keySets/B2C_1A_K failed: cannot reach graph.example (graph_endpoint): "
+                     "connection refused (nothing listens on that port)")
+
+
+@pytest.mark.parametrize("fault", [lambda: requests.exceptions.ReadTimeout("slow"), dropped,
+                                   lambda: graph_error(504, "GatewayTimeout"), lambda: graph_error(500, "UnknownError")],
+                         ids=["read timeout", "dropped", "504", "500"])
+def test_a_key_post_whose_re_read_fails_says_a_key_may_have_been_added(fault):
+    graph, session, _sleeps = client(fault())
+    with pytest.raises(GraphError) as err:
+        add_key(graph, failing_read)
+    assert len(session.calls) == 1
+    message = str(err.value)
+    assert message.startswith("Graph POST /trustFramework/keySets/B2C_1A_K/generateKey failed: ")
+    assert ("a key may have been added, and reading the key set to find out failed (Graph GET "
+            "/trustFramework/keySets/B2C_1A_K failed: cannot reach graph.example (graph_endpoint): connection refused "
+            "(nothing listens on that port)); the request was not sent again: re-run the task once Graph answers: it "
+            "reads the key set first and adds a key only if none landed") in message
+
+
+def test_reading_for_an_unanswered_post_lasts_twice_the_timeout_at_least_ten_seconds():
+    for timeout, expected in ((2.0, _graph.LANDING_MIN), (8.0, 16.0), (45.0, _graph.WAIT_BUDGET)):
+        graph, _session, sleeps = client(requests.exceptions.ReadTimeout("slow"))
+        graph.session.request_timeout = timeout
+        with pytest.raises(GraphError, match="the key set was read for %d s" % expected):
+            add_key(graph, lambda: None)
+        assert sum(sleeps) == expected
+
+
+# -- transport failures in words: which host, and what went wrong (issue 12) ------------------------------------------
+
+def resolution_failure():
+    cause = socket.gaierror(-2, "Name or service not known")
+    reason = urllib3.exceptions.NewConnectionError(None, "Failed to resolve 'graph.nosuch.invalid'")
+    reason.__cause__ = cause
+    return requests.exceptions.ConnectionError(urllib3.exceptions.MaxRetryError(None, "/x", reason))
+
+
+def unroutable():
+    reason = urllib3.exceptions.NewConnectionError(None, "Failed to establish a new connection")
+    reason.__cause__ = OSError(errno.ENETUNREACH, "Network is unreachable")
+    return requests.exceptions.ConnectionError(urllib3.exceptions.MaxRetryError(None, "/x", reason))
+
+
+def refused_with_cause():
+    reason = urllib3.exceptions.NewConnectionError(None, "Failed to establish a new connection")
+    reason.__cause__ = ConnectionRefusedError(111, "Connection refused")
+    return requests.exceptions.ConnectionError(urllib3.exceptions.MaxRetryError(None, "/x", reason))
+
+
+def connect_timeout():
+    reason = urllib3.exceptions.ConnectTimeoutError(None, "timed out")
+    return requests.exceptions.ConnectTimeout(urllib3.exceptions.MaxRetryError(None, "/x", reason))
+
+
+def untrusted():
+    verification = ssl.SSLCertVerificationError(1, "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed")
+    verification.verify_message = "self-signed certificate in certificate chain"
+    return requests.exceptions.SSLError(urllib3.exceptions.MaxRetryError(None, "/x", urllib3.exceptions.SSLError(
+        verification)))
+
+
+def plain_http_port():
+    """https to a port that speaks plain http: the TLS handshake itself fails."""
+    error = ssl.SSLError(1, "[SSL: WRONG_VERSION_NUMBER] wrong version number")
+    error.reason = "WRONG_VERSION_NUMBER"
+    return requests.exceptions.SSLError(urllib3.exceptions.MaxRetryError(None, "/x", urllib3.exceptions.SSLError(error)))
+
+
+@pytest.mark.parametrize("make, words, reached", [
+    (resolution_failure, "the host name does not resolve (DNS)", False),
+    (refused_with_cause, "connection refused (nothing listens on that port)", False),
+    (refused, "the connection could not be opened", False),
+    (unroutable, "network is unreachable", False),
+    (connect_timeout, "no answer to the connection within the timeout (a firewall dropping packets, or a wrong "
+                      "address)", False),
+    (untrusted, "self-signed certificate in certificate chain", False),
+    (plain_http_port, "wrong version number", False),
+    (lambda: requests.exceptions.ReadTimeout("slow"), "no answer within the timeout", True),
+    (dropped, "connection failed or was dropped", True),
+], ids=["dns", "refused", "refused-no-cause", "no-route", "connect-timeout", "tls", "plain-http", "read-timeout",
+        "dropped"])
+def test_transport_failures_are_named(make, words, reached):
+    failure = _graph.transport_failure(make())
+    assert (failure.words, failure.reached) == (words, reached)
+
+
+@pytest.mark.parametrize("make, expected", [
+    (resolution_failure, "Graph GET /x failed: cannot reach graph.example (graph_endpoint): the host name does not "
+                         "resolve (DNS); gave up after 3 attempts and 3 s of waiting; check graph_endpoint and the "
+                         "network path from the host that runs the module (DNS, firewall, HTTPS_PROXY)"),
+    (refused_with_cause, "Graph GET /x failed: cannot reach graph.example (graph_endpoint): connection refused "
+                         "(nothing listens on that port); gave up after 3 attempts and 3 s of waiting; check "
+                         "graph_endpoint and the network path from the host that runs the module (DNS, firewall, "
+                         "HTTPS_PROXY)"),
+    (connect_timeout, "Graph GET /x failed: cannot reach graph.example (graph_endpoint): no answer to the connection "
+                      "within the timeout (a firewall dropping packets, or a wrong address); gave up after 3 attempts "
+                      "and 3 s of waiting; check graph_endpoint"),
+    (lambda: requests.exceptions.ReadTimeout("slow"), "Graph GET /x failed: no answer within the timeout; gave up after "
+                                                      "3 attempts and 3 s of waiting"),
+])
+def test_graph_that_cannot_be_reached_is_named_with_the_option_that_set_it(make, expected):
+    graph, session, _sleeps = client(*[make() for _attempt in range(_graph.MAX_TRANSPORT_ATTEMPTS)])
+    with pytest.raises(GraphError) as err:
+        graph.request_json("GET", "/x")
+    assert str(err.value).startswith(expected)
+    assert len(session.calls) == _graph.MAX_TRANSPORT_ATTEMPTS
+
+
+def test_the_default_graph_is_named_by_its_cloud():
+    session = ScriptedSession(*[resolution_failure() for _attempt in range(_graph.MAX_TRANSPORT_ATTEMPTS)])
+    graph = GraphClient(session, "https://graph.microsoft.com", Tokens(), sleep=lambda _s: None, rand=lambda: 1.0)
+    with pytest.raises(GraphError) as err:
+        graph.request_json("GET", "/x")
+    assert "cannot reach graph.microsoft.com (the Graph of cloud global): the host name does not resolve" in str(err.value)
+    assert "check cloud and the network path" in str(err.value)
+
+
+def test_an_untrusted_graph_certificate_names_host_and_reason_and_is_not_retried():
+    graph, session, _sleeps = client(untrusted())
+    with pytest.raises(GraphError) as err:
+        graph.request_json("GET", "/x")
+    assert str(err.value) == ("Graph GET /x failed: TLS verification of graph.example (graph_endpoint) failed: "
+                              "self-signed certificate in certificate chain; give the CA bundle with ca_path, or "
+                              "validate_certs: false for a test endpoint only")
+    assert len(session.calls) == 1
+
+
+def test_a_port_that_speaks_no_tls_is_named_and_not_retried():
+    graph, session, _sleeps = client(plain_http_port())
+    with pytest.raises(GraphError) as err:
+        graph.request_json("GET", "/x")
+    assert str(err.value) == ("Graph GET /x failed: the TLS handshake with graph.example (graph_endpoint) failed: wrong "
+                              "version number; check that graph_endpoint names an https endpoint (scheme, host and port)")
+    assert len(session.calls) == 1
