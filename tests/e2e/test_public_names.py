@@ -15,10 +15,11 @@ import json
 import re
 import subprocess
 
+from conftest import REPO_ROOT
 from test_auth import make_certificate  # a self-signed certificate: (PEM with its key, certificate PEM)
 
-MODULES = ("b2c_keyset", "b2c_keyset_certificate", "b2c_keyset_info", "b2c_keyset_key", "b2c_keyset_key_batch",
-           "b2c_keyset_secret")
+# Every module of the collection, the policy family included.
+MODULES = tuple(sorted(path.stem for path in (REPO_ROOT / "plugins" / "modules").glob("b2c_*.py")))
 OLD_BATCH = "entra.b2c.b2c_keyset_keys"
 # Ansible's words for a module that does not exist, playbook and ad hoc, ansible-core 2.16 to 2.21.
 UNRESOLVED = re.compile(rf"(couldn't resolve module/action|Cannot resolve) '{re.escape(OLD_BATCH)}'"
