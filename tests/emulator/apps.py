@@ -20,7 +20,7 @@ import secrets
 import threading
 import uuid
 from typing import Any, Callable
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, quote, urlencode
 
 from . import errors
 from .errors import GraphError
@@ -403,8 +403,9 @@ class DirectoryApi:
         body: dict[str, Any] = {"@odata.context": self._context(collection), "value": items[start:end]}
         if end < len(items):
             token = base64.urlsafe_b64encode(str(end).encode("ascii")).decode("ascii")
-            kept = [f"{key}={value}" for key, values in query.items() if key != "$skiptoken" for value in values]
-            body["@odata.nextLink"] = f"{self._base_url()}/beta/{collection}?" + "&".join(kept + [f"$skiptoken={token}"])
+            kept = [(key, value) for key, values in query.items() if key != "$skiptoken" for value in values]
+            body["@odata.nextLink"] = (f"{self._base_url()}/beta/{collection}?"
+                                       + urlencode(kept + [("$skiptoken", token)], quote_via=quote, safe="$"))
         return self._response(200, body)
 
     @staticmethod
