@@ -169,7 +169,8 @@ proxy_identity_experience_framework:
   returned: always
   type: dict
 admin_consent_changes:
-  description: The admin consent grants made or extended, as C(client -> API: scopes granted); empty when nothing.
+  description:
+    - "The admin consent grants made or extended, each as C(<client> -> <API>: <scopes> granted); empty when nothing."
   returned: always
   type: list
   elements: str
