@@ -81,7 +81,7 @@ notes:
     which reaches only the apps this app registration created) and C(DelegatedPermissionGrant.ReadWrite.All), with
     admin consent. A run that only reads (nothing to change, or check mode) needs C(Application.Read.All) and
     C(Directory.Read.All) (or the write permissions above). A refusal names the permission the call needs.
-  - There is no O(state=absent) on purpose - every custom policy that signs users in with local accounts depends on
+  - There is no C(state=absent) on purpose - every custom policy that signs users in with local accounts depends on
     these two apps; delete them in the portal if you really mean to.
   - New apps and grants can take a few minutes to reach every sign-in (Entra ID replication).
 seealso:
