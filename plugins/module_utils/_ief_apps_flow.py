@@ -164,6 +164,8 @@ def _ensure(run: Run, tenant: str, ief_name: str, proxy_name: str, ief_given: st
     ief = run.apps[IEF_KEY] = AppState(IEF_KEY, ief_name, _find(graph, ief_name, ief_given, f"{IEF_KEY}_app_id"))
     proxy = run.apps[PROXY_KEY] = AppState(PROXY_KEY, proxy_name,
                                            _find(graph, proxy_name, proxy_given, f"{PROXY_KEY}_app_id"))
+    for state in (ief, proxy):  # found by id under another name: messages and results use the app's own name
+        state.name = (state.before or {}).get("displayName") or state.name
     if ief.before is not None and proxy.before is not None and ief.before.get("id") == proxy.before.get("id"):
         raise AppsError(f"{IEF_KEY}_app_id and {PROXY_KEY}_app_id name the same application; the two apps are two "
                         f"registrations")
@@ -176,7 +178,7 @@ def _ensure(run: Run, tenant: str, ief_name: str, proxy_name: str, ief_given: st
         ief.after = _create(run, ief_name, body)
     else:
         ief.after = ief.before
-    patch, changes = plan_ief(ief.after, ief_name, tenant, str(uuid.uuid4()), graph_ids)
+    patch, changes = plan_ief(ief.after, ief.name, tenant, str(uuid.uuid4()), graph_ids)
     if ief.created and ief.after.get("appId") is None:
         changes = ["application ID URI api://<appId> set"]
     ief.changes.extend(changes)
