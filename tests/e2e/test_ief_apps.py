@@ -56,16 +56,20 @@ def test_empty_tenant_check_create_with_lost_answer_again_drift_and_twins(ansibl
     assert result["diff"]["after"]["proxy_identity_experience_framework"]["public_client_redirect_uris"] == ["myapp://auth"]
     assert writes(control) == [] and directory(control)["applications"] == []
 
-    # for real, the answer to the first app's create lost after it landed; then the same again
+    # for real, the answer to the first app's create lost after it landed; then the same again, by the ids it returned
     control.add_fault("applications.create", [{"commit": True, "drop": True}], keyset=IEF)
     control.clear_requests()
-    run = ansible.playbook([task, apps_task("again", tenant_domain=domain)], defaults=defaults)
+    by_id = apps_task("again", tenant_domain=domain, identity_experience_framework_name="Ignored when an id is given",
+                      identity_experience_framework_app_id="{{ created.identity_experience_framework_app_id }}",
+                      proxy_identity_experience_framework_app_id="{{ created.proxy_identity_experience_framework_app_id }}")
+    run = ansible.playbook([dict(task, register="created"), by_id], defaults=defaults)
     first, again = run.result("apps"), run.result("again")
     assert run.task("apps")["status"] == "ok", run.output[-3000:]
     assert first["changed"] is True and again["changed"] is False
     assert control.state()["faults"] == []  # the lost answer happened
     ief_id, proxy_id = first["identity_experience_framework_app_id"], first["proxy_identity_experience_framework_app_id"]
     assert (again["identity_experience_framework_app_id"], again["proxy_identity_experience_framework_app_id"]) == (ief_id, proxy_id)
+    assert again["identity_experience_framework"]["display_name"] == IEF  # found by id: its own name
     # one POST per object (the lost one was read, not resent), one PATCH (the application ID URI), and nothing more:
     # the second run wrote nothing
     assert sorted(writes(control)) == sorted([("POST", "applications.create")] * 2 + [("PATCH", "applications.patch")]
