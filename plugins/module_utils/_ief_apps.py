@@ -177,6 +177,8 @@ def _with_redirect(complex_value: dict | None, uri: str) -> dict | None:
     if uri in uris:
         return None
     value["redirectUris"] = uris + [uri]
+    # beta's redirectUriSettings repeats redirectUris (with an index each): left out, so the two cannot disagree
+    value.pop("redirectUriSettings", None)
     return value
 
 

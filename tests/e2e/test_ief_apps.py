@@ -21,7 +21,7 @@ def apps_task(name="apps", **args) -> dict:
 
 
 def directory(control) -> dict:
-    return control.state()["directory"]
+    return control.directory()
 
 
 def writes(control) -> list:

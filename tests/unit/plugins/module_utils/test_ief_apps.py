@@ -133,9 +133,11 @@ def test_a_new_ief_app_then_needs_only_its_application_id_uri():
 def test_ief_drift_is_repaired_with_only_that_change_and_the_rest_kept():
     app = created(ief_create_body("IdentityExperienceFramework", "contoso", SCOPE_ID, GRAPH_SCOPE_IDS))
     app["identifierUris"] = ["https://contoso.onmicrosoft.com/IdentityExperienceFramework"]  # an older tool's URI: kept
-    app["web"] = {"redirectUris": ["https://jwt.ms"], "implicitGrantSettings": {"enableIdTokenIssuance": True}}
+    app["web"] = {"redirectUris": ["https://jwt.ms"], "implicitGrantSettings": {"enableIdTokenIssuance": True},
+                  "redirectUriSettings": [{"uri": "https://jwt.ms", "index": None}]}
     body, changes = plan_ief(app, "IdentityExperienceFramework", "contoso", OTHER_SCOPE, GRAPH_SCOPE_IDS)
-    # the whole web value is sent, with the other URI and the implicit grant settings kept
+    # the whole web value is sent, with the other URI and the implicit grant settings kept (beta's redirectUriSettings,
+    # which repeats the URIs, left out)
     assert body == {"web": {"redirectUris": ["https://jwt.ms", redirect_uri("contoso")],
                             "implicitGrantSettings": {"enableIdTokenIssuance": True}}}
     assert changes == [f"web redirect URI {redirect_uri('contoso')} added"]
