@@ -537,6 +537,41 @@ class GraphClient:
             if key is not None:
                 return key
 
+    # -- creates that must never happen twice -------------------------------------------------------------------
+
+    def create_once(self, path: str, body: dict, landed: Callable[[], dict | None]) -> dict:
+        """POST a create whose duplicate the service would accept (an app registration: two apps may share a name) or
+        refuse (a service principal, a grant), and return the object.
+
+        A failure is reconciled with the state rather than sent again blindly (`landed` reads it and returns the object
+        this POST made, or None): no answer (timeout, dropped connection, 504) is never sent again, the state is read
+        for a while and the call fails if nothing landed; an answered 5xx or a 409 "already exists" is read once, and a
+        5xx sent again only if nothing landed; throttling (429) and a request never sent are sent again.
+        """
+        call = _Call(self, "POST", path, _json_bytes(body), JSON, JSON)
+        while True:
+            outcome = call.attempt()
+            if not isinstance(outcome, Failure):
+                return _json_or_none(outcome) or {}
+            reconcile = _read_or_raise(outcome, landed)
+            if outcome.sent and not outcome.answered:
+                found, read_for = self._await_landing(reconcile, call.budget.remaining)
+                if found is not None:
+                    return found
+                outcome.error.retries = (
+                    f"the tenant was read for {read_for:.0f} s and shows nothing new, but the service may still create "
+                    f"it, so the request was not sent again; re-run the task: it reads the tenant first and creates only "
+                    f"what is missing")
+                raise outcome.error
+            if outcome.status == 409:
+                found = reconcile()
+                if found is not None:
+                    return found
+                raise outcome.error
+            found = self._landed_or_wait(call, outcome, reconcile)
+            if found is not None:
+                return found
+
     @staticmethod
     def _replicated_or_landed(outcome: Failure, replication: RetryBudget,
                               landed: Callable[[], dict | None]) -> dict | None:
@@ -602,6 +637,22 @@ def _reconciler(failure: Failure, landed: Callable[[], dict | None]) -> Callable
                 f"a key may have been added, and reading the key set to find out failed ({read_failure}); the request "
                 f"was not sent again: re-run the task once Graph answers: it reads the key set first and adds a key "
                 f"only if none landed")
+            raise failure.error from None
+
+    return reconcile
+
+
+def _read_or_raise(failure: Failure, landed: Callable[[], dict | None]) -> Callable[[], dict | None]:
+    """`landed` for a create that may have landed: a read that fails raises the create's failure, saying so."""
+
+    def reconcile() -> dict | None:
+        try:
+            return landed()
+        except GraphError as read_failure:
+            failure.error.retries = (
+                f"it may have been created, and reading the tenant to find out failed ({read_failure}); the request was "
+                f"not sent again: re-run the task once Graph answers: it reads the tenant first and creates only what is "
+                f"missing")
             raise failure.error from None
 
     return reconcile

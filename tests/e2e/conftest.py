@@ -24,14 +24,17 @@ REPO_ROOT = TESTS_DIR.parent
 sys.path.insert(0, str(TESTS_DIR))
 
 from emulator import Emulator  # noqa: E402  pylint: disable=wrong-import-position
+from emulator.apps import IEF_APP_PERMISSIONS  # noqa: E402  pylint: disable=wrong-import-position
 from emulator.identity import READ_WRITE_ALL  # noqa: E402  pylint: disable=wrong-import-position
 from emulator.policies import POLICY_READ_WRITE  # noqa: E402  pylint: disable=wrong-import-position
 
 CALLBACKS_DIR = Path(__file__).resolve().parent / "callback_plugins"
-# The app of the custom policy tests and the whole-tenant role: key sets and policies. The ready app keeps the key set
-# permission only, which is what the key set tests expect of it.
+# The app of the custom policy tests, the IEF app registration tests and the whole-tenant role: key sets, policies,
+# app registrations and delegated permission grants. The ready app keeps the key set permission only, which is what the
+# key set tests expect of it.
 TENANT_APP = {"client_id": "7e1a0f52-0b3c-4d6e-9f10-2a3b4c5d6e7f", "client_secret": secrets.token_urlsafe(30),
-              "permissions": [READ_WRITE_ALL, POLICY_READ_WRITE], "display_name": "entra.b2c e2e keys and policies"}
+              "permissions": [READ_WRITE_ALL, POLICY_READ_WRITE, *IEF_APP_PERMISSIONS],
+              "display_name": "entra.b2c e2e keys and policies"}
 
 
 def pytest_configure(config):

@@ -6,7 +6,7 @@
 ansible_collections.entra.b2c.tests.emulator`): serve in the foreground until SIGINT/SIGTERM.
 
 Once listening it writes exactly one JSON line on stdout (url, ca_path, tenant_id, tenant_domain, client_id,
-client_secret); logs go to stderr.
+client_secret); logs go to stderr. The ready app holds every permission the collection's modules need (--permissions).
 """
 
 from __future__ import annotations
@@ -19,8 +19,16 @@ import sys
 import threading
 from typing import Any
 
+from .apps import IEF_APP_PERMISSIONS
 from .config import CLOUDS, EXISTS_STATUSES, NOT_FOUND_STATUSES, REPLICATION_ERRORS
+from .identity import READ_WRITE_ALL
+from .policies import POLICY_READ_WRITE
 from .server import DEFAULT_TENANT_DOMAIN, Emulator
+
+
+# The ready app of `python -m emulator` / `make emulator` can run every module of the collection, so that the docs'
+# examples run as written against it.
+READY_APP_PERMISSIONS = (READ_WRITE_ALL, POLICY_READ_WRITE, *IEF_APP_PERMISSIONS)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -49,6 +57,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="HTTP status of AADB2C95028 (default: %(default)s)")
     parser.add_argument("--generic-error-code", action="store_true",
                         help='B2C errors carry the code "AADB2C", their meaning only in the message, as some real answers do')
+    parser.add_argument("--permissions", default=",".join(READY_APP_PERMISSIONS), metavar="LIST",
+                        help="comma-separated Graph application permissions of the ready app (default: key sets, "
+                             "custom policies and the IEF app registrations: %(default)s)")
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="stderr log level")
     return parser.parse_args(argv)
 
@@ -79,7 +90,8 @@ def main(argv: list[str] | None = None) -> int:
 
     emulator = Emulator(latency_ms=args.latency_ms, data_file=args.data, state_dir=args.state_dir, port=args.port, host=args.host,
                         tenant_id=args.tenant_id, tenant_domain=args.tenant_domain, client_id=args.client_id,
-                        client_secret=args.client_secret, apps=apps, settings=settings_of(args))
+                        client_secret=args.client_secret, apps=apps, settings=settings_of(args),
+                        permissions=[name.strip() for name in args.permissions.split(",") if name.strip()])
     emulator.start()
     try:
         sys.stdout.write(json.dumps(emulator.info()) + "\n")

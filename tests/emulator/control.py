@@ -92,3 +92,8 @@ class ControlClient:
     def policies(self, content: bool = False) -> list[dict[str, Any]]:
         """The tenant's custom policies: [{"id"}], with content=True also the stored XML as $value answers it."""
         return self._call("GET", "policies?content=true" if content else "policies")["policies"]
+
+    def directory(self) -> dict[str, Any]:
+        """The tenant's app registrations, service principals (Microsoft Graph's included) and oauth2PermissionGrants,
+        as GET answers them: {"applications", "servicePrincipals", "oauth2PermissionGrants"}."""
+        return self.state()["directory"]

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import unquote
 
-from . import errors, policies
+from . import apps, errors, policies
 from .errors import GraphError
 from .store import is_valid_keyset_id, is_valid_kid
 
@@ -21,6 +21,7 @@ ROUTE_NAMES = (
     "keys.generate", "keys.active", "keys.uploadSecret", "keys.uploadCertificate", "keys.uploadPkcs12",
     "keys_v2.get", "keys_v2.patch",
     *policies.ROUTE_NAMES,
+    *apps.ROUTE_NAMES,
     "unknown",
 )
 # Graph routes that only read (need Read.All or ReadWrite.All); every other Graph route writes
@@ -51,6 +52,10 @@ class Route:
     # for "unknown" Graph routes and invalid ids: the error to answer once the caller is authenticated
     error: GraphError | None = None
     control: tuple[str, ...] = ()
+    # directory routes (apps.py): the addressed object's id; the caller's app id and roles, set once authenticated
+    entity: str | None = None
+    caller: str | None = None
+    roles: tuple[str, ...] = ()
 
 
 def split_path(path: str) -> list[str]:
@@ -99,6 +104,9 @@ def _resolve_graph(method: str, segments: list[str]) -> Route:
     if lowered[:2] == ["trustframework", "policies"]:
         name, policy_id, error = policies.route(method, segments[2:])
         return Route(name, "graph", policy=policy_id, error=error)
+    if segments and apps.is_collection(segments[0]):
+        name, entity, error = apps.route(method, segments)
+        return Route(name, "graph", entity=entity, error=error)
     if lowered[:2] != expected:
         index = next(i for i, want in enumerate(expected) if i >= len(lowered) or lowered[i] != want)
         bad = segments[index] if index < len(segments) else ""

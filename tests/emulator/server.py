@@ -194,7 +194,7 @@ class Emulator:
     def __init__(self, latency_ms: float = 0, data_file: str | None = None, state_dir: str | None = None, port: int = 0,
                  host: str = "127.0.0.1", tenant_id: str | None = None, tenant_domain: str | None = None,
                  client_id: str | None = None, client_secret: str | None = None, apps: list[dict[str, Any]] | None = None,
-                 settings: dict[str, Any] | None = None) -> None:
+                 settings: dict[str, Any] | None = None, permissions: list[str] | None = None) -> None:
         self.host = host
         self.port = port
         self.data_file = data_file
@@ -203,6 +203,8 @@ class Emulator:
         self.client_id = client_id or str(uuid.uuid4())
         self.client_secret = client_secret or new_client_secret()
         self.extra_apps = list(apps or [])
+        # the ready app's Graph application permissions (default: key sets only, what the key set tests expect)
+        self.permissions = list(permissions) if permissions is not None else [READ_WRITE_ALL]
         self._given_state_dir = state_dir
         self._state_dir: Path | None = None
         self._settings = Settings(latency_ms=float(latency_ms))
@@ -250,7 +252,7 @@ class Emulator:
         self.url = f"https://{url_host}:{self.port}"
         self.service.bind(self.url)
         # Apps are registered once the address is known: federated records default to this server's issuer URL
-        identity.register_app({"client_id": self.client_id, "client_secret": self.client_secret, "permissions": [READ_WRITE_ALL],
+        identity.register_app({"client_id": self.client_id, "client_secret": self.client_secret, "permissions": list(self.permissions),
                                "display_name": "entra.b2c emulator default app"}, builtin=True)
         for app in self.extra_apps:
             identity.register_app(app, builtin=True)

@@ -17,7 +17,7 @@ from email.message import Message
 from typing import Any, Callable
 from urllib.parse import parse_qs
 
-from . import errors, policies
+from . import apps, errors, policies
 from .config import Settings
 from .errors import EntraError, GraphError
 from .faults import FaultBook, RequestLog
@@ -81,6 +81,10 @@ class Service:
         self.policies = policies.PolicyStore(store.tenant_name, identity.tenant_id, lambda: {keyset["id"] for keyset in store.list()})
         self.policy_api = policies.PolicyApi(self.policies, Response, self._context, lambda: self.base_url)
         self._graph_handlers.update(self.policy_api.handlers)
+        self.directory = apps.Directory()
+        self.directory_api = apps.DirectoryApi(self.directory, Response, self._context, lambda: self.base_url,
+                                               lambda: self.settings.page_size, _json)
+        self._graph_handlers.update(self.directory_api.handlers)
 
     def bind(self, base_url: str) -> None:
         self.base_url = base_url
@@ -95,6 +99,7 @@ class Service:
         keyset = route.keyset or self._created_keyset_id(route, request)
         # policy routes: a fault's "keyset" filter names the policy
         target = keyset or route.policy or (policies.posted_policy_id(request.body) if route.name == "policies.create" else None)
+        target = target or apps.fault_target(route, request.body, lambda body: json.loads(body.decode("utf-8")))
         fault = self.faults.take(route.name, request.method, target)
         if self.settings.latency_ms:
             time.sleep(self.settings.latency_ms / 1000.0)
@@ -110,7 +115,8 @@ class Service:
         self._decorate(route, response, ids)
         self.log.add(method=request.method, path=request.path, query=request.query, route=route.name,
                      status=None if response.drop else response.status, started=started, started_wall=started_wall,
-                     keyset=keyset, fault=fault, extra=_token_request_facts(route, request) or policies.log_facts(route, target))
+                     keyset=keyset, fault=fault, extra=_token_request_facts(route, request) or policies.log_facts(route, target)
+                     or apps.log_facts(route, target))
         return response
 
     @staticmethod
@@ -182,7 +188,9 @@ class Service:
         if route.error is not None:
             raise route.error
         roles = set(claims.get("roles") or [])
-        needed = policies.NEEDED_ROLES.get(route.name) or ({READ_ALL, READ_WRITE_ALL} if route.name in READ_ROUTES else {READ_WRITE_ALL})
+        needed = policies.NEEDED_ROLES.get(route.name) or apps.NEEDED_ROLES.get(route.name) or (
+            {READ_ALL, READ_WRITE_ALL} if route.name in READ_ROUTES else {READ_WRITE_ALL})
+        route.caller, route.roles = claims.get("appid"), tuple(sorted(roles))
         if not roles & needed:
             raise errors.insufficient_privileges()
         return self._graph_handlers[route.name](request, route)
@@ -294,7 +302,8 @@ class Service:
             return Response(200, {"keysets": self.store.seed(body.get("keysets"))})
         if key == ("GET", "state"):
             return Response(200, {"keysets": self.store.list(), "apps": self.identity.app_ids(), "settings": self.settings.as_dict(),
-                                  "faults": self.faults.describe(), "policies": self.policies.ids()})
+                                  "faults": self.faults.describe(), "policies": self.policies.ids(),
+                                  "directory": self.directory.describe()})
         if path[:1] == ("policies",) and len(path) == 1:
             return self.policy_api.control(method, request)
         if key == ("GET", "requests"):
@@ -343,6 +352,7 @@ class Service:
     def reset(self) -> None:
         self.store.reset()
         self.policies.reset()
+        self.directory.reset()
         self.identity.reset()
         self.faults.clear()
         self.log.clear()

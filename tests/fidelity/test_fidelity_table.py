@@ -25,6 +25,10 @@ def policy_rows() -> list[list[str]]:
     return table_rows("## Policies", r"P\d+")
 
 
+def app_rows() -> list[list[str]]:
+    return table_rows("## Applications", r"A\d+")
+
+
 def defined_tests() -> dict[str, set[str]]:
     tests = {}
     for path in FIDELITY_DIR.glob("test_fidelity_*.py"):
@@ -62,6 +66,23 @@ def test_every_row_names_tests_that_exist():
             for name in re.findall(r"`([^`]+)`", names):
                 if name == "aadsts()":
                     continue
+                assert "test_" + name in tests[file_name], (number, file_name, name)
+                named += 1
+        assert named, number
+
+
+def test_app_rows_are_numbered_have_evidence_and_name_tests_that_exist():
+    rows = app_rows()
+    assert [row[0] for row in rows] == ["A%d" % index for index in range(1, len(rows) + 1)]
+    assert len(rows) >= 12
+    tests = defined_tests()
+    for number, _behaviour, evidence, covered in rows:
+        assert re.search(r"\b(doc|tools|guess)\b", evidence), number
+        named = 0
+        for group in covered.split("; "):
+            file_name, _sep, names = group.partition(": ")
+            assert file_name in tests, (number, group)
+            for name in re.findall(r"`([^`]+)`", names):
                 assert "test_" + name in tests[file_name], (number, file_name, name)
                 named += 1
         assert named, number

@@ -1,0 +1,14 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) entra.b2c contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Action plugin of entra.b2c.b2c_ief_apps: runs the module in the controller's worker process when it can."""
+
+from __future__ import annotations
+
+from ansible_collections.entra.b2c.plugins.plugin_utils._in_process import GraphAction
+
+
+class ActionModule(GraphAction):
+    """Runs entra.b2c.b2c_ief_apps; see plugins/plugin_utils/_in_process.py."""

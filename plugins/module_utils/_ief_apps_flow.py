@@ -1,0 +1,273 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) entra.b2c contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The flow of b2c_ief_apps: the two IEF app registrations, their service principals and admin consent.
+
+Internal use only: this module may change without notice.
+
+Data flows one way: options checked (no request yet) -> token -> the tenant read (the Microsoft Graph service
+principal, each app by id or display name) -> the pure plan of _ief_apps.py -> creates and PATCHes, unless check mode ->
+service principals -> admin consent grants -> the report. Decisions live in _ief_apps.py; Graph calls in _app_graph.py.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from ansible_collections.entra.b2c.plugins.module_utils._app_graph import AppGraph
+from ansible_collections.entra.b2c.plugins.module_utils._graph import GraphError
+from ansible_collections.entra.b2c.plugins.module_utils._ief_apps import (
+    GRAPH_APP_ID,
+    GRAPH_SCOPES,
+    IEF_KEY,
+    IEF_NAME,
+    PROXY_KEY,
+    PROXY_NAME,
+    SCOPE_VALUE,
+    AppsError,
+    app_facts,
+    apply_patch,
+    check_options,
+    graph_scope_ids,
+    ief_create_body,
+    pick_app,
+    plan_grant,
+    plan_ief,
+    plan_proxy,
+    proxy_create_body,
+    tenant_name,
+    user_impersonation,
+)
+from ansible_collections.entra.b2c.plugins.module_utils._module import GraphModule
+
+IEF_APPS_SPEC = dict(
+    identity_experience_framework_app_id=dict(type="str"),
+    proxy_identity_experience_framework_app_id=dict(type="str"),
+    identity_experience_framework_name=dict(type="str", default=IEF_NAME),
+    proxy_identity_experience_framework_name=dict(type="str", default=PROXY_NAME),
+    tenant_domain=dict(type="str"),
+)
+GRAPH_LABEL = "Microsoft Graph"
+
+
+class IefAppsModule(GraphModule):
+    """GraphModule for b2c_ief_apps: the app layer's refusals fail the task like every other user error."""
+
+    def __init__(self, argument_spec: dict, **kwargs):
+        super().__init__(argument_spec, **kwargs)
+        self._apps: AppGraph | None = None
+
+    def run(self, body: Callable[[GraphModule], dict]) -> None:
+        def guarded(module: GraphModule) -> dict:
+            try:
+                return body(module)
+            except AppsError as exc:
+                module.fail_json(msg=str(exc), **getattr(exc, "result", {}))
+                raise  # not reached: fail_json exits
+
+        super().run(guarded)
+
+    @property
+    def apps(self) -> AppGraph:
+        if self._apps is None:
+            self._apps = AppGraph(self.connect())
+        return self._apps
+
+
+@dataclass
+class AppState:
+    """One app through the run: as found, as it is (or would be) after, and what was done to it."""
+
+    key: str
+    name: str
+    before: dict | None
+    after: dict | None = None
+    service_principal: dict | None = None
+    created: bool = False
+    changes: list[str] = field(default_factory=list)
+
+    def report(self) -> dict:
+        after = self.after or {}
+        return {"app_id": after.get("appId"), "object_id": after.get("id"), "display_name": self.name,
+                "service_principal_id": (self.service_principal or {}).get("id"), "created": self.created,
+                "changes": list(self.changes)}
+
+
+class Run:
+    """The state of one module run, reported as far as it got when a request fails."""
+
+    def __init__(self, module: IefAppsModule):
+        self.module = module
+        self.check = module.check_mode
+        self.graph = module.apps
+        self.apps: dict[str, AppState] = {}
+        self.consent_before: list[dict] = []
+        self.consent_after: list[dict] = []
+        self.consent_changes: list[str] = []
+
+    def report(self) -> dict:
+        ief, proxy = self.apps.get(IEF_KEY), self.apps.get(PROXY_KEY)
+        changed = any(state.changes for state in self.apps.values()) or bool(self.consent_changes)
+        result: dict[str, Any] = {
+            "changed": changed,
+            f"{IEF_KEY}_app_id": (ief.after or {}).get("appId") if ief else None,
+            f"{PROXY_KEY}_app_id": (proxy.after or {}).get("appId") if proxy else None,
+            "admin_consent_changes": list(self.consent_changes),
+        }
+        for key, state in self.apps.items():
+            result[key] = state.report()
+        if self.module._diff:
+            result["diff"] = {
+                "before": {**{key: app_facts(state.before) for key, state in self.apps.items()},
+                           "admin_consent": self.consent_before},
+                "after": {**{key: app_facts(state.after) for key, state in self.apps.items()},
+                          "admin_consent": self.consent_after},
+            }
+        return result
+
+
+def _find(graph: AppGraph, name: str, given: str | None, option: str) -> dict | None:
+    found = graph.applications_with_app_id(given) if given else graph.applications_named(name)
+    return pick_app(found, name, given, option)
+
+
+def ensure_ief_apps(module: IefAppsModule) -> dict:
+    """b2c_ief_apps: both apps, their service principals and admin consent as the tutorial describes them."""
+    params = module.params
+    ief_name = params["identity_experience_framework_name"]
+    proxy_name = params["proxy_identity_experience_framework_name"]
+    ief_given = params[f"{IEF_KEY}_app_id"]
+    proxy_given = params[f"{PROXY_KEY}_app_id"]
+    check_options(ief_name, proxy_name, ief_given, proxy_given)
+    tenant = tenant_name(params["tenant_domain"], params["tenant_id"])
+
+    run = Run(module)
+    try:
+        _ensure(run, tenant, ief_name, proxy_name, ief_given, proxy_given)
+    except (GraphError, AppsError) as exc:
+        exc.result = run.report()
+        raise
+    return run.report()
+
+
+def _ensure(run: Run, tenant: str, ief_name: str, proxy_name: str, ief_given: str | None, proxy_given: str | None) -> None:
+    graph = run.graph
+    graph_sp = graph.service_principal(GRAPH_APP_ID)
+    if graph_sp is None:
+        raise AppsError(f"the tenant has no service principal of {GRAPH_LABEL} (appId {GRAPH_APP_ID}), which admin consent "
+                        f"to openid and offline_access is granted on; every Entra tenant has one: check tenant_id")
+    graph_ids = graph_scope_ids(graph_sp)
+    ief = run.apps[IEF_KEY] = AppState(IEF_KEY, ief_name, _find(graph, ief_name, ief_given, f"{IEF_KEY}_app_id"))
+    proxy = run.apps[PROXY_KEY] = AppState(PROXY_KEY, proxy_name,
+                                           _find(graph, proxy_name, proxy_given, f"{PROXY_KEY}_app_id"))
+    for state in (ief, proxy):  # found by id under another name: messages and results use the app's own name
+        state.name = (state.before or {}).get("displayName") or state.name
+    if ief.before is not None and proxy.before is not None and ief.before.get("id") == proxy.before.get("id"):
+        raise AppsError(f"{IEF_KEY}_app_id and {PROXY_KEY}_app_id name the same application; the two apps are two "
+                        f"registrations")
+
+    # IdentityExperienceFramework: the app, then its application ID URI (which needs the appId the create gives)
+    if ief.before is None:
+        body = ief_create_body(ief_name, tenant, str(uuid.uuid4()), graph_ids)
+        ief.created = True
+        ief.changes.append("application created")
+        ief.after = _create(run, ief_name, body)
+    else:
+        ief.after = ief.before
+    patch, changes = plan_ief(ief.after, ief.name, tenant, str(uuid.uuid4()), graph_ids)
+    if ief.created and ief.after.get("appId") is None:
+        changes = ["application ID URI api://<appId> set"]
+    ief.changes.extend(changes)
+    ief.after = _patch(run, ief.after, patch)
+    scope_id = (user_impersonation(ief.after) or {}).get("id")
+
+    # ProxyIdentityExperienceFramework, which needs the scope id of the first
+    ief_app_id = ief.after.get("appId") or f"<appId of {ief_name}>"
+    if proxy.before is None:
+        proxy.created = True
+        proxy.changes.append("application created")
+        proxy.after = _create(run, proxy_name, proxy_create_body(proxy_name, ief_app_id, scope_id, graph_ids))
+    else:
+        patch, changes = plan_proxy(proxy.before, ief_app_id, scope_id, graph_ids)
+        proxy.changes.extend(changes)
+        proxy.after = _patch(run, proxy.before, patch)
+
+    for state in (ief, proxy):
+        _ensure_service_principal(run, state)
+    _ensure_consent(run, graph_sp, ief, proxy)
+
+
+def _create(run: Run, name: str, body: dict) -> dict:
+    if run.check:
+        return dict(body, appId=None, id=None)
+
+    def landed() -> dict | None:
+        # Before the POST the tenant had no app of this name: one there now is this create's (a second one, made
+        # concurrently, is refused with both named).
+        return pick_app(run.graph.applications_named(name), name, None, "display name")
+
+    return run.graph.create_application(body, landed)
+
+
+def _patch(run: Run, app: dict, body: dict) -> dict:
+    if body and not run.check and app.get("id"):
+        run.graph.patch_application(app["id"], body)
+    return apply_patch(app, body) if body else app
+
+
+def _ensure_service_principal(run: Run, state: AppState) -> None:
+    app_id = (state.after or {}).get("appId")
+    if app_id is None:  # check mode, new app
+        state.changes.append("service principal created")
+        return
+    found = None if state.created else run.graph.service_principal(app_id)
+    if found is None:
+        state.changes.append("service principal created")
+        found = {"id": None, "appId": app_id} if run.check else run.graph.create_service_principal(app_id)
+    state.service_principal = found
+
+
+def _ensure_consent(run: Run, graph_sp: dict, ief: AppState, proxy: AppState) -> None:
+    """Admin consent: AllPrincipals grants from each app's service principal to the APIs it calls."""
+    ief_sp, proxy_sp = ief.service_principal or {}, proxy.service_principal or {}
+    wanted = [
+        (ief, ief_sp, GRAPH_LABEL, graph_sp, list(GRAPH_SCOPES)),
+        (proxy, proxy_sp, GRAPH_LABEL, graph_sp, list(GRAPH_SCOPES)),
+        (proxy, proxy_sp, ief.name, ief_sp, [SCOPE_VALUE]),
+    ]
+    grants_by_client: dict[str, list[dict]] = {}
+    for client, client_sp, resource_label, resource_sp, scopes in wanted:
+        label = f"{client.name} -> {resource_label}"
+        client_id, resource_id = client_sp.get("id"), resource_sp.get("id")
+        if client_id is None or resource_id is None:  # check mode: a service principal that would be new
+            run.consent_changes.append(f"{label}: {' '.join(scopes)} granted")
+            run.consent_after.append({"grant": label, "scope": " ".join(scopes)})
+            continue
+        if client_id not in grants_by_client:
+            grants_by_client[client_id] = [] if client.created else run.graph.grants_of(client_id)
+        grants = grants_by_client[client_id]
+        held = next((grant for grant in grants if grant.get("consentType") == "AllPrincipals"
+                     and str(grant.get("resourceId", "")).lower() == resource_id.lower()), None)
+        if held is not None:
+            run.consent_before.append({"grant": label, "scope": held.get("scope") or ""})
+        action, detail = plan_grant(grants, client_id, resource_id, scopes)
+        if action is None:
+            run.consent_after.append({"grant": label, "scope": held.get("scope") or ""})
+            continue
+        if action == "create":
+            run.consent_changes.append(f"{label}: {detail['scope']} granted")
+            run.consent_after.append({"grant": label, "scope": detail["scope"]})
+            if not run.check:
+                made = run.graph.create_grant(detail)
+                action, detail = plan_grant([made], client_id, resource_id, scopes)  # found one holding less: add
+        if action == "patch":
+            grant_id, scope = detail
+            run.consent_after = [entry for entry in run.consent_after if entry["grant"] != label]
+            run.consent_changes.append(f"{label}: {scope} granted")
+            run.consent_after.append({"grant": label, "scope": scope})
+            if not run.check:
+                run.graph.patch_grant(grant_id, scope)
