@@ -31,6 +31,8 @@ POLICY_PERMISSION_HINT = (
     "(Policy.Read.All is enough for reads) with admin consent in the B2C tenant")
 KEYSET_HINT = ("a key set the policy references (StorageReferenceId) does not exist: create it first, with "
                "entra.b2c.b2c_keyset_key or the policy_keys role, then run again")
+CONFLICT_HINT = ("another upload changed this policy at the same moment, so this one was not stored and was not "
+                 "retried; nothing else of this policy was changed: run again once the other deployment has finished")
 BASE_HINT = ("the policy's BasePolicy is not in the tenant: upload the base first (entra.b2c.b2c_policies orders a set "
              "bases first), then run again")
 
@@ -53,6 +55,8 @@ def _explained(exc: GraphError) -> GraphError:
         exc.hint = KEYSET_HINT
     elif exc.status in (400, 404) and "cannot be found in the directory" in text:
         exc.hint = BASE_HINT
+    elif exc.status == 409:
+        exc.hint = CONFLICT_HINT
     return exc
 
 
