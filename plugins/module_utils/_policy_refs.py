@@ -16,7 +16,8 @@ of its base policies contain such an element."); this module finds the same mist
 the nearest id the chain does define.
 
 Zero false positives is the bar, so only what is certainly a reference is checked (REFERENCES below), ids are compared
-ignoring case, and a policy whose chain cannot be read completely is not checked at all. Not checked, on purpose:
+ignoring case (as B2C does: Microsoft's starter pack, which B2C accepts, names the claim type "surname" as
+"surName"), and a policy whose chain cannot be read completely is not checked at all. Not checked, on purpose:
 Metadata items other than ContentDefinitionReferenceId (ClaimTypeOnWhichToEnable, IpAddressClaimReferenceId, ...),
 SubjectNamingInfo's ClaimType (a protocol claim name), PartnerClaimType, LocalizedString ElementId, the predicates'
 PredicateReference/PredicateValidationReference ids, ClaimsProviderSelection's ClaimsExchange ids, Precondition values

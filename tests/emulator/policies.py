@@ -157,8 +157,8 @@ def _local(tag: Any) -> str:
 
 
 def _defined(chain: list[ET.Element]) -> set[tuple[str, str]]:
-    return {(_DEFINES[_local(element.tag)], element.get("Id", "").strip()) for root in chain for element in root.iter()
-            if _local(element.tag) in _DEFINES and element.get("Id", "").strip()}
+    return {(_DEFINES[_local(element.tag)], element.get("Id", "").strip().lower()) for root in chain
+            for element in root.iter() if _local(element.tag) in _DEFINES and element.get("Id", "").strip()}
 
 
 def _references(element: ET.Element, journey: str | None = None, step: str | None = None):
@@ -180,12 +180,12 @@ def _references(element: ET.Element, journey: str | None = None, step: str | Non
 
 def dangling_sentences(root: ET.Element, chain: list[ET.Element], policy_id: str, tenant: str) -> list[str]:
     """B2C's sentence for each reference of `root` that no policy of `chain` (root first, then its bases) defines; ids
-    are matched exactly [guess: the stricter choice]. In an orchestration step the sentence comes after the step's
-    prefix and twice (samples #481)."""
+    are matched ignoring case (Microsoft's starter pack, which B2C accepts, references the claim type "surname" as
+    "surName"). In an orchestration step the sentence comes after the step's prefix and twice (samples #481)."""
     defined = _defined(chain)
     sentences = []
     for kind, value, journey, step in _references(root):
-        if (kind, value) in defined:
+        if (kind, value.lower()) in defined:
             continue
         sentence = (f'Policy "{policy_id}" of tenant "{tenant}" makes a reference to {kind} with id "{value}" but neither '
                     "the policy nor any of its base policies contain such an element.")
