@@ -67,6 +67,7 @@ def conflict_upload_fault(policy_id: str) -> dict[str, Any]:
     return {"status": 409, "code": "AADB2C",
             "message": f"The policy '{policy_id}' is being changed by another request at the same time. Try again later."}
 
+
 _POLICY_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.\-]+$")
 
 

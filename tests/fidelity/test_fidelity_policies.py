@@ -445,7 +445,7 @@ def test_the_transient_and_conflict_faults_answer_in_b2cs_shape(emulator, polici
                                                 conflict_upload_fault("B2C_1A_Basic_Base")], keyset="B2C_1A_Basic_Base")
     base = policy_text("TrustFrameworkBase", tenant)
     transient = policies.put("B2C_1A_Basic_Base", base)
-    assert transient.status_code == 400 and graph_error(transient) ["message"] == (
+    assert transient.status_code == 400 and graph_error(transient)["message"] == (
         f'Validation failed: 1 validation error(s) found in policy "B2C_1A_BASIC_BASE" of tenant "{tenant}".'
         "Object reference not set to an instance of an object.")
     conflict = policies.put("B2C_1A_Basic_Base", base)
