@@ -213,13 +213,17 @@ def test_dangling_references_are_refused_before_any_write_with_their_line_and_a_
     (alone / "SignIn.xml").write_text((deployed / "SignIn.xml").read_text(encoding="utf-8").replace(
         'ClaimTypeReferenceId="email"', 'ClaimTypeReferenceId="emial"'), encoding="utf-8")
     one = {"name": "one", "entra.b2c.b2c_policy": {"path": str(alone / "SignIn.xml")}, "ignore_errors": True}
-    check = ansible.playbook([policies_task("alone", path=str(alone)), one], defaults=tenant_connection(ansible), check=True)
+    unchanged = {"name": "unchanged", "entra.b2c.b2c_policy": {"path": str(deployed / "SignIn.xml")}}
+    check = ansible.playbook([policies_task("alone", path=str(alone)), one, unchanged], defaults=tenant_connection(ansible),
+                             check=True)
     expected = "%s (%s) line %d: ClaimType 'emial' is defined neither in the policy nor in any of its bases (did you mean " \
                "'email'?)" % (SIGN_IN, alone / "SignIn.xml", line_of(alone / "SignIn.xml", "emial"))
     assert expected in check.task("alone")["result"]["msg"].splitlines()
     assert check.task("one")["status"] == "failed" and expected in check.task("one")["result"]["msg"].splitlines()
+    assert check.result("unchanged")["changed"] is False
     reads = sorted(item["policy"] for item in control.requests() if item["route"] == "policies.get")
-    assert reads == sorted([EXTENSIONS, LOCALIZATION, BASE] * 2 + [SIGN_IN])  # b2c_policy also read its own copy
+    # b2c_policy reads its own copy, and its bases only when it would upload
+    assert reads == sorted([EXTENSIONS, LOCALIZATION, BASE] * 2 + [SIGN_IN] * 2)
     assert "policies.put" not in routes(control)
 
 
