@@ -11,7 +11,8 @@ Every call here is idempotent (GET, PUT of a whole policy, DELETE), so it goes t
 retries throttling, unavailability and dropped connections. On top of that, an upload is sent again when B2C answers
 one of the two refusals that are known to pass on a second try: its transient "Object reference not set" (reported by
 users), and "base policy cannot be found" right after this run uploaded that base (a guess, modelled on the key sets'
-replication delay; it cannot mask a base that is really missing, since this run has just put it there).
+replication delay; it cannot mask a base that is really missing, since this run has just put it there). A conflict
+with another upload of the same policy (409) is never sent again: the other upload may hold the newer content.
 """
 
 from __future__ import annotations
