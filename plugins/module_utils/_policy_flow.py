@@ -48,6 +48,7 @@ from ansible_collections.entra.b2c.plugins.module_utils._policies import (
     upload_waves,
 )
 from ansible_collections.entra.b2c.plugins.module_utils._policy_graph import PolicyGraph
+from ansible_collections.entra.b2c.plugins.module_utils._policy_refs import outside_bases, refuse_dangling, tenant_base
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -167,8 +168,11 @@ def ensure_policy(module: PolicyModule) -> dict:
         source, content = "content", params["content"]
     policy = load_policy(content, source, expected_id=params["policy"], tenant=module.tenant)
 
+    refuse_dangling([policy])  # a policy without a base: before any request
     stored = module.policies.get_xml(policy.policy_id)
     upload, reason = plan_policy(policy, stored)
+    if upload and policy.base_policy_id:  # its bases are read only when it would be uploaded
+        refuse_dangling([policy], tenant_bases(module, [policy], 1))
     result: dict[str, Any] = {"changed": upload, "policy": policy.policy_id, "reason": reason,
                               "base_policy": policy.base_policy_id, "keysets": list(policy.key_sets)}
     if module._diff:
@@ -200,6 +204,24 @@ def remove_policy(module: PolicyModule) -> dict:
     return result
 
 
+def tenant_bases(module: PolicyModule, policies: Sequence[Policy], parallel: int) -> dict[str, bytes | None]:
+    """The tenant's copies of the bases outside `policies` and of their own bases up to the root, by policy_key: a
+    level of the chain at a time, each level's reads side by side. No request when every base is in `policies`."""
+    copies: dict[str, bytes | None] = {}
+    inside = {policy.key for policy in policies}
+    wanted = outside_bases(policies)
+    while wanted:
+        ids = sorted(wanted.values())
+        for policy_id, content in zip(ids, in_parallel(module.policies.get_xml, ids, parallel)):
+            copies[policy_key(policy_id)] = content
+        wanted = {}
+        for content in copies.values():
+            base = tenant_base(content)
+            if base and base not in copies and base not in inside:
+                wanted[base] = stored_facts(content)[1] or base
+    return copies
+
+
 # ---- a set ----------------------------------------------------------------------------------------------------------
 def deploy_set(module: PolicyModule) -> dict:
     """b2c_policies: a set present, uploaded level by level where it differs, or absent, dependents first."""
@@ -211,10 +233,13 @@ def deploy_set(module: PolicyModule) -> dict:
         sources = item_sources(params["policies"])
     policies = load_set(sources, module.tenant)
     levels = check_set(policies)  # duplicates, cycles, depth: refused before any request
+    if params["state"] == "present":
+        refuse_dangling(policies)  # references whose chain is all in the set: refused before any request
     listed = module.policies.list_ids()
     if params["state"] == "absent":
         return _remove_set(module, levels, listed, parallel)
     levels = dependency_levels(policies, tenant_policy_ids=listed)  # a base neither in the set nor in the tenant
+    refuse_dangling(policies, tenant_bases(module, policies, parallel))  # chains through the tenant: before any write
     in_tenant = {policy_key(policy_id) for policy_id in listed}
     present = [policy for level in levels for policy in level if policy.key in in_tenant]
     stored = dict(zip((policy.key for policy in present),

@@ -11,7 +11,8 @@ Every call here is idempotent (GET, PUT of a whole policy, DELETE), so it goes t
 retries throttling, unavailability and dropped connections. On top of that, an upload is sent again when B2C answers
 one of the two refusals that are known to pass on a second try: its transient "Object reference not set" (reported by
 users), and "base policy cannot be found" right after this run uploaded that base (a guess, modelled on the key sets'
-replication delay; it cannot mask a base that is really missing, since this run has just put it there).
+replication delay; it cannot mask a base that is really missing, since this run has just put it there). A conflict
+with another upload of the same policy (409) is never sent again: the other upload may hold the newer content.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ POLICY_PERMISSION_HINT = (
     "(Policy.Read.All is enough for reads) with admin consent in the B2C tenant")
 KEYSET_HINT = ("a key set the policy references (StorageReferenceId) does not exist: create it first, with "
                "entra.b2c.b2c_keyset_key or the policy_keys role, then run again")
+CONFLICT_HINT = ("another upload changed this policy at the same moment, so this one was not stored and was not "
+                 "retried; nothing else of this policy was changed: run again once the other deployment has finished")
 BASE_HINT = ("the policy's BasePolicy is not in the tenant: upload the base first (entra.b2c.b2c_policies orders a set "
              "bases first), then run again")
 
@@ -53,6 +56,8 @@ def _explained(exc: GraphError) -> GraphError:
         exc.hint = KEYSET_HINT
     elif exc.status in (400, 404) and "cannot be found in the directory" in text:
         exc.hint = BASE_HINT
+    elif exc.status == 409:
+        exc.hint = CONFLICT_HINT
     return exc
 
 

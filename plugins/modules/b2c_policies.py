@@ -21,6 +21,12 @@ description:
     change is what M(entra.b2c.b2c_policy) compares.
   - Every file is checked as M(entra.b2c.b2c_policy) checks one, all problems of all files reported together, before
     any request.
+  - Resolves every reference of every policy (claim types, technical profiles, claims transformations, journeys,
+    content definitions, localized resources, display controls) against its inheritance chain and refuses, one per
+    line with the file's line and the nearest existing id, those no policy of the chain defines - before any request
+    when every chain is in the set, else after reading the tenant's copies of the bases outside the set (only those),
+    always before any write and in check mode too. So a base change that breaks a child of the set is refused before
+    the base is uploaded.
   - When B2C refuses an upload, the other uploads of the same level complete, later levels are not attempted, and the
     task fails naming each refused policy, where it came from, B2C's code and message, what this run already uploaded
     and what it did not attempt. A second run uploads only what is still different.

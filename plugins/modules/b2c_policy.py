@@ -24,6 +24,10 @@ description:
     C(yourtenant) placeholder, a C(BasePolicy) in another tenant.
   - A policy that extends another needs its base in the tenant first, and every key set it references through
     C(StorageReferenceId) must exist. Use M(entra.b2c.b2c_policies) for a set, which uploads bases first.
+  - Refuses references (claim types, technical profiles, journeys, content definitions and the like) that neither
+    the policy nor any of its bases defines, one per line with the file's line and the nearest existing id - before
+    any request for a policy without a base; for one with a base, against the tenant's copies of its bases, read only
+    when the policy would be uploaded.
 author:
   - entra.b2c maintainers (@entra-b2c)
 extends_documentation_fragment:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from conftest import routes
-from emulator.policies import TRANSIENT_UPLOAD_FAULT
+from emulator.policies import conflict_upload_fault, transient_upload_fault
 from policy_helpers import (
     BASE,
     EXTENSIONS,
@@ -165,13 +165,66 @@ def test_a_refusal_stops_later_levels_and_names_what_was_uploaded(ansible, contr
     assert again["uploaded"] == UPLOAD_ORDER[1:] and puts(control)[0] == LOCALIZATION
 
 
-def test_a_transient_refusal_is_sent_again(ansible, control, policy_dir):
+def test_a_transient_refusal_is_sent_again_and_a_conflict_stops_the_run_naming_the_policy(ansible, control, policy_dir):
     seed_keys(control)
-    control.add_fault("policies.put", [TRANSIENT_UPLOAD_FAULT], keyset=BASE)
-    result = ansible.playbook([policies_task(path=str(policy_dir))], defaults=tenant_connection(ansible)).result("policies")
-    assert result["uploaded"] == UPLOAD_ORDER
-    attempts = [entry["status"] for entry in control.requests() if entry["route"] == "policies.put" and entry["policy"] == BASE]
-    assert attempts == [400, 201]
+    control.add_fault("policies.put", [transient_upload_fault(BASE, ansible.emulator.tenant_domain)], keyset=BASE)
+    control.add_fault("policies.put", [conflict_upload_fault(EXTENSIONS)], keyset=EXTENSIONS)
+    entry = ansible.playbook([policies_task(path=str(policy_dir))], defaults=tenant_connection(ansible)).task("policies")
+    result = entry["result"]
+    attempts = [item["status"] for item in control.requests() if item["route"] == "policies.put" and item["policy"] == BASE]
+    assert attempts == [400, 201]  # the transient refusal: the same PUT sent again
+    assert entry["status"] == "failed" and result["uploaded"] == [BASE, LOCALIZATION]
+    assert result["msg"].startswith("a policy was not uploaded: %s (%s): " % (EXTENSIONS, policy_dir / "TrustFrameworkExtensions.xml"))
+    assert "(HTTP 409, AADB2C); another upload changed this policy at the same moment" in result["msg"]
+    assert "Already uploaded in this run: %s, %s. Not attempted: %s, %s." % (BASE, LOCALIZATION, SIGN_IN, SIGN_IN_API) in result["msg"]
+    assert [item["policy"] for item in control.requests() if item["route"] == "policies.put"].count(EXTENSIONS) == 1
+    assert sorted(policy["id"] for policy in control.policies()) == [BASE, LOCALIZATION]
+
+
+def line_of(path: Path, text: str) -> int:
+    content = path.read_text(encoding="utf-8")
+    return content[:content.index(text)].count("\n") + 1
+
+
+def test_dangling_references_are_refused_before_any_write_with_their_line_and_a_hint(ansible, control, deployed):
+    tenant = ansible.emulator.tenant_domain
+    typo = render(deployed.parent / "typo", tenant)
+    edit(typo / "SignIn.xml", '<DefaultUserJourney ReferenceId="BasicSignIn" />', '<DefaultUserJourney ReferenceId="BasicSignln" />')
+    renamed = render(deployed.parent / "renamed", tenant)  # a base change that breaks both children
+    edit(renamed / "TrustFrameworkBase.xml", '<UserJourney Id="BasicSignIn">', '<UserJourney Id="BasicSignInV2">')
+    control.clear_requests()
+    first = ansible.playbook([policies_task("typo", path=str(typo)), policies_task("renamed", path=str(renamed))],
+                             defaults=tenant_connection(ansible))
+    assert control.requests() == []  # every chain is in its set: refused before any request, the token included
+    typo_msg = first.task("typo")["result"]["msg"]
+    assert typo_msg.splitlines() == [
+        "1 reference(s) that no policy of the inheritance chain defines, nothing was sent (B2C would refuse the upload):",
+        "%s (%s) line %d: UserJourney 'BasicSignln' is defined neither in the policy nor in any of its bases (did you mean "
+        "'BasicSignIn'?)" % (SIGN_IN, typo / "SignIn.xml", line_of(typo / "SignIn.xml", "BasicSignln"))]
+    renamed_msg = first.task("renamed")["result"]["msg"]
+    assert renamed_msg.startswith("2 reference(s)")
+    for policy_id, name in ((SIGN_IN, "SignIn.xml"), (SIGN_IN_API, "SignInForApi.xml")):
+        assert "%s (%s) line %d: UserJourney 'BasicSignIn' is defined neither in the policy nor in any of its bases (did you " \
+               "mean 'BasicSignInV2'?)" % (policy_id, renamed / name, line_of(renamed / name, "BasicSignIn")) in renamed_msg
+
+    # Bases outside the set are read from the tenant (only those), in check mode too; b2c_policy reads its chain likewise.
+    alone = deployed.parent / "alone"
+    alone.mkdir()
+    (alone / "SignIn.xml").write_text((deployed / "SignIn.xml").read_text(encoding="utf-8").replace(
+        'ClaimTypeReferenceId="email"', 'ClaimTypeReferenceId="emial"'), encoding="utf-8")
+    one = {"name": "one", "entra.b2c.b2c_policy": {"path": str(alone / "SignIn.xml")}, "ignore_errors": True}
+    unchanged = {"name": "unchanged", "entra.b2c.b2c_policy": {"path": str(deployed / "SignIn.xml")}}
+    check = ansible.playbook([policies_task("alone", path=str(alone)), one, unchanged], defaults=tenant_connection(ansible),
+                             check=True)
+    expected = "%s (%s) line %d: ClaimType 'emial' is defined neither in the policy nor in any of its bases (did you mean " \
+               "'email'?)" % (SIGN_IN, alone / "SignIn.xml", line_of(alone / "SignIn.xml", "emial"))
+    assert expected in check.task("alone")["result"]["msg"].splitlines()
+    assert check.task("one")["status"] == "failed" and expected in check.task("one")["result"]["msg"].splitlines()
+    assert check.result("unchanged")["changed"] is False
+    reads = sorted(item["policy"] for item in control.requests() if item["route"] == "policies.get")
+    # b2c_policy reads its own copy, and its bases only when it would upload
+    assert reads == sorted([EXTENSIONS, LOCALIZATION, BASE] * 2 + [SIGN_IN] * 2)
+    assert "policies.put" not in routes(control)
 
 
 def test_cycles_duplicates_and_bad_files_are_refused_before_any_request(ansible, control, policy_dir):

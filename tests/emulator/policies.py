@@ -17,6 +17,7 @@ import io
 import json
 import re
 import threading
+import uuid
 import xml.etree.ElementTree as ET
 from typing import Any, Callable
 from urllib.parse import parse_qs
@@ -47,10 +48,25 @@ XML_CONTENT_TYPE = "application/xml"
 MAX_POLICY_BYTES = 1024 * 1024
 MAX_INHERITANCE_LEVELS = 10
 MAX_POLICIES = 200
-# A transient failure users report on upload (a fault item for ControlClient.add_fault)
+# A transient failure users report on upload (a fault item for ControlClient.add_fault); transient_upload_fault()
+# writes it exactly as users posted it, naming the policy and the tenant
+TRANSIENT_TEXT = "Object reference not set to an instance of an object."
 TRANSIENT_UPLOAD_FAULT = {"status": 400, "code": "AADB2C",
-                          "message": "Validation failed: 1 validation error(s) found in policy. Object reference not set to an "
-                                     "instance of an object."}
+                          "message": "Validation failed: 1 validation error(s) found in policy. " + TRANSIENT_TEXT}
+
+
+def transient_upload_fault(policy_id: str, tenant: str) -> dict[str, Any]:
+    """The transient upload failure as B2C words it (advanced-policies #47): header, then the .NET text, no separator."""
+    return {"status": 400, "code": "AADB2C", "message": f'Validation failed: 1 validation error(s) found in policy '
+                                                        f'"{policy_id.upper()}" of tenant "{tenant}".{TRANSIENT_TEXT}'}
+
+
+def conflict_upload_fault(policy_id: str) -> dict[str, Any]:
+    """An upload that loses to another upload of the same policy at the same moment [guess: nothing public shows what
+    B2C answers; a 409 like any conflict, with the generic code]."""
+    return {"status": 409, "code": "AADB2C",
+            "message": f"The policy '{policy_id}' is being changed by another request at the same time. Try again later."}
+
 
 _POLICY_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.\-]+$")
 
@@ -102,9 +118,91 @@ def policy_not_found(policy_id: str, tenant_object_id: str) -> GraphError:
 
 
 def validation_failed(policy_id: str, tenant: str, problems: list[str]) -> GraphError:
-    # The service concatenates the header and each error without a separator (texts users posted)
-    return _b2c(f'Validation failed: {len(problems)} validation error(s) found in policy "{policy_id.upper()}" of tenant '
-                f'"{tenant}".' + "".join(problems))
+    # The service concatenates the header and each error without a separator (texts users posted). Its count is not
+    # the number of sentences: some sentences come twice and count once (starter-pack #113, samples #481), so the
+    # count here is that of distinct sentences and `problems` holds a repeated sentence twice.
+    return _b2c(f'Validation failed: {len(dict.fromkeys(problems))} validation error(s) found in policy '
+                f'"{policy_id.upper()}" of tenant "{tenant}".' + "".join(problems))
+
+
+# ---- references that must resolve in the policy or one of its bases -------------------------------------------------
+# element -> {attribute: kind}: what each element defines (its Id) and what its attributes refer to. The kinds are the
+# element names B2C's message uses ("makes a reference to ClaimType with id ...": samples #53; TechnicalProfile:
+# samples #481); the others follow the same pattern [guess].
+_DEFINES = {"ClaimType": "ClaimType", "TechnicalProfile": "TechnicalProfile", "ClaimsTransformation": "ClaimsTransformation",
+            "UserJourney": "UserJourney", "SubJourney": "SubJourney", "ContentDefinition": "ContentDefinition",
+            "LocalizedResources": "LocalizedResources", "DisplayControl": "DisplayControl", "ClientDefinition": "ClientDefinition"}
+_REFERS = {
+    "InputClaim": {"ClaimTypeReferenceId": "ClaimType"}, "OutputClaim": {"ClaimTypeReferenceId": "ClaimType"},
+    "PersistedClaim": {"ClaimTypeReferenceId": "ClaimType"},
+    "DisplayClaim": {"ClaimTypeReferenceId": "ClaimType", "DisplayControlReferenceId": "DisplayControl"},
+    "ValidationTechnicalProfile": {"ReferenceId": "TechnicalProfile"},
+    "IncludeTechnicalProfile": {"ReferenceId": "TechnicalProfile"},
+    "UseTechnicalProfileForSessionManagement": {"ReferenceId": "TechnicalProfile"},
+    "ClaimsExchange": {"TechnicalProfileReferenceId": "TechnicalProfile"},
+    "ValidationClaimsExchangeTechnicalProfile": {"TechnicalProfileReferenceId": "TechnicalProfile"},
+    "OrchestrationStep": {"CpimIssuerTechnicalProfileReferenceId": "TechnicalProfile",
+                          "ContentDefinitionReferenceId": "ContentDefinition"},
+    "InputClaimsTransformation": {"ReferenceId": "ClaimsTransformation"},
+    "OutputClaimsTransformation": {"ReferenceId": "ClaimsTransformation"},
+    "DefaultUserJourney": {"ReferenceId": "UserJourney"}, "Endpoint": {"UserJourneyReferenceId": "UserJourney"},
+    "Candidate": {"SubJourneyReferenceId": "SubJourney"},
+    "LocalizedResourcesReference": {"LocalizedResourcesReferenceId": "LocalizedResources"},
+    "ClientDefinition": {"ReferenceId": "ClientDefinition"},
+}
+
+
+def _local(tag: Any) -> str:
+    prefix = f"{{{POLICY_NAMESPACE}}}"
+    return tag[len(prefix):] if isinstance(tag, str) and tag.startswith(prefix) else ""
+
+
+def _defined(chain: list[ET.Element]) -> set[tuple[str, str]]:
+    return {(_DEFINES[_local(element.tag)], element.get("Id", "").strip().lower()) for root in chain
+            for element in root.iter() if _local(element.tag) in _DEFINES and element.get("Id", "").strip()}
+
+
+def _references(element: ET.Element, journey: str | None = None, step: str | None = None):
+    """(kind, id, user journey, step order) of every reference under `element`, in document order."""
+    name = _local(element.tag)
+    if name == "UserJourney":
+        journey = element.get("Id", "")
+    if name == "OrchestrationStep" and journey is not None:
+        step = element.get("Order", "")
+    for attribute, kind in _REFERS.get(name, {}).items():
+        value = (element.get(attribute) or "").strip()
+        if value:
+            yield kind, value, journey, step
+    if name == "Item" and element.get("Key") == "ContentDefinitionReferenceId" and (element.text or "").strip():
+        yield "ContentDefinition", element.text.strip(), journey, step
+    for child in element:
+        yield from _references(child, journey, step)
+
+
+def dangling_sentences(root: ET.Element, chain: list[ET.Element], policy_id: str, tenant: str) -> list[str]:
+    """B2C's sentence for each reference of `root` that no policy of `chain` (root first, then its bases) defines; ids
+    are matched ignoring case (Microsoft's starter pack, which B2C accepts, references the claim type "surname" as
+    "surName"). In an orchestration step the sentence comes after the step's prefix and twice (samples #481)."""
+    defined = _defined(chain)
+    sentences = []
+    for kind, value, journey, step in _references(root):
+        if (kind, value.lower()) in defined:
+            continue
+        sentence = (f'Policy "{policy_id}" of tenant "{tenant}" makes a reference to {kind} with id "{value}" but neither '
+                    "the policy nor any of its base policies contain such an element.")
+        if step is not None:
+            sentence = (f'The following error occurred in orchestration step {step} in user journey "{journey}" in policy '
+                        f'"{policy_id}" of tenant "{tenant}": {sentence}')
+            sentences.append(sentence)
+        sentences.append(sentence)
+    return sentences
+
+
+def _spaced_json(value: Any) -> str:
+    """JSON the way B2C writes the inheritance chain: '{ "Key": value, ... }'."""
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{json.dumps(key)}: {_spaced_json(item)}" for key, item in value.items()) + " }"
+    return json.dumps(value)
 
 
 # ---- the re-serialised form $value answers -------------------------------------------------------------------------
@@ -233,6 +331,10 @@ class PolicyStore:
     def upload(self, url_id: str | None, body: bytes, content_type: str | None) -> tuple[bool, dict[str, Any]]:
         """PUT (url_id given) or POST: validate as B2C does, then store; (created, stored policy)."""
         media_type = (content_type or "").split(";")[0].strip().lower()
+        if not body.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
+            # The body is parsed whatever its content type: a JSON body gets .NET's XmlException text, not a 415
+            # (msgraph-beta-sdk-dotnet#734)
+            raise not_xml("Data at the root level is invalid. Line 1, position 1")
         if media_type not in ACCEPTED_CONTENT_TYPES:
             raise GraphError(415, "UnsupportedMediaType",
                              f"The content type '{media_type or '(none)'}' is not supported: send the policy as application/xml.")
@@ -288,17 +390,22 @@ class PolicyStore:
             base_tenant = ((base.find(_tag("TenantId")).text if base.find(_tag("TenantId")) is not None else "") or "").strip()
             base_id = self._base_id(root) or ""
             if base_tenant.lower() != self.tenant_domain.lower() or not base_id.upper().startswith(POLICY_PREFIX):
-                problems.append(f"Policy '{policy_id}' of tenant '{self.tenant_domain}' is not allowed to inherit from the "
-                                f"specified base policy '{base_id}' of tenant '{base_tenant}'.")
+                problems.append(self._inheritance_refused(policy_id, base_id, base_tenant))
             else:
                 with self.lock:
                     depth = self._depth(base_id)
+                    chain = self._chain(base_id)
                 if depth is None:
-                    problems.append(f"Policy with 'policyId': {base_id.upper()} cannot be found in the directory "
-                                    f"'{self.tenant_object_id}'.")
+                    missing = (f"Policy with 'policyId': {base_id.upper()} cannot be found in the directory "
+                               f"'{self.tenant_object_id}'.")
+                    problems.extend([missing, missing])  # written twice, counted once (starter-pack #113)
                 elif depth + 1 >= MAX_INHERITANCE_LEVELS:
                     problems.append(f"Policy '{policy_id}' would be {depth + 2} levels deep; B2C allows at most "
                                     f"{MAX_INHERITANCE_LEVELS} levels of inheritance.")
+                if chain is not None:
+                    problems.extend(dangling_sentences(root, [root] + chain, policy_id, self.tenant_domain))
+        if base is None:
+            problems.extend(dangling_sentences(root, [root], policy_id, self.tenant_domain))
         keysets = self._keyset_ids()
         seen = set()
         for element in root.iter():
@@ -308,6 +415,41 @@ class PolicyStore:
                 problems.append(f'Tenant "{self.tenant_domain}" does not have CryptographicKey referenced by '
                                 f'storageReferenceId "{reference}".')
         return problems
+
+    def _inheritance_refused(self, policy_id: str, base_id: str, base_tenant: str) -> str:
+        """B2C's refusal with the inheritance chain it evaluated, as JSON after the sentence (azure-docs #5303)."""
+        same_tenant = base_tenant.lower() == self.tenant_domain.lower()
+        base_object_id = self.tenant_object_id if same_tenant else str(uuid.uuid5(uuid.NAMESPACE_DNS, base_tenant.lower()))
+        if same_tenant:
+            reason = (f"Policy '{policy_id}' in tenant '{self.tenant_object_id}' is blocked from inheriting policies from "
+                      f"'{base_object_id}' as the basic policy constraint handler 'B2CBasicPoliciesOnly' cannot match the "
+                      "policy id to a prefix or registered policy id.")
+        else:
+            reason = (f"Policy '{policy_id}' in tenant '{self.tenant_object_id}' is blocked from inheriting policies from "
+                      f"'{base_object_id}' as policies may only inherit from policies of their own tenant.")
+        chain = {"TenantId": base_tenant, "PolicyId": base_id, "TenantObjectId": base_object_id, "Root": True,
+                 "Derived": {"TenantId": self.tenant_domain, "PolicyId": policy_id, "TenantObjectId": self.tenant_object_id,
+                             "Rule": "All", "InheritanceAllowed": False, "Reason": reason}}
+        return (f"Policy '{policy_id}' of tenant '{self.tenant_domain}' is not allowed to inherit from the specified base "
+                f"policy. Inheritance chain: {_spaced_json(chain)}")
+
+    def _chain(self, policy_id: str) -> list[ET.Element] | None:
+        """The stored policy and its stored bases, parsed, up to the root; None when one is missing or unreadable.
+        Called with the lock held."""
+        chain, seen, current = [], set(), self._policies.get(policy_id.upper())
+        while current is not None:
+            if current["id"].upper() in seen:
+                return None
+            seen.add(current["id"].upper())
+            try:
+                chain.append(ET.fromstring(current["xml"]))
+            except ET.ParseError:
+                return None
+            base = current.get("base")
+            if not base:
+                return chain
+            current = self._policies.get(base.upper())
+        return None
 
     def _depth(self, policy_id: str) -> int | None:
         """Levels above a stored policy (0: it has no base); None when it is not stored. Called with the lock held."""

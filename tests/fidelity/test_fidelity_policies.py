@@ -10,13 +10,21 @@ The policies are the test set of tests/policies/basic, templated here by plain r
 
 from __future__ import annotations
 
+import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 import requests
-from emulator.policies import MAX_INHERITANCE_LEVELS, POLICY_READ_ALL, POLICY_READ_WRITE, TRANSIENT_UPLOAD_FAULT
+from emulator.policies import (
+    MAX_INHERITANCE_LEVELS,
+    POLICY_READ_ALL,
+    POLICY_READ_WRITE,
+    TRANSIENT_UPLOAD_FAULT,
+    conflict_upload_fault,
+    transient_upload_fault,
+)
 from fidelity_helpers import READ_WRITE, graph_error
 
 POLICY_SET = Path(__file__).resolve().parents[1] / "policies" / "basic"
@@ -180,6 +188,16 @@ def test_not_xml_is_refused(policies, tenant):
         assert error["message"].startswith("The policy being uploaded is not XML or is not correctly formatted")
 
 
+@pytest.mark.parametrize("content_type", ["application/json", "application/xml", None])
+def test_a_body_that_is_not_xml_is_400_whatever_its_content_type(policies, content_type):
+    response = policies.put("B2C_1A_Basic_Base", '{"trustFrameworkPolicy": "B2C_1A_Basic_Base"}', content_type)
+    assert response.status_code == 400
+    error = graph_error(response)
+    assert error["code"] == "AADB2C"
+    assert error["message"] == ("The policy being uploaded is not XML or is not correctly formatted: Data at the root "
+                                "level is invalid. Line 1, position 1.")
+
+
 @pytest.mark.parametrize("attribute", ["TenantId", "PolicyId", "PublicPolicyUri", "PolicySchemaVersion"])
 def test_a_missing_required_attribute_is_a_schema_error(policies, tenant, attribute):
     text = policy_text("TrustFrameworkBase", tenant)
@@ -216,9 +234,10 @@ def test_a_base_must_already_be_in_the_tenant(policies, tenant):
     policies.keysets(*KEY_SETS)
     early = policies.put("B2C_1A_Basic_Localization", policy_text("TrustFrameworkLocalization", tenant))
     assert early.status_code == 400
-    assert graph_error(early)["message"] == (
+    missing = f"Policy with 'policyId': B2C_1A_BASIC_BASE cannot be found in the directory '{policies.emulator.tenant_id}'."
+    assert graph_error(early)["message"] == (  # one error, its sentence twice (starter-pack #113)
         f'Validation failed: 1 validation error(s) found in policy "B2C_1A_BASIC_LOCALIZATION" of tenant "{tenant}".'
-        f"Policy with 'policyId': B2C_1A_BASIC_BASE cannot be found in the directory '{policies.emulator.tenant_id}'.")
+        + missing + missing)
     upload_chain(policies, tenant, "TrustFrameworkBase", "TrustFrameworkLocalization")
 
 
@@ -230,7 +249,15 @@ def test_a_base_in_another_tenant_or_without_prefix_cannot_be_inherited(policies
                     localization.replace("<PolicyId>B2C_1A_Basic_Base</PolicyId>", "<PolicyId>Basic_Base</PolicyId>")):
         response = policies.put("B2C_1A_Basic_Localization", changed)
         assert response.status_code == 400
-        assert "is not allowed to inherit from the specified base policy" in graph_error(response)["message"]
+        message = graph_error(response)["message"]
+        sentence = (f"Policy 'B2C_1A_Basic_Localization' of tenant '{tenant}' is not allowed to inherit from the specified "
+                    "base policy. Inheritance chain: { ")
+        assert sentence in message
+        chain = json.loads(message[message.index("Inheritance chain: ") + len("Inheritance chain: "):])
+        assert chain["Root"] is True and chain["PolicyId"] in ("B2C_1A_Basic_Base", "Basic_Base")
+        assert chain["Derived"]["PolicyId"] == "B2C_1A_Basic_Localization"
+        assert chain["Derived"]["TenantObjectId"] == policies.emulator.tenant_id
+        assert chain["Derived"]["InheritanceAllowed"] is False and chain["Derived"]["Reason"]
 
 
 def test_key_sets_must_exist_and_every_error_is_listed(policies, tenant):
@@ -349,3 +376,80 @@ def test_controls_seed_show_and_reset_policies(emulator, policies, tenant):
     assert control.state()["policies"] == ["B2C_1A_Basic_SignIn", "B2C_1A_Custom"]
     control.reset()
     assert control.policies() == [] and policies.request("GET").json()["value"] == []
+
+
+# ---- references resolved against the policy and its bases -------------------------------------------------------------
+def test_a_claim_type_no_policy_of_the_chain_defines_is_refused_ignoring_case(policies, tenant):
+    policies.keysets(*KEY_SETS)
+    upload_chain(policies, tenant, "TrustFrameworkBase", "TrustFrameworkLocalization", "TrustFrameworkExtensions")
+    sign_in = policy_text("SignIn", tenant).replace('ClaimTypeReferenceId="email"', 'ClaimTypeReferenceId="emailAddress"')
+    response = policies.put("B2C_1A_Basic_SignIn", sign_in)
+    assert response.status_code == 400
+    assert graph_error(response)["message"] == (  # the policy id upper-cased in the header only (samples #53)
+        f'Validation failed: 1 validation error(s) found in policy "B2C_1A_BASIC_SIGNIN" of tenant "{tenant}".'
+        f'Policy "B2C_1A_Basic_SignIn" of tenant "{tenant}" makes a reference to ClaimType with id "emailAddress" but '
+        "neither the policy nor any of its base policies contain such an element.")
+    other_case = policy_text("SignIn", tenant).replace('ClaimTypeReferenceId="email"', 'ClaimTypeReferenceId="EMAIL"')
+    assert policies.put("B2C_1A_Basic_SignIn", other_case).status_code == 201  # ids match ignoring case
+
+
+def test_a_technical_profile_missing_in_an_orchestration_step_is_named_with_its_step_twice(policies, tenant):
+    policies.keysets(*KEY_SETS)
+    base = policy_text("TrustFrameworkBase", tenant).replace(
+        'CpimIssuerTechnicalProfileReferenceId="BasicJwtIssuer"', 'CpimIssuerTechnicalProfileReferenceId="JwtIssuer"')
+    response = policies.put("B2C_1A_Basic_Base", base)
+    sentence = (f'The following error occurred in orchestration step 1 in user journey "BasicSignIn" in policy '
+                f'"B2C_1A_Basic_Base" of tenant "{tenant}": Policy "B2C_1A_Basic_Base" of tenant "{tenant}" makes a '
+                'reference to TechnicalProfile with id "JwtIssuer" but neither the policy nor any of its base policies '
+                "contain such an element.")
+    assert response.status_code == 400
+    assert graph_error(response)["message"] == (  # one error, its sentence twice (samples #481)
+        f'Validation failed: 1 validation error(s) found in policy "B2C_1A_BASIC_BASE" of tenant "{tenant}".'
+        + sentence + sentence)
+
+
+def test_a_base_change_leaves_the_stored_child_alone_and_refuses_its_next_upload(policies, tenant):
+    policies.keysets(*KEY_SETS)
+    upload_chain(policies, tenant, "TrustFrameworkBase", "TrustFrameworkLocalization", "TrustFrameworkExtensions", "SignIn")
+    renamed = policy_text("TrustFrameworkBase", tenant).replace('UserJourney Id="BasicSignIn"', 'UserJourney Id="SignIn2"')
+    assert policies.put("B2C_1A_Basic_Base", renamed).status_code == 200  # B2C validates only what is uploaded
+    again = policies.put("B2C_1A_Basic_SignIn", policy_text("SignIn", tenant))
+    assert again.status_code == 400
+    assert 'makes a reference to UserJourney with id "BasicSignIn"' in graph_error(again)["message"]
+
+
+@pytest.mark.parametrize("old, new, kind", [
+    ('<OutputClaim ClaimTypeReferenceId="objectId" PartnerClaimType="sub" />',
+     '<OutputClaim ClaimTypeReferenceId="objectId" PartnerClaimType="sub" /><PersistedClaim ClaimTypeReferenceId="x" />',
+     "ClaimType"),
+    ('<Protocol Name="OpenIdConnect" />', '<Protocol Name="OpenIdConnect" /><InputClaimsTransformations>'
+     '<InputClaimsTransformation ReferenceId="x" /></InputClaimsTransformations>', "ClaimsTransformation"),
+    ('<DefaultUserJourney ReferenceId="BasicSignIn" />', '<DefaultUserJourney ReferenceId="x" />', "UserJourney"),
+    ('<Protocol Name="OpenIdConnect" />', '<Protocol Name="OpenIdConnect" /><Metadata><Item Key="ContentDefinitionReferenceId">'
+     'x</Item></Metadata>', "ContentDefinition"),
+])
+def test_each_kind_of_reference_must_resolve(policies, tenant, old, new, kind):
+    policies.keysets(*KEY_SETS)
+    upload_chain(policies, tenant, "TrustFrameworkBase", "TrustFrameworkLocalization", "TrustFrameworkExtensions")
+    text = policy_text("SignIn", tenant)
+    assert old in text
+    response = policies.put("B2C_1A_Basic_SignIn", text.replace(old, new, 1))
+    assert response.status_code == 400
+    assert f'makes a reference to {kind} with id "x" but neither' in graph_error(response)["message"]
+
+
+# ---- injected faults of an upload ----------------------------------------------------------------------------------------
+def test_the_transient_and_conflict_faults_answer_in_b2cs_shape(emulator, policies, tenant):
+    policies.keysets(*KEY_SETS)
+    emulator.control.add_fault("policies.put", [transient_upload_fault("B2C_1A_Basic_Base", tenant),
+                                                conflict_upload_fault("B2C_1A_Basic_Base")], keyset="B2C_1A_Basic_Base")
+    base = policy_text("TrustFrameworkBase", tenant)
+    transient = policies.put("B2C_1A_Basic_Base", base)
+    assert transient.status_code == 400 and graph_error(transient)["message"] == (
+        f'Validation failed: 1 validation error(s) found in policy "B2C_1A_BASIC_BASE" of tenant "{tenant}".'
+        "Object reference not set to an instance of an object.")
+    conflict = policies.put("B2C_1A_Basic_Base", base)
+    assert conflict.status_code == 409 and graph_error(conflict)["code"] == "AADB2C"
+    assert "B2C_1A_Basic_Base" in graph_error(conflict)["message"]
+    assert policies.request("GET").json()["value"] == []
+    assert policies.put("B2C_1A_Basic_Base", base).status_code == 201

@@ -11,13 +11,14 @@ import threading
 import pytest
 
 from ansible_collections.entra.b2c.plugins.module_utils._graph import GraphError
-from ansible_collections.entra.b2c.plugins.module_utils._policies import PolicyError
+from ansible_collections.entra.b2c.plugins.module_utils._policies import PolicyError, parse_policy
 from ansible_collections.entra.b2c.plugins.module_utils._policy_flow import (
     directory_sources,
     in_parallel,
     in_waves,
     item_sources,
     load_set,
+    tenant_bases,
 )
 
 TENANT = "contoso.onmicrosoft.com"
@@ -119,3 +120,32 @@ def test_an_error_that_is_not_graphs_is_not_swallowed():
 
     with pytest.raises(KeyError):
         in_waves([["a"]], act, lambda item: item, 1)
+
+
+class FakeTenant:
+    """module.policies of a tenant holding `stored` (id -> XML): records each read."""
+
+    def __init__(self, stored):
+        self.stored = stored
+        self.reads = []
+        self.policies = self
+
+    def get_xml(self, policy_id):
+        self.reads.append(policy_id)
+        return self.stored.get(policy_id.upper())
+
+
+def test_tenant_bases_reads_only_the_bases_outside_the_set_up_to_the_root():
+    tenant = FakeTenant({"B2C_1A_EXT": xml("B2C_1A_Ext", "B2C_1A_Loc").encode(), "B2C_1A_LOC": xml("B2C_1A_Loc", "B2C_1A_Base"),
+                         "B2C_1A_BASE": xml("B2C_1A_Base"), "B2C_1A_OTHER": xml("B2C_1A_Other")})
+    rps = [parse_policy(xml("B2C_1A_A", "B2C_1A_Ext")), parse_policy(xml("B2C_1A_B", "b2c_1a_ext"))]
+    copies = tenant_bases(tenant, rps, parallel=4)
+    assert sorted(copies) == ["B2C_1A_BASE", "B2C_1A_EXT", "B2C_1A_LOC"]
+    assert sorted(read.upper() for read in tenant.reads) == ["B2C_1A_BASE", "B2C_1A_EXT", "B2C_1A_LOC"]  # each once
+
+    whole = FakeTenant({})
+    assert tenant_bases(whole, [parse_policy(xml("B2C_1A_Base")), parse_policy(xml("B2C_1A_Rp", "B2C_1A_Base"))], 4) == {}
+    assert whole.reads == []  # every base in the set: no request
+
+    gone = FakeTenant({})
+    assert tenant_bases(gone, rps[:1], 4) == {"B2C_1A_EXT": None} and gone.reads == ["B2C_1A_Ext"]

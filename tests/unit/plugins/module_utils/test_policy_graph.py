@@ -13,6 +13,7 @@ import requests
 from ansible_collections.entra.b2c.plugins.module_utils._graph import GraphClient, GraphError
 from ansible_collections.entra.b2c.plugins.module_utils._policy_graph import (
     BASE_HINT,
+    CONFLICT_HINT,
     KEYSET_HINT,
     POLICY_PERMISSION_HINT,
     UPLOAD_RETRIES,
@@ -129,3 +130,11 @@ def test_a_delete_that_got_no_answer_is_settled_by_a_read():
     policies, _session, _sleeps = graph(dropped, dropped, dropped, XmlResponse(200, b"<still/>"))
     with pytest.raises(GraphError):
         policies.delete("B2C_1A_X")
+
+
+def test_a_conflict_with_another_upload_is_not_sent_again_and_says_why():
+    policies, session, sleeps = graph(graph_error(409, "AADB2C", "The policy 'B2C_1A_X' is being changed by another request."))
+    with pytest.raises(GraphError) as caught:
+        policies.put_xml("B2C_1A_X", b"<p/>")
+    assert len(session.calls) == 1 and sleeps == []
+    assert caught.value.hint == CONFLICT_HINT and "(HTTP 409, AADB2C); another upload changed this policy" in str(caught.value)
