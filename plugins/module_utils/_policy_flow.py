@@ -8,8 +8,10 @@
 Internal use only: this module may change without notice.
 
 Data flows one way: options -> policy files read and checked (no request yet) -> token -> the tenant read (a list, then
-the set's policies in parallel) -> the pure plan of _policies.py -> uploads level by level, or deletions dependents
-first, unless check mode -> the report. Decisions live in _policies.py; Graph calls in _policy_graph.py.
+the set's policies in parallel; with prune the policies outside the set too) -> the pure plan of _policies.py -> backups
+of what will be replaced or deleted -> uploads level by level, or deletions dependents first, one at a time unless
+parallel_uploads says otherwise, unless check mode -> pruning -> the report. Decisions live in _policies.py; Graph calls
+in _policy_graph.py.
 """
 
 from __future__ import annotations
