@@ -165,3 +165,39 @@ def test_text_declaring_another_encoding_gets_a_utf8_declaration():
 def test_an_unknown_declared_encoding_is_left_for_the_service_to_judge():
     raw = policy_xml("B2C_1A_X", declaration="x-no-such-codec").encode("ascii")
     assert upload_body(raw) is raw
+
+
+# ---- writing backups (the flow's one piece of file I/O) -----------------------------------------------------------
+class _Module:
+    def __init__(self, check_mode: bool = False) -> None:
+        self.check_mode = check_mode
+
+
+def test_backups_get_private_files_in_a_private_directory_and_never_overwrite(tmp_path):
+    from ansible_collections.entra.b2c.plugins.module_utils._policy_flow import write_backups
+
+    directory = tmp_path / "made" / "here"
+    first = write_backups(_Module(), str(directory), [("B2C_1A_A", b"<a/>"), ("B2C_1A_B", None), ("B2C_1A_A", b"<a2/>")])
+    # one time stamp per run: the second copy of one id gets a number rather than overwrite the first
+    assert [re.sub(r"\.\d{4}-\d\d-\d\d@\d\d:\d\d:\d\d", ".T", path.rsplit("/", 1)[1]) for path in first] == [
+        "B2C_1A_A.T.xml", "B2C_1A_A.T.1.xml"]
+    assert [open(path, "rb").read() for path in first] == [b"<a/>", b"<a2/>"]
+    assert oct(directory.stat().st_mode & 0o777) == "0o700"
+    assert {oct((tmp_path / path).stat().st_mode & 0o777) for path in first} == {"0o600"}
+
+
+def test_no_backup_is_written_in_check_mode_or_without_a_directory(tmp_path):
+    from ansible_collections.entra.b2c.plugins.module_utils._policy_flow import write_backups
+
+    assert write_backups(_Module(check_mode=True), str(tmp_path / "x"), [("B2C_1A_A", b"<a/>")]) == []
+    assert write_backups(_Module(), None, [("B2C_1A_A", b"<a/>")]) == []
+    assert not (tmp_path / "x").exists()
+
+
+def test_a_backup_that_cannot_be_written_is_a_clear_refusal(tmp_path):
+    from ansible_collections.entra.b2c.plugins.module_utils._policy_flow import write_backups
+
+    (tmp_path / "file").write_text("x", encoding="utf-8")
+    with pytest.raises(PolicyError, match=r"backup_dir: cannot write a backup in .*file/sub \(Not a directory\); "
+                                          r"nothing was changed in the tenant \(backups written: none\)"):
+        write_backups(_Module(), str(tmp_path / "file" / "sub"), [("B2C_1A_A", b"<a/>")])
