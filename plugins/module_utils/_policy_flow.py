@@ -292,7 +292,8 @@ def deploy_set(module: PolicyModule) -> dict:
     if refused:
         failed = [(by_key[key].policy, str(error)) for key, error in refused.items()]
         module.fail_json(msg=failure_message(failed, outcome["uploaded"], [
-            plan.policy.policy_id for plan in plans if plan.policy.key in not_attempted]), **outcome)
+            plan.policy.policy_id for plan in plans if plan.policy.key in not_attempted]) + (
+            " Nothing was pruned." if prune_waves else ""), **outcome)
     return outcome
 
 

@@ -112,6 +112,16 @@ def test_drift_is_listed_and_prune_deletes_only_matching_extras_leaves_first(ans
     again = ansible.playbook([prune], defaults=connection).result("policies")
     assert again["changed"] is False and again["pruned"] == [] and again["extra"] == [OTHER]
 
+    # An upload B2C refuses stops the run before any deletion.
+    edit(deployed / "SignIn.xml", "</TrustFrameworkPolicy>", '<ClaimsProviders><ClaimsProvider><DisplayName>x</DisplayName>'
+         '<TechnicalProfiles><TechnicalProfile Id="t"><CryptographicKeys><Key Id="k" StorageReferenceId="B2C_1A_NoSuch" />'
+         '</CryptographicKeys></TechnicalProfile></TechnicalProfiles></ClaimsProvider></ClaimsProviders></TrustFrameworkPolicy>')
+    control.clear_requests()
+    stopped = ansible.playbook([policies_task(path=str(deployed), prune=True, prune_pattern="B2C_1A_Other_*")],
+                               defaults=connection).task("policies")
+    assert stopped["status"] == "failed" and stopped["result"]["msg"].endswith("Nothing was pruned.")
+    assert stopped["result"]["pruned"] == [] and deletions(control) == [] and OTHER in tenant_ids(control)
+
 
 def yaml_block_after(path: Path, marker: str) -> str:
     text = path.read_text(encoding="utf-8")
