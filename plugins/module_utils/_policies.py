@@ -22,6 +22,7 @@ that nothing uses, comments and indentation do not count; any other text does, t
 from __future__ import annotations
 
 import difflib
+import fnmatch
 import io
 import re
 import xml.etree.ElementTree as ET
@@ -523,3 +524,118 @@ def failure_message(refused: Sequence[tuple[Policy, str]], done: Sequence[str], 
     count = f"{len(refused)} policies were" if len(refused) > 1 else "a policy was"
     return (f"{count} not {verb}: {stopped}. Already {verb} in this run: {_listed(done)}. "
             f"Not attempted: {_listed(not_attempted)}.")
+
+
+# ---- what an upload sends -----------------------------------------------------------------------------------------
+UPLOAD_CONTENT_TYPE = "application/xml; charset=utf-8"
+_DECLARED_ENCODING_RE = re.compile(r"""\A(\ufeff?\s*<\?xml\b[^>]*?\bencoding\s*=\s*["'])([A-Za-z0-9._\-]+)(["'])""")
+_UTF8_NAMES = ("utf-8", "utf8")
+
+
+def declared_encoding(text: str) -> str | None:
+    """The encoding an XML declaration names, None without one."""
+    match = _DECLARED_ENCODING_RE.match(text)
+    return match.group(2) if match else None
+
+
+def upload_body(content: str | bytes) -> bytes:
+    """The bytes an upload sends, always UTF-8 (the upload's content type says so: B2C users lost non-ASCII text when
+    the charset was left to guesswork). Text and UTF-8 files go as they are; a file in another encoding (a UTF-16 byte
+    order mark, or a declaration naming another encoding) is decoded and sent as UTF-8 with its declaration saying so.
+    What the service then stores says the same as the file, so the comparison is unaffected."""
+    if isinstance(content, bytes):
+        if content.startswith((b"\xff\xfe", b"\xfe\xff")):
+            text = content.decode("utf-16")
+        else:
+            named = declared_encoding(content[:400].decode("latin-1"))
+            if named is None or named.lower() in _UTF8_NAMES:
+                return content
+            try:
+                text = content.decode(named)
+            except (LookupError, UnicodeDecodeError):
+                return content  # the service will say what it makes of it; the file is not ours to guess
+    else:
+        text = content
+    named = declared_encoding(text)
+    if named is not None and named.lower() not in _UTF8_NAMES:
+        text = _DECLARED_ENCODING_RE.sub(lambda match: match.group(1) + "utf-8" + match.group(3), text, count=1)
+    return text.encode("utf-8")
+
+
+# ---- drift and prune ----------------------------------------------------------------------------------------------
+def extra_ids(listed: Iterable[str], policies: Iterable[Policy]) -> list[str]:
+    """The tenant's policies outside the set (ids as the service spells them), sorted ignoring case."""
+    in_set = {policy.key for policy in policies}
+    return sorted((policy_id for policy_id in listed if policy_key(policy_id) not in in_set), key=policy_key)
+
+
+def missing_ids(listed: Iterable[str], policies: Iterable[Policy]) -> list[str]:
+    """The set's policies the tenant does not hold (ids as the files spell them), sorted ignoring case."""
+    in_tenant = {policy_key(policy_id) for policy_id in listed}
+    return sorted((policy.policy_id for policy in policies if policy.key not in in_tenant), key=policy_key)
+
+
+def prune_pattern_option(prune: bool, pattern: object, state: str = "present") -> str | None:
+    """The prune_pattern to use, None when nothing is pruned; refuses, before any request, what cannot be meant."""
+    if not prune:
+        return None
+    if state != "present":
+        raise PolicyError("prune: only with state present; state absent deletes the set's own policies, nothing else")
+    if not isinstance(pattern, str) or not pattern.strip():
+        raise PolicyError("prune_pattern: required with prune; give a shell-style pattern of the policy ids this set "
+                          "owns, such as B2C_1A_Contoso_*, so that policies of other teams are never deleted")
+    return pattern.strip()
+
+
+def matches_pattern(policy_id: str, pattern: str) -> bool:
+    """Shell-style match of a policy id, ignoring case (as B2C compares ids)."""
+    return fnmatch.fnmatchcase(policy_key(policy_id), policy_key(pattern))
+
+
+def plan_prune(extra: Sequence[str], bases: Mapping[str, str | None], pattern: str,
+               policies: Sequence[Policy]) -> list[list[str]]:
+    """Deletion waves of the extras that match ``pattern``, what extends another first.
+
+    ``bases`` maps policy_key of each extra the tenant still holds to its BasePolicy id (None: it extends none); an
+    extra missing from it was deleted since the list and is left out. Refuses, naming both, to delete an extra that a
+    policy of the set or a kept extra extends: B2C would be left with a policy whose base is gone.
+    """
+    held = [policy_id for policy_id in extra if policy_key(policy_id) in bases]
+    doomed = {policy_key(policy_id): policy_id for policy_id in held if matches_pattern(policy_id, pattern)}
+    problems = []
+    for policy in policies:
+        if policy.base_key in doomed:
+            problems.append(f"{doomed[policy.base_key]} matches prune_pattern '{pattern}' but {policy.label} of the set "
+                            "extends it")
+    for policy_id in held:
+        base = bases[policy_key(policy_id)]
+        if policy_key(policy_id) not in doomed and base and policy_key(base) in doomed:
+            problems.append(f"{doomed[policy_key(base)]} matches prune_pattern '{pattern}' but {policy_id}, which does "
+                            "not match and is kept, extends it")
+    if problems:
+        raise PolicyError("prune: nothing was changed: " + "; ".join(problems) +
+                          "; narrow prune_pattern, or widen it to what extends these too", problems)
+    depth: dict[str, int] = {}
+    for key in doomed:
+        chain, current = [], key
+        while current in doomed and current not in depth and current not in chain:
+            chain.append(current)
+            base = bases.get(current)
+            current = policy_key(base) if base else ""
+        level = depth.get(current, -1)
+        for item in reversed(chain):
+            level += 1
+            depth[item] = level
+    waves: dict[int, list[str]] = {}
+    for key in sorted(doomed):
+        waves.setdefault(depth[key], []).append(doomed[key])
+    return [waves[level] for level in sorted(waves, reverse=True)]
+
+
+# ---- backups ------------------------------------------------------------------------------------------------------
+BACKUP_STAMP_FORMAT = "%Y-%m-%d@%H:%M:%S"  # Ansible's backup files' time stamp (module_utils.basic backup_local)
+
+
+def backup_name(policy_id: str, stamp: str, attempt: int = 0) -> str:
+    """The file name of one policy's backup: its id and the run's time stamp (a number after it when taken)."""
+    return f"{policy_id}.{stamp}{'' if not attempt else '.' + str(attempt)}.xml"

@@ -8,14 +8,17 @@
 Internal use only: this module may change without notice.
 
 Data flows one way: options -> policy files read and checked (no request yet) -> token -> the tenant read (a list, then
-the set's policies in parallel) -> the pure plan of _policies.py -> uploads level by level, or deletions dependents
-first, unless check mode -> the report. Decisions live in _policies.py; Graph calls in _policy_graph.py.
+the set's policies in parallel; with prune the policies outside the set too) -> the pure plan of _policies.py -> backups
+of what will be replaced or deleted -> uploads level by level, or deletions dependents first, one at a time unless
+parallel_uploads says otherwise, unless check mode -> pruning -> the report. Decisions live in _policies.py; Graph calls
+in _policy_graph.py.
 """
 
 from __future__ import annotations
 
 import glob
 import os
+import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -28,23 +31,30 @@ from ansible_collections.entra.b2c.plugins.module_utils._policies import (
     REASON_DELETED,
     REASON_NEW,
     REASON_NOT_ATTEMPTED,
+    BACKUP_STAMP_FORMAT,
     Policy,
     PolicyError,
     PolicyPlan,
+    backup_name,
     check_set,
-    content_bytes,
     dependency_levels,
+    extra_ids,
     failure_message,
     level_ids,
     load_policy,
+    missing_ids,
+    parse_policy,
     plan_policy,
+    plan_prune,
     plan_set,
     policy_diff,
     policy_id_option,
     policy_key,
+    prune_pattern_option,
     removal_order,
     set_entry,
     stored_facts,
+    upload_body,
     upload_waves,
 )
 from ansible_collections.entra.b2c.plugins.module_utils._policy_graph import PolicyGraph
@@ -56,6 +66,11 @@ R = TypeVar("R")
 # The options of the policy modules that run requests side by side (the key set batch module's name and default).
 PARALLEL_SPEC = dict(parallel=dict(type="int", default=8))
 POLICY_SPEC = dict(policy=dict(type="str", aliases=["name", "policy_id"]))
+# Writes one at a time unless asked: every public tool uploads one policy at a time, and nothing public shows that
+# concurrent uploads into one tenant are safe.
+UPLOAD_SPEC = dict(parallel_uploads=dict(type="int", default=1))
+# Ansible's convention (template, copy): the tenant's copy saved before the run replaces or deletes it.
+BACKUP_SPEC = dict(backup=dict(type="bool", default=False), backup_dir=dict(type="path"))
 
 
 class PolicyModule(GraphModule):
@@ -92,6 +107,24 @@ class PolicyModule(GraphModule):
         if parallel < 1:
             raise PolicyError(f"parallel: {parallel} must be 1 or more")
         return parallel
+
+    def parallel_uploads(self) -> int:
+        writes = self.params["parallel_uploads"]
+        if writes < 1:
+            raise PolicyError(f"parallel_uploads: {writes} must be 1 or more (1, the default, writes one policy at a time)")
+        return writes
+
+    def backup_dir(self) -> str | None:
+        """Where backups go, None without backup; checked before any request."""
+        directory = self.params.get("backup_dir")
+        if not self.params.get("backup"):
+            return None
+        if not directory:
+            raise PolicyError("backup_dir: required with backup; give the directory the tenant's copies are saved in "
+                              "(created with mode 0700 when missing)")
+        if os.path.exists(directory) and not os.path.isdir(directory):
+            raise PolicyError(f"backup_dir: {directory} is not a directory; give a directory (created when missing)")
+        return directory
 
 
 def in_parallel(function: Callable[[T], R], items: Sequence[T], parallel: int) -> list[R]:
@@ -167,6 +200,7 @@ def ensure_policy(module: PolicyModule) -> dict:
     else:
         source, content = "content", params["content"]
     policy = load_policy(content, source, expected_id=params["policy"], tenant=module.tenant)
+    backup_dir = module.backup_dir()
 
     refuse_dangling([policy])  # a policy without a base: before any request
     stored = module.policies.get_xml(policy.policy_id)
@@ -177,9 +211,10 @@ def ensure_policy(module: PolicyModule) -> dict:
                               "base_policy": policy.base_policy_id, "keysets": list(policy.key_sets)}
     if module._diff:
         result["diff"] = policy_diff(policy.policy_id, stored, policy.content, "tenant", source)
+    result["backup_files"] = write_backups(module, backup_dir, [(policy.policy_id, stored)] if upload and stored else [])
     if upload and not module.check_mode:
         try:
-            module.policies.put_xml(policy.policy_id, content_bytes(policy.content))
+            module.policies.put_xml(policy.policy_id, upload_body(policy.content))
         except GraphError as exc:
             exc.message = f"{policy.label} was not uploaded: {exc.message}"
             exc.result = dict(result, changed=False)
@@ -193,12 +228,14 @@ def remove_policy(module: PolicyModule) -> dict:
     if given:
         raise PolicyError(f"{' and '.join(given)}: not used with state absent, which deletes the policy named by policy")
     policy_id = policy_id_option(params["policy"])
+    backup_dir = module.backup_dir()
     stored = module.policies.get_xml(policy_id)
     listed_id = stored_facts(stored)[0] if stored is not None else None
     result: dict[str, Any] = {"changed": stored is not None, "policy": listed_id or policy_id,
                               "reason": REASON_DELETED if stored is not None else REASON_ABSENT}
     if module._diff:
         result["diff"] = policy_diff(result["policy"], stored, None, "tenant", "absent")
+    result["backup_files"] = write_backups(module, backup_dir, [(result["policy"], stored)] if stored else [])
     if stored is not None and not module.check_mode:
         module.policies.delete(policy_id)
     return result
@@ -227,6 +264,8 @@ def deploy_set(module: PolicyModule) -> dict:
     """b2c_policies: a set present, uploaded level by level where it differs, or absent, dependents first."""
     params = module.params
     parallel = module.parallel()
+    writes, pattern, backup_dir = module.parallel_uploads(), prune_pattern_option(
+        params["prune"], params["prune_pattern"], params["state"]), module.backup_dir()
     if params["path"] is not None:
         sources: Sequence[tuple[str, str | bytes]] = directory_sources(params["path"], params["pattern"])
     else:
@@ -236,8 +275,9 @@ def deploy_set(module: PolicyModule) -> dict:
     if params["state"] == "present":
         refuse_dangling(policies)  # references whose chain is all in the set: refused before any request
     listed = module.policies.list_ids()
+    extra = extra_ids(listed, policies)
     if params["state"] == "absent":
-        return _remove_set(module, levels, listed, parallel)
+        return _remove_set(module, levels, listed, parallel, writes, backup_dir, extra)
     levels = dependency_levels(policies, tenant_policy_ids=listed)  # a base neither in the set nor in the tenant
     refuse_dangling(policies, tenant_bases(module, policies, parallel))  # chains through the tenant: before any write
     in_tenant = {policy_key(policy_id) for policy_id in listed}
@@ -245,11 +285,15 @@ def deploy_set(module: PolicyModule) -> dict:
     stored = dict(zip((policy.key for policy in present),
                       in_parallel(lambda policy: module.policies.get_xml(policy.policy_id), present, parallel)))
     plans = plan_set(levels, stored, params["reupload_dependents"])
+    prune_waves, pruning = read_extras(module, extra, pattern, policies, parallel)  # with prune only
+    backup_files = write_backups(module, backup_dir, [
+        (plan.policy.policy_id, stored[plan.policy.key]) for plan in plans if plan.upload and stored.get(plan.policy.key)
+    ] + [(policy_id, pruning[policy_key(policy_id)]) for wave in reversed(prune_waves) for policy_id in wave])
 
     if module.check_mode:
         uploaded, refused, not_attempted = [plan.policy.key for plan in plans if plan.upload], {}, set()
     else:
-        uploaded, refused, not_attempted = _upload(module.policies, plans, parallel)
+        uploaded, refused, not_attempted = _upload(module.policies, plans, writes)
 
     done = set(uploaded)
     results = []
@@ -263,22 +307,25 @@ def deploy_set(module: PolicyModule) -> dict:
             results.append(set_entry(plan, key in done))
     by_key = {plan.policy.key: plan for plan in plans}
     outcome: dict[str, Any] = {"changed": bool(done), "results": results, "levels": level_ids(levels),
-                               "uploaded": [by_key[key].policy.policy_id for key in uploaded]}
+                               "uploaded": [by_key[key].policy.policy_id for key in uploaded], "extra": extra,
+                               "backup_files": backup_files}
     if module._diff:
         outcome["diff"] = [policy_diff(plan.policy.policy_id, stored.get(plan.policy.key), plan.policy.content,
                                        "tenant", plan.policy.source)
                            for plan in plans if plan.policy.key in done and plan.reason in (REASON_NEW, REASON_CHANGED)]
+    prune_extras(module, [] if refused else prune_waves, pruning, writes, outcome)
     if refused:
         failed = [(by_key[key].policy, str(error)) for key, error in refused.items()]
         module.fail_json(msg=failure_message(failed, outcome["uploaded"], [
-            plan.policy.policy_id for plan in plans if plan.policy.key in not_attempted]), **outcome)
+            plan.policy.policy_id for plan in plans if plan.policy.key in not_attempted]) + (
+            " Nothing was pruned." if prune_waves else ""), **outcome)
     return outcome
 
 
 def _upload(graph: PolicyGraph, plans: Sequence[PolicyPlan], parallel: int) -> tuple[list[str], dict, set]:
     def put(plan: PolicyPlan, done: set[str]) -> None:
         policy = plan.policy
-        graph.put_xml(policy.policy_id, content_bytes(policy.content),
+        graph.put_xml(policy.policy_id, upload_body(policy.content),
                       base_just_uploaded=policy.base_policy_id if policy.base_key in done else None)
 
     return in_waves(upload_waves(plans), put, lambda plan: plan.policy.key, parallel)
@@ -311,21 +358,24 @@ def in_waves(waves: Sequence[Sequence[T]], act: Callable[[T, set[str]], None], k
     return done, failed, set()
 
 
-def _remove_set(module: PolicyModule, levels: list[list[Policy]], listed: Sequence[str], parallel: int) -> dict:
-    """Delete the set's policies the tenant holds, what inherits first, a level's deletions side by side."""
+def _remove_set(module: PolicyModule, levels: list[list[Policy]], listed: Sequence[str], parallel: int, writes: int,
+                backup_dir: str | None, extra: list[str]) -> dict:
+    """Delete the set's policies the tenant holds, what inherits first, `writes` deletions of a level side by side."""
     in_tenant = {policy_key(policy_id): policy_id for policy_id in listed}
     order = removal_order(levels)
     waves = [[policy for policy in level if policy.key in in_tenant] for level in order]
     stored: dict[str, bytes | None] = {}
-    if module._diff:
+    if module._diff or backup_dir:
         present = [policy for wave in waves for policy in wave]
         stored = dict(zip((policy.key for policy in present),
                           in_parallel(lambda policy: module.policies.get_xml(policy.policy_id), present, parallel)))
+    backup_files = write_backups(module, backup_dir, [  # bases first: the order that puts them back
+        (in_tenant[policy.key], stored[policy.key]) for wave in reversed(waves) for policy in wave if stored.get(policy.key)])
     if module.check_mode:
         deleted, failed, not_attempted = [policy.key for wave in waves for policy in wave], {}, set()
     else:
         deleted, failed, not_attempted = in_waves(
-            waves, lambda policy, _done: module.policies.delete(in_tenant[policy.key]), lambda policy: policy.key, parallel)
+            waves, lambda policy, _done: module.policies.delete(in_tenant[policy.key]), lambda policy: policy.key, writes)
 
     names = {policy.key: in_tenant.get(policy.key, policy.policy_id) for level in levels for policy in level}
     results = []
@@ -341,7 +391,7 @@ def _remove_set(module: PolicyModule, levels: list[list[Policy]], listed: Sequen
                 entry["reason"] = REASON_NOT_ATTEMPTED
             results.append(entry)
     outcome: dict[str, Any] = {"changed": bool(deleted), "results": results, "levels": level_ids(levels),
-                               "deleted": [names[key] for key in deleted]}
+                               "deleted": [names[key] for key in deleted], "extra": extra, "backup_files": backup_files}
     if module._diff:
         outcome["diff"] = [policy_diff(names[key], stored.get(key), None, "tenant", "absent") for key in deleted]
     if failed:
@@ -352,16 +402,83 @@ def _remove_set(module: PolicyModule, levels: list[list[Policy]], listed: Sequen
     return outcome
 
 
+def read_extras(module: PolicyModule, extra: Sequence[str], pattern: str | None, policies: Sequence[Policy],
+                parallel: int) -> tuple[list[list[str]], dict[str, bytes]]:
+    """With prune: every extra read in parallel (the list gives ids only; their bases decide what may go and in which
+    order) and the deletion waves planned; before any write. Without prune: no request at all."""
+    if pattern is None or not extra:
+        return [], {}
+    contents = in_parallel(module.policies.get_xml, extra, parallel)
+    stored = {policy_key(policy_id): content for policy_id, content in zip(extra, contents) if content is not None}
+    waves = plan_prune(extra, {key: stored_facts(content)[1] for key, content in stored.items()}, pattern, policies)
+    return waves, stored
+
+
+def prune_extras(module: PolicyModule, waves: Sequence[Sequence[str]], stored: dict[str, bytes], writes: int,
+                 outcome: dict[str, Any]) -> None:
+    """Delete the planned extras, what extends another first (check mode: only report them); fails the task naming
+    what was deleted and what was not attempted when the service refuses one."""
+    if module.check_mode:
+        deleted, failed, not_attempted = [policy_id for wave in waves for policy_id in wave], {}, set()
+    else:
+        deleted, failed, not_attempted = in_waves(waves, lambda policy_id, _done: module.policies.delete(policy_id),
+                                                  lambda policy_id: policy_id, writes)
+    outcome["pruned"] = deleted
+    outcome["changed"] = outcome["changed"] or bool(deleted)
+    if module._diff:
+        outcome.setdefault("diff", []).extend(
+            policy_diff(policy_id, stored.get(policy_key(policy_id)), None, "tenant", "pruned") for policy_id in deleted)
+    if failed:
+        stopped = "; ".join(f"{policy_id}: {error}" for policy_id, error in failed.items())
+        left = [policy_id for wave in waves for policy_id in wave if policy_id in not_attempted]
+        module.fail_json(msg=f"prune: not deleted: {stopped}. Already deleted in this run: {', '.join(deleted) or 'none'}. "
+                             f"Not attempted: {', '.join(left) or 'none'}.", **outcome)
+
+
+def write_backups(module: PolicyModule, directory: str | None, items: Sequence[tuple[str, bytes | None]]) -> list[str]:
+    """The tenant's copy of each policy about to be replaced or deleted, saved before the write (never in check mode):
+    files named by policy id and the run's time stamp, mode 0600, in `directory` (created 0700 when missing). A
+    backup that cannot be written stops the run before the write it protects."""
+    items = [(policy_id, content) for policy_id, content in items if content is not None]
+    if directory is None or module.check_mode or not items:
+        return []
+    stamp = time.strftime(BACKUP_STAMP_FORMAT)
+    paths: list[str] = []
+    try:
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+        for policy_id, content in items:
+            for attempt in range(1000):
+                path = os.path.join(directory, backup_name(policy_id, stamp, attempt))
+                try:
+                    handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                except FileExistsError:
+                    continue
+                with os.fdopen(handle, "wb") as out:
+                    out.write(content)
+                paths.append(path)
+                break
+    except OSError as exc:
+        raise PolicyError(f"backup_dir: cannot write a backup in {directory} ({exc.strerror}); nothing was changed in "
+                          f"the tenant (backups written: {', '.join(paths) or 'none'})") from None
+    return paths
+
+
 # ---- the tenant's list ------------------------------------------------------------------------------------------------
 def policy_info(module: PolicyModule) -> dict:
-    """b2c_policy_info: the tenant's policies, and with content their XML, read in parallel."""
+    """b2c_policy_info: the tenant's policies, and with content their XML, read in parallel; with path, the drift of
+    the tenant against that directory's set (ids only: no extra read)."""
     params = module.params
     parallel = module.parallel()
     wanted = policy_key(policy_id_option(params["policy"])) if params["policy"] is not None else None
-    ids = [policy_id for policy_id in module.policies.list_ids() if wanted in (None, policy_key(policy_id))]
+    local = None
+    if params.get("path") is not None:
+        local = [parse_policy(content, source) for source, content in directory_sources(params["path"], params["pattern"])]
+    listed = module.policies.list_ids()
+    drift = {} if local is None else {"extra": extra_ids(listed, local), "missing": missing_ids(listed, local)}
+    ids = [policy_id for policy_id in listed if wanted in (None, policy_key(policy_id))]
     if not params["content"]:
-        return {"changed": False, "policies": [{"id": policy_id} for policy_id in ids]}
+        return {"changed": False, "policies": [{"id": policy_id} for policy_id in ids], **drift}
     contents = in_parallel(module.policies.get_xml, ids, parallel)
     policies = [{"id": policy_id, "content": content.decode("utf-8", "replace"), "base_policy": stored_facts(content)[1]}
                 for policy_id, content in zip(ids, contents) if content is not None]  # deleted since the list: left out
-    return {"changed": False, "policies": policies}
+    return {"changed": False, "policies": policies, **drift}

@@ -20,6 +20,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from ansible_collections.entra.b2c.plugins.module_utils._graph import GraphClient, GraphError, backoff_seconds
+from ansible_collections.entra.b2c.plugins.module_utils._policies import UPLOAD_CONTENT_TYPE
 
 POLICIES_PATH = "/trustFramework/policies"
 XML = "application/xml"
@@ -91,12 +92,12 @@ class PolicyGraph:
             raise _explained(exc) from None
 
     def put_xml(self, policy_id: str, body: bytes, base_just_uploaded: str | None = None) -> None:
-        """Create or replace a policy with ``body``, sent as it is. ``base_just_uploaded``: the id of its base when
+        """Create or replace a policy with ``body`` (UTF-8: see _policies.upload_body), sent as it is. ``base_just_uploaded``: the id of its base when
         this run uploaded that base, so "base cannot be found" is taken for a service that has not caught up."""
         attempt = 0
         while True:
             try:
-                self.client.request("PUT", policy_path(policy_id, "/$value"), body, XML, accept=XML)
+                self.client.request("PUT", policy_path(policy_id, "/$value"), body, UPLOAD_CONTENT_TYPE, accept=XML)
                 return
             except GraphError as exc:
                 attempt += 1

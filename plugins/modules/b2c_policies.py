@@ -17,8 +17,10 @@ description:
     an id defined twice, an inheritance cycle, a chain deeper than the 10 levels B2C allows (before any request), and
     a base that is neither in the set nor in the tenant (before any write).
   - Reads the tenant's copies of the set's policies in parallel, and uploads only the policies that are new or
-    changed, level by level - a base before what extends it, the policies of one level in parallel. What counts as a
-    change is what M(entra.b2c.b2c_policy) compares.
+    changed, level by level - a base before what extends it, one upload at a time unless O(parallel_uploads) says
+    otherwise. What counts as a change is what M(entra.b2c.b2c_policy) compares.
+  - Reports the tenant's custom policies outside the set in RV(extra) (drift; from the list, no extra read). With
+    O(prune), deletes those whose ids match O(prune_pattern) after the set is uploaded.
   - Every file is checked as M(entra.b2c.b2c_policy) checks one, all problems of all files reported together, before
     any request.
   - Resolves every reference of every policy (claim types, technical profiles, claims transformations, journeys,
@@ -30,7 +32,8 @@ description:
   - When B2C refuses an upload, the other uploads of the same level complete, later levels are not attempted, and the
     task fails naming each refused policy, where it came from, B2C's code and message, what this run already uploaded
     and what it did not attempt. A second run uploads only what is still different.
-  - An unchanged set of N policies costs one token, one list request and N reads, and no write.
+  - An unchanged set of N policies costs one token, one list request and N reads, and no write. O(prune) adds one
+    read per policy outside the set; O(backup) none.
 author:
   - entra.b2c maintainers (@entra-b2c)
 extends_documentation_fragment:
@@ -42,12 +45,13 @@ attributes:
   check_mode:
     support: full
     details:
-      - Runs everything but the writes, and reports the same RV(levels), RV(uploaded) and RV(results) a real run
-        would, in the same order.
+      - Runs everything but the writes, and reports the same RV(levels), RV(uploaded), RV(results), RV(extra) and
+        RV(pruned) a real run would, in the same order. No backup is written (RV(backup_files) is empty).
   diff_mode:
     support: full
     details:
-      - One unified diff per policy that is (or would be) uploaded because it is new or changed.
+      - One unified diff per policy that is (or would be) uploaded because it is new or changed, and one per policy
+        O(prune) deletes (or would delete).
 options:
   path:
     description:
@@ -90,15 +94,56 @@ options:
   reupload_dependents:
     description:
       - Also upload the unchanged policies that extend an uploaded one (reason V(base_changed)), so that B2C validates
-        them against the new base now rather than at the next sign-in.
-      - B2C assembles a policy from its bases each time an application calls it, so a new base takes effect without
-        this; it costs one upload per dependent policy.
+        them against the new base now rather than at the next sign-in. B2C validates a policy only when that policy
+        itself is uploaded, so without this a base change that breaks a child shows at the next sign-in.
+      - It costs one upload per dependent policy of a changed base; an unchanged set still costs no write.
+      - V(false) uploads only what is new or changed (B2C assembles a policy from its bases each time an application
+        calls it, so a new base takes effect without this).
+    type: bool
+    default: true
+  prune:
+    description:
+      - Also delete the tenant's custom policies outside the set (RV(extra)) whose ids match O(prune_pattern), after
+        the set is uploaded, what extends another first (RV(pruned)). Nothing is pruned when an upload fails.
+      - The list of policies gives ids only, so pruning reads every policy outside the set, in parallel, to learn its
+        base before any write. It refuses, before any write, to delete a policy that a policy of the set or a policy
+        it keeps extends.
+      - Only with O(state=present).
     type: bool
     default: false
+  prune_pattern:
+    description:
+      - Required with O(prune) (there is no default that could delete another team's policies). A shell-style
+        pattern like O(pattern), matched against policy ids ignoring case, as B2C compares them, for example
+        V(B2C_1A_Contoso_*).
+      - Only policies outside the set that match it are deleted; the set's own policies never are.
+    type: str
+  backup:
+    description:
+      - Save the tenant's copy of every policy this run replaces or deletes (O(prune) and O(state=absent) included)
+        to O(backup_dir) before the write, and return the files in RV(backup_files). New policies need none.
+      - A backup that cannot be written stops the task before the write it protects. Nothing is written in check
+        mode.
+    type: bool
+    default: false
+  backup_dir:
+    description:
+      - The directory of the backups, on the host that runs the module; required with O(backup). Created with mode
+        0700 when missing; each file gets mode 0600 and the name C(<policy id>.<YYYY-MM-DD@HH:MM:SS>.xml), the time
+        of the run (Ansible's backup time stamp).
+    type: path
   parallel:
-    description: How many reads, uploads or deletions of one level run at the same time.
+    description: How many policies are read at the same time.
     type: int
     default: 8
+  parallel_uploads:
+    description:
+      - How many uploads (or deletions) of one level run at the same time.
+      - V(1), the default, writes one policy at a time, as every public B2C deployment tool does. More is an opt-in
+        that is unproven on real tenants - nothing public shows that concurrent uploads into one tenant are safe -
+        which makes a first deployment faster.
+    type: int
+    default: 1
 seealso:
   - module: entra.b2c.b2c_policy
   - module: entra.b2c.b2c_policy_info
@@ -140,6 +185,20 @@ EXAMPLES = r"""
         source: policies/SignUpOrSignin.xml
     reupload_dependents: true
 
+- name: Deploy, delete our team's policies that are no longer in the directory, and keep a backup of what changes
+  entra.b2c.b2c_policies:
+    path: build/contoso
+    prune: true
+    prune_pattern: B2C_1A_Contoso_*
+    backup: true
+    backup_dir: /var/backups/b2c-policies
+  register: deployed
+
+- name: Put back every policy that run replaced or deleted (its backups are listed bases first)
+  entra.b2c.b2c_policy:
+    path: "{{ item }}"
+  loop: "{{ deployed.backup_files }}"
+
 - name: Remove a whole set, relying parties first
   entra.b2c.b2c_policies:
     path: build/contoso
@@ -147,6 +206,8 @@ EXAMPLES = r"""
 
 # What a run would upload, with a diff of each policy (credentials from AZURE_* environment variables):
 #   ansible localhost -m entra.b2c.b2c_policies -a "path=build/contoso" --check --diff
+# What a prune would delete:
+#   ansible localhost -m entra.b2c.b2c_policies -a "path=build/contoso prune=true prune_pattern=B2C_1A_Contoso_*" --check
 """
 
 RETURN = r"""
@@ -215,9 +276,39 @@ deleted:
   returned: when O(state=absent)
   type: list
   elements: str
+extra:
+  description:
+    - The tenant's custom policies outside the set, as the service spells their ids, sorted (drift). From the
+      tenant's list of ids; it costs no read.
+  returned: always
+  type: list
+  elements: str
+  sample: [B2C_1A_Contoso_OldSignIn, B2C_1A_Fabrikam_SignIn]
+pruned:
+  description:
+    - The policies of RV(extra) that O(prune) deleted in this run (check mode - would delete), what extends another
+      first. Empty without O(prune) and when an upload failed.
+  returned: when O(state=present)
+  type: list
+  elements: str
+  sample: [B2C_1A_Contoso_OldSignIn]
+backup_files:
+  description:
+    - The backups written by this run (O(backup)), in an order that puts them back bases first - the policies it
+      replaced, then those it deleted. Empty in check mode.
+  returned: always
+  type: list
+  elements: str
+  sample: [/var/backups/b2c-policies/B2C_1A_Contoso_Extensions.2026-12-07@10:41:09.xml]
 """
 
-from ansible_collections.entra.b2c.plugins.module_utils._policy_flow import PARALLEL_SPEC, PolicyModule, deploy_set
+from ansible_collections.entra.b2c.plugins.module_utils._policy_flow import (
+    BACKUP_SPEC,
+    PARALLEL_SPEC,
+    UPLOAD_SPEC,
+    PolicyModule,
+    deploy_set,
+)
 
 
 def main():
@@ -231,8 +322,12 @@ def main():
                 source=dict(type="str"),
             )),
             state=dict(type="str", choices=["present", "absent"], default="present"),
-            reupload_dependents=dict(type="bool", default=False),
+            reupload_dependents=dict(type="bool", default=True),
+            prune=dict(type="bool", default=False),
+            prune_pattern=dict(type="str"),
+            **BACKUP_SPEC,
             **PARALLEL_SPEC,
+            **UPLOAD_SPEC,
         ),
         mutually_exclusive=[("path", "policies")],
         required_one_of=[("path", "policies")],

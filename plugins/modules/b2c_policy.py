@@ -71,6 +71,21 @@ options:
     type: str
     choices: [present, absent]
     default: present
+  backup:
+    description:
+      - Save the tenant's copy of the policy to O(backup_dir) before this task replaces or deletes it, and return the
+        file in RV(backup_files). A new policy needs none.
+      - A backup that cannot be written stops the task before the write it protects. Nothing is written in check
+        mode.
+    type: bool
+    default: false
+  backup_dir:
+    description:
+      - The directory of the backups, on the host that runs the module; required with O(backup). Created with mode
+        0700 when missing; the file gets mode 0600 and the name C(<policy id>.<YYYY-MM-DD@HH:MM:SS>.xml), the time of
+        the run (Ansible's backup time stamp).
+      - To put a policy back, upload the file with this module (O(path)).
+    type: path
 seealso:
   - module: entra.b2c.b2c_policies
   - module: entra.b2c.b2c_policy_info
@@ -100,10 +115,17 @@ EXAMPLES = r"""
     policy: B2C_1A_TrustFrameworkExtensions
     path: build/contoso/TrustFrameworkExtensions.xml
 
-- name: Retire a relying party
+- name: Retire a relying party, keeping a copy
   entra.b2c.b2c_policy:
     policy: B2C_1A_SignInForApi
     state: absent
+    backup: true
+    backup_dir: /var/backups/b2c-policies
+  register: retired
+
+- name: Changed our mind - put it back
+  entra.b2c.b2c_policy:
+    path: "{{ retired.backup_files[0] }}"
 
 # Ad hoc, with AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET in the environment (what would change, and how):
 #   ansible localhost -m entra.b2c.b2c_policy -a "path=build/SignUpOrSignin.xml" --check --diff
@@ -134,9 +156,22 @@ keysets:
   type: list
   elements: str
   sample: [B2C_1A_TokenSigningKeyContainer, B2C_1A_TokenEncryptionKeyContainer]
+backup_files:
+  description:
+    - The backup this task wrote (O(backup)) - one file when it replaced or deleted the policy, none otherwise and in
+      check mode.
+  returned: always
+  type: list
+  elements: str
+  sample: [/var/backups/b2c-policies/B2C_1A_SignInForApi.2026-12-07@10:41:09.xml]
 """
 
-from ansible_collections.entra.b2c.plugins.module_utils._policy_flow import POLICY_SPEC, PolicyModule, ensure_policy
+from ansible_collections.entra.b2c.plugins.module_utils._policy_flow import (
+    BACKUP_SPEC,
+    POLICY_SPEC,
+    PolicyModule,
+    ensure_policy,
+)
 
 
 def main():
@@ -146,6 +181,7 @@ def main():
             content=dict(type="str"),
             path=dict(type="path"),
             state=dict(type="str", choices=["present", "absent"], default="present"),
+            **BACKUP_SPEC,
         ),
         mutually_exclusive=[("content", "path")],
         required_if=[("state", "present", ("content", "path"), True), ("state", "absent", ("policy",))],

@@ -14,6 +14,8 @@ description:
   - Lists the Identity Experience Framework custom policies of a B2C tenant, or one of them, for audits and backups.
   - Without O(content), one Microsoft Graph request (more only when the service pages its answer).
   - With O(content), also each policy's XML as the service answers it, one request per policy, in parallel.
+  - With O(path), also the drift of the tenant against a directory of policy files - RV(extra) and RV(missing) -
+    from the same list request; the files are only parsed for their C(PolicyId).
   - Only reads; C(Policy.Read.All) is enough.
 author:
   - entra.b2c maintainers (@entra-b2c)
@@ -38,6 +40,15 @@ options:
     description: How many policies are read at the same time with O(content).
     type: int
     default: 8
+  path:
+    description:
+      - A directory of policy files on the host that runs the module, as M(entra.b2c.b2c_policies) takes it; its files
+        that match O(pattern) are compared with the tenant's list by C(PolicyId) (ignoring case).
+    type: path
+  pattern:
+    description: File name pattern of the policy files in O(path), shell style.
+    type: str
+    default: "*.xml"
 seealso:
   - module: entra.b2c.b2c_policies
   - module: entra.b2c.b2c_policy
@@ -69,6 +80,16 @@ EXAMPLES = r"""
   loop_control:
     label: "{{ item.id }}"
 
+- name: What the tenant holds that the repository does not (and the other way round)
+  entra.b2c.b2c_policy_info:
+    path: build/contoso
+  register: drift
+
+- name: Fail when someone added a policy by hand
+  ansible.builtin.assert:
+    that: drift.extra | select('match', '(?i)B2C_1A_Contoso_') | list | length == 0
+    fail_msg: "not in the repository: {{ drift.extra }}"
+
 # Ad hoc, with AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET in the environment:
 #   ansible localhost -m entra.b2c.b2c_policy_info -a "policy=SignUpOrSignin content=true"
 """
@@ -95,6 +116,18 @@ policies:
       type: str
       returned: when O(content=true)
       sample: B2C_1A_TrustFrameworkLocalization
+extra:
+  description: The tenant's custom policies that no file of O(path) defines, as the service spells them, sorted.
+  returned: when O(path) is given
+  type: list
+  elements: str
+  sample: [B2C_1A_Contoso_OldSignIn]
+missing:
+  description: The policies of O(path) that the tenant does not hold, as the files spell them, sorted.
+  returned: when O(path) is given
+  type: list
+  elements: str
+  sample: [B2C_1A_Contoso_PasswordReset]
 """
 
 from ansible_collections.entra.b2c.plugins.module_utils._policy_flow import (
@@ -110,6 +143,8 @@ def main():
         argument_spec=dict(
             **POLICY_SPEC,
             content=dict(type="bool", default=False),
+            path=dict(type="path"),
+            pattern=dict(type="str", default="*.xml"),
             **PARALLEL_SPEC,
         ),
         supports_check_mode=True,

@@ -69,3 +69,10 @@ def in_levels(order: list, levels: list) -> bool:
             return False
         position += len(level)
     return position == len(order)
+
+
+def max_overlap(control, route: str) -> int:
+    """The most requests of `route` the emulator was serving at the same moment."""
+    spans = [(entry["ts"], entry["ts"] + entry["duration_ms"] / 1000.0) for entry in control.requests()
+             if entry["route"] == route]
+    return max(sum(1 for start, end in spans if start <= moment < end) for moment, _end in spans)

@@ -144,3 +144,16 @@ def test_an_unchanged_policy_set_is_listed_and_read_never_uploaded(bench):
     assert "## Workload 6:" in bench["doc"]
     assert ("| unchanged set of 10 policies (workload 6, q): one token, one list, at most one read per policy, no write "
             "|") in bench["doc"]
+
+
+def test_the_cost_of_the_policy_defaults_is_measured(bench):
+    """Workload 6: a first deploy one upload at a time (s, the default) and with parallel_uploads 4 (s4) makes the same
+    ten uploads; a changed Extensions re-uploads the 7 relying parties above it (r, the default) or not (r0)."""
+    for variant in ("s", "s4"):
+        assert without_token(routes(bench, 6, variant)) == {"policies.list": 1, "policies.put": 10}, variant
+    assert without_token(routes(bench, 6, "r")) == {"policies.list": 1, "policies.get": 10, "policies.put": 8}
+    assert without_token(routes(bench, 6, "r0")) == {"policies.list": 1, "policies.get": 10, "policies.put": 1}
+    for row in ("| first deploy into an empty tenant: one upload per policy (workload 6, s) |",
+                "| Extensions changed, reupload_dependents false: it alone (workload 6, r0) |"):
+        assert row in bench["doc"] and bench["doc"].split(row, 1)[1].split("\n", 1)[0].endswith("| yes |"), row
+    assert "first deploy, parallel_uploads 4 (s4, opt-in) against one at a time (s, the default)" in bench["doc"]

@@ -24,8 +24,8 @@ from policy_helpers import (
     UPLOAD_ORDER,
     edit,
     graph_routes,
-    in_levels,
     keys_task,
+    max_overlap,
     policies_task,
     puts,
     render,
@@ -74,7 +74,7 @@ def test_keys_then_policies_check_predicts_the_first_run_which_uploads_in_order(
     base = result["results"][0]
     assert base["keysets"] == ["B2C_1A_TokenSigningKeyContainer", "B2C_1A_TokenEncryptionKeyContainer"]
     assert base["source"] == str(policy_dir / "TrustFrameworkBase.xml") and base["base_policy"] is None
-    assert in_levels(puts(control), LEVELS), puts(control)
+    assert puts(control) == UPLOAD_ORDER  # one at a time: levels in order, ids sorted within a level
     assert sorted(policy["id"] for policy in control.policies()) == sorted(UPLOAD_ORDER)
 
 
@@ -87,35 +87,36 @@ def test_a_second_run_only_lists_and_reads(ansible, control, deployed):
     assert routes(control).count("token") == 1
 
 
-def test_editing_the_extensions_uploads_only_it_and_check_mode_says_so_with_a_diff(ansible, control, deployed):
+def test_editing_the_extensions_uploads_it_and_what_extends_it_and_check_mode_says_so_with_a_diff(ansible, control,
+                                                                                                   deployed):
     edit(deployed / "TrustFrameworkExtensions.xml", ">3600<", ">1800<")
     task = policies_task(path=str(deployed))
     check = ansible.playbook([task], defaults=tenant_connection(ansible), check=True, diff=True)
     predicted = check.result("policies")
-    assert predicted["changed"] is True and predicted["uploaded"] == [EXTENSIONS]
-    assert [entry["reason"] for entry in predicted["results"]] == ["unchanged", "unchanged", "changed", "unchanged",
-                                                                   "unchanged"]
-    assert len(predicted["diff"]) == 1
+    assert predicted["changed"] is True and predicted["uploaded"] == [EXTENSIONS, SIGN_IN, SIGN_IN_API]
+    assert [entry["reason"] for entry in predicted["results"]] == ["unchanged", "unchanged", "changed", "base_changed",
+                                                                   "base_changed"]
+    assert len(predicted["diff"]) == 1  # only what is new or changed gets a diff
     assert re.search(r"^-\s+<Item Key=\"token_lifetime_secs\">3600</Item>$", check.stdout, re.M), check.stdout[-3000:]
     assert re.search(r"^\+\s+<Item Key=\"token_lifetime_secs\">1800</Item>$", check.stdout, re.M)
     assert "policies.put" not in routes(control)
 
     run = ansible.playbook([task], defaults=tenant_connection(ansible))
     assert run.result("policies")["uploaded"] == predicted["uploaded"]
-    assert puts(control) == [EXTENSIONS]
+    assert puts(control) == [EXTENSIONS, SIGN_IN, SIGN_IN_API]
 
 
-def test_reupload_dependents_uploads_what_extends_a_changed_policy(ansible, control, deployed):
+def test_without_reupload_dependents_only_the_changed_policy_is_uploaded(ansible, control, deployed):
     edit(deployed / "TrustFrameworkExtensions.xml", ">3600<", ">900<")
-    task = policies_task(path=str(deployed), reupload_dependents=True)
+    task = policies_task(path=str(deployed), reupload_dependents=False)
     predicted = ansible.playbook([task], defaults=tenant_connection(ansible), check=True).result("policies")
-    assert predicted["uploaded"] == [EXTENSIONS, SIGN_IN, SIGN_IN_API]
-    assert [entry["reason"] for entry in predicted["results"]][2:] == ["changed", "base_changed", "base_changed"]
+    assert predicted["uploaded"] == [EXTENSIONS]
+    assert [entry["reason"] for entry in predicted["results"]][2:] == ["changed", "unchanged", "unchanged"]
     assert "policies.put" not in routes(control)
 
     result = ansible.playbook([task], defaults=tenant_connection(ansible)).result("policies")
     assert result["uploaded"] == predicted["uploaded"]
-    assert in_levels(puts(control), [[EXTENSIONS], [SIGN_IN, SIGN_IN_API]]), puts(control)
+    assert puts(control) == [EXTENSIONS]
 
 
 def test_layout_and_comments_alone_are_no_change(ansible, control, deployed):
@@ -239,7 +240,13 @@ def test_cycles_duplicates_and_bad_files_are_refused_before_any_request(ansible,
     edit(broken / "SignInForApi.xml", 'PolicyId="B2C_1A_Basic_SignInForApi"', 'PolicyId="Basic_SignInForApi"')
     tasks = [policies_task("cycle", path=str(cycle)), policies_task("twice", path=str(twice)),
              policies_task("broken", path=str(broken)), policies_task("empty", path=str(policy_dir), pattern="*.json"),
-             policies_task("zero", path=str(policy_dir), parallel=0)]
+             policies_task("zero", path=str(policy_dir), parallel=0),
+             policies_task("zero_uploads", path=str(policy_dir), parallel_uploads=0),
+             policies_task("prune", path=str(policy_dir), prune=True),
+             policies_task("prune_absent", path=str(policy_dir), prune=True, prune_pattern="B2C_1A_*", state="absent"),
+             policies_task("backup", path=str(policy_dir), backup=True),
+             policies_task("backup_file", path=str(policy_dir), backup=True,
+                           backup_dir=str(policy_dir / "TrustFrameworkBase.xml"))]
     run = ansible.playbook(tasks, defaults=tenant_connection(ansible))
     messages = {task["name"]: run.task(task["name"])["result"]["msg"] for task in tasks}
     assert "inheritance cycle: %s (%s) -> %s (%s) -> %s (%s) -> %s" % (
@@ -251,6 +258,12 @@ def test_cycles_duplicates_and_bad_files_are_refused_before_any_request(ansible,
     assert "lacks the B2C_1A_ prefix" in messages["broken"]
     assert "no file in %s matches the pattern '*.json'" % policy_dir in messages["empty"]
     assert "parallel: 0 must be 1 or more" in messages["zero"]
+    assert "parallel_uploads: 0 must be 1 or more" in messages["zero_uploads"]
+    assert messages["prune"].startswith("prune_pattern: required with prune; give a shell-style pattern of the policy "
+                                        "ids this set owns, such as B2C_1A_Contoso_*")
+    assert "prune: only with state present" in messages["prune_absent"]
+    assert messages["backup"].startswith("backup_dir: required with backup")
+    assert "backup_dir: %s is not a directory" % (policy_dir / "TrustFrameworkBase.xml") in messages["backup_file"]
     assert control.requests() == []
 
 
@@ -283,7 +296,7 @@ def test_state_absent_deletes_dependents_first(ansible, control, deployed):
     assert [(entry["policy"], entry["reason"]) for entry in result["results"]] == [
         (SIGN_IN, "deleted"), (SIGN_IN_API, "deleted"), (EXTENSIONS, "deleted"), (LOCALIZATION, "deleted")]
     deletions = [entry["policy"] for entry in control.requests() if entry["route"] == "policies.delete"]
-    assert in_levels(deletions, [[SIGN_IN, SIGN_IN_API], [EXTENSIONS], [LOCALIZATION]]), deletions
+    assert deletions == [SIGN_IN, SIGN_IN_API, EXTENSIONS, LOCALIZATION]  # one at a time, what extends another first
     assert [policy["id"] for policy in control.policies()] == [BASE]
 
     again = ansible.playbook([task], defaults=tenant_connection(ansible)).result("policies")
@@ -328,13 +341,6 @@ def test_policy_info_with_content_reads_in_parallel(ansible, control, deployed):
     assert [policy["base_policy"] for policy in sorted(result["policies"], key=lambda p: p["id"])] == [
         None, LOCALIZATION, BASE, EXTENSIONS, EXTENSIONS]
     assert max_overlap(control, "policies.get") > 1
-
-
-def max_overlap(control, route: str) -> int:
-    """The most requests of `route` the emulator was serving at the same moment."""
-    spans = [(entry["ts"], entry["ts"] + entry["duration_ms"] / 1000.0) for entry in control.requests()
-             if entry["route"] == route]
-    return max(sum(1 for start, end in spans if start <= moment < end) for moment, _end in spans)
 
 
 def test_an_unchanged_set_of_ten_costs_one_token_one_list_and_ten_parallel_reads(ansible, control, policy_dir):

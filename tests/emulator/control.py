@@ -89,6 +89,10 @@ class ControlClient:
         """Store custom policies as given, no B2C rule applied: [{"content": xml, "id"?: id}]; returns their ids."""
         return self._call("POST", "policies", {"policies": policies})["policies"]
 
+    def clear_policies(self) -> None:
+        """Remove every custom policy (key sets stay)."""
+        self._call("DELETE", "policies")
+
     def policies(self, content: bool = False) -> list[dict[str, Any]]:
         """The tenant's custom policies: [{"id"}], with content=True also the stored XML as $value answers it."""
         return self._call("GET", "policies?content=true" if content else "policies")["policies"]

@@ -282,6 +282,33 @@ def reserialize(body: bytes) -> bytes:
     return _Serializer(prefixes).document(root)
 
 
+def charset_of(content_type: str | None) -> str | None:
+    """The charset parameter of a Content-Type header, lower-cased; None without one."""
+    for parameter in (content_type or "").split(";")[1:]:
+        name, _equals, value = parameter.partition("=")
+        if name.strip().lower() == "charset" and value.strip():
+            return value.strip().strip('"').lower()
+    return None
+
+
+_DECLARED_ENCODING = re.compile(rb"""\A(\xef\xbb\xbf)?(\s*<\?xml\b[^>]*?\bencoding\s*=\s*["'])([A-Za-z0-9._\-]+)(["'])""")
+
+
+def as_read(body: bytes, content_type: str | None) -> bytes:
+    """The body as the service reads it: text in the charset the request names, else UTF-8 whatever the XML
+    declaration says; bytes that do not decode become U+FFFD (what users saw when their client sent Latin-1 bytes
+    without a charset: IEFPolicies#25, azure-docs#65924). Returned as UTF-8 with the declaration saying so."""
+    charset = charset_of(content_type) or "utf-8"
+    try:
+        text = body.decode(charset, "replace")
+    except LookupError:
+        raise GraphError(415, "UnsupportedMediaType", f"The charset '{charset}' is not supported.") from None
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    encoded = text.encode("utf-8")
+    return _DECLARED_ENCODING.sub(lambda match: match.group(2) + b"utf-8" + match.group(4), encoded, count=1)
+
+
 def _line_and_column(text: str, needle: str) -> tuple[int, int]:
     index = max(text.find(needle), 0)
     line = text.count("\n", 0, index) + 1
@@ -338,6 +365,7 @@ class PolicyStore:
         if media_type not in ACCEPTED_CONTENT_TYPES:
             raise GraphError(415, "UnsupportedMediaType",
                              f"The content type '{media_type or '(none)'}' is not supported: send the policy as application/xml.")
+        body = as_read(body, content_type)
         if len(body) > MAX_POLICY_BYTES:
             raise _b2c(f"The policy is {len(body)} bytes; the largest policy file B2C accepts is {MAX_POLICY_BYTES // 1024} KB.")
         try:
@@ -553,6 +581,10 @@ class PolicyApi:
         return self._response(404, {"error": f"no control endpoint {method} /_emulator/policies"})
 
 
-def log_facts(route: Any, target: str | None) -> dict[str, Any] | None:
-    """What the request log adds for a policy route: the policy it was about."""
-    return {"policy": target} if route.name.startswith("policies.") else None
+def log_facts(route: Any, target: str | None, request: Any = None) -> dict[str, Any] | None:
+    """What the request log adds for a policy route: the policy it was about, and for an upload its Content-Type."""
+    if not route.name.startswith("policies."):
+        return None
+    if route.name in ("policies.put", "policies.create") and request is not None:
+        return {"policy": target, "content_type": request.headers.get("Content-Type")}
+    return {"policy": target}

@@ -115,8 +115,8 @@ class Service:
         self._decorate(route, response, ids)
         self.log.add(method=request.method, path=request.path, query=request.query, route=route.name,
                      status=None if response.drop else response.status, started=started, started_wall=started_wall,
-                     keyset=keyset, fault=fault, extra=_token_request_facts(route, request) or policies.log_facts(route, target)
-                     or apps.log_facts(route, target))
+                     keyset=keyset, fault=fault, extra=_token_request_facts(route, request)
+                     or policies.log_facts(route, target, request) or apps.log_facts(route, target))
         return response
 
     @staticmethod

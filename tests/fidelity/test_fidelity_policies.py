@@ -159,6 +159,25 @@ def test_other_content_types_are_refused(policies, tenant, content_type):
     assert policies.request("GET").json()["value"] == []
 
 
+def test_the_body_is_read_in_its_charset_else_as_utf8_and_the_log_keeps_the_content_type(emulator, policies, tenant):
+    policies.keysets(*KEY_SETS)
+    text = policy_text("TrustFrameworkBase", tenant).replace("User object id", "Größe サイン")
+    emulator.control.clear_requests()
+
+    def stored() -> str:
+        return policies.request("GET", "/B2C_1A_Basic_Base/$value").content.decode("utf-8")
+
+    assert policies.put("B2C_1A_Basic_Base", text.encode("utf-8"), "application/xml").status_code == 201
+    assert "Größe サイン" in stored()
+    latin = text.replace(" サイン", "").encode("iso-8859-1")  # a client that encoded Latin-1 and named no charset
+    assert policies.put("B2C_1A_Basic_Base", latin, "application/xml").status_code == 200
+    assert "Gr\ufffd\ufffde" in stored()
+    assert policies.put("B2C_1A_Basic_Base", latin, "application/xml; charset=ISO-8859-1").status_code == 200
+    assert "Größe" in stored() and "\ufffd" not in stored()
+    assert [entry["content_type"] for entry in emulator.control.requests() if entry["route"] == "policies.put"] == [
+        "application/xml", "application/xml", "application/xml; charset=ISO-8859-1"]
+
+
 def test_create_by_post_and_delete(policies, tenant):
     policies.keysets(*KEY_SETS)
     base = policy_text("TrustFrameworkBase", tenant)

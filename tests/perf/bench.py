@@ -62,6 +62,11 @@ class Variant:
     token_cache: bool = False
     module: Optional[str] = None  # the collection module it needs (skipped while that module does not exist)
     in_worker: bool = False  # the default: the action plugin runs the module in Ansible's worker process
+    # policy workload: the tenant before each run ("": the workload's, every policy in place; "empty": no policy;
+    # "base_changed": the Extensions policy differs), the uploads the run must make, and extra variables for the play
+    tenant: str = ""
+    puts: Optional[int] = None
+    extra_vars: tuple = ()
 
     @property
     def forced_module_process(self) -> bool:
@@ -92,6 +97,17 @@ POLICIES = Variant("p", "b2c_policies (one task), no token cache, module process
                    module="b2c_policies")
 WORKER_POLICIES = Variant("q", "b2c_policies (one task), no token cache, in the worker", "policies.yml",
                           module="b2c_policies", in_worker=True)
+FIRST_SEQUENTIAL = Variant("s", "first deploy into an empty tenant, uploads one at a time (the default), in the worker",
+                           "policies.yml", module="b2c_policies", in_worker=True, tenant="empty", puts=POLICY_COUNT)
+FIRST_PARALLEL = Variant("s4", "first deploy into an empty tenant, parallel_uploads 4 (opt-in, unproven), in the worker",
+                         "policies.yml", module="b2c_policies", in_worker=True, tenant="empty", puts=POLICY_COUNT,
+                         extra_vars=(("bench_parallel_uploads", "4"),))
+# The Extensions policy changed: with reupload_dependents (the default) it and the 7 relying parties above it.
+BASE_CHANGED = Variant("r", "Extensions changed, reupload_dependents (the default), in the worker", "policies.yml",
+                       module="b2c_policies", in_worker=True, tenant="base_changed", puts=POLICY_COUNT - 2)
+BASE_CHANGED_ALONE = Variant("r0", "Extensions changed, reupload_dependents false, in the worker", "policies.yml",
+                             module="b2c_policies", in_worker=True, tenant="base_changed", puts=1,
+                             extra_vars=(("bench_reupload_dependents", "false"),))
 RECOMMENDED = ("e", "c", "b")  # the first available of these is the recommended path of a workload
 
 
@@ -165,7 +181,8 @@ def build_workloads(quick: bool) -> list:
                   for index in range(tenants)}, "valid", loop_variants, forks=forks),
         Workload(5, "b2c_keyset_info over a tenant with 100 key sets", {}, "info", [INFO, INFO_CACHED], info_keysets=100),
         Workload(6, "a set of %d custom policies, nothing to change" % POLICY_COUNT, {"tenant": []}, "policies",
-                 [DIY_POLICIES, POLICIES, WORKER_POLICIES], policies=POLICY_COUNT),
+                 [DIY_POLICIES, POLICIES, WORKER_POLICIES, FIRST_SEQUENTIAL, FIRST_PARALLEL, BASE_CHANGED,
+                  BASE_CHANGED_ALONE], policies=POLICY_COUNT),
     ]
 
 
@@ -282,8 +299,7 @@ class Bench:
         if workload.state == "policies":
             keysets = [{"id": "B2C_1A_TokenSigningKeyContainer", "keys": [self._key("sig", now - 65 * DAY, now + 300 * DAY)]},
                        {"id": "B2C_1A_TokenEncryptionKeyContainer", "keys": [self._key("enc", now - 65 * DAY, now + 300 * DAY)]}]
-            self.control.seed_policies([{"content": Path(item["path"]).read_text(encoding="utf-8")}
-                                        for item in self.policy_files])
+            self.control.seed_policies([{"content": text} for text in self._policy_texts()])
         elif workload.state == "info":
             for index in range(1, workload.info_keysets + 1):
                 keysets.append({"id": "B2C_1A_Audit%03d" % index, "keys": [
@@ -298,6 +314,10 @@ class Bench:
         for start in range(0, len(keysets), 50):
             self.control.seed(keysets[start:start + 50])
         self.control.clear_requests()
+
+    def _policy_texts(self) -> list:
+        """The policy files in upload order (Base, Localization, Extensions, then the relying parties)."""
+        return [Path(item["path"]).read_text(encoding="utf-8") for item in self.policy_files]
 
     def _key(self, use: str, nbf: int, exp: int) -> dict:
         return dict(self.public_rsa, use=use, kty="RSA", nbf=nbf, exp=exp)
@@ -335,6 +355,12 @@ class Bench:
         """One ansible-playbook run; with probe, every module process runs through module_probe.py."""
         if workload.state == "expired":
             self.seed(workload)
+        if variant.tenant == "empty":
+            self.control.clear_policies()
+        elif variant.tenant:  # base_changed: every policy in place, the Extensions policy as it was before an edit
+            texts = self._policy_texts()
+            self.control.seed_policies([{"content": text} for text in texts])
+            self.control.seed_policies([{"content": texts[2].replace(">3600<", ">1800<")}])
         self.control.clear_requests()
         self.counter += 1
         probe_dir = self.workdir / "probes" / ("%03d-w%d-%s" % (self.counter, workload.number, variant.key))
@@ -352,6 +378,8 @@ class Bench:
                 "--forks", str(workload.forks)]
         if variant.token_cache:
             argv += ["-e", "bench_token_cache=%s" % self.token_cache]
+        for name, value in variant.extra_vars:
+            argv += ["-e", "%s=%s" % (name, value)]
         if variant.in_worker or not probe:
             # The controller's own Python, as on a default localhost (the probe's wrapper would be another interpreter,
             # which makes the action plugins fall back to a module process).
@@ -383,7 +411,8 @@ class Bench:
             problems.append("%d keys.generate, expected %d" % (generated, workload.expected_generates))
         if workload.state == "policies":
             # DIY uploads every file on every run; ours reads them and uploads none: the set is unchanged.
-            uploads, expected = result.routes.get("policies.put", 0), workload.policies if variant.key == "diy" else 0
+            uploads = result.routes.get("policies.put", 0)
+            expected = workload.policies if variant.key == "diy" else variant.puts or 0
             if uploads != expected:
                 problems.append("%d policies.put, expected %d" % (uploads, expected))
         if result.http_errors:

@@ -253,7 +253,11 @@ def render(measured_list: list, extra: dict, facts: dict, command: str, recommen
         "hand-kept order, bases first (B2C validates and replaces each one, changed or not). Ours is "
         "`tests/perf/playbooks/policies.yml`, one `b2c_policies` task over the directory, without the token cache: "
         "**p** as a module process, **q** in the worker (the default path). Every run is checked: DIY must upload "
-        "every file, ours none.")
+        "every file, ours none. The cost of two defaults, in the worker: **s** deploys the set into an empty tenant "
+        "one upload at a time (the default), **s4** the same with `parallel_uploads: 4` (an opt-in that is unproven "
+        "on real tenants); **r** deploys after the Extensions policy changed, uploading it and the 7 relying parties "
+        "above it (`reupload_dependents`, the default), **r0** the same with `reupload_dependents: false`, which "
+        "uploads the Extensions alone. These runs are checked for exactly those uploads.")
     add("")
 
     by_number = {measured.workload.number: measured for measured in measured_list}
@@ -316,6 +320,17 @@ def _summary(by_number: dict, recommended_order) -> list:
                          median_wall(ours) / median_wall(diy), all_requests(ours[0].routes),
                          _route_text(ours[0].routes), all_requests(diy[0].routes), _route_text(diy[0].routes),
                          ours[0].module_processes, diy[0].module_processes))
+    if policies and "s" in policies.runs and "s4" in policies.runs:
+        one, four = median_wall(policies.runs["s"]), median_wall(policies.runs["s4"])
+        lines.append("- Workload %d, first deploy of %d policies into an empty tenant: one upload at a time (s, the "
+                     "default) takes %.2f s, `parallel_uploads: 4` (s4, opt-in) %.2f s (%.2f×)." % (
+                         POLICY_WORKLOAD, policies.workload.policies, one, four, four / one))
+    if policies and "r" in policies.runs and "r0" in policies.runs:
+        again, alone = policies.runs["r"], policies.runs["r0"]
+        lines.append("- Workload %d, the Extensions policy changed: `reupload_dependents` (r, the default) makes %d "
+                     "uploads in %.2f s, without it (r0) %d in %.2f s; an unchanged set makes none either way." % (
+                         POLICY_WORKLOAD, again[0].routes["policies.put"], median_wall(again),
+                         alone[0].routes["policies.put"], median_wall(alone)))
     lines.append("- Recommended: `entra.b2c.b2c_keyset_key_batch` with `token_cache` (variant e, the default path): no "
                  "module process, a token shared through the cache, reads and writes in parallel. A loop of "
                  "`b2c_keyset_key` (d) pays a task's overhead per key set; as module processes (a, b, c) every task "
@@ -377,6 +392,18 @@ def _targets(by_number: dict, extra: dict, recommended_order) -> list:
             ours, diy = median_wall(policies.runs[POLICY_RECOMMENDED]), median_wall(policies.runs["diy"])
             rows.append(("wall time against the upload-everything DIY (workload %d, %s)" % (
                 POLICY_WORKLOAD, POLICY_RECOMMENDED), "%.2f s vs %.2f s: %.2f×" % (ours, diy, ours / diy), "reported"))
+        for key, uploads, what in (("s", count, "first deploy into an empty tenant: one upload per policy"),
+                                   ("r", count - 2, "Extensions changed, reupload_dependents: it and the 7 relying "
+                                                    "parties above it"),
+                                   ("r0", 1, "Extensions changed, reupload_dependents false: it alone")):
+            if key in policies.runs:
+                routes = stable_routes(policies.runs[key])[0]
+                rows.append(("%s (workload %d, %s)" % (what, POLICY_WORKLOAD, key), _route_text(routes),
+                             _met(routes["policies.put"] == uploads)))
+        if "s" in policies.runs and "s4" in policies.runs:
+            one, four = median_wall(policies.runs["s"]), median_wall(policies.runs["s4"])
+            rows.append(("first deploy, parallel_uploads 4 (s4, opt-in) against one at a time (s, the default)",
+                         "%.2f s vs %.2f s: %.2f×" % (four, one, four / one), "reported"))
     for number, key in ((1, "b"), (1, "c"), (2, "b"), (2, "c"), (5, "info-cached")):
         measured = by_number.get(number)
         if not measured or key not in measured.runs:
@@ -411,7 +438,8 @@ def _workload_section(measured, recommended_order) -> list:
     shown = POLICY_ROUTES if workload.policies else SHOWN_ROUTES
     if workload.policies:
         lines.append("%d custom policies in 4 levels of inheritance (tests/policies/basic and 5 more relying parties), "
-                     "all in the tenant already, the two key sets they reference too. *per policy* is every HTTP "
+                     "all in the tenant already (s and s4 start from an empty tenant, r and r0 from one whose "
+                     "Extensions policy differs), the two key sets they reference too. *per policy* is every HTTP "
                      "request (token and discovery included) divided by the %d policies." % (
                          workload.policies, workload.policies))
     else:

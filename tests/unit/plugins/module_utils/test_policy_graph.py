@@ -67,12 +67,12 @@ def test_get_answers_the_bytes_and_none_for_a_missing_policy():
     assert session.calls[0][3]["Accept"] == "application/xml"
 
 
-def test_put_sends_the_bytes_as_xml():
+def test_put_sends_the_bytes_as_utf8_xml():
     policies, session, sleeps = graph(XmlResponse(201, b"<stored/>"))
     policies.put_xml("B2C_1A_X", b"\xef\xbb\xbf<TrustFrameworkPolicy/>")
     method, url, data, headers = session.calls[0]
     assert (method, url) == ("PUT", "https://graph.example/beta/trustFramework/policies/B2C_1A_X/$value")
-    assert data == b"\xef\xbb\xbf<TrustFrameworkPolicy/>" and headers["Content-Type"] == "application/xml"
+    assert data == b"\xef\xbb\xbf<TrustFrameworkPolicy/>" and headers["Content-Type"] == "application/xml; charset=utf-8"
     assert sleeps == []
 
 
