@@ -29,6 +29,7 @@ author:
   - entra.b2c maintainers (@entra-b2c)
 extends_documentation_fragment:
   - entra.b2c.policies
+  - entra.b2c.policy_settings
   - entra.b2c.graph
   - entra.b2c.attributes
   - entra.b2c.attributes.ACTION_GROUP
@@ -212,6 +213,8 @@ deleted:
 """
 
 from ansible_collections.entra.b2c.plugins.module_utils._policy_flow import PARALLEL_SPEC, PolicyModule, deploy_set
+from ansible_collections.entra.b2c.plugins.module_utils._policy_keysets import ENSURED_SPEC
+from ansible_collections.entra.b2c.plugins.module_utils._policy_settings import SETTINGS_SPEC
 
 
 def main():
@@ -227,6 +230,8 @@ def main():
             state=dict(type="str", choices=["present", "absent"], default="present"),
             reupload_dependents=dict(type="bool", default=False),
             **PARALLEL_SPEC,
+            **SETTINGS_SPEC,
+            **ENSURED_SPEC,
         ),
         mutually_exclusive=[("path", "policies")],
         required_one_of=[("path", "policies")],

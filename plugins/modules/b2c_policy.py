@@ -28,6 +28,7 @@ author:
   - entra.b2c maintainers (@entra-b2c)
 extends_documentation_fragment:
   - entra.b2c.policies
+  - entra.b2c.policy_settings
   - entra.b2c.graph
   - entra.b2c.attributes
   - entra.b2c.attributes.ACTION_GROUP
@@ -133,6 +134,8 @@ keysets:
 """
 
 from ansible_collections.entra.b2c.plugins.module_utils._policy_flow import POLICY_SPEC, PolicyModule, ensure_policy
+from ansible_collections.entra.b2c.plugins.module_utils._policy_keysets import ENSURED_SPEC
+from ansible_collections.entra.b2c.plugins.module_utils._policy_settings import SETTINGS_SPEC
 
 
 def main():
@@ -142,6 +145,8 @@ def main():
             content=dict(type="str"),
             path=dict(type="path"),
             state=dict(type="str", choices=["present", "absent"], default="present"),
+            **SETTINGS_SPEC,
+            **ENSURED_SPEC,
         ),
         mutually_exclusive=[("content", "path")],
         required_if=[("state", "present", ("content", "path"), True), ("state", "absent", ("policy",))],
