@@ -28,7 +28,7 @@ options:
         A value is not searched for placeholders again. Two keys that differ only in case are refused.
       - Wins over a value of the same name from O(appsettings).
       - Whatever placeholder nothing fills (outside XML comments) is refused before any request - every one of every
-        file, one per line, as C(<file>:<line>: <placeholder>: <what to set>). Jinja templating through the template
+        file, one per line, as C(<file>:<line>:) then the placeholder and what to set. Jinja templating through the template
         lookup keeps working beside this; it runs before the module sees the content.
     type: dict
   appsettings:

@@ -47,7 +47,8 @@ options:
   path:
     description:
       - A directory on the host that runs the module; its files that match O(pattern) (not recursive) are the set,
-        uploaded byte for byte. They are not templated; use O(policies) with the template lookup for that.
+        uploaded byte for byte once O(settings) are filled in. They are not templated; use O(policies) with the
+        template lookup for that.
       - Mutually exclusive with O(policies); one of the two is required.
     type: path
   pattern:
@@ -135,6 +136,25 @@ EXAMPLES = r"""
         source: policies/SignUpOrSignin.xml
     reupload_dependents: true
 
+- name: A starter pack as downloaded - yourtenant from tenant_id, the IEF app ids from settings
+  entra.b2c.b2c_policies:
+    path: starterpack/SocialAndLocalAccounts
+    tenant_id: contoso.onmicrosoft.com
+    settings:
+      IdentityExperienceFrameworkAppId: "{{ ief_app_id }}"
+      ProxyIdentityExperienceFrameworkAppId: "{{ proxy_ief_app_id }}"
+
+- name: A repository kept for the B2C VS Code extension, its Test environment
+  entra.b2c.b2c_policies:
+    path: b2c-policies
+    appsettings: b2c-policies/appsettings.json
+    environment: Test
+
+- name: Policies after the task that creates their key sets (check mode predicts them before the sets exist)
+  entra.b2c.b2c_policies:
+    path: build/contoso
+    ensured_keysets: [TokenSigningKeyContainer, TokenEncryptionKeyContainer]
+
 - name: Remove a whole set, relying parties first
   entra.b2c.b2c_policies:
     path: build/contoso
@@ -183,6 +203,12 @@ results:
           stopped.
       type: str
       sample: unchanged
+    replication_wait:
+      description:
+        - Seconds the upload waited for B2C to make a key set created moments ago usable for policies (see
+          O(ensured_keysets)).
+      type: float
+      returned: when the upload waited
     failed:
       description: True for a policy the service refused.
       type: bool

@@ -20,10 +20,11 @@ description:
     unchanged policies is what makes repeated runs free and quiet.
   - Refuses, before any request (the token included), what B2C would refuse - XML that is not well-formed, a root that
     is not C(TrustFrameworkPolicy), a C(PolicyId) without the C(B2C_1A_) prefix or other than O(policy), a
-    C(TenantId) other than the task's O(tenant_id) (compared when that is a domain name), the starter packs'
-    C(yourtenant) placeholder, a C(BasePolicy) in another tenant.
+    C(TenantId) other than the task's O(tenant_id) (compared when that is a domain name), a placeholder that
+    O(settings) and O(appsettings) leave unfilled, a C(BasePolicy) in another tenant.
   - A policy that extends another needs its base in the tenant first, and every key set it references through
-    C(StorageReferenceId) must exist. Use M(entra.b2c.b2c_policies) for a set, which uploads bases first.
+    C(StorageReferenceId) must exist (checked before the upload, in check mode too; see O(ensured_keysets)). Use
+    M(entra.b2c.b2c_policies) for a set, which uploads bases first.
 author:
   - entra.b2c maintainers (@entra-b2c)
 extends_documentation_fragment:
@@ -97,6 +98,12 @@ EXAMPLES = r"""
     policy: B2C_1A_TrustFrameworkExtensions
     path: build/contoso/TrustFrameworkExtensions.xml
 
+- name: A file of a VS Code extension repository, for its Production environment
+  entra.b2c.b2c_policy:
+    path: b2c-policies/SignUpOrSignin.xml
+    appsettings: b2c-policies/appsettings.json
+    environment: Production
+
 - name: Retire a relying party
   entra.b2c.b2c_policy:
     policy: B2C_1A_SignInForApi
@@ -131,6 +138,13 @@ keysets:
   type: list
   elements: str
   sample: [B2C_1A_TokenSigningKeyContainer, B2C_1A_TokenEncryptionKeyContainer]
+replication_wait:
+  description:
+    - Seconds the upload waited for B2C to make a key set created moments ago usable for policies (see
+      O(ensured_keysets)).
+  returned: when the upload waited
+  type: float
+  sample: 12.5
 """
 
 from ansible_collections.entra.b2c.plugins.module_utils._policy_flow import POLICY_SPEC, PolicyModule, ensure_policy
