@@ -11,10 +11,11 @@ import pytest
 
 from ansible_collections.entra.b2c.plugins.module_utils._graph import GraphClient, GraphError, REPLICATION_BUDGET
 from ansible_collections.entra.b2c.plugins.module_utils._keys import KeyInputError
-from ansible_collections.entra.b2c.plugins.module_utils._policies import parse_policy
+from ansible_collections.entra.b2c.plugins.module_utils._policies import PolicyError, parse_policy
 from ansible_collections.entra.b2c.plugins.module_utils._policy_graph import PolicyGraph
 from ansible_collections.entra.b2c.plugins.module_utils._policy_keysets import (
     awaits_keyset_replication,
+    check_keysets,
     ensured_keyset_ids,
     missing_keysets,
     missing_message,
@@ -112,3 +113,44 @@ def test_an_unknown_key_set_is_not_waited_for():
     with pytest.raises(GraphError) as caught:
         policies.put_xml("B2C_1A_Base", b"<p/>", replication=client.replication_budget(), present_keysets=frozenset())
     assert sleeps == [] and "create it first" in str(caught.value)
+
+
+class FakeModule:
+    """What check_keysets uses of a module: params, warn and a client whose key set list is scripted."""
+
+    def __init__(self, listed=None, error=None, ensured=()):
+        self.params = {"ensured_keysets": list(ensured)}
+        self.warnings = []
+        self.lists = 0
+        self.listed, self.error = listed or [], error
+
+    def warn(self, message):
+        self.warnings.append(message)
+
+    def connect(self):
+        return self
+
+    def list_keysets(self):
+        self.lists += 1
+        if self.error is not None:
+            raise self.error
+        return [{"id": name, "keys": []} for name in self.listed]
+
+
+def test_check_keysets_lists_once_and_refuses_what_is_missing():
+    module = FakeModule(listed=[SIGNING], ensured=["TokenEncryptionKeyContainer"])
+    assert check_keysets(module, [policy("B2C_1A_Base", SIGNING, ENCRYPTION)]) == {SIGNING.upper(), ENCRYPTION.upper()}
+    assert module.lists == 1 and module.warnings == []
+    module = FakeModule(listed=[SIGNING])
+    with pytest.raises(PolicyError) as caught:
+        check_keysets(module, [policy("B2C_1A_Base", SIGNING, ENCRYPTION)])
+    assert caught.value.problems == [f"{ENCRYPTION}: referenced by B2C_1A_Base (content)"]
+
+
+def test_check_keysets_makes_no_request_without_references_and_warns_when_it_may_not_list():
+    module = FakeModule(error=GraphError("denied", status=403))
+    assert check_keysets(module, [policy("B2C_1A_Rp")]) == frozenset() and module.lists == 0
+    assert check_keysets(module, [policy("B2C_1A_Base", SIGNING)]) == frozenset()
+    assert module.lists == 1 and "TrustFrameworkKeySet.Read.All" in module.warnings[0]
+    with pytest.raises(GraphError):
+        check_keysets(FakeModule(error=GraphError("down", status=500)), [policy("B2C_1A_Base", SIGNING)])
