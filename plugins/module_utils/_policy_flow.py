@@ -187,12 +187,12 @@ def ensure_policy(module: PolicyModule) -> dict:
                               "base_policy": policy.base_policy_id, "keysets": list(policy.key_sets)}
     if module._diff:
         result["diff"] = policy_diff(policy.policy_id, stored, policy.content, "tenant", source)
-    present = check_keysets(module, [policy]) if upload else frozenset()  # in check mode too
+    known_keysets = check_keysets(module, [policy]) if upload else frozenset()  # in check mode too
     if upload and not module.check_mode:
         replication = module.connect().replication_budget()
         try:
             module.policies.put_xml(policy.policy_id, content_bytes(policy.content), replication=replication,
-                                    present_keysets=present)
+                                    present_keysets=known_keysets)
         except GraphError as exc:
             exc.message = f"{policy.label} was not uploaded: {exc.message}"
             exc.result = dict(result, changed=False, **waited(replication))
@@ -239,13 +239,13 @@ def deploy_set(module: PolicyModule) -> dict:
     stored = dict(zip((policy.key for policy in present),
                       in_parallel(lambda policy: module.policies.get_xml(policy.policy_id), present, parallel)))
     plans = plan_set(levels, stored, params["reupload_dependents"])
-    present = check_keysets(module, [plan.policy for plan in plans if plan.upload])  # in check mode too
+    known_keysets = check_keysets(module, [plan.policy for plan in plans if plan.upload])  # in check mode too
     waits: dict[str, Any] = {}
 
     if module.check_mode:
         uploaded, refused, not_attempted = [plan.policy.key for plan in plans if plan.upload], {}, set()
     else:
-        uploaded, refused, not_attempted = _upload(module.policies, plans, parallel, present, waits)
+        uploaded, refused, not_attempted = _upload(module.policies, plans, parallel, known_keysets, waits)
 
     done = set(uploaded)
     results = []

@@ -66,15 +66,16 @@ def test_starter_literals_are_filled_from_settings_and_the_task_tenant():
 
 
 def test_settings_tenant_wins_over_the_task_tenant_and_fills_a_guid_task():
-    filled, left = fill(STARTER, "x.xml", settings(Tenant="fabrikam.onmicrosoft.com", IdentityExperienceFrameworkAppId=IEF,
-                                                    ProxyIdentityExperienceFrameworkAppId=PROXY), GUID)
+    given = settings(Tenant="fabrikam.onmicrosoft.com", IdentityExperienceFrameworkAppId=IEF,
+                     ProxyIdentityExperienceFrameworkAppId=PROXY)
+    filled, left = fill(STARTER, "x.xml", given, GUID)
     assert left == [] and 'TenantId="fabrikam.onmicrosoft.com"' in filled and "fabrikam.b2clogin.com" in filled
 
 
 def test_leftovers_are_listed_with_file_and_line_comments_ignored():
     filled, left = fill(STARTER, "dir/TrustFrameworkExtensions.xml", {}, GUID)
     assert filled is STARTER  # nothing filled: the very same content
-    assert [entry.split(": ")[0] for entry in left] == [
+    assert [entry.split(": ", maxsplit=1)[0] for entry in left] == [
         "dir/TrustFrameworkExtensions.xml:3", "dir/TrustFrameworkExtensions.xml:4",
         "dir/TrustFrameworkExtensions.xml:6", "dir/TrustFrameworkExtensions.xml:7", "dir/TrustFrameworkExtensions.xml:8"]
     assert left[0].startswith("dir/TrustFrameworkExtensions.xml:3: yourtenant.onmicrosoft.com: ")
@@ -134,8 +135,8 @@ def test_a_tenant_that_is_no_initial_domain_leaves_yourtenant_alone():
 
 def test_not_utf8_with_a_placeholder_is_refused_without_it_untouched():
     latin = "<X a='\xe9' t='yourtenant.onmicrosoft.com'/>".encode("latin-1")
-    assert fill(latin, "x.xml", {}, TENANT) == (latin, ["x.xml: not UTF-8 text, so its placeholders cannot be filled; "
-                                                         "save it as UTF-8"])
+    refused = "x.xml: not UTF-8 text, so its placeholders cannot be filled; save it as UTF-8"
+    assert fill(latin, "x.xml", {}, TENANT) == (latin, [refused])
     plain = "<X a='\xe9'/>".encode("latin-1")
     assert fill(plain, "x.xml", {}, TENANT) == (plain, [])
 
