@@ -13,7 +13,8 @@ import re
 import shutil
 from pathlib import Path
 
-from conftest import TESTS_DIR, routes
+from conftest import TESTS_DIR
+from emulator.policies import POLICY_READ_WRITE
 from policy_helpers import BASE, KEYSETS, policies_task, render, seed_keys, tenant_connection
 
 STARTER_SET = TESTS_DIR / "policies" / "starter"
@@ -107,17 +108,28 @@ def test_a_vscode_extension_repository_deploys_from_appsettings_and_an_environme
     assert not [policy_id for policy_id, text in contents.items() if "Settings:" in text]
 
 
-def test_a_key_set_created_moments_ago_is_waited_for(ansible, control, replication_delay, tmp_path):
+def test_a_key_set_created_moments_ago_is_waited_for_and_an_app_that_cannot_list_key_sets_is_warned(
+        ansible, control, replication_delay, tmp_path):
     policy = render(tmp_path / "basic", ansible.emulator.tenant_domain) / "TrustFrameworkBase.xml"
+    edited = tmp_path / "edited.xml"
+    edited.write_text(policy.read_text(encoding="utf-8").replace("User object id", "Object id"), encoding="utf-8")
+    policy_only = control.register_app(permissions=[POLICY_READ_WRITE], display_name="entra.b2c e2e policies only")
     replication_delay(3.0)
     run = ansible.playbook(
         [{"name": "keyset %s" % item["keyset"], "entra.b2c.b2c_keyset": {"keyset": item["keyset"]}} for item in KEYSETS]
-        + [{"name": "policy", "entra.b2c.b2c_policy": {"path": str(policy)}, "ignore_errors": True}],
+        + [{"name": "policy", "entra.b2c.b2c_policy": {"path": str(policy)}, "ignore_errors": True},
+           {"name": "policy only", "ignore_errors": True, "entra.b2c.b2c_policy": {
+               "path": str(edited), "client_id": policy_only["client_id"], "client_secret": policy_only["client_secret"]}}],
         defaults=tenant_connection(ansible), verbosity=1)
     result = run.result("policy")
     assert run.task("policy")["status"] == "ok", run.output[-3000:]
     assert result["reason"] == "new" and 0 < result["replication_wait"] <= 60
     attempts = [entry["status"] for entry in control.requests() if entry["route"] == "policies.put"]
-    assert attempts[0] == 400 and attempts[-1] == 201 and set(attempts[1:-1]) <= {400}
+    assert attempts[0] == 400 and attempts[-1] == 200 and set(attempts[1:-2]) <= {400} and 201 in attempts
     assert list(stored(control)) == [BASE]
-    assert routes(control, "keysets.list") == ["keysets.list"]  # listed at once, yet not usable by policies at first
+    # listed at once, yet not usable by policies at first; the second list is refused to the policy-only app
+    assert [entry["status"] for entry in control.requests() if entry["route"] == "keysets.list"] == [200, 403]
+    only = run.task("policy only")
+    assert only["status"] == "ok" and only["result"]["reason"] == "changed", run.output[-3000:]
+    assert any("could not be checked" in warning and "TrustFrameworkKeySet.Read.All" in warning
+               for warning in only["result"].get("warnings", []))
