@@ -104,7 +104,8 @@ class PolicyGraph:
                     if gave_up is None:
                         continue
                     exc.retries = (f"the key set exists (listed in the tenant, or ensured by an earlier task) but B2C "
-                                   f"has not made it usable for policies yet: {gave_up}; run again in a few minutes")
+                                   f"has not made it usable for policies yet (created moments ago, or it holds no key "
+                                   f"yet): {gave_up}; run again in a few minutes")
                     raise exc from None
                 attempt += 1
                 if attempt > UPLOAD_RETRIES or not _passes_on_retry(exc, base_just_uploaded):
