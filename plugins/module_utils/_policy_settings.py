@@ -202,8 +202,8 @@ def file_name(source: str) -> str | None:
 def _tenant_for(settings: Mapping[str, tuple[str, str]], task_tenant: str | None) -> str | None:
     """The domain that fills yourtenant.onmicrosoft.com: settings' Tenant, else the task's tenant_id when that is a
     domain name."""
-    if TENANT.lower() in settings:
-        return settings[TENANT.lower()][1]
+    if TENANT.lower() in settings and settings[TENANT.lower()][1].strip():
+        return settings[TENANT.lower()][1].strip()
     return task_tenant.strip() if task_tenant and tenant_is_comparable(task_tenant) else None
 
 

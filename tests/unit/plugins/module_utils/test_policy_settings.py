@@ -193,3 +193,8 @@ def test_bad_appsettings_are_refused_with_what_to_change(text, environment, word
 def test_environment_without_appsettings_is_refused():
     with pytest.raises(PolicyError, match="give appsettings too"):
         policy_settings(None, None, "Development", lambda path: b"")
+
+
+def test_an_empty_tenant_setting_falls_back_to_the_task_tenant_for_yourtenant():
+    filled, left = fill("<X t='yourtenant.onmicrosoft.com'/>", "x.xml", settings(Tenant=" "), TENANT)
+    assert (filled, left) == ("<X t='contoso.onmicrosoft.com'/>", [])
