@@ -24,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from ansible_collections.entra.b2c.plugins.module_utils._graph import GraphError
+from ansible_collections.entra.b2c.plugins.module_utils._ensure_key import _waited as waited
 from ansible_collections.entra.b2c.plugins.module_utils._module import GraphModule
 from ansible_collections.entra.b2c.plugins.module_utils._policies import (
     REASON_ABSENT,
@@ -59,6 +60,8 @@ from ansible_collections.entra.b2c.plugins.module_utils._policies import (
 )
 from ansible_collections.entra.b2c.plugins.module_utils._policy_graph import PolicyGraph
 from ansible_collections.entra.b2c.plugins.module_utils._policy_refs import outside_bases, refuse_dangling, tenant_base
+from ansible_collections.entra.b2c.plugins.module_utils._policy_keysets import check_keysets, ensured_keyset_ids
+from ansible_collections.entra.b2c.plugins.module_utils._policy_settings import fill_all, policy_settings
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -173,6 +176,16 @@ def item_sources(items: Sequence[dict]) -> list[tuple[str, str | bytes]]:
     return sources
 
 
+def fill_sources(module: PolicyModule, sources: Sequence[tuple[str, str | bytes]]) -> list[tuple[str, str | bytes]]:
+    """The sources with settings, appsettings and the starter packs' literals filled in; every placeholder left, a bad
+    appsettings file and a bad ensured_keysets entry refused before any request."""
+    params = module.params
+    ensured_keyset_ids(params.get("ensured_keysets"))
+    settings = policy_settings(params.get("settings"), params.get("appsettings"), params.get("environment"),
+                               lambda path: read_file(path, "appsettings"))
+    return fill_all(sources, settings, module.tenant, params.get("appsettings"))
+
+
 def load_set(sources: Iterable[tuple[str, str | bytes]], tenant: str | None) -> list[Policy]:
     """Every file parsed and checked; the problems of all files reported together."""
     policies, problems = [], []
@@ -199,6 +212,7 @@ def ensure_policy(module: PolicyModule) -> dict:
         source, content = params["path"], read_file(params["path"], "path")
     else:
         source, content = "content", params["content"]
+    source, content = fill_sources(module, [(source, content)])[0]
     policy = load_policy(content, source, expected_id=params["policy"], tenant=module.tenant)
     backup_dir = module.backup_dir()
 
@@ -211,14 +225,18 @@ def ensure_policy(module: PolicyModule) -> dict:
                               "base_policy": policy.base_policy_id, "keysets": list(policy.key_sets)}
     if module._diff:
         result["diff"] = policy_diff(policy.policy_id, stored, policy.content, "tenant", source)
+    known_keysets = check_keysets(module, [policy]) if upload else frozenset()  # in check mode too
     result["backup_files"] = write_backups(module, backup_dir, [(policy.policy_id, stored)] if upload and stored else [])
     if upload and not module.check_mode:
+        replication = module.connect().replication_budget()
         try:
-            module.policies.put_xml(policy.policy_id, upload_body(policy.content))
+            module.policies.put_xml(policy.policy_id, upload_body(policy.content), replication=replication,
+                                    present_keysets=known_keysets)
         except GraphError as exc:
             exc.message = f"{policy.label} was not uploaded: {exc.message}"
-            exc.result = dict(result, changed=False)
+            exc.result = dict(result, changed=False, **waited(replication))
             raise
+        result.update(waited(replication))
     return result
 
 
@@ -270,6 +288,7 @@ def deploy_set(module: PolicyModule) -> dict:
         sources: Sequence[tuple[str, str | bytes]] = directory_sources(params["path"], params["pattern"])
     else:
         sources = item_sources(params["policies"])
+    sources = fill_sources(module, sources)
     policies = load_set(sources, module.tenant)
     levels = check_set(policies)  # duplicates, cycles, depth: refused before any request
     if params["state"] == "present":
@@ -285,6 +304,8 @@ def deploy_set(module: PolicyModule) -> dict:
     stored = dict(zip((policy.key for policy in present),
                       in_parallel(lambda policy: module.policies.get_xml(policy.policy_id), present, parallel)))
     plans = plan_set(levels, stored, params["reupload_dependents"])
+    known_keysets = check_keysets(module, [plan.policy for plan in plans if plan.upload])  # in check mode too
+    waits: dict[str, Any] = {}
     prune_waves, pruning = read_extras(module, extra, pattern, policies, parallel)  # with prune only
     backup_files = write_backups(module, backup_dir, [
         (plan.policy.policy_id, stored[plan.policy.key]) for plan in plans if plan.upload and stored.get(plan.policy.key)
@@ -293,18 +314,18 @@ def deploy_set(module: PolicyModule) -> dict:
     if module.check_mode:
         uploaded, refused, not_attempted = [plan.policy.key for plan in plans if plan.upload], {}, set()
     else:
-        uploaded, refused, not_attempted = _upload(module.policies, plans, writes)
+        uploaded, refused, not_attempted = _upload(module.policies, plans, writes, known_keysets, waits)
 
     done = set(uploaded)
     results = []
     for plan in plans:
         key = plan.policy.key
         if key in refused:
-            results.append(dict(set_entry(plan, False), failed=True, msg=str(refused[key])))
+            results.append(dict(set_entry(plan, False), failed=True, msg=str(refused[key]), **waited(waits.get(key))))
         elif key in not_attempted:
             results.append(set_entry(plan, False, REASON_NOT_ATTEMPTED))
         else:
-            results.append(set_entry(plan, key in done))
+            results.append(dict(set_entry(plan, key in done), **waited(waits.get(key))))
     by_key = {plan.policy.key: plan for plan in plans}
     outcome: dict[str, Any] = {"changed": bool(done), "results": results, "levels": level_ids(levels),
                                "uploaded": [by_key[key].policy.policy_id for key in uploaded], "extra": extra,
@@ -322,11 +343,16 @@ def deploy_set(module: PolicyModule) -> dict:
     return outcome
 
 
-def _upload(graph: PolicyGraph, plans: Sequence[PolicyPlan], parallel: int) -> tuple[list[str], dict, set]:
+def _upload(graph: PolicyGraph, plans: Sequence[PolicyPlan], parallel: int, present: frozenset = frozenset(),
+            waits: dict | None = None) -> tuple[list[str], dict, set]:
     def put(plan: PolicyPlan, done: set[str]) -> None:
         policy = plan.policy
+        replication = graph.client.replication_budget()
+        if waits is not None:
+            waits[policy.key] = replication  # each upload its own wait, reported per policy
         graph.put_xml(policy.policy_id, upload_body(policy.content),
-                      base_just_uploaded=policy.base_policy_id if policy.base_key in done else None)
+                      base_just_uploaded=policy.base_policy_id if policy.base_key in done else None,
+                      replication=replication, present_keysets=present)
 
     return in_waves(upload_waves(plans), put, lambda plan: plan.policy.key, parallel)
 

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from ansible_collections.entra.b2c.plugins.module_utils._graph import GraphClient, GraphError, backoff_seconds
+from ansible_collections.entra.b2c.plugins.module_utils._graph import GraphClient, GraphError, RetryBudget, backoff_seconds
 from ansible_collections.entra.b2c.plugins.module_utils._policies import UPLOAD_CONTENT_TYPE
+from ansible_collections.entra.b2c.plugins.module_utils._policy_keysets import awaits_keyset_replication
 
 POLICIES_PATH = "/trustFramework/policies"
 XML = "application/xml"
@@ -91,15 +92,27 @@ class PolicyGraph:
                 return None
             raise _explained(exc) from None
 
-    def put_xml(self, policy_id: str, body: bytes, base_just_uploaded: str | None = None) -> None:
+    def put_xml(self, policy_id: str, body: bytes, base_just_uploaded: str | None = None,
+                replication: RetryBudget | None = None, present_keysets: frozenset = frozenset()) -> None:
         """Create or replace a policy with ``body`` (UTF-8: see _policies.upload_body), sent as it is. ``base_just_uploaded``: the id of its base when
-        this run uploaded that base, so "base cannot be found" is taken for a service that has not caught up."""
+        this run uploaded that base, so "base cannot be found" is taken for a service that has not caught up.
+        ``replication`` (GraphClient.replication_budget) with ``present_keysets`` (upper-case ids that exist or an
+        earlier task ensures): an upload refused because B2C does not know such a key set yet is sent again within
+        that budget, whose ``waited`` then says how long it took."""
         attempt = 0
         while True:
             try:
                 self.client.request("PUT", policy_path(policy_id, "/$value"), body, UPLOAD_CONTENT_TYPE, accept=XML)
                 return
             except GraphError as exc:
+                if replication is not None and awaits_keyset_replication(exc, present_keysets):
+                    gave_up = replication.wait_or_give_up(None, transport=False)
+                    if gave_up is None:
+                        continue
+                    exc.retries = (f"the key set exists (listed in the tenant, or ensured by an earlier task) but B2C "
+                                   f"has not made it usable for policies yet (created moments ago, or it holds no key "
+                                   f"yet): {gave_up}; run again in a few minutes")
+                    raise exc from None
                 attempt += 1
                 if attempt > UPLOAD_RETRIES or not _passes_on_retry(exc, base_just_uploaded):
                     raise _explained(exc) from None

@@ -38,6 +38,7 @@ author:
   - entra.b2c maintainers (@entra-b2c)
 extends_documentation_fragment:
   - entra.b2c.policies
+  - entra.b2c.policy_settings
   - entra.b2c.graph
   - entra.b2c.attributes
   - entra.b2c.attributes.ACTION_GROUP
@@ -56,7 +57,8 @@ options:
   path:
     description:
       - A directory on the host that runs the module; its files that match O(pattern) (not recursive) are the set,
-        uploaded byte for byte. They are not templated; use O(policies) with the template lookup for that.
+        uploaded byte for byte once O(settings) are filled in. They are not templated; use O(policies) with the
+        template lookup for that.
       - Mutually exclusive with O(policies); one of the two is required.
     type: path
   pattern:
@@ -199,6 +201,25 @@ EXAMPLES = r"""
     path: "{{ item }}"
   loop: "{{ deployed.backup_files }}"
 
+- name: A starter pack as downloaded - yourtenant from tenant_id, the IEF app ids from settings
+  entra.b2c.b2c_policies:
+    path: starterpack/SocialAndLocalAccounts
+    tenant_id: contoso.onmicrosoft.com
+    settings:
+      IdentityExperienceFrameworkAppId: "{{ ief_app_id }}"
+      ProxyIdentityExperienceFrameworkAppId: "{{ proxy_ief_app_id }}"
+
+- name: A repository kept for the B2C VS Code extension, its Test environment
+  entra.b2c.b2c_policies:
+    path: b2c-policies
+    appsettings: b2c-policies/appsettings.json
+    environment: Test
+
+- name: Policies after the task that creates their key sets (check mode predicts them before the sets exist)
+  entra.b2c.b2c_policies:
+    path: build/contoso
+    ensured_keysets: [TokenSigningKeyContainer, TokenEncryptionKeyContainer]
+
 - name: Remove a whole set, relying parties first
   entra.b2c.b2c_policies:
     path: build/contoso
@@ -249,6 +270,12 @@ results:
           stopped.
       type: str
       sample: unchanged
+    replication_wait:
+      description:
+        - Seconds the upload waited for B2C to make a key set created moments ago usable for policies (see
+          O(ensured_keysets)).
+      type: float
+      returned: when the upload waited
     failed:
       description: True for a policy the service refused.
       type: bool
@@ -309,6 +336,8 @@ from ansible_collections.entra.b2c.plugins.module_utils._policy_flow import (
     PolicyModule,
     deploy_set,
 )
+from ansible_collections.entra.b2c.plugins.module_utils._policy_keysets import ENSURED_SPEC
+from ansible_collections.entra.b2c.plugins.module_utils._policy_settings import SETTINGS_SPEC
 
 
 def main():
@@ -328,6 +357,8 @@ def main():
             **BACKUP_SPEC,
             **PARALLEL_SPEC,
             **UPLOAD_SPEC,
+            **SETTINGS_SPEC,
+            **ENSURED_SPEC,
         ),
         mutually_exclusive=[("path", "policies")],
         required_one_of=[("path", "policies")],

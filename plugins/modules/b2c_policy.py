@@ -20,10 +20,11 @@ description:
     unchanged policies is what makes repeated runs free and quiet.
   - Refuses, before any request (the token included), what B2C would refuse - XML that is not well-formed, a root that
     is not C(TrustFrameworkPolicy), a C(PolicyId) without the C(B2C_1A_) prefix or other than O(policy), a
-    C(TenantId) other than the task's O(tenant_id) (compared when that is a domain name), the starter packs'
-    C(yourtenant) placeholder, a C(BasePolicy) in another tenant.
+    C(TenantId) other than the task's O(tenant_id) (compared when that is a domain name), a placeholder that
+    O(settings) and O(appsettings) leave unfilled, a C(BasePolicy) in another tenant.
   - A policy that extends another needs its base in the tenant first, and every key set it references through
-    C(StorageReferenceId) must exist. Use M(entra.b2c.b2c_policies) for a set, which uploads bases first.
+    C(StorageReferenceId) must exist (checked before the upload, in check mode too; see O(ensured_keysets)). Use
+    M(entra.b2c.b2c_policies) for a set, which uploads bases first.
   - Refuses references (claim types, technical profiles, journeys, content definitions and the like) that neither
     the policy nor any of its bases defines, one per line with the file's line and the nearest existing id - before
     any request for a policy without a base; for one with a base, against the tenant's copies of its bases, read only
@@ -32,6 +33,7 @@ author:
   - entra.b2c maintainers (@entra-b2c)
 extends_documentation_fragment:
   - entra.b2c.policies
+  - entra.b2c.policy_settings
   - entra.b2c.graph
   - entra.b2c.attributes
   - entra.b2c.attributes.ACTION_GROUP
@@ -115,6 +117,12 @@ EXAMPLES = r"""
     policy: B2C_1A_TrustFrameworkExtensions
     path: build/contoso/TrustFrameworkExtensions.xml
 
+- name: A file of a VS Code extension repository, for its Production environment
+  entra.b2c.b2c_policy:
+    path: b2c-policies/SignUpOrSignin.xml
+    appsettings: b2c-policies/appsettings.json
+    environment: Production
+
 - name: Retire a relying party, keeping a copy
   entra.b2c.b2c_policy:
     policy: B2C_1A_SignInForApi
@@ -164,6 +172,13 @@ backup_files:
   type: list
   elements: str
   sample: [/var/backups/b2c-policies/B2C_1A_SignInForApi.2026-12-07@10:41:09.xml]
+replication_wait:
+  description:
+    - Seconds the upload waited for B2C to make a key set created moments ago usable for policies (see
+      O(ensured_keysets)).
+  returned: when the upload waited
+  type: float
+  sample: 12.5
 """
 
 from ansible_collections.entra.b2c.plugins.module_utils._policy_flow import (
@@ -172,6 +187,8 @@ from ansible_collections.entra.b2c.plugins.module_utils._policy_flow import (
     PolicyModule,
     ensure_policy,
 )
+from ansible_collections.entra.b2c.plugins.module_utils._policy_keysets import ENSURED_SPEC
+from ansible_collections.entra.b2c.plugins.module_utils._policy_settings import SETTINGS_SPEC
 
 
 def main():
@@ -182,6 +199,8 @@ def main():
             path=dict(type="path"),
             state=dict(type="str", choices=["present", "absent"], default="present"),
             **BACKUP_SPEC,
+            **SETTINGS_SPEC,
+            **ENSURED_SPEC,
         ),
         mutually_exclusive=[("content", "path")],
         required_if=[("state", "present", ("content", "path"), True), ("state", "absent", ("policy",))],

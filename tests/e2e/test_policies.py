@@ -16,6 +16,7 @@ from emulator.policies import conflict_upload_fault, transient_upload_fault
 from policy_helpers import (
     BASE,
     EXTENSIONS,
+    KEYSETS,
     LEVELS,
     LOCALIZATION,
     POLICY_SET,
@@ -52,7 +53,8 @@ def deployed(ansible, control, policy_dir) -> Path:
 
 @pytest.mark.compat
 def test_keys_then_policies_check_predicts_the_first_run_which_uploads_in_order(ansible, control, policy_dir):
-    play = [keys_task(), policies_task(path=str(policy_dir))]
+    # the keys task creates the key sets the policies reference, which in check mode do not exist yet: ensured_keysets
+    play = [keys_task(), policies_task(path=str(policy_dir), ensured_keysets=[item["keyset"] for item in KEYSETS])]
     check = ansible.playbook(play, defaults=tenant_connection(ansible), check=True, diff=True)
     predicted = check.result("policies")
     assert check.rc == 0, check.output[-3000:]
@@ -127,40 +129,37 @@ def test_layout_and_comments_alone_are_no_change(ansible, control, deployed):
     assert result["changed"] is False and puts(control) == []
 
 
-def test_a_missing_key_set_is_refused_by_the_service_naming_it(ansible, control, policy_dir):
-    run = ansible.playbook([policies_task(path=str(policy_dir))], defaults=tenant_connection(ansible))
-    entry = run.task("policies")
-    assert entry["status"] == "failed"
-    message = entry["result"]["msg"]
-    assert "%s (%s)" % (BASE, policy_dir / "TrustFrameworkBase.xml") in message
-    assert 'storageReferenceId "B2C_1A_TokenSigningKeyContainer"' in message and "AADB2C" in message
-    assert "create it first" in message  # the hint
-    assert "Already uploaded in this run: none. Not attempted: %s." % ", ".join(UPLOAD_ORDER[1:]) in message
-    result = entry["result"]
-    assert result["uploaded"] == [] and result["results"][0]["failed"] is True
-    assert [item["reason"] for item in result["results"][1:]] == ["not_attempted"] * 4
-    assert control.policies() == []
+def test_a_missing_key_set_is_refused_before_any_write_in_check_mode_too(ansible, control, policy_dir):
+    control.seed([{"id": "B2C_1A_TokenEncryptionKeyContainer", "keys": [{"use": "enc", "kty": "RSA"}]}])
+    tasks = [dict(policies_task("check", path=str(policy_dir)), check_mode=True), policies_task(path=str(policy_dir))]
+    run = ansible.playbook(tasks, defaults=tenant_connection(ansible))
+    for name in ("check", "policies"):
+        entry = run.task(name)
+        assert entry["status"] == "failed", entry
+        lines = entry["result"]["msg"].splitlines()
+        assert lines[0].startswith("1 key set(s) the policies reference (StorageReferenceId) do not exist in the tenant")
+        assert lines[1] == "B2C_1A_TokenSigningKeyContainer: referenced by %s (%s)" % (
+            BASE, policy_dir / "TrustFrameworkBase.xml")
+        assert "policy_keys role" in lines[2] and "ensured_keysets" in lines[2]
+    assert routes(control, "keysets.list") == ["keysets.list"] * 2  # one list request settles it
+    assert "policies.put" not in routes(control) and control.policies() == []
 
 
 def test_a_refusal_stops_later_levels_and_names_what_was_uploaded(ansible, control, policy_dir):
     seed_keys(control)
-    edit(policy_dir / "TrustFrameworkLocalization.xml", "<BuildingBlocks>", """<BuildingBlocks>
-    <!-- a key set that does not exist: the service refuses the upload -->""")
-    edit(policy_dir / "TrustFrameworkLocalization.xml", "</BuildingBlocks>", """</BuildingBlocks>
-  <ClaimsProviders><ClaimsProvider><DisplayName>x</DisplayName><TechnicalProfiles><TechnicalProfile Id="t">
-    <CryptographicKeys><Key Id="k" StorageReferenceId="B2C_1A_NoSuchKeySet" /></CryptographicKeys>
-  </TechnicalProfile></TechnicalProfiles></ClaimsProvider></ClaimsProviders>""")
+    refusal = ('Validation failed: 1 validation error(s) found in policy "%s" of tenant "%s".Claim type "NoSuchClaim" '
+               "is not defined." % (LOCALIZATION.upper(), ansible.emulator.tenant_domain))
+    control.add_fault("policies.put", [{"status": 400, "code": "AADB2C", "message": refusal}], keyset=LOCALIZATION)
     entry = ansible.playbook([policies_task(path=str(policy_dir))], defaults=tenant_connection(ansible)).task("policies")
     assert entry["status"] == "failed"
     result = entry["result"]
     assert result["uploaded"] == [BASE]
-    assert LOCALIZATION in result["msg"] and "B2C_1A_NoSuchKeySet" in result["msg"] and "HTTP 400, AADB2C" in result["msg"]
+    assert LOCALIZATION in result["msg"] and "NoSuchClaim" in result["msg"] and "HTTP 400, AADB2C" in result["msg"]
     assert "Already uploaded in this run: %s." % BASE in result["msg"]
     assert "Not attempted: %s, %s, %s." % (EXTENSIONS, SIGN_IN, SIGN_IN_API) in result["msg"]
     assert puts(control) == [BASE]
 
-    # Fixed, the next run uploads what is still missing, and only that.
-    render(policy_dir, ansible.emulator.tenant_domain)
+    # Fixed (the fault is spent), the next run uploads what is still missing, and only that.
     control.clear_requests()
     again = ansible.playbook([policies_task(path=str(policy_dir))], defaults=tenant_connection(ansible)).result("policies")
     assert again["uploaded"] == UPLOAD_ORDER[1:] and puts(control)[0] == LOCALIZATION

@@ -78,7 +78,7 @@ class Service:
             "keys_v2.get": self._get_key,
             "keys_v2.patch": self._patch_key,
         }
-        self.policies = policies.PolicyStore(store.tenant_name, identity.tenant_id, lambda: {keyset["id"] for keyset in store.list()})
+        self.policies = policies.PolicyStore(store.tenant_name, identity.tenant_id, store.replicated_ids)
         self.policy_api = policies.PolicyApi(self.policies, Response, self._context, lambda: self.base_url)
         self._graph_handlers.update(self.policy_api.handlers)
         self.directory = apps.Directory()

@@ -278,6 +278,12 @@ class KeySetStore:
         with self.lock:
             return [public_keyset(keyset) for keyset in self._keysets.values()]
 
+    def replicated_ids(self) -> set[str]:
+        """The sets B2C's policy validation can see: those out of their replication window (a set created less than
+        `replication_delay` seconds ago is listed, yet unknown to the validation of a policy that references it)."""
+        with self.lock:
+            return {keyset_id for keyset_id in self._keysets if not self._replicating(keyset_id)}
+
     def get(self, keyset_id: str) -> dict[str, Any]:
         with self.lock:
             return public_keyset(self._require(keyset_id))

@@ -11,6 +11,7 @@ The policies are the test set of tests/policies/basic, templated here by plain r
 from __future__ import annotations
 
 import json
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any, Iterator
@@ -472,3 +473,18 @@ def test_the_transient_and_conflict_faults_answer_in_b2cs_shape(emulator, polici
     assert "B2C_1A_Basic_Base" in graph_error(conflict)["message"]
     assert policies.request("GET").json()["value"] == []
     assert policies.put("B2C_1A_Basic_Base", base).status_code == 201
+def test_a_new_key_set_is_seen_by_policy_validation_only_after_its_replication_delay(emulator, policies, tenant):
+    emulator.control.configure(replication_delay=1.5)
+    started = time.monotonic()
+    policies.keysets(*KEY_SETS)
+    listed = policies.session.get(f"{emulator.url}/beta/trustFramework/keySets", verify=emulator.ca_path, timeout=30,
+                                  headers={"Authorization": f"Bearer {policies.token}"}).json()["value"]
+    assert {item["id"] for item in listed} == {"B2C_1A_" + name for name in KEY_SETS}  # listed at once
+    early = policies.put("B2C_1A_Basic_Base", policy_text("TrustFrameworkBase", tenant))
+    assert early.status_code == 400
+    assert graph_error(early)["message"] == (
+        f'Validation failed: 2 validation error(s) found in policy "B2C_1A_BASIC_BASE" of tenant "{tenant}".'
+        f'Tenant "{tenant}" does not have CryptographicKey referenced by storageReferenceId "B2C_1A_TokenSigningKeyContainer".'
+        f'Tenant "{tenant}" does not have CryptographicKey referenced by storageReferenceId "B2C_1A_TokenEncryptionKeyContainer".')
+    time.sleep(max(0.0, started + 1.6 - time.monotonic()))
+    assert policies.put("B2C_1A_Basic_Base", policy_text("TrustFrameworkBase", tenant)).status_code == 201
