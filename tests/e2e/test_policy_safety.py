@@ -113,10 +113,11 @@ def test_drift_is_listed_and_prune_deletes_only_matching_extras_leaves_first(ans
     assert again["changed"] is False and again["pruned"] == [] and again["extra"] == [OTHER]
 
     # An upload B2C refuses stops the run before any deletion.
-    edit(deployed / "SignIn.xml", "</TrustFrameworkPolicy>", '<ClaimsProviders><ClaimsProvider><DisplayName>x</DisplayName>'
-         '<TechnicalProfiles><TechnicalProfile Id="t"><CryptographicKeys><Key Id="k" StorageReferenceId="B2C_1A_NoSuch" />'
-         '</CryptographicKeys></TechnicalProfile></TechnicalProfiles></ClaimsProvider></ClaimsProviders></TrustFrameworkPolicy>')
+    edit(deployed / "SignIn.xml", "<DisplayName>PolicyProfile</DisplayName>", "<DisplayName>Policy profile</DisplayName>")
     control.clear_requests()
+    refusal = ('Validation failed: 1 validation error(s) found in policy "%s" of tenant "%s".Claim type "NoSuchClaim" '
+               "is not defined." % (SIGN_IN.upper(), ansible.emulator.tenant_domain))
+    control.add_fault("policies.put", [{"status": 400, "code": "AADB2C", "message": refusal}], keyset=SIGN_IN)
     stopped = ansible.playbook([policies_task(path=str(deployed), prune=True, prune_pattern="B2C_1A_Other_*")],
                                defaults=connection).task("policies")
     assert stopped["status"] == "failed" and stopped["result"]["msg"].endswith("Nothing was pruned.")

@@ -48,7 +48,7 @@ def test_a_starter_pack_set_deploys_as_downloaded_and_leftovers_are_refused_in_c
     assert lines[0] == "11 placeholder(s) left after filling the settings, nothing was sent:", lines
     assert lines[1].startswith("%s:6: yourtenant.onmicrosoft.com: " % (directory / "SignUpOrSignin.xml"))
     assert "tenant_id is a GUID: set settings.Tenant" in lines[1]
-    assert "%s:27: yourtenant: " % base in leftover["result"]["msg"]
+    assert "%s:35: yourtenant: " % base in leftover["result"]["msg"]
     assert "%s:21: IdentityExperienceFrameworkAppId: " % extensions in leftover["result"]["msg"]
     assert "%s:25: IdentityExperienceFrameworkAppId: " % extensions in leftover["result"]["msg"]
     assert "ProxyIdentityExperienceFrameworkAppId:" not in leftover["result"]["msg"]  # that one was given
