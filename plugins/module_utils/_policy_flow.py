@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from ansible_collections.entra.b2c.plugins.module_utils._graph import GraphError
+from ansible_collections.entra.b2c.plugins.module_utils._messages import itemized
 from ansible_collections.entra.b2c.plugins.module_utils._module import GraphModule
 from ansible_collections.entra.b2c.plugins.module_utils._policies import (
     REASON_ABSENT,
@@ -148,8 +149,7 @@ def load_set(sources: Iterable[tuple[str, str | bytes]], tenant: str | None) -> 
         except PolicyError as exc:
             problems.extend(exc.problems)
     if problems:
-        raise PolicyError(f"{len(problems)} problem(s) in the policy set, nothing was sent: " + "; ".join(problems),
-                          problems)
+        raise PolicyError(itemized(f"{len(problems)} problem(s) in the policy set, nothing was sent", problems), problems)
     return policies
 
 
