@@ -16,8 +16,8 @@ options:
         V(B2C_1A_TokenSigningKeyContainer) name the same set).
       - 1 to 120 ASCII letters, digits, V(_), V(-) and V(.) after the optional prefix.
       - A name that carries the prefix twice, such as V(B2C_1A_B2C_1A_TokenSigningKeyContainer), is refused before
-        any request, naming the set meant; only M(entra.b2c.b2c_keyset) with C(state: absent) (and the reads of
-        M(entra.b2c.b2c_keyset_info)) take it, to remove a set so named.
+        any request, naming the set meant. Only O(entra.b2c.b2c_keyset#module:state=absent) and
+        M(entra.b2c.b2c_keyset_info) take such a name, to remove or report a set so named.
     type: str
     required: true
     aliases: [name, keyset_id]

@@ -50,7 +50,7 @@ options:
   content:
     description:
       - The policy XML, typically from a template, for example
-        C("{{ lookup('ansible.builtin.template', 'policies/SignUpOrSignin.xml') }}").
+        V("{{ lookup('ansible.builtin.template', 'policies/SignUpOrSignin.xml'\) }}").
       - Uploaded as UTF-8, unchanged. Mutually exclusive with O(path).
     type: str
   path:

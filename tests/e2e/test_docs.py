@@ -338,3 +338,59 @@ def test_make_lint_lints_the_paths_the_readme_names():
     lint_session = noxfile[noxfile.index("def lint("):noxfile.index("matrix_session(\"lint\"")]
     assert '"ansible-lint", "--nocolor", *session.posargs' in lint_session
     assert "collection_copy(session, core)" in lint_session and "ANSIBLE_COLLECTIONS_PATH" in lint_session
+
+
+# Markup whose argument ends at the first ")" (ansible-doc and antsibull-docs): a "(" inside means it renders cut off.
+UNESCAPED_MARKUP = re.compile(r"\b([CIBMU])\(([^)]*)\)")
+
+
+def plugin_doc_texts() -> dict:
+    """DOCUMENTATION and RETURN of every plugin, the doc fragments' strings and the roles' argument specs."""
+    texts = {}
+    for path in sorted((REPO_ROOT / "plugins").rglob("*.py")):
+        tree = ast.parse(text_of(path))
+        where = str(path.relative_to(REPO_ROOT))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant) and \
+                    isinstance(node.value.value, str) and len(node.targets) == 1 and \
+                    getattr(node.targets[0], "id", "") in ("DOCUMENTATION", "RETURN", "PERMISSION", "CREATE", "WINDOW"):
+                texts[f"{where} {node.targets[0].id}"] = node.value.value
+            elif "doc_fragments" in where and isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant) \
+                    and isinstance(node.value.value, str):
+                texts[f"{where} {getattr(node.targets[0], 'id', '?')}"] = node.value.value
+    for path in sorted((REPO_ROOT / "roles").glob("*/meta/argument_specs.yml")):
+        texts[str(path.relative_to(REPO_ROOT))] = text_of(path)
+    return texts
+
+
+def cut_markup(text: str) -> list:
+    return [match.group(0) for match in UNESCAPED_MARKUP.finditer(text) if "(" in match.group(2)]
+
+
+def test_no_markup_is_cut_off_at_an_inner_parenthesis():
+    """C(), I(), B(), M() and U() end at their first ")": C(lookup('x')) renders as `lookup('x'` and a stray ")".
+    Code with parentheses goes in V() (which takes \\) escapes) or outside the markup."""
+    texts = plugin_doc_texts()
+    assert len([where for where in texts if where.startswith("plugins/modules/")]) >= 18 and any(
+        "doc_fragments" in where for where in texts) and any("filter" in where for where in texts)
+    broken = {where: cut_markup(text) for where, text in texts.items() if cut_markup(text)}
+    assert broken == {}
+    assert cut_markup("""C("{{ lookup('ansible.builtin.template', 'x.xml') }}")""")  # the scan sees the old form
+
+
+def test_each_module_names_the_permission_it_needs_and_no_other(ansible):
+    """ansible-doc as users read it: the policy modules ask for Policy.* only, the key set modules for
+    TrustFrameworkKeySet.* only."""
+    names = sorted(path.stem for path in (REPO_ROOT / "plugins" / "modules").glob("b2c_*.py"))
+    run = ansible._execute([str(ansible.bin_dir / "ansible-doc"), "--json",  # pylint: disable=protected-access
+                            *("entra.b2c." + name for name in names)])
+    assert run.rc == 0, run.output[-3000:]
+    import json  # pylint: disable=import-outside-toplevel
+    docs = json.loads(run.stdout)
+    assert len(docs) == len(names) == 9
+    for fqcn, doc in docs.items():
+        notes = " ".join(doc["doc"].get("notes") or [])
+        if fqcn.startswith("entra.b2c.b2c_polic"):
+            assert "Policy.ReadWrite.TrustFramework" in notes and "TrustFrameworkKeySet" not in notes, (fqcn, notes)
+        else:
+            assert "TrustFrameworkKeySet.ReadWrite.All" in notes and "Policy.ReadWrite" not in notes, (fqcn, notes)
