@@ -184,11 +184,10 @@ def ensure_policy(module: PolicyModule) -> dict:
 
 
 def remove_policy(module: PolicyModule) -> dict:
+    """b2c_policy state=absent: delete the policy named by `policy`, or the one `content` / `path` defines (its
+    PolicyId, the file checked as for an upload, so a file of another tenant deletes nothing); given both, they agree."""
     params = module.params
-    given = [name for name in ("content", "path") if params[name] is not None]
-    if given:
-        raise PolicyError(f"{' and '.join(given)}: not used with state absent, which deletes the policy named by policy")
-    policy_id = policy_id_option(params["policy"])
+    policy_id = absent_policy_id(module)
     stored = module.policies.get_xml(policy_id)
     listed_id = stored_facts(stored)[0] if stored is not None else None
     result: dict[str, Any] = {"changed": stored is not None, "policy": listed_id or policy_id,
@@ -198,6 +197,21 @@ def remove_policy(module: PolicyModule) -> dict:
     if stored is not None and not module.check_mode:
         module.policies.delete(policy_id)
     return result
+
+
+def absent_policy_id(module: PolicyModule) -> str:
+    """The id state=absent deletes, checked before any request (as kubernetes.core.k8s deletes what its src defines)."""
+    params = module.params
+    if params["policy"] is not None:
+        policy_id_option(params["policy"])
+    if params["path"] is not None:
+        source, content = params["path"], read_file(params["path"], "path")
+    elif params["content"] is not None:
+        source, content = "content", params["content"]
+    else:
+        return policy_id_option(params["policy"])
+    # expected_id: given both, the file's PolicyId must be the policy named (refused otherwise, naming both)
+    return load_policy(content, source, expected_id=params["policy"], tenant=module.tenant).policy_id
 
 
 # ---- a set ----------------------------------------------------------------------------------------------------------
