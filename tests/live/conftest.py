@@ -234,9 +234,10 @@ def tenant():
         finally:
             # Policies first: they reference the run's key sets.
             if live.made_policies:
-                live.clean_up_policies(live.run_prefix)
+                # Listed again only when some were left to delete (the policy scenario deletes its own set).
                 policies = [item["id"] for item in live.policies()
-                            if item["id"].upper().startswith(("B2C_1A_" + live.run_prefix).upper())]
+                            if item["id"].upper().startswith(("B2C_1A_" + live.run_prefix).upper())
+                            ] if live.clean_up_policies(live.run_prefix) else []
                 sys.stderr.write("live suite: cleaned up the policies of run %s; left behind: %s\n" % (
                     live.run_prefix, ", ".join(policies) or "nothing"))
             live.clean_up(live.run_prefix)
