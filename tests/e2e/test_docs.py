@@ -253,7 +253,7 @@ def test_awx_audit_playbook_prints_what_goes_into_a_ticket(ansible, control):
 
     failure = one_line(run.result("Fail, and so notify, when a key set needs attention")["msg"])
     assert re.fullmatch(
-        rf"B2C tenant {ansible.emulator.tenant_id}: 3 of 5 key sets need attention \(within 30d\): "
+        rf"B2C tenant {ansible.emulator.tenant_domain}: 3 of 5 key sets need attention \(within 30d\): "
         r"B2C_1A_Soon: expires \S+Z \(in 1[12]\.\d days\); B2C_1A_Dead: no valid key; B2C_1A_Empty: no valid key",
         failure), failure
 
