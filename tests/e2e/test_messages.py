@@ -186,6 +186,7 @@ def test_several_problems_print_one_per_line_and_messages_name_what_to_change(an
 
     denied = run.result("policy")["msg"]
     assert "HTTP 403" in denied and "Policy.ReadWrite.TrustFramework" in denied and "TrustFrameworkKeySet" not in denied
+    assert "B2C IEF Policy Administrator" in denied and "Keyset Administrator" not in denied
     touched = {entry.get("keyset") for entry in control.requests()}
     assert "B2C_1A_B2C_1A_TokenSigningKeyContainer" not in touched and not control.policies()
     # nothing created; the doubly prefixed set deleted (B2C keeps its .bak backup)
