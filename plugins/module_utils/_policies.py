@@ -531,7 +531,8 @@ def failure_message(refused: Sequence[tuple[Policy, str]], done: Sequence[str], 
 
 
 def several_problems(problems: Sequence[str]) -> str:
-    """The message of a refusal: its one problem, or the count and each problem on a line of its own."""
+    """The message of a refusal: its one problem, or the count and each problem on a line of its own. Refusals come
+    before any write (some after the tenant's list was read), so nothing was changed."""
     if len(problems) == 1:
         return problems[0]
-    return itemized(f"{len(problems)} problems, nothing was sent", problems)
+    return itemized(f"{len(problems)} problems, nothing was changed", problems)

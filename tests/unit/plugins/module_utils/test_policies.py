@@ -221,7 +221,7 @@ def test_every_problem_is_reported_at_once():
         check_policy(bad, expected_id="B2C_1A_Other", tenant=TENANT)
     problems = caught.value.problems
     assert len(problems) == 5, problems  # prefix, expected id, TenantId, BasePolicy TenantId, base prefix
-    assert str(caught.value) == "5 problems, nothing was sent:\n" + "\n".join("- " + problem for problem in problems)
+    assert str(caught.value) == "5 problems, nothing was changed:\n" + "\n".join("- " + problem for problem in problems)
     assert all(problem.startswith("Ext (Ext.xml): ") for problem in problems)
 
 
@@ -613,7 +613,7 @@ def test_a_failure_names_each_refusal_what_was_done_and_what_was_not_attempted()
 
 def test_one_problem_is_one_line_and_several_are_one_per_line():
     assert several_problems(["a.xml: broken"]) == "a.xml: broken"
-    assert several_problems(["a.xml: broken", "b.xml: empty"]) == "2 problems, nothing was sent:\n- a.xml: broken\n- b.xml: empty"
+    assert several_problems(["a.xml: broken", "b.xml: empty"]) == "2 problems, nothing was changed:\n- a.xml: broken\n- b.xml: empty"
     eleven = [f"p{index}.xml: the policy is empty" for index in range(11)]
     lines = several_problems(eleven).splitlines()
-    assert lines[0] == "11 problems, nothing was sent:" and lines[1:] == ["- " + problem for problem in eleven]
+    assert lines[0] == "11 problems, nothing was changed:" and lines[1:] == ["- " + problem for problem in eleven]
