@@ -189,8 +189,8 @@ def test_readme_quick_start_runs_as_written_against_the_emulator(ansible, contro
     quick_start = text[text.index("## Quick start"):]
     command = re.search(r"save this as `([^`]+)` and run `([^`]+)`", quick_start)
     assert command and command.group(2) == "ansible-playbook " + command.group(1), quick_start[:600]
-    (ansible.workdir / command.group(1)).write_text(yaml_block_after(REPO_ROOT / "README.md", "## Quick start"),
-                                                   encoding="utf-8")
+    playbook = yaml_block_after(REPO_ROOT / "README.md", "## Quick start")
+    (ansible.workdir / command.group(1)).write_text(playbook, encoding="utf-8")
     environment = emulator_environment(ansible.emulator)
     first = ansible._execute(["bash", "-c", command.group(2)], environment)  # pylint: disable=protected-access
     assert first.rc == 0, first.output[-3000:]

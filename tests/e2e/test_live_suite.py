@@ -69,13 +69,11 @@ def test_a_failing_scenario_still_cleans_up_and_sweep_removes_old_leftovers(emul
     control.seed([{"id": "B2C_1A_AnsibleE2E0ld0ld00Sig", "keys": []}, {"id": "B2C_1A_AnsibleE2E0ld0ld00Cert.bak", "keys": []},
                   {"id": "B2C_1A_SomebodyElses", "keys": []}])
     # an earlier run's policies (a base and what extends it) and somebody else's: the sweep removes the first two only
-    base = (POLICY_SET / "TrustFrameworkBase.xml").read_text(encoding="utf-8").replace("{{ b2c_tenant }}",
-                                                                                        emulator.tenant_domain)
-    extensions = (POLICY_SET / "TrustFrameworkLocalization.xml").read_text(encoding="utf-8").replace(
-        "{{ b2c_tenant }}", emulator.tenant_domain)
+    base, localization = ((POLICY_SET / name).read_text(encoding="utf-8").replace("{{ b2c_tenant }}", emulator.tenant_domain)
+                        for name in ("TrustFrameworkBase.xml", "TrustFrameworkLocalization.xml"))
     control.seed_policies([
         {"content": base.replace("B2C_1A_Basic_", "B2C_1A_AnsibleE2E0ld0ld00Basic_")},
-        {"content": extensions.replace("B2C_1A_Basic_", "B2C_1A_AnsibleE2E0ld0ld00Basic_")},
+        {"content": localization.replace("B2C_1A_Basic_", "B2C_1A_AnsibleE2E0ld0ld00Basic_")},
         {"content": base}])
     control.add_fault("keys.uploadPkcs12", [{"status": 400, "code": "AADB2C95025", "message": "wrong password"}] * 3)
     done = live_test(emulator, ansible, "-k", "certificate or generated", extra_env={"ENTRA_B2C_LIVE_SWEEP": "1"})
