@@ -68,9 +68,12 @@ def test_every_scenario_runs_against_a_stand_in_tenant_and_nothing_is_left(emula
 def test_a_failing_scenario_still_cleans_up_and_sweep_removes_old_leftovers(emulator, ansible, control):
     control.seed([{"id": "B2C_1A_AnsibleE2E0ld0ld00Sig", "keys": []}, {"id": "B2C_1A_AnsibleE2E0ld0ld00Cert.bak", "keys": []},
                   {"id": "B2C_1A_SomebodyElses", "keys": []}])
+
+    def rendered(name: str) -> str:
+        return (POLICY_SET / name).read_text(encoding="utf-8").replace("{{ b2c_tenant }}", emulator.tenant_domain)
+
     # an earlier run's policies (a base and what extends it) and somebody else's: the sweep removes the first two only
-    base, localization = ((POLICY_SET / name).read_text(encoding="utf-8").replace("{{ b2c_tenant }}", emulator.tenant_domain)
-                        for name in ("TrustFrameworkBase.xml", "TrustFrameworkLocalization.xml"))
+    base, localization = rendered("TrustFrameworkBase.xml"), rendered("TrustFrameworkLocalization.xml")
     control.seed_policies([
         {"content": base.replace("B2C_1A_Basic_", "B2C_1A_AnsibleE2E0ld0ld00Basic_")},
         {"content": localization.replace("B2C_1A_Basic_", "B2C_1A_AnsibleE2E0ld0ld00Basic_")},
