@@ -170,11 +170,13 @@ def test_policy_set_uploaded_then_left_alone_then_deleted(tenant):
     assert order[0] == base and order.index(extensions) < order.index(ids["SignIn.xml"])
     assert {entry["reason"] for entry in first["results"]} == {"new"}
 
-    again = ok(tenant.playbook([deploy]))  # reads the tenant's copy of each: they are there, and say the same
+    # One play: the same task again (it reads the tenant's copy of each: they are there, and say the same), then the
+    # set deleted
+    run = tenant.playbook([dict(deploy, name="again"),
+                           task("b2c_policies", "removed", path=str(tenant.workdir / "policies"), state="absent")])
+    again, removed = ok(run, "again"), ok(run, "removed")
     assert again["changed"] is False and again["uploaded"] == []
     assert {entry["reason"] for entry in again["results"]} == {"unchanged"}
-
-    removed = ok(tenant.playbook([task("b2c_policies", path=str(tenant.workdir / "policies"), state="absent")]))
     assert removed["changed"] is True and sorted(removed["deleted"]) == sorted(ids.values())
     assert removed["deleted"][-1] == base  # what inherits goes first
     left = {item["id"].upper() for item in tenant.policies()}
