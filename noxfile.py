@@ -157,6 +157,19 @@ def junit_path(session: nox.Session) -> Path:
     return JUNIT / f"{session.name}.xml"
 
 
+# The collection names no path outside itself: no file of the tarball may name this directory of the machines it is
+# developed on (tests/e2e/test_docs.py runs the same scan on a fresh build).
+OUTSIDE_PATH = "/work/"
+
+
+def files_naming(tarball: Path, text: str) -> list[str]:
+    """The files of the tarball whose name or content holds `text`."""
+    needle = text.encode("utf-8")
+    with tarfile.open(tarball) as archive:
+        return sorted(member.name for member in archive.getmembers() if member.isfile() and (
+            needle in member.name.encode("utf-8") or needle in archive.extractfile(member).read()))
+
+
 # ---- sessions, longest first after the build they wait for: `nox -j 2` starts them in this order ----
 
 def build(session: nox.Session, core: str) -> None:
@@ -176,6 +189,11 @@ def build(session: nox.Session, core: str) -> None:
     if leaked:
         session.error(f"{tarball.name} holds files git ignores; extend build_ignore in galaxy.yml: {leaked[:20]}")
     session.log(f"{tarball.name}: {len(packed)} files, none of them local state")
+    naming = files_naming(tarball, OUTSIDE_PATH)
+    if naming:
+        session.error(f"{tarball.name} holds files that name {OUTSIDE_PATH}, a directory of the machine they were "
+                      f"written on that users never have: {naming[:20]}; say it in the collection's own words")
+    session.log(f"{tarball.name}: no file names {OUTSIDE_PATH}")
     with session.chdir(DIST):
         session.run("python", "-m", "galaxy_importer.main", tarball.name)
     # ansible-builder (a dependency of galaxy-importer) reads meta/execution-environment.yml of the installed

@@ -107,6 +107,4 @@ requirements:
   - msal (only when a token must be acquired, that is with every credential kind but O(access_token))
 notes:
   - Set these options once per play with C(module_defaults) and the action group C(group/entra.b2c.graph).
-  - The app needs the Microsoft Graph application permission C(TrustFrameworkKeySet.ReadWrite.All)
-    (C(TrustFrameworkKeySet.Read.All) for read-only modules) with admin consent.
 """

@@ -15,6 +15,9 @@ options:
       - The key set id, with or without the C(B2C_1A_) prefix the service adds (V(TokenSigningKeyContainer) and
         V(B2C_1A_TokenSigningKeyContainer) name the same set).
       - 1 to 120 ASCII letters, digits, V(_), V(-) and V(.) after the optional prefix.
+      - A name that carries the prefix twice, such as V(B2C_1A_B2C_1A_TokenSigningKeyContainer), is refused before
+        any request, naming the set meant. Only O(entra.b2c.b2c_keyset#module:state=absent) and
+        M(entra.b2c.b2c_keyset_info) take such a name, to remove or report a set so named.
     type: str
     required: true
     aliases: [name, keyset_id]
@@ -64,4 +67,13 @@ options:
       - B2C switches to the newer key once it is active, so renewing a margin ahead avoids an outage.
     type: str
     default: "0"
+"""
+
+    # The permission of the key set modules (the custom policy modules need another: see the policies fragment).
+    PERMISSION = r"""
+options: {}
+notes:
+  - The app needs the Microsoft Graph application permission C(TrustFrameworkKeySet.ReadWrite.All)
+    (C(TrustFrameworkKeySet.Read.All) for read-only modules) with admin consent; a signed-in admin also needs the Entra
+    role B2C IEF Keyset Administrator.
 """

@@ -12,8 +12,8 @@ class ModuleDocFragment:
 options: {}
 notes:
   - The custom policy modules need the Microsoft Graph application permission C(Policy.ReadWrite.TrustFramework)
-    (C(Policy.Read.All) is enough for M(entra.b2c.b2c_policy_info)) with admin consent, instead of or besides the key
-    set permission the other modules need.
+    (C(Policy.Read.All) is enough for M(entra.b2c.b2c_policy_info)) with admin consent; a signed-in admin also needs
+    the Entra role B2C IEF Policy Administrator. They need no key set permission; the key set modules need their own.
   - Policy ids are compared ignoring case, as B2C compares them; results keep the spelling of the file.
   - Limits B2C sets and the modules check before any request - 1024 KB per policy file, 10 levels of inheritance.
 """

@@ -33,7 +33,7 @@ options:
   names:
     description:
       - The names of all variables that start with C(policy_keys_), as
-        C(query('ansible.builtin.varnames', '^policy_keys_')) gives them; unknown names are reported.
+        V(query('ansible.builtin.varnames', '^policy_keys_'\)) gives them; unknown names are reported.
     type: list
     elements: str
     default: []

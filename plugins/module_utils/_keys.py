@@ -256,10 +256,13 @@ def normalize_use(value: Any, option: str = "use") -> str:
     return _normalize_choice(value, option, USES)
 
 
-def keyset_id(name: Any, option: str = "keyset") -> str:
+def keyset_id(name: Any, option: str = "keyset", doubled_prefix_ok: bool = False) -> str:
     """The service id ``B2C_1A_<name>`` of a key set given with or without its prefix (matched ignoring case).
 
-    The bare name must be 1 to MAX_KEYSET_NAME ASCII letters, digits, '_', '-' or '.', and not '.' or '..'.
+    The bare name must be 1 to MAX_KEYSET_NAME ASCII letters, digits, '_', '-' or '.', and not '.' or '..'. A name
+    that carries the prefix twice (``B2C_1A_B2C_1A_X``) is refused unless ``doubled_prefix_ok``: it would make a set
+    ``B2C_1A_B2C_1A_X`` that no policy written for ``B2C_1A_X`` finds. Modules that only read or delete pass True, so
+    a set so named (made elsewhere) can still be reported and removed.
     """
     rule = f"use 1 to {MAX_KEYSET_NAME} ASCII letters, digits, '_', '-' or '.' after the optional {KEYSET_PREFIX} prefix"
     if not isinstance(name, str):
@@ -276,6 +279,10 @@ def keyset_id(name: Any, option: str = "keyset") -> str:
         raise _fail(option, f"{_show(name)} contains {bad!r}; {rule}")
     if bare in (".", ".."):
         raise _fail(option, f"{_show(name)} is not a usable name; {rule}")
+    if not doubled_prefix_ok and bare[:len(KEYSET_PREFIX)].upper() == KEYSET_PREFIX and bare[len(KEYSET_PREFIX):]:
+        raise _fail(option, f"{_show(name)} carries the {KEYSET_PREFIX} prefix twice, which would name the key set "
+                            f"{KEYSET_PREFIX}{bare}; did you mean {KEYSET_PREFIX}{bare[len(KEYSET_PREFIX):]}? The "
+                            f"prefix may be given once or left out")
     return KEYSET_PREFIX + bare
 
 

@@ -30,6 +30,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ansible_collections.entra.b2c.plugins.module_utils._messages import itemized
+
 POLICY_NAMESPACE = "http://schemas.microsoft.com/online/cpim/schemas/2013/06"
 POLICY_PREFIX = "B2C_1A_"
 # Azure AD B2C service limits (learn.microsoft.com, active-directory-b2c/service-limits): file size and depth.
@@ -207,7 +209,7 @@ def check_policy(policy: Policy, expected_id: str | None = None, tenant: str | N
         if policy.base_policy_id and policy_key(policy.base_policy_id) == policy.key:
             problems.append(f"{where}: the policy names itself as its BasePolicy")
     if problems:
-        raise PolicyError("; ".join(problems), problems)
+        raise PolicyError(several_problems(problems), problems)
 
 
 def load_policy(content: str | bytes, source: str = "content", expected_id: str | None = None,
@@ -400,7 +402,7 @@ def dependency_levels(policies: Sequence[Policy], tenant_policy_ids: Iterable[st
                             "the tenant; add its file to the set or upload it first")
     problems.extend(_cycles(by_key))
     if problems:
-        raise PolicyError("; ".join(problems), problems)
+        raise PolicyError(several_problems(problems), problems)
     levels: dict[str, int] = {}
     for key in by_key:
         _level_of(key, by_key, levels)
@@ -408,7 +410,7 @@ def dependency_levels(policies: Sequence[Policy], tenant_policy_ids: Iterable[st
     if too_deep:
         problems = [f"{by_key[key].label} is {levels[key] + 1} levels deep in this set; B2C allows at most "
                     f"{MAX_INHERITANCE_LEVELS} levels of inheritance" for key in too_deep]
-        raise PolicyError("; ".join(problems), problems)
+        raise PolicyError(several_problems(problems), problems)
     ordered: list[list[Policy]] = [[] for _level in range(max(levels.values(), default=-1) + 1)]
     for key in sorted(by_key):
         ordered[levels[key]].append(by_key[key])
@@ -520,10 +522,13 @@ def failure_message(refused: Sequence[tuple[Policy, str]], done: Sequence[str], 
                     verb: str = "uploaded") -> str:
     """Why a set's run stopped: each refused policy with where it came from and the service's words, what this run
     already changed and what it left alone."""
-    stopped = "; ".join(f"{policy.label}: {error}" for policy, error in refused)
-    count = f"{len(refused)} policies were" if len(refused) > 1 else "a policy was"
-    return (f"{count} not {verb}: {stopped}. Already {verb} in this run: {_listed(done)}. "
-            f"Not attempted: {_listed(not_attempted)}.")
+    stopped = [f"{policy.label}: {error}" for policy, error in refused]
+    if len(refused) == 1:
+        return (f"a policy was not {verb}: {stopped[0]}. Already {verb} in this run: {_listed(done)}. "
+                f"Not attempted: {_listed(not_attempted)}.")
+    # Several: each refusal on a line of its own, then what was done and what was not.
+    return (itemized(f"{len(refused)} policies were not {verb}", stopped) +
+            f"\nAlready {verb} in this run: {_listed(done)}.\nNot attempted: {_listed(not_attempted)}.")
 
 
 # ---- what an upload sends -----------------------------------------------------------------------------------------
@@ -639,3 +644,12 @@ BACKUP_STAMP_FORMAT = "%Y-%m-%d@%H:%M:%S"  # Ansible's backup files' time stamp 
 def backup_name(policy_id: str, stamp: str, attempt: int = 0) -> str:
     """The file name of one policy's backup: its id and the run's time stamp (a number after it when taken)."""
     return f"{policy_id}.{stamp}{'' if not attempt else '.' + str(attempt)}.xml"
+
+
+
+def several_problems(problems: Sequence[str]) -> str:
+    """The message of a refusal: its one problem, or the count and each problem on a line of its own. Refusals come
+    before any write (some after the tenant's list was read), so nothing was changed."""
+    if len(problems) == 1:
+        return problems[0]
+    return itemized(f"{len(problems)} problems, nothing was changed", problems)

@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 
 from ansible_collections.entra.b2c.plugins.module_utils._graph import GraphError
 from ansible_collections.entra.b2c.plugins.module_utils._ensure_key import _waited as waited
+from ansible_collections.entra.b2c.plugins.module_utils._messages import itemized
 from ansible_collections.entra.b2c.plugins.module_utils._module import GraphModule
 from ansible_collections.entra.b2c.plugins.module_utils._policies import (
     REASON_ABSENT,
@@ -195,8 +196,7 @@ def load_set(sources: Iterable[tuple[str, str | bytes]], tenant: str | None) -> 
         except PolicyError as exc:
             problems.extend(exc.problems)
     if problems:
-        raise PolicyError(f"{len(problems)} problem(s) in the policy set, nothing was sent: " + "; ".join(problems),
-                          problems)
+        raise PolicyError(itemized(f"{len(problems)} problem(s) in the policy set, nothing was sent", problems), problems)
     return policies
 
 
@@ -241,11 +241,9 @@ def ensure_policy(module: PolicyModule) -> dict:
 
 
 def remove_policy(module: PolicyModule) -> dict:
-    params = module.params
-    given = [name for name in ("content", "path") if params[name] is not None]
-    if given:
-        raise PolicyError(f"{' and '.join(given)}: not used with state absent, which deletes the policy named by policy")
-    policy_id = policy_id_option(params["policy"])
+    """b2c_policy state=absent: delete the policy named by `policy`, or the one `content` / `path` defines (its
+    PolicyId, the file checked as for an upload, so a file of another tenant deletes nothing); given both, they agree."""
+    policy_id = absent_policy_id(module)
     backup_dir = module.backup_dir()
     stored = module.policies.get_xml(policy_id)
     listed_id = stored_facts(stored)[0] if stored is not None else None
@@ -275,6 +273,22 @@ def tenant_bases(module: PolicyModule, policies: Sequence[Policy], parallel: int
             if base and base not in copies and base not in inside:
                 wanted[base] = stored_facts(content)[1] or base
     return copies
+
+
+def absent_policy_id(module: PolicyModule) -> str:
+    """The id state=absent deletes, checked before any request (as kubernetes.core.k8s deletes what its src defines)."""
+    params = module.params
+    if params["policy"] is not None:
+        policy_id_option(params["policy"])
+    if params["path"] is not None:
+        source, content = params["path"], read_file(params["path"], "path")
+    elif params["content"] is not None:
+        source, content = "content", params["content"]
+    else:
+        return policy_id_option(params["policy"])
+    source, content = fill_sources(module, [(source, content)])[0]  # the id as an upload would read it
+    # expected_id: given both, the file's PolicyId must be the policy named (refused otherwise, naming both)
+    return load_policy(content, source, expected_id=params["policy"], tenant=module.tenant).policy_id
 
 
 # ---- a set ----------------------------------------------------------------------------------------------------------

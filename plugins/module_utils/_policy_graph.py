@@ -31,7 +31,8 @@ TRANSIENT_TEXT = "object reference not set to an instance of an object"
 
 POLICY_PERMISSION_HINT = (
     "the app registration needs the Microsoft Graph application permission Policy.ReadWrite.TrustFramework "
-    "(Policy.Read.All is enough for reads) with admin consent in the B2C tenant")
+    "(Policy.Read.All is enough for reads) with admin consent in the B2C tenant; a signed-in admin also needs the "
+    "Entra role B2C IEF Policy Administrator")
 KEYSET_HINT = ("a key set the policy references (StorageReferenceId) does not exist: create it first, with "
                "entra.b2c.b2c_keyset_key or the policy_keys role, then run again")
 CONFLICT_HINT = ("another upload changed this policy at the same moment, so this one was not stored and was not "

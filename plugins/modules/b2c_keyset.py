@@ -23,6 +23,7 @@ author:
 extends_documentation_fragment:
   - entra.b2c.keys
   - entra.b2c.graph
+  - entra.b2c.keys.PERMISSION
   - entra.b2c.attributes
   - entra.b2c.attributes.ACTION_GROUP
 attributes:
@@ -132,7 +133,8 @@ from ansible_collections.entra.b2c.plugins.module_utils._report import BACKUP_SU
 
 
 def ensure_keyset(module: GraphModule) -> dict:
-    wanted_id = keyset_id(module.params["keyset"])
+    # Deleting creates nothing: a set whose id carries the prefix twice (made elsewhere) can still be removed.
+    wanted_id = keyset_id(module.params["keyset"], doubled_prefix_ok=module.params["state"] == "absent")
     # The same lock as b2c_keyset_key's: a create or delete never interleaves with another run's read-decide-write.
     with module.keyset_lock(wanted_id):
         return ensure_keyset_locked(module, wanted_id)

@@ -30,6 +30,7 @@ extends_documentation_fragment:
   - entra.b2c.keys
   - entra.b2c.keys.CREATE
   - entra.b2c.graph
+  - entra.b2c.keys.PERMISSION
   - entra.b2c.attributes
   - entra.b2c.attributes.ACTION_GROUP
 attributes:

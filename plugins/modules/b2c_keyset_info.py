@@ -20,6 +20,7 @@ author:
   - entra.b2c maintainers (@entra-b2c)
 extends_documentation_fragment:
   - entra.b2c.graph
+  - entra.b2c.keys.PERMISSION
   - entra.b2c.attributes
   - entra.b2c.attributes.CHECK_MODE_READ_ONLY
   - entra.b2c.attributes.ACTION_GROUP
@@ -158,7 +159,7 @@ from ansible_collections.entra.b2c.plugins.module_utils._report import expiring,
 def gather(module: GraphModule) -> dict:
     params = module.params
     now = module.now
-    wanted_id = None if params["keyset"] is None else keyset_id(params["keyset"])
+    wanted_id = None if params["keyset"] is None else keyset_id(params["keyset"], doubled_prefix_ok=True)
     within = None if params["expiring_within"] is None else parse_duration(params["expiring_within"], "expiring_within")
     client = module.connect()
 

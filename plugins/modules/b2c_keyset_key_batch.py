@@ -24,6 +24,7 @@ author:
   - entra.b2c maintainers (@entra-b2c)
 extends_documentation_fragment:
   - entra.b2c.graph
+  - entra.b2c.keys.PERMISSION
   - entra.b2c.attributes
   - entra.b2c.attributes.ACTION_GROUP
 attributes:
@@ -188,6 +189,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.entra.b2c.plugins.module_utils._ensure_key import KeyTarget, ensure_key, key_target
 from ansible_collections.entra.b2c.plugins.module_utils._keys import KeyInputError, no_expiry_warning
+from ansible_collections.entra.b2c.plugins.module_utils._messages import itemized
 from ansible_collections.entra.b2c.plugins.module_utils._module import (
     CREATE_SPEC,
     KEYSET_SPEC,
@@ -267,8 +269,8 @@ def run_module(module: GraphModule) -> dict:
         outcome["diff"] = {side: {"keysets": [d[side] for d in diffs if d is not None]} for side in ("before", "after")}
     failed = [entry for entry in results if entry.get("failed")]
     if failed:
-        listed = "; ".join(f"{entry['keyset']}: {entry['msg']}" for entry in failed)
-        outcome["msg"] = f"{len(failed)} of {len(results)} key sets failed: {listed}"
+        outcome["msg"] = itemized(f"{len(failed)} of {len(results)} key sets failed",
+                                  [f"{entry['keyset']}: {entry['msg']}" for entry in failed])
         module.fail_json(**outcome)
     return outcome
 

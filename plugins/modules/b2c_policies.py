@@ -78,7 +78,7 @@ options:
       content:
         description:
           - The policy XML, for example
-            C("{{ lookup('ansible.builtin.template', 'policies/TrustFrameworkBase.xml') }}").
+            V("{{ lookup('ansible.builtin.template', 'policies/TrustFrameworkBase.xml'\) }}").
         type: str
       source:
         description:

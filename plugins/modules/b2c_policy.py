@@ -49,14 +49,15 @@ options:
   policy:
     description:
       - The policy id, with or without the C(B2C_1A_) prefix.
-      - Required with O(state=absent). With O(state=present) optional; when given, the C(PolicyId) of the content must
-        be this id (case is ignored, as B2C ignores it).
+      - Optional; when given with O(content) or O(path), the C(PolicyId) of the content must be this id (case is
+        ignored, as B2C ignores it).
+      - With O(state=absent), the policy to delete when neither O(content) nor O(path) is given.
     type: str
     aliases: [name, policy_id]
   content:
     description:
       - The policy XML, typically from a template, for example
-        C("{{ lookup('ansible.builtin.template', 'policies/SignUpOrSignin.xml') }}").
+        V("{{ lookup('ansible.builtin.template', 'policies/SignUpOrSignin.xml'\) }}").
       - Uploaded as UTF-8, unchanged. Mutually exclusive with O(path).
     type: str
   path:
@@ -68,8 +69,10 @@ options:
   state:
     description:
       - V(present) uploads the policy when the tenant has none or a different one; it needs O(content) or O(path).
-      - V(absent) deletes the policy named by O(policy) when it exists. B2C does not check that no other policy
-        extends it.
+      - V(absent) deletes the policy when it exists - the one O(content) or O(path) defines (its C(PolicyId); the
+        same task with the state flipped deletes what it uploaded), or the one named by O(policy). The content is
+        checked as for an upload before any request, so a file whose C(TenantId) names another tenant deletes
+        nothing. B2C does not check that no other policy extends it.
     type: str
     choices: [present, absent]
     default: present
@@ -134,6 +137,11 @@ EXAMPLES = r"""
 - name: Changed our mind - put it back
   entra.b2c.b2c_policy:
     path: "{{ retired.backup_files[0] }}"
+
+- name: Delete what a file defines (the upload task above with its state flipped)
+  entra.b2c.b2c_policy:
+    path: build/contoso/TrustFrameworkExtensions.xml
+    state: absent
 
 # Ad hoc, with AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET in the environment (what would change, and how):
 #   ansible localhost -m entra.b2c.b2c_policy -a "path=build/SignUpOrSignin.xml" --check --diff
@@ -203,7 +211,7 @@ def main():
             **ENSURED_SPEC,
         ),
         mutually_exclusive=[("content", "path")],
-        required_if=[("state", "present", ("content", "path"), True), ("state", "absent", ("policy",))],
+        required_if=[("state", "present", ("content", "path"), True), ("state", "absent", ("policy", "content", "path"), True)],
         supports_check_mode=True,
     )
     module.run(ensure_policy)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import re
 import subprocess
+import tarfile
 import time
 
 import pytest
@@ -147,7 +148,7 @@ def readme_adhoc_command() -> str:
 
 
 # The variables the README's emulator paragraph exports, and the emulator's value for each.
-README_ENVIRONMENT = {"AZURE_TENANT_ID": "tenant_id", "AZURE_CLIENT_ID": "client_id",
+README_ENVIRONMENT = {"AZURE_TENANT_ID": "tenant_domain", "AZURE_CLIENT_ID": "client_id",
                       "AZURE_CLIENT_SECRET": "client_secret", "AZURE_GRAPH_ENDPOINT": "url",
                       "AZURE_AUTHORITY_HOST": "url", "REQUESTS_CA_BUNDLE": "ca_path"}
 
@@ -179,6 +180,27 @@ def test_readme_adhoc_command_works_as_written_against_the_emulator(ansible, con
     assert applied.rc == 0, applied.output[-3000:]
     [key] = keyset_keys(control, "B2C_1A_TokenSigningKeyContainer")
     assert key["exp"] - key["nbf"] == 365 * DAY
+
+
+def test_readme_quick_start_runs_as_written_against_the_emulator(ansible, control):
+    """The quick start pasted into b2c-keys.yml and run with the environment the README's emulator recipe sets: the
+    two starter-pack key sets get a key of a year each, and a second run changes nothing."""
+    text = text_of(REPO_ROOT / "README.md")
+    quick_start = text[text.index("## Quick start"):]
+    command = re.search(r"save this as `([^`]+)` and run `([^`]+)`", quick_start)
+    assert command and command.group(2) == "ansible-playbook " + command.group(1), quick_start[:600]
+    playbook = yaml_block_after(REPO_ROOT / "README.md", "## Quick start")
+    (ansible.workdir / command.group(1)).write_text(playbook, encoding="utf-8")
+    environment = emulator_environment(ansible.emulator)
+    first = ansible._execute(["bash", "-c", command.group(2)], environment)  # pylint: disable=protected-access
+    assert first.rc == 0, first.output[-3000:]
+    assert re.search(r"changed=2\b.*failed=0", first.stdout), first.stdout[-2000:]
+    for keyset in ("B2C_1A_TokenSigningKeyContainer", "B2C_1A_TokenEncryptionKeyContainer"):
+        [key] = keyset_keys(control, keyset)
+        assert key["exp"] - key["nbf"] == 365 * DAY
+    again = ansible._execute(["bash", "-c", command.group(2)], environment)  # pylint: disable=protected-access
+    assert again.rc == 0 and re.search(r"changed=0\b.*failed=0", again.stdout), again.output[-2000:]
+    assert "no expiry" not in first.output + again.output
 
 
 def yaml_block_after(path, marker: str) -> str:
@@ -231,7 +253,7 @@ def test_awx_audit_playbook_prints_what_goes_into_a_ticket(ansible, control):
 
     failure = one_line(run.result("Fail, and so notify, when a key set needs attention")["msg"])
     assert re.fullmatch(
-        rf"B2C tenant {ansible.emulator.tenant_id}: 3 of 5 key sets need attention \(within 30d\): "
+        rf"B2C tenant {ansible.emulator.tenant_domain}: 3 of 5 key sets need attention \(within 30d\): "
         r"B2C_1A_Soon: expires \S+Z \(in 1[12]\.\d days\); B2C_1A_Dead: no valid key; B2C_1A_Empty: no valid key",
         failure), failure
 
@@ -338,3 +360,88 @@ def test_make_lint_lints_the_paths_the_readme_names():
     lint_session = noxfile[noxfile.index("def lint("):noxfile.index("matrix_session(\"lint\"")]
     assert '"ansible-lint", "--nocolor", *session.posargs' in lint_session
     assert "collection_copy(session, core)" in lint_session and "ANSIBLE_COLLECTIONS_PATH" in lint_session
+
+
+# Markup whose argument ends at the first ")" (ansible-doc and antsibull-docs): a "(" inside means it renders cut off.
+UNESCAPED_MARKUP = re.compile(r"\b([CIBMU])\(([^)]*)\)")
+
+
+def plugin_doc_texts() -> dict:
+    """DOCUMENTATION and RETURN of every plugin, the doc fragments' strings and the roles' argument specs."""
+    texts = {}
+    for path in sorted((REPO_ROOT / "plugins").rglob("*.py")):
+        tree = ast.parse(text_of(path))
+        where = str(path.relative_to(REPO_ROOT))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant) and \
+                    isinstance(node.value.value, str) and len(node.targets) == 1 and \
+                    getattr(node.targets[0], "id", "") in ("DOCUMENTATION", "RETURN", "PERMISSION", "CREATE", "WINDOW"):
+                texts[f"{where} {node.targets[0].id}"] = node.value.value
+            elif "doc_fragments" in where and isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant) \
+                    and isinstance(node.value.value, str):
+                texts[f"{where} {getattr(node.targets[0], 'id', '?')}"] = node.value.value
+    for path in sorted((REPO_ROOT / "roles").glob("*/meta/argument_specs.yml")):
+        texts[str(path.relative_to(REPO_ROOT))] = text_of(path)
+    return texts
+
+
+def cut_markup(text: str) -> list:
+    return [match.group(0) for match in UNESCAPED_MARKUP.finditer(text) if "(" in match.group(2)]
+
+
+def test_no_markup_is_cut_off_at_an_inner_parenthesis():
+    """C(), I(), B(), M() and U() end at their first ")": C(lookup('x')) renders as `lookup('x'` and a stray ")".
+    Code with parentheses goes in V() (which takes \\) escapes) or outside the markup."""
+    texts = plugin_doc_texts()
+    assert len([where for where in texts if where.startswith("plugins/modules/")]) >= 18 and any(
+        "doc_fragments" in where for where in texts) and any("filter" in where for where in texts)
+    broken = {where: cut_markup(text) for where, text in texts.items() if cut_markup(text)}
+    assert broken == {}
+    assert cut_markup("""C("{{ lookup('ansible.builtin.template', 'x.xml') }}")""")  # the scan sees the old form
+
+
+def test_each_module_names_the_permission_it_needs_and_no_other(ansible):
+    """ansible-doc as users read it: the policy modules ask for Policy.* only, the key set modules for
+    TrustFrameworkKeySet.* only."""
+    names = sorted(path.stem for path in (REPO_ROOT / "plugins" / "modules").glob("b2c_*.py"))
+    run = ansible._execute([str(ansible.bin_dir / "ansible-doc"), "--json",  # pylint: disable=protected-access
+                            *("entra.b2c." + name for name in names)])
+    assert run.rc == 0, run.output[-3000:]
+    import json  # pylint: disable=import-outside-toplevel
+    docs = json.loads(run.stdout)
+    assert len(docs) == len(names) == 9
+    for fqcn, doc in docs.items():
+        notes = " ".join(doc["doc"].get("notes") or [])
+        if fqcn.startswith("entra.b2c.b2c_polic"):
+            assert "Policy.ReadWrite.TrustFramework" in notes and "TrustFrameworkKeySet" not in notes, (fqcn, notes)
+        else:
+            assert "TrustFrameworkKeySet.ReadWrite.All" in notes and "Policy.ReadWrite" not in notes, (fqcn, notes)
+
+
+# The machines the collection is developed on keep their work under this directory; users never have it. Built from
+# parts so that this file, which ships in the tarball, does not name it.
+OUTSIDE_PATH = "/".join(("", "work", ""))
+
+
+def files_naming(tarball, text: str) -> list:
+    needle = text.encode("utf-8")
+    with tarfile.open(tarball) as archive:
+        return sorted(member.name for member in archive.getmembers() if member.isfile() and (
+            needle in member.name.encode("utf-8") or needle in archive.extractfile(member).read()))
+
+
+def test_the_tarball_names_no_path_outside_the_collection(ansible, tmp_path):
+    """What users install names no directory of the machine it was written on (the build session refuses it too)."""
+    done = subprocess.run([str(ansible.bin_dir / "ansible-galaxy"), "collection", "build", "--output-path",
+                           str(tmp_path), str(REPO_ROOT)], capture_output=True, text=True, check=False,
+                          env=ansible.env())
+    assert done.returncode == 0, done.stdout + done.stderr
+    [tarball] = tmp_path.glob("entra-b2c-*.tar.gz")
+    with tarfile.open(tarball) as archive:
+        # the files that named it are there, and scanned
+        assert len(archive.getmembers()) > 100 and "tests/emulator/README.md" in archive.getnames()
+    assert files_naming(tarball, OUTSIDE_PATH) == []
+    noxfile = text_of(REPO_ROOT / "noxfile.py")
+    build_session = noxfile[noxfile.index("def build("):noxfile.index('matrix_session("build"')]
+    assert f'OUTSIDE_PATH = "{OUTSIDE_PATH}"' in noxfile
+    assert "files_naming(tarball, OUTSIDE_PATH)" in build_session and "session.error(" in build_session

@@ -11,9 +11,12 @@ import re
 import subprocess
 import sys
 
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, TENANT_APP
+from policy_helpers import POLICY_SET
 
-SCENARIOS = 8
+SCENARIOS = 9
+# The policy scenario's set: five policies, uploaded once and deleted once.
+SET_SIZE = 5
 
 
 def live_test(emulator, ansible, *pytest_args, credentials=True, extra_env=None) -> subprocess.CompletedProcess:
@@ -21,9 +24,12 @@ def live_test(emulator, ansible, *pytest_args, credentials=True, extra_env=None)
     env.pop("E2E_RESULTS_FILE", None)
     env["LIVE_PYTHON"] = sys.executable
     if credentials:
-        env.update({"AZURE_TENANT_ID": emulator.tenant_id, "AZURE_CLIENT_ID": emulator.client_id,
-                    "AZURE_CLIENT_SECRET": emulator.client_secret, "REQUESTS_CA_BUNDLE": emulator.ca_path,
-                    "ENTRA_B2C_LIVE_GRAPH_ENDPOINT": emulator.url, "ENTRA_B2C_LIVE_AUTHORITY_HOST": emulator.url})
+        # The app a user of make live-test registers: key set and policy permissions. The tenant as its GUID, so the
+        # policy scenario takes the domain name from ENTRA_B2C_LIVE_TENANT_DOMAIN.
+        env.update({"AZURE_TENANT_ID": emulator.tenant_id, "AZURE_CLIENT_ID": TENANT_APP["client_id"],
+                    "AZURE_CLIENT_SECRET": TENANT_APP["client_secret"], "REQUESTS_CA_BUNDLE": emulator.ca_path,
+                    "ENTRA_B2C_LIVE_GRAPH_ENDPOINT": emulator.url, "ENTRA_B2C_LIVE_AUTHORITY_HOST": emulator.url,
+                    "ENTRA_B2C_LIVE_TENANT_DOMAIN": emulator.tenant_domain})
     env.update(extra_env or {})
     done = subprocess.run(["bash", str(REPO_ROOT / "scripts" / "live-test.sh"), *pytest_args], cwd=ansible.workdir, env=env,
                           capture_output=True, text=True, timeout=900, check=False, stdin=subprocess.DEVNULL)
@@ -48,16 +54,30 @@ def test_every_scenario_runs_against_a_stand_in_tenant_and_nothing_is_left(emula
     assert done.returncode == 0, output[-4000:]
     assert re.search(r"\b%d passed\b" % SCENARIOS, output) and " skipped" not in output and " failed" not in output, output[-2000:]
     assert "left behind: nothing" in output
-    assert leftovers(control) == []
+    assert "cleaned up the policies of run AnsibleE2E" in output and "policies of run" in output
+    assert leftovers(control) == [] and control.policies() == []
     routes = [entry["route"] for entry in control.requests()]
-    # eight sets made (the check-mode scenario makes none), one PKCS#12 upload; every set and its backup deleted
-    assert routes.count("keysets.create") == 8 and routes.count("keys.uploadPkcs12") == 1
-    assert routes.count("keysets.delete") >= 2 * 8
+    # ten sets made (the check-mode scenario makes none; the policy scenario two), one PKCS#12 upload; every set and
+    # its backup deleted
+    assert routes.count("keysets.create") == 10 and routes.count("keys.uploadPkcs12") == 1
+    assert routes.count("keysets.delete") >= 2 * 10
+    # the policy set: uploaded once (the re-run uploads nothing), deleted once by the scenario itself
+    assert routes.count("policies.put") == SET_SIZE and routes.count("policies.delete") == SET_SIZE
 
 
 def test_a_failing_scenario_still_cleans_up_and_sweep_removes_old_leftovers(emulator, ansible, control):
     control.seed([{"id": "B2C_1A_AnsibleE2E0ld0ld00Sig", "keys": []}, {"id": "B2C_1A_AnsibleE2E0ld0ld00Cert.bak", "keys": []},
                   {"id": "B2C_1A_SomebodyElses", "keys": []}])
+
+    def rendered(name: str) -> str:
+        return (POLICY_SET / name).read_text(encoding="utf-8").replace("{{ b2c_tenant }}", emulator.tenant_domain)
+
+    # an earlier run's policies (a base and what extends it) and somebody else's: the sweep removes the first two only
+    base, localization = rendered("TrustFrameworkBase.xml"), rendered("TrustFrameworkLocalization.xml")
+    control.seed_policies([
+        {"content": base.replace("B2C_1A_Basic_", "B2C_1A_AnsibleE2E0ld0ld00Basic_")},
+        {"content": localization.replace("B2C_1A_Basic_", "B2C_1A_AnsibleE2E0ld0ld00Basic_")},
+        {"content": base}])
     control.add_fault("keys.uploadPkcs12", [{"status": 400, "code": "AADB2C95025", "message": "wrong password"}] * 3)
     done = live_test(emulator, ansible, "-k", "certificate or generated", extra_env={"ENTRA_B2C_LIVE_SWEEP": "1"})
     output = done.stdout + done.stderr
@@ -66,3 +86,6 @@ def test_a_failing_scenario_still_cleans_up_and_sweep_removes_old_leftovers(emul
     assert "left behind: nothing" in output
     assert leftovers(control) == []
     assert [keyset["id"] for keyset in control.state()["keysets"]] == ["B2C_1A_SomebodyElses"]
+    assert [policy["id"] for policy in control.policies()] == ["B2C_1A_Basic_Base"]
+    swept = [entry["policy"] for entry in control.requests() if entry["route"] == "policies.delete"]
+    assert swept == ["B2C_1A_AnsibleE2E0ld0ld00Basic_Localization", "B2C_1A_AnsibleE2E0ld0ld00Basic_Base"]

@@ -147,3 +147,48 @@ def test_a_user_name_and_password_credential_is_named_as_unsupported(ansible, co
         "AZURE_SECRET and AZURE_TENANT)")
     assert "admin@emulatorb2c" not in run.output
     assert control.requests() == []
+
+
+def test_several_problems_print_one_per_line_and_messages_name_what_to_change(ansible, control):
+    """Issue part 6, in one run: a refusal of several problems is one line each (a policy set's files, a batch's key
+    sets), a key set given with the prefix twice is refused before any request with the name meant (read and delete
+    still take it), and a 403 on a policy call names the policy permission, not the key set one."""
+    control.seed([{"id": "B2C_1A_OctA", "keys": [{"use": "sig", "kty": "oct"}]},
+                  {"id": "B2C_1A_OctB", "keys": [{"use": "sig", "kty": "oct"}]},
+                  {"id": "B2C_1A_B2C_1A_Portal", "keys": []}])
+    broken = [{"content": "<broken", "source": "one.xml"}, {"content": "", "source": "two.xml"},
+              {"content": "<a/>", "source": "three.xml"}]
+    run = ansible.playbook([
+        {"name": "set", "entra.b2c.b2c_policies": {"policies": broken}, "ignore_errors": True},
+        {"name": "batch", "entra.b2c.b2c_keyset_key_batch": {"use": "sig", "valid_for": "30d", "keysets": [
+            {"keyset": "OctA"}, {"keyset": "OctB"}]}, "ignore_errors": True},
+        key_task(keyset="B2C_1A_B2C_1A_TokenSigningKeyContainer", use="sig", valid_for="30d"),
+        {"name": "info", "entra.b2c.b2c_keyset_info": {"keyset": "B2C_1A_B2C_1A_Portal"}, "ignore_errors": True},
+        {"name": "delete", "entra.b2c.b2c_keyset": {"keyset": "B2C_1A_B2C_1A_Portal", "state": "absent"},
+         "ignore_errors": True},
+        {"name": "policy", "entra.b2c.b2c_policy_info": {}, "ignore_errors": True},  # the ready app: key sets only
+    ])
+    lines = run.result("set")["msg"].splitlines()
+    assert lines[0] == "3 problem(s) in the policy set, nothing was sent:" and len(lines) == 4, lines
+    assert lines[1].startswith("- one.xml: not well-formed XML") and lines[2] == "- two.xml: the policy is empty"
+    assert lines[3].startswith("- three.xml: the root element is a")
+
+    batch = run.result("batch")["msg"].splitlines()
+    assert batch[0] == "2 of 2 key sets failed:" and len(batch) == 3, batch
+    assert batch[1].startswith("- B2C_1A_OctA: ") and batch[2].startswith("- B2C_1A_OctB: ")
+
+    assert run.result("key")["msg"] == (
+        "keyset: 'B2C_1A_B2C_1A_TokenSigningKeyContainer' carries the B2C_1A_ prefix twice, which would name the key "
+        "set B2C_1A_B2C_1A_TokenSigningKeyContainer; did you mean B2C_1A_TokenSigningKeyContainer? The prefix may be "
+        "given once or left out")
+    assert [keyset["id"] for keyset in run.result("info")["keysets"]] == ["B2C_1A_B2C_1A_Portal"]
+    assert run.result("delete")["changed"] is True
+
+    denied = run.result("policy")["msg"]
+    assert "HTTP 403" in denied and "Policy.ReadWrite.TrustFramework" in denied and "TrustFrameworkKeySet" not in denied
+    assert "B2C IEF Policy Administrator" in denied and "Keyset Administrator" not in denied
+    touched = {entry.get("keyset") for entry in control.requests()}
+    assert "B2C_1A_B2C_1A_TokenSigningKeyContainer" not in touched and not control.policies()
+    # nothing created; the doubly prefixed set deleted (B2C keeps its .bak backup)
+    assert [keyset["id"] for keyset in control.state()["keysets"]] == ["B2C_1A_OctA", "B2C_1A_OctB",
+                                                                       "B2C_1A_B2C_1A_Portal.bak"]

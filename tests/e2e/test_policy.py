@@ -137,7 +137,8 @@ def test_bad_options_are_refused_before_any_request(ansible, control, policy_dir
     cases = {
         "other-id": dict(policy="Basic_Other", path=path),
         "bad-id": dict(policy="../x", state="absent"),
-        "absent-with-content": dict(policy="Basic_Base", path=path, state="absent"),
+        "absent-disagreeing": dict(policy="Basic_Other", path=path, state="absent"),
+        "absent-nothing": dict(state="absent"),
         "missing-file": dict(path=str(policy_dir / "nope.xml")),
         "both": dict(path=path, content="<x/>"),
         "nothing": dict(),
@@ -146,7 +147,9 @@ def test_bad_options_are_refused_before_any_request(ansible, control, policy_dir
     messages = {name: run.task(name)["result"]["msg"] for name in cases}
     assert "is not the policy this task names, 'B2C_1A_Basic_Other'" in messages["other-id"]
     assert "policy: '../x' is not a policy id" in messages["bad-id"]
-    assert "path: not used with state absent" in messages["absent-with-content"]
+    assert "PolicyId 'B2C_1A_Basic_Base' is not the policy this task names, 'B2C_1A_Basic_Other'" in \
+        messages["absent-disagreeing"]
+    assert "policy, content, path" in messages["absent-nothing"]
     assert "cannot read the policy file" in messages["missing-file"]
     assert "mutually exclusive" in messages["both"]
     assert "content" in messages["nothing"] and "path" in messages["nothing"]
@@ -171,3 +174,32 @@ def test_the_key_set_permission_alone_is_not_enough(ansible, control, policy_dir
     message = run.task("policy")["result"]["msg"]
     assert "HTTP 403" in message and "Policy.ReadWrite.TrustFramework" in message
     assert graph_routes(control) == ["policies.get"]
+
+
+def test_absent_deletes_what_the_file_defines(ansible, control, policy_dir):
+    """The upload task with its state flipped deletes what it uploaded (as kubernetes.core.k8s deletes what its src
+    defines); content works as path does, policy alone still works, and a file of another tenant deletes nothing."""
+    seed_keys(control)
+    base, extensions = policy_dir / "TrustFrameworkBase.xml", policy_dir / "TrustFrameworkExtensions.xml"
+    control.seed_policies([{"content": base.read_text(encoding="utf-8")},
+                           {"content": extensions.read_text(encoding="utf-8")}])
+    other_tenant = base.read_text(encoding="utf-8").replace(ansible.emulator.tenant_domain, "fabrikam.onmicrosoft.com")
+    run = ansible.playbook([
+        dict(policy_task("predict", path=str(base), state="absent"), check_mode=True),
+        policy_task("other-tenant", content=other_tenant, state="absent"),
+        policy_task("delete", path=str(base), state="absent"),
+        policy_task("again", path=str(base), state="absent"),
+        policy_task("by-content", content=extensions.read_text(encoding="utf-8"), policy="basic_extensions",
+                    state="absent"),
+        policy_task("by-id", policy=EXTENSIONS, state="absent"),
+    ], defaults=tenant_connection(ansible, tenant_id=ansible.emulator.tenant_domain))
+    outcome = {name: run.result(name) for name in ("predict", "delete", "again", "by-content", "by-id")}
+    assert {name: (result["changed"], result["reason"], result["policy"]) for name, result in outcome.items()} == {
+        "predict": (True, "deleted", BASE), "delete": (True, "deleted", BASE), "again": (False, "absent", BASE),
+        "by-content": (True, "deleted", EXTENSIONS), "by-id": (False, "absent", EXTENSIONS)}
+    refused = run.task("other-tenant")
+    assert refused["status"] == "failed" and "TenantId 'fabrikam.onmicrosoft.com' is not the tenant of this task" in \
+        refused["result"]["msg"], refused
+    assert control.policies() == []
+    deleted = [entry["policy"] for entry in control.requests() if entry["route"] == "policies.delete"]
+    assert deleted == [BASE, EXTENSIONS]  # check mode and the other tenant's file deleted nothing

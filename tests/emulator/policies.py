@@ -4,7 +4,7 @@
 
 """IEF custom policies (Graph beta trustFrameworkPolicy): routes, the tenant's policies and B2C's upload validation.
 
-What is modelled and how sure we are is in /work/team/policies-evidence.md and the "Policies" section of
+What is modelled, and the public evidence for each behaviour, is in the "Policies" section of
 tests/emulator/README.md. This module imports neither `routes` nor `service` (they import it): handlers get the
 `Response` class from the service that registers them.
 

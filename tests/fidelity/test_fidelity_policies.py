@@ -3,7 +3,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 """Graph beta trustFrameworkPolicy endpoints: what the emulator answers, against what Microsoft documents and what
-public tools and users observed (grades in /work/team/policies-evidence.md and tests/emulator/README.md, "Policies").
+public tools and users observed (the evidence of each behaviour: tests/emulator/README.md, "Policies").
 
 The policies are the test set of tests/policies/basic, templated here by plain replacement of {{ b2c_tenant }}.
 """

@@ -10,9 +10,15 @@ named B2C_1A_<prefix><run id>..., and the session's last step deletes them and p
 the scenarios passed or not. Without credentials every test is skipped with the reason (scripts/live-test.sh says it
 before pytest starts). docs/testing.md has the app registration it needs.
 
+The policy scenario uploads a small set of custom policies named B2C_1A_<prefix><run id>...; the session's last step
+deletes every policy of the run before the key sets (it needs Policy.ReadWrite.TrustFramework besides the key set
+permission, and the tenant's domain name for the policies' TenantId: AZURE_TENANT_ID when it is one, else
+ENTRA_B2C_LIVE_TENANT_DOMAIN; without a domain name that scenario is skipped with the reason).
+
 Optional environment: ENTRA_B2C_LIVE_GRAPH_ENDPOINT / ENTRA_B2C_LIVE_AUTHORITY_HOST (a private endpoint, or the
 emulator standing in for a tenant), ENTRA_B2C_LIVE_PREFIX (default AnsibleE2E), ENTRA_B2C_LIVE_SWEEP=1 (also delete
-what interrupted earlier runs left: every set whose id starts with B2C_1A_<prefix>).
+what interrupted earlier runs left: every policy and set whose id starts with B2C_1A_<prefix>),
+ENTRA_B2C_LIVE_TENANT_DOMAIN (the tenant's domain name when AZURE_TENANT_ID is its GUID).
 """
 
 from __future__ import annotations
@@ -85,6 +91,7 @@ class LiveTenant:
         self.secrets = {os.environ[name] for name in SECRET_ENV if os.environ.get(name)}
         self.counter = 0
         self.collections = self._collections_path()
+        self.made_policies = False  # set by the policy scenario before its first upload
 
     def name(self, suffix: str) -> str:
         """A key set name of this run (the service adds B2C_1A_)."""
@@ -157,6 +164,46 @@ class LiveTenant:
         assert run.rc == 0, run.output[-3000:]
         return run.result("info")["keysets"]
 
+    @property
+    def tenant_domain(self) -> str | None:
+        """The tenant's domain name (a policy's TenantId): AZURE_TENANT_ID or AZURE_TENANT when it is one, else
+        ENTRA_B2C_LIVE_TENANT_DOMAIN."""
+        for name in TENANT_ENV:
+            value = os.environ.get(name) or ""
+            if "." in value:
+                return value
+        return os.environ.get("ENTRA_B2C_LIVE_TENANT_DOMAIN") or None
+
+    def policies(self, content: bool = False) -> list:
+        """Every custom policy of the tenant (b2c_policy_info): ids, with content also base_policy."""
+        run = self.playbook([{"name": "info", "entra.b2c.b2c_policy_info": {"content": content}}])
+        assert run.rc == 0, run.output[-3000:]
+        return run.result("info")["policies"]
+
+    def clean_up_policies(self, prefix: str) -> list:
+        """Delete every policy whose id starts with B2C_1A_<prefix>, what inherits first; returns the ids it removed.
+        An app without a policy permission has none to remove: that is reported, not failed."""
+        try:
+            found = [item for item in self.policies(content=True)
+                     if item["id"].upper().startswith(("B2C_1A_" + prefix).upper())]
+        except AssertionError as exc:
+            sys.stderr.write("live suite: the tenant's policies could not be listed, none removed: %s\n"
+                             % str(exc).splitlines()[0][:300])
+            return []
+        # How deep each one inherits within the run's policies (ids compared ignoring case, as B2C does)
+        by_id = {item["id"].upper(): item for item in found}
+        depth = {}
+        for item in found:
+            level, base = 0, (item.get("base_policy") or "").upper()
+            while base in by_id and level <= len(found):  # the bound stops a cycle
+                level, base = level + 1, (by_id[base].get("base_policy") or "").upper()
+            depth[item["id"]] = level
+        tasks = [{"name": "delete " + policy_id, "entra.b2c.b2c_policy": {"policy": policy_id, "state": "absent"},
+                  "ignore_errors": True} for policy_id in sorted(depth, key=lambda name: (-depth[name], name))]
+        if tasks:
+            self.playbook(tasks)
+        return sorted(depth)
+
     def clean_up(self, prefix: str) -> list:
         """Delete every set whose id starts with B2C_1A_<prefix> and purge its backup; returns the ids it removed."""
         ids = [keyset["id"] for keyset in self.keysets() if keyset["id"].startswith("B2C_1A_" + prefix)]
@@ -180,10 +227,19 @@ def tenant():
     with tempfile.TemporaryDirectory(prefix="entra-b2c-live-") as workdir:
         live = LiveTenant(Path(workdir))
         if os.environ.get("ENTRA_B2C_LIVE_SWEEP") == "1":
+            live.clean_up_policies(PREFIX)
             live.clean_up(PREFIX)
         try:
             yield live
         finally:
+            # Policies first: they reference the run's key sets.
+            if live.made_policies:
+                # Listed again only when some were left to delete (the policy scenario deletes its own set).
+                policies = [item["id"] for item in live.policies()
+                            if item["id"].upper().startswith(("B2C_1A_" + live.run_prefix).upper())
+                            ] if live.clean_up_policies(live.run_prefix) else []
+                sys.stderr.write("live suite: cleaned up the policies of run %s; left behind: %s\n" % (
+                    live.run_prefix, ", ".join(policies) or "nothing"))
             live.clean_up(live.run_prefix)
             left = [keyset["id"] for keyset in live.keysets() if keyset["id"].startswith("B2C_1A_" + live.run_prefix)]
             sys.stderr.write("live suite: cleaned up the sets of run %s; left behind: %s\n" % (

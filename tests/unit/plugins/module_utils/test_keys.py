@@ -339,7 +339,6 @@ def test_choice_constants():
         ("B2C_1A_TokenSigningKeyContainer", "B2C_1A_TokenSigningKeyContainer"),
         ("b2c_1a_TokenSigningKeyContainer", "B2C_1A_TokenSigningKeyContainer"),
         ("B2c_1A_X", "B2C_1A_X"),
-        ("B2C_1A_B2C_1A_X", "B2C_1A_B2C_1A_X"),
         ("my.key-set_1", "B2C_1A_my.key-set_1"),
         ("...", "B2C_1A_..."),
         ("B2C_1A", "B2C_1A_B2C_1A"),
@@ -377,6 +376,16 @@ def test_keyset_id_refuses_bad_names(name, fragment):
     message = refusal("keyset", keyset_id, name)
     assert fragment in message
     assert refusal("name", keyset_id, name, "name").startswith("name: ")
+
+
+@pytest.mark.parametrize("name", ["B2C_1A_B2C_1A_X", "b2c_1a_B2C_1A_X", "B2C_1A_b2c_1a_X"])
+def test_a_doubled_prefix_is_refused_with_the_name_meant(name):
+    """The service adds the prefix once: B2C_1A_B2C_1A_X would make a set no policy written for B2C_1A_X finds."""
+    message = refusal("keyset", keyset_id, name)
+    assert message == (f"keyset: {name!r} carries the B2C_1A_ prefix twice, which would name the key set "
+                       f"B2C_1A_{name[7:]}; did you mean B2C_1A_X? The prefix may be given once or left out")
+    # Reading or deleting creates nothing: a set so named, made elsewhere, can still be named.
+    assert keyset_id(name, doubled_prefix_ok=True) == "B2C_1A_" + name[7:]
 
 
 # ----------------------------------------------------------------------------------------------- build_request

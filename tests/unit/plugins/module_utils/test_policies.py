@@ -37,6 +37,7 @@ from ansible_collections.entra.b2c.plugins.module_utils._policies import (
     removal_order,
     same_policy,
     set_entry,
+    several_problems,
     stored_facts,
     tenant_is_comparable,
     unified_diff,
@@ -220,7 +221,7 @@ def test_every_problem_is_reported_at_once():
         check_policy(bad, expected_id="B2C_1A_Other", tenant=TENANT)
     problems = caught.value.problems
     assert len(problems) == 5, problems  # prefix, expected id, TenantId, BasePolicy TenantId, base prefix
-    assert str(caught.value) == "; ".join(problems)
+    assert str(caught.value) == "5 problems, nothing was changed:\n" + "\n".join("- " + problem for problem in problems)
     assert all(problem.startswith("Ext (Ext.xml): ") for problem in problems)
 
 
@@ -606,5 +607,13 @@ def test_a_failure_names_each_refusal_what_was_done_and_what_was_not_attempted()
     assert one == ("a policy was not uploaded: B2C_1A_Ext (dir/ext.xml): HTTP 400 AADB2C: no such key set. "
                    "Already uploaded in this run: B2C_1A_Base. Not attempted: B2C_1A_RP1, B2C_1A_RP2.")
     two = failure_message([(base, "x"), (ext, "y")], [], [], verb="deleted")
-    assert two == ("2 policies were not deleted: B2C_1A_Base (B2C_1A_Base.xml): x; B2C_1A_Ext (dir/ext.xml): y. "
-                   "Already deleted in this run: none. Not attempted: none.")
+    assert two == ("2 policies were not deleted:\n- B2C_1A_Base (B2C_1A_Base.xml): x\n- B2C_1A_Ext (dir/ext.xml): y\n"
+                   "Already deleted in this run: none.\nNot attempted: none.")
+
+
+def test_one_problem_is_one_line_and_several_are_one_per_line():
+    assert several_problems(["a.xml: broken"]) == "a.xml: broken"
+    assert several_problems(["a.xml: broken", "b.xml: empty"]) == "2 problems, nothing was changed:\n- a.xml: broken\n- b.xml: empty"
+    eleven = [f"p{index}.xml: the policy is empty" for index in range(11)]
+    lines = several_problems(eleven).splitlines()
+    assert lines[0] == "11 problems, nothing was changed:" and lines[1:] == ["- " + problem for problem in eleven]

@@ -81,7 +81,10 @@ def test_every_problem_of_every_file_is_reported_at_once():
     with pytest.raises(PolicyError) as caught:
         load_set(sources, TENANT)
     problems = caught.value.problems
-    assert len(problems) == 3 and str(caught.value).startswith("3 problem(s) in the policy set, nothing was sent: ")
+    assert len(problems) == 3
+    # one problem a line, under the count
+    assert str(caught.value).splitlines() == ["3 problem(s) in the policy set, nothing was sent:"] + [
+        "- " + problem for problem in problems]
     assert problems[0].startswith("b.xml: not well-formed XML")
     assert "lacks the B2C_1A_ prefix" in problems[1] and "is not the tenant of this task" in problems[2]
     assert [policy.policy_id for policy in load_set(sources[:1], TENANT)] == ["B2C_1A_A"]
