@@ -401,18 +401,21 @@ def test_no_markup_is_cut_off_at_an_inner_parenthesis():
 
 
 def test_each_module_names_the_permission_it_needs_and_no_other(ansible):
-    """ansible-doc as users read it: the policy modules ask for Policy.* only, the key set modules for
-    TrustFrameworkKeySet.* only."""
+    """ansible-doc as users read it: the policy modules ask for Policy.* only, the IEF apps module for the
+    Application.* and grant permissions only, the key set modules for TrustFrameworkKeySet.* only."""
     names = sorted(path.stem for path in (REPO_ROOT / "plugins" / "modules").glob("b2c_*.py"))
     run = ansible._execute([str(ansible.bin_dir / "ansible-doc"), "--json",  # pylint: disable=protected-access
                             *("entra.b2c." + name for name in names)])
     assert run.rc == 0, run.output[-3000:]
     import json  # pylint: disable=import-outside-toplevel
     docs = json.loads(run.stdout)
-    assert len(docs) == len(names) == 9
+    assert len(docs) == len(names) == 10
     for fqcn, doc in docs.items():
         notes = " ".join(doc["doc"].get("notes") or [])
-        if fqcn.startswith("entra.b2c.b2c_polic"):
+        if fqcn == "entra.b2c.b2c_ief_apps":
+            assert "Application.ReadWrite.All" in notes and "DelegatedPermissionGrant.ReadWrite.All" in notes, notes
+            assert "TrustFrameworkKeySet" not in notes and "Policy.ReadWrite" not in notes, notes
+        elif fqcn.startswith("entra.b2c.b2c_polic"):
             assert "Policy.ReadWrite.TrustFramework" in notes and "TrustFrameworkKeySet" not in notes, (fqcn, notes)
         else:
             assert "TrustFrameworkKeySet.ReadWrite.All" in notes and "Policy.ReadWrite" not in notes, (fqcn, notes)
