@@ -8,14 +8,24 @@ playbook entra.b2c.ief_tenant, end to end against the emulator, from the templat
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
+import sys
 
 import pytest
 import yaml
-from conftest import REPO_ROOT, TENANT_APP, keyset_keys, routes
-from policy_helpers import LEVELS, POLICY_SET, UPLOAD_ORDER, puts, render, tenant_connection
+from conftest import REPO_ROOT, TENANT_APP, TESTS_DIR, keyset_keys, routes
+from policy_helpers import LEVELS, POLICY_SET, UPLOAD_ORDER, edit, in_levels, puts, render, tenant_connection
 
 WRITE_ROUTES = {"keysets.create", "keys.generate", "policies.put", "policies.delete"}
 STARTER_PACK = {"B2C_1A_TokenSigningKeyContainer": "sig", "B2C_1A_TokenEncryptionKeyContainer": "enc"}
+
+
+STARTER_SETS = TESTS_DIR / "policies"
+STARTER_LEVELS = [["B2C_1A_TrustFrameworkBase"], ["B2C_1A_TrustFrameworkLocalization"],
+                  ["B2C_1A_TrustFrameworkExtensions"], ["B2C_1A_PasswordReset", "B2C_1A_ProfileEdit", "B2C_1A_signup_signin"]]
+PLACEHOLDERS = ("yourtenant", "IdentityExperienceFrameworkAppId", "{Settings:")
 
 
 def writes(control) -> list:
@@ -23,6 +33,8 @@ def writes(control) -> list:
 
 
 def role_play(variables) -> list:
+    """The role with `variables`; the basic set has no IEF app ids, so the apps are left out unless asked for."""
+    variables = dict({"ief_tenant_apps": False}, **variables)
     include = {"name": "ief_tenant", "ansible.builtin.include_role": {"name": "entra.b2c.ief_tenant"}, "vars": variables}
     return [include, {"name": "summary", "ansible.builtin.debug": {"var": "ief_tenant_result"}}]
 
@@ -30,6 +42,44 @@ def role_play(variables) -> list:
 def summary(run) -> dict:
     assert run.rc == 0, run.output[-4000:]
     return run.result("summary")["ief_tenant_result"]
+
+
+def playbook_environment(ansible) -> dict:
+    """The credential as AWX's Azure credential would inject it (here in the AZURE_TENANT_ID spelling)."""
+    emulator = ansible.emulator
+    return {"AZURE_TENANT_ID": emulator.tenant_id, "AZURE_CLIENT_ID": TENANT_APP["client_id"],
+            "AZURE_CLIENT_SECRET": TENANT_APP["client_secret"], "REQUESTS_CA_BUNDLE": emulator.ca_path}
+
+
+def collection_playbook(ansible, variables) -> list:
+    """ansible-playbook entra.b2c.ief_tenant with `variables` as extra vars, pointed at the emulator. The basic set has
+    no IEF app ids and uses the template variable b2c_tenant."""
+    extra = {"b2c_tenant": ansible.emulator.tenant_domain, "ief_tenant_apps": False,
+             "ief_tenant_connection": {"graph_endpoint": ansible.emulator.url, "authority_host": ansible.emulator.url}}
+    extra.update(variables)
+    return [str(ansible.bin_dir / "ansible-playbook"), "entra.b2c.ief_tenant", "-e", json.dumps(extra)]
+
+
+def runner(ansible, private, playbook, extravars, cmdline=()):
+    """ansible-runner the way AWX runs a job: a project directory, the job template's variables as extra vars, the
+    credentials as environment variables (AWX's Azure credential spelling, plus the endpoint credential type of
+    docs/awx.md)."""
+    binary = os.path.join(os.path.dirname(sys.executable), "ansible-runner")
+    if not os.path.exists(binary):
+        pytest.skip("ansible-runner is not installed in this environment")
+    emulator = ansible.emulator
+    (private / "env").mkdir(parents=True, exist_ok=True)
+    env = ansible.env({"AZURE_CLIENT_ID": TENANT_APP["client_id"], "AZURE_TENANT": emulator.tenant_id,
+                       "AZURE_SECRET": TENANT_APP["client_secret"], "AZURE_GRAPH_ENDPOINT": emulator.url,
+                       "AZURE_AUTHORITY_HOST": emulator.url, "REQUESTS_CA_BUNDLE": emulator.ca_path})
+    (private / "env" / "envvars").write_text(json.dumps(env), encoding="utf-8")
+    (private / "env" / "extravars").write_text(json.dumps(extravars), encoding="utf-8")
+    argv = [binary, "run", str(private), "-p", playbook]
+    if cmdline:
+        argv += ["--cmdline", " ".join(cmdline)]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=300, check=False, env=env, cwd=ansible.workdir)
+    ansible.assert_no_secret_in(done.stdout + done.stderr)
+    return done
 
 
 def failed_task(run) -> dict:
@@ -40,13 +90,21 @@ def failed_task(run) -> dict:
 
 @pytest.mark.compat
 def test_the_collection_playbook_stands_up_the_tenant_and_a_second_run_changes_nothing(ansible, control):
-    emulator = ansible.emulator
-    environment = {"AZURE_TENANT_ID": emulator.tenant_id, "AZURE_CLIENT_ID": TENANT_APP["client_id"],
-                   "AZURE_CLIENT_SECRET": TENANT_APP["client_secret"], "REQUESTS_CA_BUNDLE": emulator.ca_path}
-    extra = json.dumps({"ief_tenant_policies_dir": str(POLICY_SET), "b2c_tenant": emulator.tenant_domain,
-                        "ief_tenant_connection": {"graph_endpoint": emulator.url, "authority_host": emulator.url}})
-    argv = [str(ansible.bin_dir / "ansible-playbook"), "entra.b2c.ief_tenant", "-e", extra]
+    """From the directory ansible-playbook runs in, as an AWX project: a relative ief_tenant_policies_dir is found
+    there, not inside the installed collection; check mode first says "would", never "uploaded"."""
+    shutil.copytree(POLICY_SET, ansible.workdir / "policies")
+    argv = collection_playbook(ansible, {"ief_tenant_policies_dir": "policies"})
 
+    predicted = ansible._execute(argv + ["--check"], playbook_environment(ansible))  # pylint: disable=protected-access
+    assert predicted.rc == 0, predicted.output[-4000:]
+    assert writes(control) == []
+    for policy_id in UPLOAD_ORDER:
+        assert "%s (level" % policy_id in predicted.stdout
+    assert predicted.stdout.count("would upload (new)") == len(UPLOAD_ORDER)
+    assert "B2C_1A_TokenSigningKeyContainer: would change (keyset_missing)" in predicted.stdout
+    assert "): uploaded (" not in predicted.stdout and ": changed (" not in predicted.stdout
+
+    environment = playbook_environment(ansible)
     first = ansible._execute(argv, environment)  # pylint: disable=protected-access
     assert first.rc == 0, first.output[-4000:]
     for keyset_id, use in STARTER_PACK.items():
@@ -55,6 +113,7 @@ def test_the_collection_playbook_stands_up_the_tenant_and_a_second_run_changes_n
     for policy_id in UPLOAD_ORDER:
         assert "%s (level" % policy_id in first.stdout and "uploaded (new)" in first.stdout
     assert sorted(policy["id"] for policy in control.policies()) == sorted(UPLOAD_ORDER)
+    assert "would upload" not in first.stdout
     # keys before policies, policies level by level
     log = writes(control)
     assert log.index("policies.put") > max(index for index, route in enumerate(log) if route != "policies.put")
@@ -99,7 +158,7 @@ def test_finished_files_without_templating_and_without_keys(ansible, control, tm
     ({"ief_tenant_policies_dir": "x", "ief_tenant_template": "maybe"}, ["ief_tenant_template"]),
     ({"ief_tenant_policies_dir": "x", "ief_tenant_connection": {"graph_endpont": "https://127.0.0.1:1"}},
      ["graph_endpont"]),
-    ({"ief_tenant_policies_dir": "x", "ief_tenant_polices_pattern": "*.xml"}, []),  # unknown variables are not checked
+    ({"ief_tenant_policies_dir": str(POLICY_SET), "ief_tenant_polices_pattern": "*.xml"}, []),
 ])
 def test_bad_variables_are_refused_before_any_request(ansible, control, variables, words):
     run = ansible.playbook(role_play(variables), defaults=tenant_connection(ansible))
@@ -108,19 +167,80 @@ def test_bad_variables_are_refused_before_any_request(ansible, control, variable
     message = failed["result"]["msg"]
     if words:
         assert "Validating arguments against arg spec" in failed["task"], failed["task"]
-    else:  # the misspelt pattern keeps the default, and "x" holds no policy file
-        assert "ief_tenant_policies_dir: no file of x matches *.xml" in message, message
+    else:  # a misspelt variable would be ignored: refused by the role's first task, naming the one meant
+        assert failed["task"].endswith("Refuse the variables before any request when they hold a problem")
+        assert ("ief_tenant_polices_pattern is not a variable of the role entra.b2c.ief_tenant, which would ignore "
+                "it; did you mean ief_tenant_policies_pattern?") in message, message
     for word in words:
         assert word in message, message
     assert control.requests() == []
 
 
-def test_a_template_variable_that_is_not_defined_fails_before_any_request(ansible, control):
-    run = ansible.playbook(role_play({"ief_tenant_policies_dir": str(POLICY_SET)}), defaults=tenant_connection(ansible))
+def test_a_misspelt_extra_var_is_refused_in_check_mode_too_before_any_request(ansible, control):
+    """-e ief_tenant_reupload_dependent=true (one letter short) would be ignored: refused with the name meant, and with
+    every other problem of the run (here a directory that is not there) in the same message."""
+    argv = collection_playbook(ansible, {"ief_tenant_policies_dir": "no-such-dir"})
+    run = ansible._execute(argv + ["-e", "ief_tenant_reupload_dependent=true", "--check"],  # pylint: disable=protected-access
+                           playbook_environment(ansible))
+    assert run.rc != 0
+    assert ("ief_tenant_reupload_dependent is not a variable of the role entra.b2c.ief_tenant, which would ignore it; "
+            "did you mean ief_tenant_reupload_dependents?") in run.stdout, run.stdout[-3000:]
+    assert ("ief_tenant_policies_dir: no-such-dir (relative, so looked for in %s, the directory ansible-playbook runs "
+            "in (for AWX, the project's root)): there is no such directory" % ansible.workdir) in run.stdout
+    assert "entra.b2c.ief_tenant sent no request" in run.stdout
+    assert control.requests() == []
+
+
+def test_a_template_error_names_its_file_before_any_request(ansible, control, tmp_path):
+    directory = tmp_path / "policies"
+    shutil.copytree(POLICY_SET, directory)
+    edit(directory / "TrustFrameworkExtensions.xml", "3600", "{{ proxy_ief_app_id }}")
+    variables = {"ief_tenant_policies_dir": str(directory), "b2c_tenant": ansible.emulator.tenant_domain}
+    run = ansible.playbook(role_play(variables), defaults=tenant_connection(ansible))
     failed = failed_task(run)
     assert failed["task"].endswith("Render the policy files with the play's variables"), failed["task"]
-    assert "b2c_tenant" in failed["result"]["msg"]
+    items = [item for item in failed["result"]["results"] if "ansible_facts" not in item]  # the items not rendered
+    assert [item["item"] for item in items] == [str(directory / "TrustFrameworkExtensions.xml")]
+    assert "proxy_ief_app_id" in items[0]["msg"]
+    # on screen too: the failed item is the file
+    assert "(item=%s)" % (directory / "TrustFrameworkExtensions.xml") in run.stdout
     assert control.requests() == []
+
+
+def test_state_absent_removes_the_set_leaves_first(ansible, control):
+    variables = {"ief_tenant_policies_dir": str(POLICY_SET), "b2c_tenant": ansible.emulator.tenant_domain}
+    summary(ansible.playbook(role_play(variables), defaults=tenant_connection(ansible)))
+    keysets = [keyset["id"] for keyset in control.state()["keysets"]]
+    control.clear_requests()
+
+    absent = dict(variables, ief_tenant_state="absent")
+    predicted = summary(ansible.playbook(role_play(absent), defaults=tenant_connection(ansible), check=True))
+    assert writes(control) == [] and len(control.policies()) == len(UPLOAD_ORDER)
+    assert sorted(predicted["policies"]["deleted"]) == sorted(UPLOAD_ORDER)
+
+    removed = summary(ansible.playbook(role_play(absent), defaults=tenant_connection(ansible)))
+    deletions = [entry["policy"] for entry in control.requests() if entry["route"] == "policies.delete"]
+    assert in_levels(deletions, list(reversed(LEVELS))), deletions  # relying parties first, the base last
+    assert removed["policies"]["deleted"] == predicted["policies"]["deleted"]
+    assert control.policies() == []
+    # keys stay: the role removes policies only, and neither key sets nor keys were touched
+    assert [keyset["id"] for keyset in control.state()["keysets"]] == keysets
+    assert not [route for route in writes(control) if not route.startswith("policies.")]
+
+
+def test_a_relative_directory_through_ansible_runner_as_awx_runs_a_job(ansible, control, tmp_path):
+    """AWX: a project whose playbook imports the collection playbook; the job's variables name the policy directory
+    relative to the project's root."""
+    private = tmp_path / "runner"
+    shutil.copytree(POLICY_SET, private / "project" / "policies")
+    (private / "project" / "b2c_ief_tenant.yml").write_text(
+        "---\n- name: Keys, IEF apps and custom policies\n  ansible.builtin.import_playbook: entra.b2c.ief_tenant\n",
+        encoding="utf-8")
+    done = runner(ansible, private, "b2c_ief_tenant.yml", {
+        "ief_tenant_policies_dir": "policies", "ief_tenant_apps": False, "b2c_tenant": ansible.emulator.tenant_domain})
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    assert done.stdout.count("uploaded (new)") == len(UPLOAD_ORDER)
+    assert sorted(policy["id"] for policy in control.policies()) == sorted(UPLOAD_ORDER)
 
 
 def test_connection_options_match_the_modules_shared_options():
