@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -16,7 +17,7 @@ import sys
 import pytest
 import yaml
 from conftest import REPO_ROOT, TENANT_APP, TESTS_DIR, keyset_keys, routes
-from policy_helpers import LEVELS, POLICY_SET, UPLOAD_ORDER, edit, in_levels, puts, render, tenant_connection
+from policy_helpers import KEYSETS, LEVELS, POLICY_SET, UPLOAD_ORDER, edit, in_levels, puts, render, tenant_connection
 
 WRITE_ROUTES = {"keysets.create", "keys.generate", "policies.put", "policies.delete"}
 STARTER_PACK = {"B2C_1A_TokenSigningKeyContainer": "sig", "B2C_1A_TokenEncryptionKeyContainer": "enc"}
@@ -241,6 +242,128 @@ def test_a_relative_directory_through_ansible_runner_as_awx_runs_a_job(ansible, 
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     assert done.stdout.count("uploaded (new)") == len(UPLOAD_ORDER)
     assert sorted(policy["id"] for policy in control.policies()) == sorted(UPLOAD_ORDER)
+
+
+# ---- Microsoft's starter packs as downloaded: the IEF apps and the settings fill their placeholders ------------------
+# These need the module entra.b2c.b2c_ief_apps and the settings options of b2c_policies.
+
+def remote_writes(control) -> list:
+    """Every request that changed the tenant: key sets, keys, apps, policies (the token endpoint does not count)."""
+    return [entry["route"] for entry in control.requests() if entry["method"] not in ("GET", "HEAD")
+            and entry["route"] not in ("token", "discovery", "jwks")]
+
+
+def starter_variables(name: str, directory=None, secret=None) -> dict:
+    """The role's variables for one of our starter-pack-shaped sets, as downloaded: nothing templated."""
+    variables = {"ief_tenant_policies_dir": str(directory or STARTER_SETS / name), "ief_tenant_apps": True}
+    if name.startswith("Social"):
+        variables["ief_tenant_settings"] = {"FacebookAppId": "1234567890123456"}
+        variables["policy_keys_keysets"] = KEYSETS + [
+            {"keyset": "FacebookSecret", "type": "secret", "use": "sig", "secret": secret}]
+    return variables
+
+
+def assert_filled(control, tenant: str, apps: dict) -> dict:
+    """The tenant holds the whole set, each policy with the tenant and the apps' ids where the pack had placeholders."""
+    stored = {policy["id"]: policy["content"] for policy in control.policies(content=True)}
+    assert sorted(stored) == sorted(sum(STARTER_LEVELS, []))
+    for policy_id, content in stored.items():
+        assert not [word for word in PLACEHOLDERS if word in content], policy_id
+        assert 'TenantId="%s"' % tenant in content, policy_id
+    extensions = stored["B2C_1A_TrustFrameworkExtensions"]
+    for name in ("identity_experience_framework_app_id", "proxy_identity_experience_framework_app_id"):
+        assert apps[name] and apps[name] in extensions, (name, apps)
+    return stored
+
+
+@pytest.mark.parametrize("name", ["SocialAndLocalAccounts", "SocialAndLocalAccountsWithMfa"])
+def test_a_starter_pack_from_an_empty_tenant_in_one_run_and_a_second_run_changes_nothing(ansible, control, name):
+    secret = secrets.token_urlsafe(24)
+    ansible.secrets.add(secret)
+    variables = starter_variables(name, secret=secret)
+    first = summary(ansible.playbook(role_play(variables), defaults=tenant_connection(ansible)))
+    assert in_levels(first["policies"]["uploaded"], STARTER_LEVELS), first["policies"]["uploaded"]
+    assert first["apps"]["changed"] is True
+    stored = assert_filled(control, ansible.emulator.tenant_domain, first["apps"])
+    assert "1234567890123456" in stored["B2C_1A_TrustFrameworkExtensions"]
+    assert [key["use"] for key in keyset_keys(control, "B2C_1A_FacebookSecret")] == ["sig"]
+    assert {entry["keyset"] for entry in first["keysets"]} == {
+        "B2C_1A_TokenSigningKeyContainer", "B2C_1A_TokenEncryptionKeyContainer", "B2C_1A_FacebookSecret"}
+
+    control.clear_requests()
+    second = summary(ansible.playbook(role_play(variables), defaults=tenant_connection(ansible)))
+    assert second["policies"]["uploaded"] == [] and second["apps"]["changed"] is False
+    assert [entry["changed"] for entry in second["keysets"]] == [False, False, False]
+    assert remote_writes(control) == []
+
+
+@pytest.mark.compat
+def test_the_starter_pack_walkthrough_of_the_policies_chapter(ansible, control):
+    """docs/policies.md: LocalAccounts as downloaded, the collection playbook from the directory that holds it; a
+    check run first, the run, a second run that changes nothing, then one edit uploads that one policy."""
+    shutil.copytree(STARTER_SETS / "LocalAccounts", ansible.workdir / "policies")
+    argv = collection_playbook(ansible, {"ief_tenant_policies_dir": "policies", "ief_tenant_apps": True})
+    environment = playbook_environment(ansible)
+    chapter = (REPO_ROOT / "docs" / "policies.md").read_text(encoding="utf-8")
+
+    predicted = ansible._execute(argv + ["--check"], environment)  # pylint: disable=protected-access
+    assert predicted.rc == 0, predicted.output[-4000:]
+    assert remote_writes(control) == []
+    assert "): uploaded (" not in predicted.stdout
+    # the apps do not exist yet: whatever the apps module answers in check mode, the run says what it cannot compare
+    assert ("would upload (new)" in predicted.stdout) != ("Policies not compared in check mode" in predicted.stdout)
+
+    first = ansible._execute(argv, environment)  # pylint: disable=protected-access
+    assert first.rc == 0, first.output[-4000:]
+    assert first.stdout.count("uploaded (new)") == 6 and "would upload" not in first.stdout
+    assert "IEF apps: changed" in first.stdout
+    control.clear_requests()
+    second = ansible._execute(argv, environment)  # pylint: disable=protected-access
+    assert second.rc == 0 and "changed=0" in second.stdout, second.output[-4000:]
+    assert remote_writes(control) == []
+
+    edit(ansible.workdir / "policies" / "TrustFrameworkExtensions.xml", "<Item Key=\"token_lifetime_secs\">3600</Item>",
+         "<Item Key=\"token_lifetime_secs\">1800</Item>")
+    line = "B2C_1A_TrustFrameworkExtensions (level 2): %s (changed)"
+    looked = ansible._execute(argv + ["--check", "--diff"], environment)  # pylint: disable=protected-access
+    assert looked.rc == 0 and looked.stdout.count("would upload (") == 1, looked.output[-4000:]
+    assert line % "would upload" in looked.stdout and line % "would upload" in chapter
+    assert "token_lifetime_secs\">3600<" in looked.stdout and "token_lifetime_secs\">1800<" in looked.stdout
+    third = ansible._execute(argv, environment)  # pylint: disable=protected-access
+    assert third.rc == 0 and third.stdout.count("): uploaded (") == 1, third.output[-4000:]
+    assert line % "uploaded" in third.stdout and line % "uploaded" in chapter
+    assert puts(control) == ["B2C_1A_TrustFrameworkExtensions"]
+
+
+def test_the_awx_policies_section_runs_as_written_through_ansible_runner(ansible, control, tmp_path):
+    """docs/awx.md: a project with Microsoft's pack as downloaded in policies/, the playbook and the job template's
+    variables as the page gives them; a Check job first, then the Run job."""
+    page = (REPO_ROOT / "docs" / "awx.md").read_text(encoding="utf-8")
+    private = tmp_path / "runner"
+    shutil.copytree(STARTER_SETS / "LocalAccounts", private / "project" / "policies")
+    (private / "project" / "b2c_ief_tenant.yml").write_text(block_after(page, "`b2c_ief_tenant.yml`:"), encoding="utf-8")
+    variables = yaml.safe_load(block_after(page, "Variables of the policies job template:"))
+
+    checked = runner(ansible, private, "b2c_ief_tenant.yml", variables, cmdline=("--check",))
+    assert checked.returncode == 0, checked.stdout[-4000:] + checked.stderr[-2000:]
+    assert remote_writes(control) == [] and "): uploaded (" not in checked.stdout
+
+    done = runner(ansible, private, "b2c_ief_tenant.yml", variables)
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    assert done.stdout.count("uploaded (new)") == 6
+    result_apps = {}
+    for policy in control.policies(content=True):
+        if policy["id"] == "B2C_1A_TrustFrameworkExtensions":
+            result_apps = policy["content"]
+    assert "ProxyIdentityExperienceFrameworkAppId" not in result_apps and "yourtenant" not in result_apps
+
+
+def block_after(text: str, marker: str) -> str:
+    """The first fenced block after a line of a page."""
+    assert marker in text, marker
+    start = text.index("```", text.index(marker))
+    body_start = text.index("\n", start) + 1
+    return text[body_start:text.index("```", body_start)]
 
 
 def test_connection_options_match_the_modules_shared_options():
