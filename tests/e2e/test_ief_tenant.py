@@ -77,7 +77,7 @@ def runner(ansible, private, playbook, extravars, cmdline=()):
     (private / "env" / "extravars").write_text(json.dumps(extravars), encoding="utf-8")
     argv = [binary, "run", str(private), "-p", playbook]
     if cmdline:
-        argv += ["--cmdline", " ".join(cmdline)]
+        argv.append("--cmdline=" + " ".join(cmdline))
     done = subprocess.run(argv, capture_output=True, text=True, timeout=300, check=False, env=env, cwd=ansible.workdir)
     ansible.assert_no_secret_in(done.stdout + done.stderr)
     return done
