@@ -45,10 +45,10 @@ def summary(run) -> dict:
     return run.result("summary")["ief_tenant_result"]
 
 
-def playbook_environment(ansible) -> dict:
+def playbook_environment(ansible, tenant=None) -> dict:
     """The credential as AWX's Azure credential would inject it (here in the AZURE_TENANT_ID spelling)."""
     emulator = ansible.emulator
-    return {"AZURE_TENANT_ID": emulator.tenant_id, "AZURE_CLIENT_ID": TENANT_APP["client_id"],
+    return {"AZURE_TENANT_ID": tenant or emulator.tenant_id, "AZURE_CLIENT_ID": TENANT_APP["client_id"],
             "AZURE_CLIENT_SECRET": TENANT_APP["client_secret"], "REQUESTS_CA_BUNDLE": emulator.ca_path}
 
 
@@ -63,21 +63,21 @@ def collection_playbook(ansible, variables) -> list:
 
 def runner(ansible, private, playbook, extravars, cmdline=()):
     """ansible-runner the way AWX runs a job: a project directory, the job template's variables as extra vars, the
-    credentials as environment variables (AWX's Azure credential spelling, plus the endpoint credential type of
-    docs/awx.md)."""
+    credentials as environment variables (AWX's Azure credential spelling, the tenant as its domain name as
+    docs/awx.md asks, plus the endpoint credential type of docs/awx.md)."""
     binary = os.path.join(os.path.dirname(sys.executable), "ansible-runner")
     if not os.path.exists(binary):
         pytest.skip("ansible-runner is not installed in this environment")
     emulator = ansible.emulator
     (private / "env").mkdir(parents=True, exist_ok=True)
-    env = ansible.env({"AZURE_CLIENT_ID": TENANT_APP["client_id"], "AZURE_TENANT": emulator.tenant_id,
+    env = ansible.env({"AZURE_CLIENT_ID": TENANT_APP["client_id"], "AZURE_TENANT": emulator.tenant_domain,
                        "AZURE_SECRET": TENANT_APP["client_secret"], "AZURE_GRAPH_ENDPOINT": emulator.url,
                        "AZURE_AUTHORITY_HOST": emulator.url, "REQUESTS_CA_BUNDLE": emulator.ca_path})
     (private / "env" / "envvars").write_text(json.dumps(env), encoding="utf-8")
     (private / "env" / "extravars").write_text(json.dumps(extravars), encoding="utf-8")
+    # ansible-runner reads extra command line options (AWX's job type Check: --check) from env/cmdline
+    (private / "env" / "cmdline").write_text(" ".join(cmdline), encoding="utf-8")
     argv = [binary, "run", str(private), "-p", playbook]
-    if cmdline:
-        argv.append("--cmdline=" + " ".join(cmdline))
     done = subprocess.run(argv, capture_output=True, text=True, timeout=300, check=False, env=env, cwd=ansible.workdir)
     ansible.assert_no_secret_in(done.stdout + done.stderr)
     return done
@@ -281,7 +281,8 @@ def test_a_starter_pack_from_an_empty_tenant_in_one_run_and_a_second_run_changes
     secret = secrets.token_urlsafe(24)
     ansible.secrets.add(secret)
     variables = starter_variables(name, secret=secret)
-    first = summary(ansible.playbook(role_play(variables), defaults=tenant_connection(ansible)))
+    connection = tenant_connection(ansible, tenant_id=ansible.emulator.tenant_domain)  # fills yourtenant
+    first = summary(ansible.playbook(role_play(variables), defaults=connection))
     assert in_levels(first["policies"]["uploaded"], STARTER_LEVELS), first["policies"]["uploaded"]
     assert first["apps"]["changed"] is True
     stored = assert_filled(control, ansible.emulator.tenant_domain, first["apps"])
@@ -291,7 +292,7 @@ def test_a_starter_pack_from_an_empty_tenant_in_one_run_and_a_second_run_changes
         "B2C_1A_TokenSigningKeyContainer", "B2C_1A_TokenEncryptionKeyContainer", "B2C_1A_FacebookSecret"}
 
     control.clear_requests()
-    second = summary(ansible.playbook(role_play(variables), defaults=tenant_connection(ansible)))
+    second = summary(ansible.playbook(role_play(variables), defaults=connection))
     assert second["policies"]["uploaded"] == [] and second["apps"]["changed"] is False
     assert [entry["changed"] for entry in second["keysets"]] == [False, False, False]
     assert remote_writes(control) == []
@@ -303,7 +304,7 @@ def test_the_starter_pack_walkthrough_of_the_policies_chapter(ansible, control):
     check run first, the run, a second run that changes nothing, then one edit uploads that one policy."""
     shutil.copytree(STARTER_SETS / "LocalAccounts", ansible.workdir / "policies")
     argv = collection_playbook(ansible, {"ief_tenant_policies_dir": "policies", "ief_tenant_apps": True})
-    environment = playbook_environment(ansible)
+    environment = playbook_environment(ansible, ansible.emulator.tenant_domain)  # as the chapter exports it
     chapter = (REPO_ROOT / "docs" / "policies.md").read_text(encoding="utf-8")
 
     predicted = ansible._execute(argv + ["--check"], environment)  # pylint: disable=protected-access
@@ -350,7 +351,7 @@ def test_the_awx_policies_section_runs_as_written_through_ansible_runner(ansible
 
     done = runner(ansible, private, "b2c_ief_tenant.yml", variables)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
-    assert done.stdout.count("uploaded (new)") == 6
+    assert done.stdout.count("uploaded (new)") == 6, done.stdout[-5000:]
     result_apps = {}
     for policy in control.policies(content=True):
         if policy["id"] == "B2C_1A_TrustFrameworkExtensions":
