@@ -208,11 +208,13 @@ def test_a_template_error_names_its_file_before_any_request(ansible, control, tm
     assert control.requests() == []
 
 
-def test_state_absent_removes_the_set_leaves_first(ansible, control):
-    variables = {"ief_tenant_policies_dir": str(POLICY_SET), "b2c_tenant": ansible.emulator.tenant_domain}
-    summary(ansible.playbook(role_play(variables), defaults=tenant_connection(ansible)))
+def test_state_absent_removes_the_set_leaves_first(ansible, control, tmp_path):
+    tenant = ansible.emulator.tenant_domain
+    control.seed([{"id": keyset_id, "keys": [{"use": use, "kty": "RSA"}]} for keyset_id, use in STARTER_PACK.items()])
+    control.seed_policies([{"content": path.read_text(encoding="utf-8")}
+                           for path in sorted(render(tmp_path / "rendered", tenant).glob("*.xml"))])
+    variables = {"ief_tenant_policies_dir": str(POLICY_SET), "b2c_tenant": tenant}
     keysets = [keyset["id"] for keyset in control.state()["keysets"]]
-    control.clear_requests()
 
     absent = dict(variables, ief_tenant_state="absent")
     predicted = summary(ansible.playbook(role_play(absent), defaults=tenant_connection(ansible), check=True))
