@@ -232,16 +232,16 @@ def test_state_absent_removes_the_set_leaves_first(ansible, control, tmp_path):
 
 
 def test_a_relative_directory_through_ansible_runner_as_awx_runs_a_job(ansible, control, tmp_path):
-    """AWX: a project whose playbook imports the collection playbook; the job's variables name the policy directory
-    relative to the project's root."""
+    """ansible-runner runs the collection playbook itself in a project directory (AWX runs it through a project
+    playbook that imports it: test_the_awx_policies_section_runs_as_written_through_ansible_runner): the job's
+    ief_tenant_policies_dir is relative to the project's root, where the job runs, not to the playbook's directory
+    inside the installed collection."""
     private = tmp_path / "runner"
     shutil.copytree(POLICY_SET, private / "project" / "policies")
-    (private / "project" / "b2c_ief_tenant.yml").write_text(
-        "---\n- name: Keys, IEF apps and custom policies\n  ansible.builtin.import_playbook: entra.b2c.ief_tenant\n",
-        encoding="utf-8")
-    done = runner(ansible, private, "b2c_ief_tenant.yml", {
+    done = runner(ansible, private, "entra.b2c.ief_tenant", {
         "ief_tenant_policies_dir": "policies", "ief_tenant_apps": False, "b2c_tenant": ansible.emulator.tenant_domain})
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    assert "(item=%s)" % (private / "project" / "policies" / "TrustFrameworkBase.xml") in done.stdout
     assert done.stdout.count("uploaded (new)") == len(UPLOAD_ORDER)
     assert sorted(policy["id"] for policy in control.policies()) == sorted(UPLOAD_ORDER)
 
