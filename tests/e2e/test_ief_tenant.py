@@ -328,14 +328,18 @@ def test_the_starter_pack_walkthrough_of_the_policies_chapter(ansible, control):
     edit(ansible.workdir / "policies" / "TrustFrameworkExtensions.xml", "<Item Key=\"token_lifetime_secs\">3600</Item>",
          "<Item Key=\"token_lifetime_secs\">1800</Item>")
     line = "B2C_1A_TrustFrameworkExtensions (level 2): %s (changed)"
+    # the edited policy, then (ief_tenant_reupload_dependents, true by default) the relying parties above it
     looked = ansible._execute(argv + ["--check", "--diff"], environment)  # pylint: disable=protected-access
-    assert looked.rc == 0 and looked.stdout.count("would upload (") == 1, looked.output[-4000:]
+    assert looked.rc == 0, looked.output[-4000:]
+    assert looked.stdout.count("would upload (changed)") == 1 and looked.stdout.count("would upload (base_changed)") == 3
     assert line % "would upload" in looked.stdout and line % "would upload" in chapter
     assert "token_lifetime_secs\">3600<" in looked.stdout and "token_lifetime_secs\">1800<" in looked.stdout
     third = ansible._execute(argv, environment)  # pylint: disable=protected-access
-    assert third.rc == 0 and third.stdout.count("): uploaded (") == 1, third.output[-4000:]
+    assert third.rc == 0 and third.stdout.count("): uploaded (") == 4, third.output[-4000:]
     assert line % "uploaded" in third.stdout and line % "uploaded" in chapter
-    assert puts(control) == ["B2C_1A_TrustFrameworkExtensions"]
+    assert third.stdout.count("uploaded (base_changed)") == 3 and "uploaded (base_changed)" in chapter
+    assert puts(control)[0] == "B2C_1A_TrustFrameworkExtensions" and sorted(puts(control)[1:]) == sorted(
+        STARTER_LEVELS[-1])
 
 
 def test_the_awx_policies_section_runs_as_written_through_ansible_runner(ansible, control, tmp_path):
