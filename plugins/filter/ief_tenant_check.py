@@ -92,6 +92,8 @@ import json
 import os
 from collections.abc import Mapping
 
+import yaml
+
 from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.entra.b2c.plugins.module_utils._module import GRAPH_ARGUMENT_SPEC
@@ -128,6 +130,20 @@ OPTIONAL = (APPSETTINGS, ENVIRONMENT, PRUNE, PRUNE_PATTERN, "ief_tenant_backup",
 APP_ID_SETTINGS = ("IdentityExperienceFrameworkAppId", "ProxyIdentityExperienceFrameworkAppId")
 STATES = ("present", "absent")
 CONNECTION_SECRETS = tuple(name for name, spec in GRAPH_ARGUMENT_SPEC.items() if spec.get("no_log"))
+
+
+SPECS = os.path.join(os.path.dirname(__file__), "..", "..", "roles", "ief_tenant", "meta", "argument_specs.yml")
+
+
+def documented_variables() -> tuple:
+    """The role's variables: those its argument_specs.yml documents (so that a variable added there is known at once),
+    else the list above."""
+    try:
+        with open(SPECS, encoding="utf-8") as stream:
+            options = yaml.safe_load(stream)["argument_specs"]["main"]["options"]
+    except (OSError, KeyError, TypeError, yaml.YAMLError):
+        return ROLE_VARIABLES
+    return ROLE_VARIABLES + tuple(name for name in options if name not in ROLE_VARIABLES)
 
 
 def _text(value) -> str | None:
@@ -296,7 +312,8 @@ def ief_tenant_check(variables, names=None, playbook_dir=None, relative_to="play
     else:
         base, words = str(playbook_dir or os.getcwd()), "the playbook's directory"
     check = _Check(variables, base, words)
-    for problem in unknown_variables(names, PREFIX, ROLE_VARIABLES, KNOWN_NAMES, ROLE, CONNECTION):
+    variables_known = documented_variables()
+    for problem in unknown_variables(names, PREFIX, variables_known, variables_known + KNOWN_NAMES, ROLE, CONNECTION):
         check.add(problem)
     check.booleans()
     try:

@@ -10,10 +10,14 @@ from __future__ import annotations
 import json
 
 import pytest
+from pathlib import Path
+
+import yaml
 from ansible_collections.entra.b2c.plugins.filter.ief_tenant_check import (
     KNOWN_NAMES,
     ROLE_VARIABLES,
     FilterModule,
+    documented_variables,
     ief_tenant_check,
 )
 
@@ -132,6 +136,15 @@ def test_appsettings_and_its_environment(project):
     (project / "broken.json").write_text("{", encoding="utf-8")
     broken = check(project, ief_tenant_appsettings="broken.json", ief_tenant_environment="Production")["problems"]
     assert len(broken) == 1 and "is not JSON" in broken[0]
+
+
+def test_the_known_variables_are_the_documented_ones():
+    """Every variable of meta/argument_specs.yml is known (read at run time too), and the list in the filter, which
+    orders the messages, names exactly those."""
+    specs = Path(__file__).resolve().parents[4] / "roles" / "ief_tenant" / "meta" / "argument_specs.yml"
+    documented = yaml.safe_load(specs.read_text(encoding="utf-8"))["argument_specs"]["main"]["options"]
+    assert sorted(ROLE_VARIABLES) == sorted(documented)
+    assert documented_variables() == ROLE_VARIABLES
 
 
 def test_not_a_dictionary():
