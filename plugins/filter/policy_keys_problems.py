@@ -60,12 +60,10 @@ _value:
   elements: str
 """
 
-import difflib
 import importlib.util
 import time
 from collections.abc import Mapping
 
-from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.entra.b2c.plugins.module_utils._certs import (
@@ -83,6 +81,15 @@ from ansible_collections.entra.b2c.plugins.module_utils._keys import (
     parse_duration,
 )
 from ansible_collections.entra.b2c.plugins.module_utils._module import GRAPH_ARGUMENT_SPEC
+from ansible_collections.entra.b2c.plugins.module_utils._role_vars import (
+    closest,
+    connection_problems,
+    kind,
+    listing,
+    plain,
+    unknown_variables,
+    with_guess,
+)
 
 KEYSETS = "policy_keys_keysets"
 VALID_FOR = "policy_keys_valid_for"
@@ -108,47 +115,17 @@ ENTRY_SECRETS = ("secret", "pkcs12", "pkcs12_password")
 CONNECTION_SECRETS = tuple(name for name, spec in GRAPH_ARGUMENT_SPEC.items() if spec.get("no_log"))
 
 
-def _closest(name: str, known) -> str | None:
-    """The known name a misspelt one most likely means, if any is close."""
-    match = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
-    return match[0] if match else None
-
-
-def _with_guess(name: str, known) -> str:
-    guess = _closest(name, known)
-    return f"{name} (did you mean {guess}?)" if guess else name
-
-
-def _listing(items: list) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+_closest = closest
+_with_guess = with_guess
+_listing = listing
 
 
 def _unset(value) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def _plain(value):
-    """Plain Python values of what templating gives (ansible-core 2.19+ tags them), so that messages name types
-    plainly; anything else (a vaulted value) is kept as it is."""
-    if isinstance(value, bool):
-        return bool(value)
-    for kind in (str, int, float):
-        if isinstance(value, kind):
-            return kind(value)
-    if isinstance(value, Mapping):
-        return {_plain(key): _plain(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_plain(item) for item in value]
-    return value
-
-
-def _kind(value) -> str:
-    """The type of a value in words."""
-    for kind, words in ((bool, "a boolean"), ((int, float), "a number"), (str, "text"), (Mapping, "a dictionary"),
-                        (list, "a list")):
-        if isinstance(value, kind):
-            return words
-    return "null" if value is None else type(value).__name__
+_plain = plain
+_kind = kind
 
 
 def _text(value) -> str | None:
@@ -179,19 +156,9 @@ class _Check:
             self.problems.append(text)
 
     def variables(self, names) -> None:
-        for name in sorted({str(name) for name in names or ()}):
-            if name not in KNOWN_NAMES:
-                # Compared without the prefix they all share, which would make every name look close.
-                suffix = name[len(PREFIX):] if name.startswith(PREFIX) else name
-                guess = _closest(suffix, [known[len(PREFIX):] for known in ROLE_VARIABLES])
-                if guess:
-                    hint = f"; did you mean {PREFIX}{guess}?"
-                elif suffix in GRAPH_ARGUMENT_SPEC:
-                    hint = f"; connection options go in {CONNECTION} ({{'{suffix}': ...}})"
-                else:
-                    hint = ""
-                self.add(None, f"{name} is not a variable of the role entra.b2c.policy_keys, which would ignore it"
-                               f"{hint} (its variables: {', '.join(ROLE_VARIABLES)})")
+        for problem in unknown_variables(names, PREFIX, ROLE_VARIABLES, KNOWN_NAMES, "entra.b2c.policy_keys",
+                                         CONNECTION):
+            self.add(None, problem)
 
     def duration(self, where: str, value, option: str) -> bool:
         """Whether a role-wide lifetime or margin is usable; it must be set: the role gives every key a lifetime."""
@@ -317,25 +284,8 @@ class _Check:
             self.add(where, str(exc))
 
     def connection(self, value) -> None:
-        if value is None:
-            return
-        if not isinstance(value, Mapping):
-            self.add(CONNECTION, f"expected a dictionary of connection options, got {_kind(value)}")
-            return
-        accepted = {alias: name for name, spec in GRAPH_ARGUMENT_SPEC.items()
-                    for alias in [name, *spec.get("aliases", ())]}
-        stray = [_with_guess(str(name), GRAPH_ARGUMENT_SPEC) for name in value if name not in accepted]
-        if stray:
-            verb = "is not a connection option" if len(stray) == 1 else "are not connection options"
-            self.add(CONNECTION, f"{_listing(stray)} {verb}; the options of group/entra.b2c.graph are "
-                                 f"{', '.join(GRAPH_ARGUMENT_SPEC)}")
-        given = {name: option for name, option in value.items() if name in accepted}
-        # The types as the modules check them (ansible-core's own validator, on the modules' own spec); without the
-        # environment fallbacks and defaults, which are the modules' business when they run.
-        spec = {name: {key: setting for key, setting in GRAPH_ARGUMENT_SPEC[accepted[name]].items()
-                       if key not in ("fallback", "default", "aliases")} for name in given}
-        for message in ArgumentSpecValidator(spec).validate(given).error_messages:
-            self.add(CONNECTION, message)
+        for problem in connection_problems(value, CONNECTION):
+            self.add(None, problem)
 
 
 def _secrets(variables: Mapping) -> list:

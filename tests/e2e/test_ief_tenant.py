@@ -8,14 +8,25 @@ playbook entra.b2c.ief_tenant, end to end against the emulator, from the templat
 from __future__ import annotations
 
 import json
+import os
+import secrets
+import shutil
+import subprocess
+import sys
 
 import pytest
 import yaml
-from conftest import REPO_ROOT, TENANT_APP, keyset_keys, routes
-from policy_helpers import LEVELS, POLICY_SET, UPLOAD_ORDER, puts, render, tenant_connection
+from conftest import REPO_ROOT, TENANT_APP, TESTS_DIR, keyset_keys, routes
+from policy_helpers import KEYSETS, LEVELS, POLICY_SET, UPLOAD_ORDER, edit, in_levels, puts, render, tenant_connection
 
 WRITE_ROUTES = {"keysets.create", "keys.generate", "policies.put", "policies.delete"}
 STARTER_PACK = {"B2C_1A_TokenSigningKeyContainer": "sig", "B2C_1A_TokenEncryptionKeyContainer": "enc"}
+
+
+STARTER_SETS = TESTS_DIR / "policies"
+STARTER_LEVELS = [["B2C_1A_TrustFrameworkBase"], ["B2C_1A_TrustFrameworkLocalization"],
+                  ["B2C_1A_TrustFrameworkExtensions"], ["B2C_1A_PasswordReset", "B2C_1A_ProfileEdit", "B2C_1A_signup_signin"]]
+PLACEHOLDERS = ("yourtenant", "IdentityExperienceFrameworkAppId", "{Settings:")
 
 
 def writes(control) -> list:
@@ -23,6 +34,8 @@ def writes(control) -> list:
 
 
 def role_play(variables) -> list:
+    """The role with `variables`; the basic set has no IEF app ids, so the apps are left out unless asked for."""
+    variables = dict({"ief_tenant_apps": False}, **variables)
     include = {"name": "ief_tenant", "ansible.builtin.include_role": {"name": "entra.b2c.ief_tenant"}, "vars": variables}
     return [include, {"name": "summary", "ansible.builtin.debug": {"var": "ief_tenant_result"}}]
 
@@ -30,6 +43,44 @@ def role_play(variables) -> list:
 def summary(run) -> dict:
     assert run.rc == 0, run.output[-4000:]
     return run.result("summary")["ief_tenant_result"]
+
+
+def playbook_environment(ansible, tenant=None) -> dict:
+    """The credential as AWX's Azure credential would inject it (here in the AZURE_TENANT_ID spelling)."""
+    emulator = ansible.emulator
+    return {"AZURE_TENANT_ID": tenant or emulator.tenant_id, "AZURE_CLIENT_ID": TENANT_APP["client_id"],
+            "AZURE_CLIENT_SECRET": TENANT_APP["client_secret"], "REQUESTS_CA_BUNDLE": emulator.ca_path}
+
+
+def collection_playbook(ansible, variables) -> list:
+    """ansible-playbook entra.b2c.ief_tenant with `variables` as extra vars, pointed at the emulator. The basic set has
+    no IEF app ids and uses the template variable b2c_tenant."""
+    extra = {"b2c_tenant": ansible.emulator.tenant_domain, "ief_tenant_apps": False,
+             "ief_tenant_connection": {"graph_endpoint": ansible.emulator.url, "authority_host": ansible.emulator.url}}
+    extra.update(variables)
+    return [str(ansible.bin_dir / "ansible-playbook"), "entra.b2c.ief_tenant", "-e", json.dumps(extra)]
+
+
+def runner(ansible, private, playbook, extravars, cmdline=()):
+    """ansible-runner the way AWX runs a job: a project directory, the job template's variables as extra vars, the
+    credentials as environment variables (AWX's Azure credential spelling, the tenant as its domain name as
+    docs/awx.md asks, plus the endpoint credential type of docs/awx.md)."""
+    binary = os.path.join(os.path.dirname(sys.executable), "ansible-runner")
+    if not os.path.exists(binary):
+        pytest.skip("ansible-runner is not installed in this environment")
+    emulator = ansible.emulator
+    (private / "env").mkdir(parents=True, exist_ok=True)
+    env = ansible.env({"AZURE_CLIENT_ID": TENANT_APP["client_id"], "AZURE_TENANT": emulator.tenant_domain,
+                       "AZURE_SECRET": TENANT_APP["client_secret"], "AZURE_GRAPH_ENDPOINT": emulator.url,
+                       "AZURE_AUTHORITY_HOST": emulator.url, "REQUESTS_CA_BUNDLE": emulator.ca_path})
+    (private / "env" / "envvars").write_text(json.dumps(env), encoding="utf-8")
+    (private / "env" / "extravars").write_text(json.dumps(extravars), encoding="utf-8")
+    # ansible-runner reads extra command line options (AWX's job type Check: --check) from env/cmdline
+    (private / "env" / "cmdline").write_text(" ".join(cmdline), encoding="utf-8")
+    argv = [binary, "run", str(private), "-p", playbook]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=300, check=False, env=env, cwd=ansible.workdir)
+    ansible.assert_no_secret_in(done.stdout + done.stderr)
+    return done
 
 
 def failed_task(run) -> dict:
@@ -40,13 +91,21 @@ def failed_task(run) -> dict:
 
 @pytest.mark.compat
 def test_the_collection_playbook_stands_up_the_tenant_and_a_second_run_changes_nothing(ansible, control):
-    emulator = ansible.emulator
-    environment = {"AZURE_TENANT_ID": emulator.tenant_id, "AZURE_CLIENT_ID": TENANT_APP["client_id"],
-                   "AZURE_CLIENT_SECRET": TENANT_APP["client_secret"], "REQUESTS_CA_BUNDLE": emulator.ca_path}
-    extra = json.dumps({"ief_tenant_policies_dir": str(POLICY_SET), "b2c_tenant": emulator.tenant_domain,
-                        "ief_tenant_connection": {"graph_endpoint": emulator.url, "authority_host": emulator.url}})
-    argv = [str(ansible.bin_dir / "ansible-playbook"), "entra.b2c.ief_tenant", "-e", extra]
+    """From the directory ansible-playbook runs in, as an AWX project: a relative ief_tenant_policies_dir is found
+    there, not inside the installed collection; check mode first says "would", never "uploaded"."""
+    shutil.copytree(POLICY_SET, ansible.workdir / "policies")
+    argv = collection_playbook(ansible, {"ief_tenant_policies_dir": "policies"})
 
+    predicted = ansible._execute(argv + ["--check"], playbook_environment(ansible))  # pylint: disable=protected-access
+    assert predicted.rc == 0, predicted.output[-4000:]
+    assert writes(control) == []
+    for policy_id in UPLOAD_ORDER:
+        assert "%s (level" % policy_id in predicted.stdout
+    assert predicted.stdout.count("would upload (new)") == len(UPLOAD_ORDER)
+    assert "B2C_1A_TokenSigningKeyContainer: would change (keyset_missing)" in predicted.stdout
+    assert "): uploaded (" not in predicted.stdout and ": changed (" not in predicted.stdout
+
+    environment = playbook_environment(ansible)
     first = ansible._execute(argv, environment)  # pylint: disable=protected-access
     assert first.rc == 0, first.output[-4000:]
     for keyset_id, use in STARTER_PACK.items():
@@ -55,6 +114,7 @@ def test_the_collection_playbook_stands_up_the_tenant_and_a_second_run_changes_n
     for policy_id in UPLOAD_ORDER:
         assert "%s (level" % policy_id in first.stdout and "uploaded (new)" in first.stdout
     assert sorted(policy["id"] for policy in control.policies()) == sorted(UPLOAD_ORDER)
+    assert "would upload" not in first.stdout
     # keys before policies, policies level by level
     log = writes(control)
     assert log.index("policies.put") > max(index for index, route in enumerate(log) if route != "policies.put")
@@ -101,7 +161,7 @@ def test_finished_files_without_templating_and_without_keys(ansible, control, tm
     ({"ief_tenant_policies_dir": "x", "ief_tenant_template": "maybe"}, ["ief_tenant_template"]),
     ({"ief_tenant_policies_dir": "x", "ief_tenant_connection": {"graph_endpont": "https://127.0.0.1:1"}},
      ["graph_endpont"]),
-    ({"ief_tenant_policies_dir": "x", "ief_tenant_polices_pattern": "*.xml"}, []),  # unknown variables are not checked
+    ({"ief_tenant_policies_dir": str(POLICY_SET), "ief_tenant_polices_pattern": "*.xml"}, []),
 ])
 def test_bad_variables_are_refused_before_any_request(ansible, control, variables, words):
     run = ansible.playbook(role_play(variables), defaults=tenant_connection(ansible))
@@ -110,19 +170,209 @@ def test_bad_variables_are_refused_before_any_request(ansible, control, variable
     message = failed["result"]["msg"]
     if words:
         assert "Validating arguments against arg spec" in failed["task"], failed["task"]
-    else:  # the misspelt pattern keeps the default, and "x" holds no policy file
-        assert "ief_tenant_policies_dir: no file of x matches *.xml" in message, message
+    else:  # a misspelt variable would be ignored: refused by the role's first task, naming the one meant
+        assert failed["task"].endswith("Refuse the variables before any request when they hold a problem")
+        assert ("ief_tenant_polices_pattern is not a variable of the role entra.b2c.ief_tenant, which would ignore "
+                "it; did you mean ief_tenant_policies_pattern?") in message, message
     for word in words:
         assert word in message, message
     assert control.requests() == []
 
 
-def test_a_template_variable_that_is_not_defined_fails_before_any_request(ansible, control):
-    run = ansible.playbook(role_play({"ief_tenant_policies_dir": str(POLICY_SET)}), defaults=tenant_connection(ansible))
+def test_a_misspelt_extra_var_is_refused_in_check_mode_too_before_any_request(ansible, control):
+    """-e ief_tenant_reupload_dependent=true (one letter short) would be ignored: refused with the name meant, and with
+    every other problem of the run (here a directory that is not there) in the same message."""
+    argv = collection_playbook(ansible, {"ief_tenant_policies_dir": "no-such-dir"})
+    run = ansible._execute(argv + ["-e", "ief_tenant_reupload_dependent=true", "--check"],  # pylint: disable=protected-access
+                           playbook_environment(ansible))
+    assert run.rc != 0
+    assert ("ief_tenant_reupload_dependent is not a variable of the role entra.b2c.ief_tenant, which would ignore it; "
+            "did you mean ief_tenant_reupload_dependents?") in run.stdout, run.stdout[-3000:]
+    assert ("ief_tenant_policies_dir: no-such-dir (relative, so looked for in %s, the directory ansible-playbook runs "
+            "in (for AWX, the project's root)): there is no such directory" % ansible.workdir) in run.stdout
+    assert "entra.b2c.ief_tenant sent no request" in run.stdout
+    assert control.requests() == []
+
+
+def test_a_template_error_names_its_file_before_any_request(ansible, control, tmp_path):
+    directory = tmp_path / "policies"
+    shutil.copytree(POLICY_SET, directory)
+    edit(directory / "TrustFrameworkExtensions.xml", "3600", "{{ proxy_ief_app_id }}")
+    variables = {"ief_tenant_policies_dir": str(directory), "b2c_tenant": ansible.emulator.tenant_domain}
+    run = ansible.playbook(role_play(variables), defaults=tenant_connection(ansible))
     failed = failed_task(run)
     assert failed["task"].endswith("Render the policy files with the play's variables"), failed["task"]
-    assert "b2c_tenant" in failed["result"]["msg"]
+    items = [item for item in failed["result"]["results"] if "ansible_facts" not in item]  # the items not rendered
+    assert [item["item"] for item in items] == [str(directory / "TrustFrameworkExtensions.xml")]
+    assert "proxy_ief_app_id" in items[0]["msg"]
+    # on screen too: the failed item is the file
+    assert "(item=%s)" % (directory / "TrustFrameworkExtensions.xml") in run.stdout
     assert control.requests() == []
+
+
+def test_state_absent_removes_the_set_leaves_first(ansible, control, tmp_path):
+    tenant = ansible.emulator.tenant_domain
+    control.seed([{"id": keyset_id, "keys": [{"use": use, "kty": "RSA"}]} for keyset_id, use in STARTER_PACK.items()])
+    control.seed_policies([{"content": path.read_text(encoding="utf-8")}
+                           for path in sorted(render(tmp_path / "rendered", tenant).glob("*.xml"))])
+    variables = {"ief_tenant_policies_dir": str(POLICY_SET), "b2c_tenant": tenant}
+    keysets = [keyset["id"] for keyset in control.state()["keysets"]]
+
+    absent = dict(variables, ief_tenant_state="absent")
+    predicted = summary(ansible.playbook(role_play(absent), defaults=tenant_connection(ansible), check=True))
+    assert writes(control) == [] and len(control.policies()) == len(UPLOAD_ORDER)
+    assert sorted(predicted["policies"]["deleted"]) == sorted(UPLOAD_ORDER)
+
+    removed = summary(ansible.playbook(role_play(absent), defaults=tenant_connection(ansible)))
+    deletions = [entry["policy"] for entry in control.requests() if entry["route"] == "policies.delete"]
+    assert in_levels(deletions, list(reversed(LEVELS))), deletions  # relying parties first, the base last
+    assert removed["policies"]["deleted"] == predicted["policies"]["deleted"]
+    assert control.policies() == []
+    # keys stay: the role removes policies only, and neither key sets nor keys were touched
+    assert [keyset["id"] for keyset in control.state()["keysets"]] == keysets
+    assert not [route for route in writes(control) if not route.startswith("policies.")]
+
+
+def test_a_relative_directory_through_ansible_runner_as_awx_runs_a_job(ansible, control, tmp_path):
+    """ansible-runner runs the collection playbook itself in a project directory (AWX runs it through a project
+    playbook that imports it: test_the_awx_policies_section_runs_as_written_through_ansible_runner): the job's
+    ief_tenant_policies_dir is relative to the project's root, where the job runs, not to the playbook's directory
+    inside the installed collection."""
+    private = tmp_path / "runner"
+    shutil.copytree(POLICY_SET, private / "project" / "policies")
+    done = runner(ansible, private, "entra.b2c.ief_tenant", {
+        "ief_tenant_policies_dir": "policies", "ief_tenant_apps": False, "b2c_tenant": ansible.emulator.tenant_domain})
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    assert "(item=%s)" % (private / "project" / "policies" / "TrustFrameworkBase.xml") in done.stdout
+    assert done.stdout.count("uploaded (new)") == len(UPLOAD_ORDER)
+    assert sorted(policy["id"] for policy in control.policies()) == sorted(UPLOAD_ORDER)
+
+
+# ---- Microsoft's starter packs as downloaded: the IEF apps and the settings fill their placeholders ------------------
+# These need the module entra.b2c.b2c_ief_apps and the settings options of b2c_policies.
+
+def remote_writes(control) -> list:
+    """Every request that changed the tenant: key sets, keys, apps, policies (the token endpoint does not count)."""
+    return [entry["route"] for entry in control.requests() if entry["method"] not in ("GET", "HEAD")
+            and entry["route"] not in ("token", "discovery", "jwks")]
+
+
+def starter_variables(name: str, directory=None, secret=None) -> dict:
+    """The role's variables for one of our starter-pack-shaped sets, as downloaded: nothing templated."""
+    variables = {"ief_tenant_policies_dir": str(directory or STARTER_SETS / name), "ief_tenant_apps": True}
+    if name.startswith("Social"):
+        variables["ief_tenant_settings"] = {"FacebookAppId": "1234567890123456"}
+        variables["policy_keys_keysets"] = KEYSETS + [
+            {"keyset": "FacebookSecret", "type": "secret", "use": "sig", "secret": secret}]
+    return variables
+
+
+def assert_filled(control, tenant: str, apps: dict) -> dict:
+    """The tenant holds the whole set, each policy with the tenant and the apps' ids where the pack had placeholders."""
+    stored = {policy["id"]: policy["content"] for policy in control.policies(content=True)}
+    assert sorted(stored) == sorted(sum(STARTER_LEVELS, []))
+    for policy_id, content in stored.items():
+        assert not [word for word in PLACEHOLDERS if word in content], policy_id
+        assert 'TenantId="%s"' % tenant in content, policy_id
+    extensions = stored["B2C_1A_TrustFrameworkExtensions"]
+    for name in ("identity_experience_framework_app_id", "proxy_identity_experience_framework_app_id"):
+        assert apps[name] and apps[name] in extensions, (name, apps)
+    return stored
+
+
+@pytest.mark.parametrize("name", ["SocialAndLocalAccounts", "SocialAndLocalAccountsWithMfa"])
+def test_a_starter_pack_from_an_empty_tenant_in_one_run_and_a_second_run_changes_nothing(ansible, control, name):
+    secret = secrets.token_urlsafe(24)
+    ansible.secrets.add(secret)
+    variables = starter_variables(name, secret=secret)
+    connection = tenant_connection(ansible, tenant_id=ansible.emulator.tenant_domain)  # fills yourtenant
+    first = summary(ansible.playbook(role_play(variables), defaults=connection))
+    assert in_levels(first["policies"]["uploaded"], STARTER_LEVELS), first["policies"]["uploaded"]
+    assert first["apps"]["changed"] is True
+    stored = assert_filled(control, ansible.emulator.tenant_domain, first["apps"])
+    assert "1234567890123456" in stored["B2C_1A_TrustFrameworkExtensions"]
+    assert [key["use"] for key in keyset_keys(control, "B2C_1A_FacebookSecret")] == ["sig"]
+    assert {entry["keyset"] for entry in first["keysets"]} == {
+        "B2C_1A_TokenSigningKeyContainer", "B2C_1A_TokenEncryptionKeyContainer", "B2C_1A_FacebookSecret"}
+
+    control.clear_requests()
+    second = summary(ansible.playbook(role_play(variables), defaults=connection))
+    assert second["policies"]["uploaded"] == [] and second["apps"]["changed"] is False
+    assert [entry["changed"] for entry in second["keysets"]] == [False, False, False]
+    assert remote_writes(control) == []
+
+
+@pytest.mark.compat
+def test_the_starter_pack_walkthrough_of_the_policies_chapter(ansible, control):
+    """docs/policies.md: LocalAccounts as downloaded, the collection playbook from the directory that holds it; a
+    check run first, the run, a second run that changes nothing, then one edit uploads that one policy."""
+    shutil.copytree(STARTER_SETS / "LocalAccounts", ansible.workdir / "policies")
+    argv = collection_playbook(ansible, {"ief_tenant_policies_dir": "policies", "ief_tenant_apps": True})
+    environment = playbook_environment(ansible, ansible.emulator.tenant_domain)  # as the chapter exports it
+    chapter = (REPO_ROOT / "docs" / "policies.md").read_text(encoding="utf-8")
+
+    predicted = ansible._execute(argv + ["--check"], environment)  # pylint: disable=protected-access
+    assert predicted.rc == 0, predicted.output[-4000:]
+    assert remote_writes(control) == []
+    assert "): uploaded (" not in predicted.stdout
+    # the apps do not exist yet: whatever the apps module answers in check mode, the run says what it cannot compare
+    assert ("would upload (new)" in predicted.stdout) != ("Policies not compared in check mode" in predicted.stdout)
+
+    first = ansible._execute(argv, environment)  # pylint: disable=protected-access
+    assert first.rc == 0, first.output[-4000:]
+    assert first.stdout.count("uploaded (new)") == 6 and "would upload" not in first.stdout
+    assert "IEF apps: changed" in first.stdout
+    control.clear_requests()
+    second = ansible._execute(argv, environment)  # pylint: disable=protected-access
+    assert second.rc == 0 and "changed=0" in second.stdout, second.output[-4000:]
+    assert remote_writes(control) == []
+
+    edit(ansible.workdir / "policies" / "TrustFrameworkExtensions.xml", "<Item Key=\"token_lifetime_secs\">3600</Item>",
+         "<Item Key=\"token_lifetime_secs\">1800</Item>")
+    line = "B2C_1A_TrustFrameworkExtensions (level 2): %s (changed)"
+    # the edited policy, then (ief_tenant_reupload_dependents, true by default) the relying parties above it
+    looked = ansible._execute(argv + ["--check", "--diff"], environment)  # pylint: disable=protected-access
+    assert looked.rc == 0, looked.output[-4000:]
+    assert looked.stdout.count("would upload (changed)") == 1 and looked.stdout.count("would upload (base_changed)") == 3
+    assert line % "would upload" in looked.stdout and line % "would upload" in chapter
+    assert "token_lifetime_secs\">3600<" in looked.stdout and "token_lifetime_secs\">1800<" in looked.stdout
+    third = ansible._execute(argv, environment)  # pylint: disable=protected-access
+    assert third.rc == 0 and third.stdout.count("): uploaded (") == 4, third.output[-4000:]
+    assert line % "uploaded" in third.stdout and line % "uploaded" in chapter
+    assert third.stdout.count("uploaded (base_changed)") == 3 and "uploaded (base_changed)" in chapter
+    assert puts(control)[0] == "B2C_1A_TrustFrameworkExtensions" and sorted(puts(control)[1:]) == sorted(
+        STARTER_LEVELS[-1])
+
+
+def test_the_awx_policies_section_runs_as_written_through_ansible_runner(ansible, control, tmp_path):
+    """docs/awx.md: a project with Microsoft's pack as downloaded in policies/, the playbook and the job template's
+    variables as the page gives them; a Check job first, then the Run job."""
+    page = (REPO_ROOT / "docs" / "awx.md").read_text(encoding="utf-8")
+    private = tmp_path / "runner"
+    shutil.copytree(STARTER_SETS / "LocalAccounts", private / "project" / "policies")
+    (private / "project" / "b2c_ief_tenant.yml").write_text(block_after(page, "`b2c_ief_tenant.yml`:"), encoding="utf-8")
+    variables = yaml.safe_load(block_after(page, "Variables of the policies job template:"))
+
+    checked = runner(ansible, private, "b2c_ief_tenant.yml", variables, cmdline=("--check",))
+    assert checked.returncode == 0, checked.stdout[-4000:] + checked.stderr[-2000:]
+    assert remote_writes(control) == [] and "): uploaded (" not in checked.stdout
+
+    done = runner(ansible, private, "b2c_ief_tenant.yml", variables)
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    assert done.stdout.count("uploaded (new)") == 6, done.stdout[-5000:]
+    result_apps = {}
+    for policy in control.policies(content=True):
+        if policy["id"] == "B2C_1A_TrustFrameworkExtensions":
+            result_apps = policy["content"]
+    assert "ProxyIdentityExperienceFrameworkAppId" not in result_apps and "yourtenant" not in result_apps
+
+
+def block_after(text: str, marker: str) -> str:
+    """The first fenced block after a line of a page."""
+    assert marker in text, marker
+    start = text.index("```", text.index(marker))
+    body_start = text.index("\n", start) + 1
+    return text[body_start:text.index("```", body_start)]
 
 
 def test_connection_options_match_the_modules_shared_options():
