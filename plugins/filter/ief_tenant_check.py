@@ -35,7 +35,7 @@ options:
   names:
     description:
       - The names of all variables that start with C(ief_tenant_), as
-        C(query('ansible.builtin.varnames', '^ief_tenant_')) gives them; unknown names are reported.
+        V(query('ansible.builtin.varnames', '^ief_tenant_'\)) gives them; unknown names are reported.
     type: list
     elements: str
     default: []
