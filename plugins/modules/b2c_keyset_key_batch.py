@@ -194,6 +194,8 @@ from ansible_collections.entra.b2c.plugins.module_utils._module import (
     USER_ERRORS,
     WINDOW_SPEC,
     GraphModule,
+    error_result,
+    first_error,
     optional,
 )
 
@@ -251,7 +253,7 @@ def run_module(module: GraphModule) -> dict:
             failure = dict(getattr(exc, "result", {}) or {})
             failure.setdefault("keyset", target.keyset_id)
             failure.setdefault("changed", False)
-            return dict(failure, failed=True, msg=str(exc))
+            return dict(failure, failed=True, msg=str(exc), **error_result(exc))
 
     with ThreadPoolExecutor(max_workers=min(parallel, len(targets) or 1)) as pool:
         results = list(pool.map(ensure, targets))
@@ -269,7 +271,7 @@ def run_module(module: GraphModule) -> dict:
     if failed:
         listed = "; ".join(f"{entry['keyset']}: {entry['msg']}" for entry in failed)
         outcome["msg"] = f"{len(failed)} of {len(results)} key sets failed: {listed}"
-        module.fail_json(**outcome)
+        module.fail_json(**outcome, **first_error(results))
     return outcome
 
 
