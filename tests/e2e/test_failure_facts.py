@@ -11,6 +11,9 @@ from __future__ import annotations
 import json
 import re
 
+import yaml
+
+from conftest import REPO_ROOT
 from policy_helpers import BASE, edit, render, tenant_connection
 
 ERROR_KEYS = {"status", "code", "message", "request_id", "date"}
@@ -113,3 +116,21 @@ def test_graph_errors_are_fields_a_playbook_tests(ansible, control):
 
     secret_values = control.secrets()
     assert not [value for value in secret_values if value in json.dumps(run.results)]
+
+
+def test_the_user_guide_example_tolerates_a_403_and_names_the_request(ansible, control):
+    """The example of docs/user-guide.md, as written, run by an app without any permission."""
+    guide = (REPO_ROOT / "docs" / "user-guide.md").read_text(encoding="utf-8")
+    section = guide.split("### Testing a failure in a playbook: `error`", 1)[1]
+    block = re.search(r"```yaml\n(.*?)```", section, re.S).group(1)
+    nobody = control.register_app(permissions=[])
+    defaults = ansible.connection(client_id=nobody["client_id"],
+                                  client_secret="{{ lookup('env', 'E2E_NOBODY_SECRET') }}")
+    run = ansible.playbook(yaml.safe_load(block), defaults=defaults,
+                           extra_env={"E2E_NOBODY_SECRET": nobody["client_secret"]})
+    assert run.rc == 0, run.output[-3000:]
+    read = run.task("Read a key set that may not be readable yet")
+    assert read["status"] == "ok" and read["result"]["error"]["status"] == 403
+    said = run.task("Say what a missing permission looks like")
+    assert said["status"] == "ok"
+    assert said["result"]["msg"] == "Grant the app its Graph permission (request %s)" % read["result"]["error"]["request_id"]
