@@ -140,9 +140,9 @@ error:
   description:
     - What Microsoft Graph answered when the task failed on a Graph error, for playbooks to test with C(failed_when),
       C(until) or C(when) (C(msg) says the same in words, with what to do).
-    - Absent when Graph did not answer (unreachable host, timeout, TLS failure) and when the task failed before any
-      request (input refused, credentials missing); inside it, a key Graph did not give is null. It never holds
-      credentials, tokens or key material.
+    - Absent when Graph did not answer (unreachable host, timeout, TLS failure), when signing in to Entra ID failed
+      (its C(AADSTS) codes are in C(msg)) and when the task failed before any request (input refused, credentials
+      missing); inside it, a key Graph did not give is null. It never holds credentials, tokens or key material.
     - For a task that fails because entries failed, each failed entry of RV(results) carries its own C(error) (when
       Graph answered it), and this one is the first of them in the order of RV(results).
   returned: when the task failed on an error Graph answered
