@@ -21,7 +21,7 @@ run_nox = status=0; $(NOX) -j $(JOBS) --report build/nox-report.json $(1) $(NOX_
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 	@echo "  Variables: NOX_ARGS=\"-s units-2.21 e2e-2.21\" (sessions: make sessions), JOBS=2,"
-	@echo "             PYTHON_3_11=/path, PYTHON_3_12=/path, EMULATOR_ARGS=\"...\", BENCH_ARGS, RELIABILITY_ARGS"
+	@echo "             PYTHON_3_9=/path, PYTHON_3_11=/path, PYTHON_3_12=/path, EMULATOR_ARGS=\"...\", BENCH_ARGS, RELIABILITY_ARGS"
 
 # nox, antsibull-nox and uv in their own environment, remade when tests/nox-requirements.txt changes.
 $(NOX): tests/nox-requirements.txt
@@ -30,7 +30,7 @@ $(NOX): tests/nox-requirements.txt
 	$(NOX_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r tests/nox-requirements.txt
 	touch $@
 
-test: $(NOX) ## Everything (~20 min): units on ansible-core 2.16-2.21, sanity and fidelity + e2e on 2.16 and 2.21, the compat e2e set on 2.17-2.20, build + galaxy-importer, docs, licences, lint
+test: $(NOX) ## Everything (~20 min): units on ansible-core 2.16-2.21 (and the module side on Python 3.9), sanity and fidelity + e2e on 2.16 and 2.21, the compat e2e set on 2.17-2.20, build + galaxy-importer, docs, licences, lint
 	@mkdir -p build; $(call run_nox,)
 
 sanity: $(NOX) ## ansible-test sanity on ansible-core 2.16 and 2.21

@@ -7,6 +7,11 @@
 community collections run (antsibull-nox.toml): docs-check, license-check, extra-checks. Per ansible-core minor:
 
 - units-X: ansible-test units.
+- units-py3.9: ansible-test units of the module side (tests of modules and module_utils) on the oldest Python the
+  modules support (tests/config.yml), with the oldest ansible-core's module_utils, as a controller on 2.16 sends them
+  to such a host (no ansible-core that runs on 3.9 as a controller is supported).
+- units-devel (not run by default): ansible-test units on ansible-core devel, installed from the pip requirement in
+  ENTRA_B2C_CORE_DEVEL (CI sets it to the devel tarball; these machines cannot reach GitHub).
 - sanity-X (oldest and newest): ansible-test sanity.
 - e2e-X: pytest against the collection as a user gets it: the tarball of the build session installed with
   ansible-galaxy into a fresh virtual environment. Oldest and newest run all of tests/fidelity and tests/e2e (the
@@ -53,6 +58,10 @@ DIST = BUILD / "dist"
 # 2.19 is the newest that runs on 3.11, 2.20 needs 3.12.
 MATRIX = {"2.16": "3.11", "2.17": "3.11", "2.18": "3.11", "2.19": "3.11", "2.20": "3.12", "2.21": "3.12"}
 OLDEST, NEWEST = list(MATRIX)[0], list(MATRIX)[-1]
+# The oldest Python the modules run on (tests/config.yml python_requires): a target Python, never a controller here.
+MODULE_PYTHON = "3.9"
+# ansible-core devel: its pip requirement comes from this variable (CI: the GitHub tarball), run on the newest Python.
+DEVEL_ENV = "ENTRA_B2C_CORE_DEVEL"
 # Where the whole fidelity + e2e suite and sanity run; the other minors run the `compat` set and the units.
 ENDS = (OLDEST, NEWEST)
 
@@ -114,7 +123,22 @@ def matrix_session(name: str, core: str, suffix: bool = True, **kwargs):
 
 
 def install_core(session: nox.Session, core: str, *requirements: str) -> None:
-    session.install(f"ansible-core=={core}.*", *requirements)
+    if core == "devel":
+        session.install(devel_requirement(session), *requirements)
+    else:
+        session.install(f"ansible-core=={core}.*", *requirements)
+
+
+def devel_requirement(session: nox.Session) -> str:
+    requirement = os.environ.get(DEVEL_ENV, "").strip()
+    if not requirement:
+        session.error(f"set {DEVEL_ENV} to a pip requirement of ansible-core devel, such as "
+                      "https://github.com/ansible/ansible/archive/devel.tar.gz (the CI workflow does)")
+    return requirement
+
+
+def controller_python(core: str) -> str:
+    return MATRIX.get(core, MATRIX[NEWEST])  # devel: the newest Python of the matrix
 
 
 def seed_pip_bootstrap(session: nox.Session) -> None:
@@ -274,7 +298,7 @@ def units(session: nox.Session, core: str) -> None:
     junit = junit_path(session)
     with session.chdir(collection_copy(session, core)):
         try:
-            session.run("ansible-test", "units", "--local", "--python", MATRIX[core], *session.posargs)
+            session.run("ansible-test", "units", "--local", "--python", controller_python(core), *session.posargs)
         finally:  # one JUnit file per test context (controller, modules, module_utils)
             for xml in glob.glob("tests/output/junit/*.xml"):
                 shutil.copyfile(xml, junit.with_name(f"{session.name}-{os.path.basename(xml)}"))
@@ -282,6 +306,50 @@ def units(session: nox.Session, core: str) -> None:
 
 for _core in MATRIX:
     matrix_session("units", _core, tags=["units"])(units)
+
+
+@nox.session(name="units-devel", python=PYTHONS[MATRIX[NEWEST]] or False, default=False, tags=["devel"])
+def units_devel(session: nox.Session) -> None:
+    """ansible-test units on ansible-core devel (pip requirement from ENTRA_B2C_CORE_DEVEL; not run by default)"""
+    units(session, "devel")
+
+
+MODULE_PYTHON_PATH = find_python(MODULE_PYTHON)
+
+
+def units_module_python(session: nox.Session, core: str) -> None:
+    """ansible-test units of modules and module_utils on the oldest Python the modules support"""
+    if not MODULE_PYTHON_PATH:
+        session.error(f"no Python {MODULE_PYTHON} found on PATH or under pyenv for the module-side units: install one "
+                      f"or set PYTHON_{MODULE_PYTHON.replace('.', '_')}=/path/to/python{MODULE_PYTHON}")
+    install_core(session, core)
+    requirements = session.run("python", "-c", "import os, ansible_test; print(os.path.dirname(ansible_test.__file__))",
+                               silent=True).strip() + "/_data/requirements"
+    # ansible-test --local runs the tests with the python3.9 it finds on PATH: a virtual environment of that Python
+    # with what `ansible-test units --requirements` would install there, first on PATH. ansible-core itself comes from
+    # the controller install (ansible-test puts its lib on the path), as Ansible ships its module_utils to a host.
+    target = Path(session.create_tmp()).resolve() / f"python{MODULE_PYTHON}"
+    wanted = "\n".join([MODULE_PYTHON_PATH, *(Path(path).read_text(encoding="utf-8") for path in (
+        f"{requirements}/units.txt", f"{requirements}/constraints.txt", ROOT / "tests" / "unit" / "requirements.txt"))])
+    stamp = target / "installed.txt"
+    if not stamp.exists() or stamp.read_text(encoding="utf-8") != wanted:
+        shutil.rmtree(target, ignore_errors=True)
+        session.run(MODULE_PYTHON_PATH, "-m", "venv", str(target), external=True)
+        session.run(str(target / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                    "-r", f"{requirements}/units.txt", "-c", f"{requirements}/constraints.txt",
+                    "-r", str(ROOT / "tests" / "unit" / "requirements.txt"), external=True)
+        stamp.write_text(wanted, encoding="utf-8")
+    junit = junit_path(session)
+    env = {"PATH": f"{target / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"}
+    with session.chdir(collection_copy(session, core)):
+        try:
+            session.run("ansible-test", "units", "--local", "--python", MODULE_PYTHON, *session.posargs, env=env)
+        finally:
+            for xml in glob.glob("tests/output/junit/*.xml"):
+                shutil.copyfile(xml, junit.with_name(f"{session.name}-{os.path.basename(xml)}"))
+
+
+matrix_session(f"units-py{MODULE_PYTHON}", OLDEST, suffix=False, tags=["units"])(units_module_python)
 
 
 def lint(session: nox.Session, core: str) -> None:
@@ -366,6 +434,55 @@ def add_header(file: Path) -> None:
         first = 1 if lines and (lines[0].startswith("#!") or lines[0].strip() == "---") else 0
         lines[first:first] = block
     file.write_text("".join(lines), encoding="utf-8")
+
+
+CI_WORKFLOW = ROOT / ".github" / "workflows" / "ci.yml"
+
+
+@nox.session(name="ci-workflow", python=False, tags=["lint"])
+def ci_workflow(session: nox.Session) -> None:
+    """the CI workflow runs every default session, and the devel session with ansible-core devel"""
+    import yaml  # pylint: disable=import-outside-toplevel  # antsibull-nox's dependency, in nox's environment
+
+    problems = ci_workflow_problems(yaml.safe_load(CI_WORKFLOW.read_text(encoding="utf-8")), nox.registry.get())
+    if problems:
+        session.error(f"{CI_WORKFLOW.relative_to(ROOT)}: " + "; ".join(problems))
+    session.log(f"{CI_WORKFLOW.relative_to(ROOT)} runs the {len(default_sessions(nox.registry.get()))} default "
+                "sessions and units-devel")
+
+
+def default_sessions(registry) -> list[str]:
+    return sorted(name for name, function in registry.items() if getattr(function, "default", True))
+
+
+def ci_workflow_problems(workflow: dict, registry) -> list[str]:
+    """What makes the workflow differ from the noxfile: sessions missing or unknown, the devel job's setting, and
+    session names whose JUnit files scripts/summarize.py would count twice (<name>-*.xml catching another's)."""
+    problems = []
+    jobs = (workflow or {}).get("jobs") or {}
+    listed = (((jobs.get("nox") or {}).get("strategy") or {}).get("matrix") or {}).get("session") or []
+    wanted = default_sessions(registry)
+    missing, unknown = sorted(set(wanted) - set(listed)), sorted(set(listed) - set(registry))
+    if missing:
+        problems.append(f"the nox job's matrix lacks the default sessions {', '.join(missing)}")
+    if unknown:
+        problems.append(f"the nox job's matrix names sessions noxfile.py does not have: {', '.join(unknown)}")
+    extra = sorted(set(listed) - set(wanted) - set(unknown))
+    if extra:
+        problems.append(f"the nox job's matrix runs sessions make test does not: {', '.join(extra)}")
+    if len(listed) != len(set(listed)):
+        problems.append("the nox job's matrix lists a session twice")
+    devel = jobs.get("devel") or {}
+    runs = " ".join(str(step.get("run", "")) for step in devel.get("steps") or [])
+    if "-s units-devel" not in runs or "units-devel" not in registry:
+        problems.append("the devel job must run the units-devel session")
+    if "archive/devel.tar.gz" not in str((devel.get("env") or {}).get(DEVEL_ENV, "")):
+        problems.append(f"the devel job must set {DEVEL_ENV} to ansible-core's devel tarball")
+    names = list(registry)
+    clashes = sorted(f"{other} under {name}" for name in names for other in names if other.startswith(f"{name}-"))
+    if clashes:
+        problems.append("scripts/summarize.py would count a session's JUnit files under another: " + ", ".join(clashes))
+    return problems
 
 
 # The quick collection checks of antsibull-nox (antsibull-nox.toml) last.

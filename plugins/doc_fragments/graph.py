@@ -99,7 +99,9 @@ options:
       - Path of a file that caches Graph access tokens between tasks, forks and runs, so a play acquires one token
         and reuses it until it nears expiry. Opt-in; without it every task acquires its own token.
       - The file is created with mode 0600 (its directory 0700), written atomically and safely shared by concurrent
-        forks. It holds access tokens, never credentials. A file readable by others is refused.
+        forks. It holds access tokens, never credentials, but they are bearer tokens stored unencrypted. A file
+        readable by others, an existing directory that is not yours or has any permission for group or others, and
+        a symbolic link in place of the file or of its lock file are refused, never tightened or followed.
       - Falls back to E(ENTRA_B2C_TOKEN_CACHE). Not used with O(access_token).
     type: path
 requirements:

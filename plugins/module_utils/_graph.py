@@ -84,6 +84,16 @@ class GraphError(Exception):
         self.hint = hint
         self.retries: str | None = None  # how long the client kept trying, when it gave up
         self.result: dict = {}  # facts of what was done before the failure, for the module to report
+        self.graph_message: str | None = None  # Graph's own words (error.message), as it gave them
+        self.date: str | None = None  # when Graph answered: innerError's date, else the Date header
+
+    def facts(self) -> dict | None:
+        """The `error` a failed task returns: what Graph gave, each key null when Graph did not give it; None when
+        Graph did not answer (a transport failure, an endpoint that is not Graph). Never holds what was sent."""
+        if self.status is None:
+            return None
+        return {"status": self.status, "code": self.code, "message": self.graph_message,
+                "request_id": self.request_id, "date": self.date}
 
     def __str__(self) -> str:
         text = self.message
@@ -254,7 +264,7 @@ class RetryingHttpClient:
 
 
 def _error_from_response(method: str, path: str, response) -> GraphError:
-    code = message = request_id = None
+    code = message = request_id = date = None
     try:
         body = response.json()
     except ValueError:
@@ -265,10 +275,14 @@ def _error_from_response(method: str, path: str, response) -> GraphError:
         message = error.get("message")
         inner = error.get("innerError") or error.get("innererror") or {}
         request_id = inner.get("request-id")
+        date = inner.get("date")
     request_id = response.headers.get("request-id") or request_id
     text = f"Graph {method} {path} failed: {message or response.reason or 'no error message'}"
     hint = PERMISSION_HINT if response.status_code == 403 else None
-    return GraphError(text, status=response.status_code, code=code, request_id=request_id, hint=hint)
+    error = GraphError(text, status=response.status_code, code=code, request_id=request_id, hint=hint)
+    error.graph_message = message if isinstance(message, str) else None
+    error.date = str(date) if date else response.headers.get("Date")
+    return error
 
 
 @dataclass
@@ -307,6 +321,7 @@ class _Call:
         self.accept = accept
         self.budget = RetryBudget(client.sleep, client.rand)
         self.refreshed = False
+        self.stream = False  # True: the body of a success is left unread, for read_capped
 
     def attempt(self) -> requests.Response | Failure:
         """Send the request once (twice when the token was rejected and could be refreshed)."""
@@ -342,8 +357,9 @@ class _Call:
         }
         if self.content_type:
             headers["Content-Type"] = self.content_type
+        extra = {"stream": True} if self.stream else {}
         return self.client.session.request(self.method, self.client.base_url + self.path, data=self.body,
-                                           headers=headers)
+                                           headers=headers, **extra)
 
     def wait_or_raise(self, failure: Failure) -> None:
         """Wait before the next attempt, or raise the failure once the budget is spent."""
@@ -377,7 +393,7 @@ class GraphClient:
     # -- idempotent requests ---------------------------------------------------------------------------------------
 
     def request(self, method: str, path: str, body: bytes | str | None = None, content_type: str | None = None,
-                accept: str = JSON) -> requests.Response:
+                accept: str = JSON, stream: bool = False) -> requests.Response:
         """Send an idempotent request and return its successful response, whatever its body.
 
         Throttled (429) and unavailable (503, 504) answers and transport failures are sent again within the retry
@@ -386,6 +402,7 @@ class GraphClient:
         if method not in IDEMPOTENT_METHODS:
             raise ValueError(f"{method} is not idempotent: use add_key or create_keyset")
         call = _Call(self, method, path, body.encode("utf-8") if isinstance(body, str) else body, content_type, accept)
+        call.stream = stream  # the caller then reads the body, with read_capped
         while True:
             outcome = call.attempt()
             if not isinstance(outcome, Failure):
@@ -670,6 +687,25 @@ def _rejected_token_hint(failure: GraphError, tokens) -> str:
 def _json_bytes(body: dict | None) -> bytes | None:
     # As requests' json= encodes: no NaN or Infinity, which Graph would refuse.
     return None if body is None else json.dumps(body, allow_nan=False).encode("utf-8")
+
+
+def read_capped(response, limit: int, what: str) -> bytes:
+    """The body of a response sent with ``stream``, refused past ``limit`` bytes (as decoded): reading stops there
+    rather than buffering whatever the server sends. ``what`` names the answer in the message."""
+    request_id = response.headers.get("request-id")
+    declared = str(response.headers.get("Content-Length") or "")
+    size, chunks = 0, []
+    if not (declared.isdigit() and int(declared) > limit):
+        for chunk in response.iter_content(64 * 1024):
+            size += len(chunk)
+            if size > limit:
+                break
+            chunks.append(chunk)
+        else:
+            return b"".join(chunks)
+    response.close()
+    raise GraphError(f"{what} is more than {limit // 1024} KB; reading stopped there rather than hold an answer "
+                     f"without bound: check that graph_endpoint is Microsoft Graph", request_id=request_id)
 
 
 def _json_or_none(response) -> dict | None:

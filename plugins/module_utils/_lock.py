@@ -35,13 +35,16 @@ def lock_directory() -> str:
 def machine_lock(identity: str) -> Iterator[None]:
     """Hold the lock named by identity (any text; hashed into the file name) until the block ends."""
     directory = lock_directory()
-    name = hashlib.sha256(identity.encode("utf-8")).hexdigest()[:32] + ".lock"
+    path = os.path.join(directory, hashlib.sha256(identity.encode("utf-8")).hexdigest()[:32] + ".lock")
     try:
         os.makedirs(directory, mode=0o700, exist_ok=True)
         if os.stat(directory).st_uid != os.getuid():
             raise LockError(f"lock directory {directory} belongs to another user; remove it")
-        fd = os.open(os.path.join(directory, name), os.O_RDWR | os.O_CREAT, 0o600)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)  # a planted link: refused
     except OSError as exc:
+        if os.path.islink(path):
+            raise LockError(f"lock file {path} is a symbolic link, which is never followed; "
+                            f"remove it") from None
         raise LockError(f"cannot create a lock file in {directory} ({exc.strerror})") from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)

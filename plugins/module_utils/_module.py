@@ -112,6 +112,21 @@ def _endpoint_override(params: dict, option: str, variable: str, environ) -> tup
     return ("https://" + value if _BARE_HOST.fullmatch(value) else value), origin
 
 
+def error_result(exc: BaseException) -> dict:
+    """``{"error": {status, code, message, request_id, date}}`` when exc is a failure Graph answered, else ``{}``: what a
+    failed task (or a failed entry of a batch) returns beside ``msg`` for playbooks to test."""
+    facts = exc.facts() if isinstance(exc, GraphError) else None
+    return {"error": facts} if facts is not None else {}
+
+
+def first_error(entries: list) -> dict:
+    """The task-level ``error`` of a batch: the first failed entry's, in the entries' order; ``{}`` when none has one."""
+    for entry in entries:
+        if isinstance(entry, dict) and entry.get("failed") and entry.get("error") is not None:
+            return {"error": entry["error"]}
+    return {}
+
+
 def _raw_module_args() -> dict:
     try:
         from ansible.module_utils.basic import _load_params  # pylint: disable=import-outside-toplevel
@@ -199,5 +214,5 @@ class GraphModule(AnsibleModule):
         try:
             result = body(self)
         except USER_ERRORS as exc:
-            self.fail_json(msg=str(exc), **getattr(exc, "result", {}))
+            self.fail_json(msg=str(exc), **{**getattr(exc, "result", {}), **error_result(exc)})
         self.exit_json(**result)

@@ -143,6 +143,32 @@ def content_bytes(content: str | bytes) -> bytes:
     return content if isinstance(content, bytes) else content.encode("utf-8")
 
 
+# ---- safe parsing -------------------------------------------------------------------------------------------------
+class DoctypeRefused(ET.ParseError):
+    """A DOCTYPE declaration, refused before its internal subset (entities) is read: IEF policies need none."""
+
+
+def _refuse_doctype(name: str | None, _pubid: str | None, _system: str | None) -> None:
+    raise DoctypeRefused(
+        f"it has a DOCTYPE declaration (<!DOCTYPE {name or ''}...>), which is never read: IEF policies need no DTD, "
+        "and entities declared in one could expand without bound or read local files; remove the DOCTYPE")
+
+
+class _NoDoctypeBuilder(ET.TreeBuilder):
+    """TreeBuilder whose doctype() refuses: the parser calls it at the start of the declaration, so no entity it
+    declares is ever defined or expanded (the default TreeBuilder of ET.fromstring is never told of a DOCTYPE)."""
+
+    def doctype(self, name: str | None, pubid: str | None, system: str | None) -> None:
+        _refuse_doctype(name, pubid, system)
+
+
+def parse_xml(content: str | bytes) -> ET.Element:
+    """ET.fromstring that refuses any DOCTYPE (DoctypeRefused, an ET.ParseError) before its entities are read."""
+    parser = ET.XMLParser(target=_NoDoctypeBuilder())
+    parser.feed(content)
+    return parser.close()
+
+
 # ---- one policy ---------------------------------------------------------------------------------------------------
 def parse_policy(content: str | bytes, source: str = "content") -> Policy:
     """Parse one policy file; refuse what is not a policy the service could read (not XML, wrong root, missing ids)."""
@@ -154,7 +180,9 @@ def parse_policy(content: str | bytes, source: str = "content") -> Policy:
     if not content.strip():
         raise PolicyError(f"{source}: the policy is empty")
     try:
-        root = ET.fromstring(content)
+        root = parse_xml(content)
+    except DoctypeRefused as exc:
+        raise PolicyError(f"{source}: {exc}; nothing was sent") from None
     except ET.ParseError as exc:
         # ParseError names the line and column only, never the text around them
         raise PolicyError(f"{source}: not well-formed XML ({exc}); B2C refuses a policy it cannot parse") from None
@@ -247,7 +275,7 @@ def stored_facts(content: str | bytes | None) -> tuple[str | None, str | None]:
     if content is None:
         return None, None
     try:
-        root = ET.fromstring(content)
+        root = parse_xml(content)
     except ET.ParseError:
         return None, None
     base = root.find(_BASE_TAG)
@@ -320,6 +348,9 @@ class _BetweenTags:
 
     def close(self) -> None:
         """C14NWriterTarget has nothing to finish: its output is written as the events come."""
+
+    def doctype(self, name: str | None, pubid: str | None, system: str | None) -> None:
+        _refuse_doctype(name, pubid, system)  # as parse_xml: a DOCTYPE's entities are never read
 
 
 def _c14n(content: str | bytes, indent: str | None) -> str:

@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 from ansible_collections.entra.b2c.plugins.module_utils._graph import GraphError
 from ansible_collections.entra.b2c.plugins.module_utils._ensure_key import _waited as waited
 from ansible_collections.entra.b2c.plugins.module_utils._messages import itemized
-from ansible_collections.entra.b2c.plugins.module_utils._module import GraphModule
+from ansible_collections.entra.b2c.plugins.module_utils._module import GraphModule, error_result, first_error
 from ansible_collections.entra.b2c.plugins.module_utils._policies import (
     REASON_ABSENT,
     REASON_CHANGED,
@@ -335,7 +335,8 @@ def deploy_set(module: PolicyModule) -> dict:
     for plan in plans:
         key = plan.policy.key
         if key in refused:
-            results.append(dict(set_entry(plan, False), failed=True, msg=str(refused[key]), **waited(waits.get(key))))
+            results.append(dict(set_entry(plan, False), failed=True, msg=str(refused[key]), **waited(waits.get(key)),
+                                **error_result(refused[key])))
         elif key in not_attempted:
             results.append(set_entry(plan, False, REASON_NOT_ATTEMPTED))
         else:
@@ -353,7 +354,7 @@ def deploy_set(module: PolicyModule) -> dict:
         failed = [(by_key[key].policy, str(error)) for key, error in refused.items()]
         module.fail_json(msg=failure_message(failed, outcome["uploaded"], [
             plan.policy.policy_id for plan in plans if plan.policy.key in not_attempted]) + (
-            " Nothing was pruned." if prune_waves else ""), **outcome)
+            " Nothing was pruned." if prune_waves else ""), **outcome, **first_error(results))
     return outcome
 
 
@@ -426,7 +427,7 @@ def _remove_set(module: PolicyModule, levels: list[list[Policy]], listed: Sequen
                      "changed": policy.key in deleted,
                      "reason": REASON_DELETED if policy.key in in_tenant else REASON_ABSENT}
             if policy.key in failed:
-                entry.update(failed=True, msg=str(failed[policy.key]))
+                entry.update(failed=True, msg=str(failed[policy.key]), **error_result(failed[policy.key]))
             elif policy.key in not_attempted:
                 entry["reason"] = REASON_NOT_ATTEMPTED
             results.append(entry)
@@ -438,7 +439,8 @@ def _remove_set(module: PolicyModule, levels: list[list[Policy]], listed: Sequen
         in_order = [policy for level in order for policy in level]
         module.fail_json(msg=failure_message(
             [(policy, str(failed[policy.key])) for policy in in_order if policy.key in failed], outcome["deleted"],
-            [names[policy.key] for policy in in_order if policy.key in not_attempted], verb="deleted"), **outcome)
+            [names[policy.key] for policy in in_order if policy.key in not_attempted], verb="deleted"), **outcome,
+            **first_error(results))
     return outcome
 
 

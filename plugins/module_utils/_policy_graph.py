@@ -19,12 +19,21 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from ansible_collections.entra.b2c.plugins.module_utils._graph import GraphClient, GraphError, RetryBudget, backoff_seconds
-from ansible_collections.entra.b2c.plugins.module_utils._policies import UPLOAD_CONTENT_TYPE
+from ansible_collections.entra.b2c.plugins.module_utils._graph import (
+    GraphClient,
+    GraphError,
+    RetryBudget,
+    backoff_seconds,
+    read_capped,
+)
+from ansible_collections.entra.b2c.plugins.module_utils._policies import MAX_POLICY_BYTES, UPLOAD_CONTENT_TYPE
 from ansible_collections.entra.b2c.plugins.module_utils._policy_keysets import awaits_keyset_replication
 
 POLICIES_PATH = "/trustFramework/policies"
 XML = "application/xml"
+# A policy as the tenant answers it is read up to this size: twice what B2C accepts for one file (room for the service
+# writing back what it stored in its own form), and never without bound.
+MAX_STORED_POLICY_BYTES = 2 * MAX_POLICY_BYTES
 # Sent again after these refusals at most this many times, with the client's backoff between attempts.
 UPLOAD_RETRIES = 3
 TRANSIENT_TEXT = "object reference not set to an instance of an object"
@@ -86,8 +95,10 @@ class PolicyGraph:
 
     def get_xml(self, policy_id: str) -> bytes | None:
         """The policy as ``$value`` answers it; None when the tenant has no such policy."""
+        path = policy_path(policy_id, "/$value")
         try:
-            return self.client.request("GET", policy_path(policy_id, "/$value"), accept=XML).content
+            response = self.client.request("GET", path, accept=XML, stream=True)
+            return read_capped(response, MAX_STORED_POLICY_BYTES, f"Graph's answer to GET {path}")
         except GraphError as exc:
             if _missing(exc):
                 return None

@@ -7,7 +7,9 @@
 
 Internal use only: this module may change without notice.
 
-The file is JSON, mode 0600 in a 0700 directory. Writers take an exclusive flock on a sibling lock file, write a
+The file is JSON, mode 0600 in a 0700 directory; the tokens in it are bearer tokens, unencrypted, so an existing
+directory that is not the user's own or that others may enter (any group or other permission bit) is refused, never
+tightened behind the user's back, and the lock file is never followed through a symbolic link. Writers take an exclusive flock on a sibling lock file, write a
 temporary file and rename it over the cache, so concurrent forks never see a torn file and never lose each other's
 entries. Readers need no lock. Entries are keyed by a hash of everything that identifies the token (authority,
 tenant, client, scope, credential), never by the credential itself.
@@ -23,6 +25,8 @@ import stat
 import tempfile
 
 FORMAT_VERSION = 1
+# Never follow a symbolic link planted where the cache or its lock file goes (every supported platform has it).
+NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 EXPIRY_MARGIN = 300  # seconds: a token this close to expiry is not handed out (a run may take minutes)
 
 
@@ -34,15 +38,41 @@ def cache_key(*parts: str | None) -> str:
     return hashlib.sha256(json.dumps([part or "" for part in parts]).encode("utf-8")).hexdigest()
 
 
+def private_directory_problem(directory: str) -> str | None:
+    """What makes an existing directory unfit to hold bearer tokens (not the user's own, or open to group or others),
+    with what to change; None when it is fit or does not exist yet (it is then created 0700)."""
+    try:
+        info = os.stat(directory)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return f"cannot inspect the directory {directory} ({exc.strerror})"
+    if info.st_uid != os.getuid():
+        return (f"the directory {directory} belongs to another user; the cache holds bearer tokens unencrypted: give a "
+                f"path in a directory of your own, such as ~/.cache/entra.b2c/tokens.json")
+    mode = stat.S_IMODE(info.st_mode)
+    if mode & 0o077:
+        return (f"the directory {directory} has mode {mode:04o}; the cache holds bearer tokens unencrypted, so its "
+                f"directory must be private: chmod 700 {directory}, or give a path in a directory of its own, such as "
+                f"~/.cache/entra.b2c/tokens.json (created 0700)")
+    return None
+
+
 class TokenCache:
     def __init__(self, path: str):
         self.path = os.path.abspath(os.path.expanduser(path))
 
+    def _check_directory(self) -> None:
+        problem = private_directory_problem(os.path.dirname(self.path))
+        if problem:
+            raise TokenCacheError(f"token_cache: {problem}")
+
     # -- reading ---------------------------------------------------------------------------------------------------
 
     def _load(self) -> dict:
+        self._check_directory()
         try:
-            fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+            fd = os.open(self.path, os.O_RDONLY | NOFOLLOW)
         except FileNotFoundError:
             return {}
         except OSError as exc:
@@ -84,8 +114,16 @@ class TokenCache:
         directory = os.path.dirname(self.path)
         try:
             os.makedirs(directory, mode=0o700, exist_ok=True)
-            lock_fd = os.open(self.path + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
         except OSError as exc:
+            raise TokenCacheError(f"token_cache: cannot write in {directory} ({exc.strerror})") from None
+        self._check_directory()
+        lock_path = self.path + ".lock"
+        try:
+            lock_fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | NOFOLLOW, 0o600)
+        except OSError as exc:
+            if os.path.islink(lock_path):
+                raise TokenCacheError(f"token_cache: the lock file {lock_path} is a symbolic link, which is never "
+                                      f"followed; remove it") from None
             raise TokenCacheError(f"token_cache: cannot write in {directory} ({exc.strerror})") from None
         try:
             fcntl.flock(lock_fd, fcntl.LOCK_EX)

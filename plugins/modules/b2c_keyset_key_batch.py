@@ -137,6 +137,46 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+error:
+  description:
+    - What Microsoft Graph answered when the task failed on a Graph error, for playbooks to test with C(failed_when),
+      C(until) or C(when) (C(msg) says the same in words, with what to do).
+    - Absent when Graph did not answer (unreachable host, timeout, TLS failure), when signing in to Entra ID failed
+      (its C(AADSTS) codes are in C(msg)) and when the task failed before any request (input refused, credentials
+      missing); inside it, a key Graph did not give is null. It never holds credentials, tokens or key material.
+    - For a task that fails because entries failed, each failed entry of RV(results) carries its own C(error) (when
+      Graph answered it), and this one is the first of them in the order of RV(results).
+  returned: when the task failed on an error Graph answered
+  type: dict
+  contains:
+    status:
+      description: The HTTP status Graph answered, such as V(400), V(403), V(404) or V(429).
+      type: int
+      returned: always
+    code:
+      description: Graph's error code (C(error.code) of its answer), such as C(AADB2C90073) or C(Authorization_RequestDenied).
+      type: str
+      returned: always
+    message:
+      description: Graph's own message (C(error.message) of its answer), without the collection's words around it.
+      type: str
+      returned: always
+    request_id:
+      description: The request id of Graph's answer (its C(request-id) header, else C(innerError)), which Microsoft support asks for.
+      type: str
+      returned: always
+    date:
+      description:
+        - When Graph answered, as it gave it; C(innerError.date) (ISO 8601, UTC, such as C(2026-12-07T10:59:12)), else
+          the HTTP C(Date) header.
+      type: str
+      returned: always
+  sample:
+    status: 403
+    code: Authorization_RequestDenied
+    message: Insufficient privileges to complete the operation.
+    request_id: 2f8e5d4c-1b3a-4c6d-9e7f-0a1b2c3d4e5f
+    date: "2026-12-07T10:59:12"
 results:
   description:
     - One entry per item of O(keysets), in the same order, each shaped like the result of M(entra.b2c.b2c_keyset_key)
@@ -183,6 +223,11 @@ results:
       description: What went wrong for this entry.
       type: str
       returned: when failed
+    error:
+      description:
+        - What Graph answered when this entry failed on a Graph error, shaped like the task's RV(error).
+      type: dict
+      returned: when the entry failed on an error Graph answered
 """
 
 from concurrent.futures import ThreadPoolExecutor
@@ -196,6 +241,8 @@ from ansible_collections.entra.b2c.plugins.module_utils._module import (
     USER_ERRORS,
     WINDOW_SPEC,
     GraphModule,
+    error_result,
+    first_error,
     optional,
 )
 
@@ -253,7 +300,7 @@ def run_module(module: GraphModule) -> dict:
             failure = dict(getattr(exc, "result", {}) or {})
             failure.setdefault("keyset", target.keyset_id)
             failure.setdefault("changed", False)
-            return dict(failure, failed=True, msg=str(exc))
+            return dict(failure, failed=True, msg=str(exc), **error_result(exc))
 
     with ThreadPoolExecutor(max_workers=min(parallel, len(targets) or 1)) as pool:
         results = list(pool.map(ensure, targets))
@@ -271,7 +318,7 @@ def run_module(module: GraphModule) -> dict:
     if failed:
         outcome["msg"] = itemized(f"{len(failed)} of {len(results)} key sets failed",
                                   [f"{entry['keyset']}: {entry['msg']}" for entry in failed])
-        module.fail_json(**outcome)
+        module.fail_json(**outcome, **first_error(results))
     return outcome
 
 

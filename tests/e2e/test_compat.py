@@ -72,3 +72,16 @@ def constant(path: Path, name: str):
     tree = ast.parse(path.read_text(encoding="utf-8"))
     return next(ast.literal_eval(node.value) for node in tree.body
                 if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) == name)
+
+
+def test_the_oldest_module_python_is_one_value_in_four_places():
+    """tests/config.yml's python_requires, the units-py3.9 session of the noxfile, its job in the CI workflow and the
+    README say the same oldest Python of the modules."""
+    module_python = constant(REPO_ROOT / "noxfile.py", "MODULE_PYTHON")
+    config = yaml.safe_load((REPO_ROOT / "tests" / "config.yml").read_text(encoding="utf-8"))
+    assert config["modules"]["python_requires"] == f">={module_python}"
+    workflow = yaml.safe_load((REPO_ROOT / ".github" / "workflows" / "ci.yml").read_text(encoding="utf-8"))
+    assert f"units-py{module_python}" in workflow["jobs"]["nox"]["strategy"]["matrix"]["session"]
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    assert f"the modules need\nPython {module_python} or newer" in readme
+    assert f"unit-tested on Python {module_python}, the oldest they support" in readme

@@ -233,7 +233,7 @@ class Bench:
             raise SystemExit("--workdir %s is not empty and was not made by this benchmark: give another one" % self.workdir)
         shutil.rmtree(self.workdir, ignore_errors=True)
         for sub in ("probes", "tmp", "home", "cache"):
-            (self.workdir / sub).mkdir(parents=True)
+            (self.workdir / sub).mkdir(parents=True, mode=0o700)  # cache: the token cache wants a private directory
         marker.touch()
         self.collections = self._collections_path()
         self.wrapper.write_text(

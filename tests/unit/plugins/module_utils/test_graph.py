@@ -40,6 +40,15 @@ class FakeResponse:
             raise ValueError("no body")
         return self._body
 
+    def iter_content(self, chunk_size=1):
+        self.chunks_read = 0
+        for start in range(0, len(self.content), chunk_size):
+            self.chunks_read += 1
+            yield self.content[start:start + chunk_size]
+
+    def close(self):
+        self.closed = True
+
 
 def graph_error(status, code, message="boom", request_id="rid-1"):
     return FakeResponse(status, {"error": {"code": code, "message": message, "innerError": {"request-id": request_id}}},
@@ -53,8 +62,9 @@ class ScriptedSession:
         self.script = list(script)
         self.calls = []
 
-    def request(self, method, url, data=None, headers=None):
+    def request(self, method, url, data=None, headers=None, **options):
         self.calls.append((method, url, data, headers))
+        self.options = getattr(self, "options", []) + [options]
         item = self.script.pop(0)
         if isinstance(item, Exception):
             raise item

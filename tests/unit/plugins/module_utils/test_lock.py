@@ -65,3 +65,18 @@ def test_a_lock_directory_that_cannot_be_made_says_where(private_tmp):
     with pytest.raises(LockError, match="cannot create a lock file in .*entra-b2c-locks"):
         with machine_lock("x"):
             pass
+
+
+def test_a_symlinked_lock_file_is_refused_and_its_target_untouched(private_tmp):
+    directory = private_tmp / f"entra-b2c-locks-{os.getuid()}"
+    with machine_lock("graph\ntenant\nb2c_1a_k"):
+        pass
+    (lock_file,) = directory.iterdir()
+    lock_file.unlink()
+    target = private_tmp / "elsewhere"
+    target.write_text("not a lock")
+    os.symlink(target, lock_file)
+    with pytest.raises(LockError, match="is a symbolic link, which is never followed; remove it"):
+        with machine_lock("graph\ntenant\nb2c_1a_k"):
+            pass
+    assert target.read_text() == "not a lock"

@@ -11,10 +11,12 @@ import pytest
 import requests
 
 from ansible_collections.entra.b2c.plugins.module_utils._graph import GraphClient, GraphError
+from ansible_collections.entra.b2c.plugins.module_utils._policies import MAX_POLICY_BYTES
 from ansible_collections.entra.b2c.plugins.module_utils._policy_graph import (
     BASE_HINT,
     CONFLICT_HINT,
     KEYSET_HINT,
+    MAX_STORED_POLICY_BYTES,
     POLICY_PERMISSION_HINT,
     UPLOAD_RETRIES,
     PolicyGraph,
@@ -138,3 +140,31 @@ def test_a_conflict_with_another_upload_is_not_sent_again_and_says_why():
         policies.put_xml("B2C_1A_X", b"<p/>")
     assert len(session.calls) == 1 and sleeps == []
     assert caught.value.hint == CONFLICT_HINT and "(HTTP 409, AADB2C); another upload changed this policy" in str(caught.value)
+
+
+def test_a_stored_policy_is_read_streamed_and_whole_up_to_the_cap():
+    body = b"<x>" + b"a" * (MAX_STORED_POLICY_BYTES - 7) + b"</x>"
+    assert len(body) == MAX_STORED_POLICY_BYTES
+    policies, session, _sleeps = graph(XmlResponse(200, body))
+    assert policies.get_xml("B2C_1A_Big") == body
+    assert session.options == [{"stream": True}]
+
+
+def test_a_stored_policy_past_the_cap_stops_the_read_with_a_clear_error():
+    oversized = XmlResponse(200, b"<x>" + b"a" * (3 * MAX_STORED_POLICY_BYTES) + b"</x>")
+    policies, _session, _sleeps = graph(oversized)
+    with pytest.raises(GraphError, match=r"GET /trustFramework/policies/B2C_1A_Big/\$value is more than 2048 KB; "
+                                         r"reading stopped there") as info:
+        policies.get_xml("B2C_1A_Big")
+    assert info.value.status is None
+    assert oversized.closed and oversized.chunks_read == MAX_STORED_POLICY_BYTES // (64 * 1024) + 1  # not the rest
+    assert MAX_STORED_POLICY_BYTES == 2 * MAX_POLICY_BYTES
+
+
+def test_a_declared_length_past_the_cap_is_refused_without_reading():
+    declared = XmlResponse(200, b"<x/>")
+    declared.headers["Content-Length"] = str(MAX_STORED_POLICY_BYTES + 1)
+    policies, _session, _sleeps = graph(declared)
+    with pytest.raises(GraphError, match="more than 2048 KB"):
+        policies.get_xml("B2C_1A_Big")
+    assert declared.closed and not hasattr(declared, "chunks_read")

@@ -152,3 +152,43 @@ def test_cache_problems_become_auth_errors(tmp_path):
     os.chmod(path, 0o666)
     with pytest.raises(AuthError, match="token_cache"):
         provider(TokenCache(str(path))).token()
+
+
+@pytest.mark.parametrize("mode", [0o755, 0o750, 0o701, 0o777])
+def test_a_directory_others_may_enter_is_refused_and_left_as_it_is(tmp_path, mode):
+    directory = tmp_path / "shared"
+    directory.mkdir()
+    os.chmod(directory, mode)
+    cache = TokenCache(str(directory / "tokens.json"))
+    for use in (lambda: cache.get("k", NOW), lambda: cache.put("k", "t", NOW + 3600, NOW)):
+        with pytest.raises(TokenCacheError, match=r"mode %04o.*bearer tokens unencrypted.*chmod 700" % mode):
+            use()
+    assert stat.S_IMODE(directory.stat().st_mode) == mode  # refused, never tightened behind the user's back
+    assert list(directory.iterdir()) == []  # nothing written: no cache, no lock file
+
+
+def test_a_private_directory_of_ones_own_is_used(tmp_path):
+    directory = tmp_path / "private"
+    directory.mkdir(mode=0o700)
+    cache = TokenCache(str(directory / "tokens.json"))
+    cache.put("k", "t", NOW + 3600, NOW)
+    assert cache.get("k", NOW) == "t"
+
+
+def test_a_symlinked_lock_file_is_refused_and_its_target_untouched(tmp_path):
+    target = tmp_path / "elsewhere"
+    target.write_text("not yours to lock")
+    os.symlink(target, tmp_path / "tokens.json.lock")
+    cache = TokenCache(str(tmp_path / "tokens.json"))
+    with pytest.raises(TokenCacheError, match=r"tokens\.json\.lock is a symbolic link.*remove it"):
+        cache.put("k", "t", NOW + 3600, NOW)
+    assert target.read_text() == "not yours to lock"
+    assert not (tmp_path / "tokens.json").exists()
+
+
+def test_a_symlinked_cache_file_is_refused(tmp_path):
+    real = tmp_path / "real.json"
+    TokenCache(str(real)).put("k", "t", NOW + 3600, NOW)
+    os.symlink(real, tmp_path / "tokens.json")
+    with pytest.raises(TokenCacheError, match="cannot open"):
+        TokenCache(str(tmp_path / "tokens.json")).get("k", NOW)
