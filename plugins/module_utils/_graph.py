@@ -642,37 +642,28 @@ def awaits_replication(failure: Failure, new_keyset: bool) -> bool:
     return new_keyset and failure.answered and failure.error.not_found
 
 
+def _read_or_raise(failure: Failure, landed: Callable[[], dict | None], what: str = "it may have been created",
+                   then: str = "it reads the tenant first and creates only what is missing") -> Callable[[], dict | None]:
+    """`landed` for a write that may have landed (a key POST, a create): a read that fails raises the write's failure,
+    saying `what` may have happened, that the request was not sent again and what a re-run does (`then`); the read's
+    own failure in parentheses."""
+
+    def reconcile() -> dict | None:
+        try:
+            return landed()
+        except GraphError as read_failure:
+            failure.error.retries = (
+                f"{what}, and reading {'the key set' if 'key' in what else 'the tenant'} to find out failed "
+                f"({read_failure}); the request was not sent again: re-run the task once Graph answers: {then}")
+            raise failure.error from None
+
+    return reconcile
+
+
 def _reconciler(failure: Failure, landed: Callable[[], dict | None]) -> Callable[[], dict | None]:
-    """`landed` for a POST that may have added a key: a read that fails raises the POST's failure, saying that a key
-    may have been added and that a re-run settles it (the read's own failure in parentheses)."""
-
-    def reconcile() -> dict | None:
-        try:
-            return landed()
-        except GraphError as read_failure:
-            failure.error.retries = (
-                f"a key may have been added, and reading the key set to find out failed ({read_failure}); the request "
-                f"was not sent again: re-run the task once Graph answers: it reads the key set first and adds a key "
-                f"only if none landed")
-            raise failure.error from None
-
-    return reconcile
-
-
-def _read_or_raise(failure: Failure, landed: Callable[[], dict | None]) -> Callable[[], dict | None]:
-    """`landed` for a create that may have landed: a read that fails raises the create's failure, saying so."""
-
-    def reconcile() -> dict | None:
-        try:
-            return landed()
-        except GraphError as read_failure:
-            failure.error.retries = (
-                f"it may have been created, and reading the tenant to find out failed ({read_failure}); the request was "
-                f"not sent again: re-run the task once Graph answers: it reads the tenant first and creates only what is "
-                f"missing")
-            raise failure.error from None
-
-    return reconcile
+    """`landed` for a POST that may have added a key (see _read_or_raise)."""
+    return _read_or_raise(failure, landed, "a key may have been added",
+                          "it reads the key set first and adds a key only if none landed")
 
 
 def _rejected_token_hint(failure: GraphError, tokens) -> str:
