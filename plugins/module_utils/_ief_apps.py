@@ -194,8 +194,8 @@ def _with_access(required: list | None, resource_app_id: str, scope_ids: list[st
     missing = [scope_id for scope_id in scope_ids if scope_id.lower() not in have]
     if not missing:
         return None, []
-    entry["resourceAccess"] = list(entry.get("resourceAccess") or []) + [{"id": scope_id, "type": "Scope"}
-                                                                          for scope_id in missing]
+    added = [{"id": scope_id, "type": "Scope"} for scope_id in missing]
+    entry["resourceAccess"] = list(entry.get("resourceAccess") or []) + added
     return entries, missing
 
 

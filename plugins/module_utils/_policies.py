@@ -677,7 +677,6 @@ def backup_name(policy_id: str, stamp: str, attempt: int = 0) -> str:
     return f"{policy_id}.{stamp}{'' if not attempt else '.' + str(attempt)}.xml"
 
 
-
 def several_problems(problems: Sequence[str]) -> str:
     """The message of a refusal: its one problem, or the count and each problem on a line of its own. Refusals come
     before any write (some after the tenant's list was read), so nothing was changed."""

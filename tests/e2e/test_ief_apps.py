@@ -85,8 +85,8 @@ def test_empty_tenant_check_create_with_lost_answer_again_drift_and_twins(ansibl
     assert ief["web"]["redirectUris"] == [f"https://{name}.b2clogin.com/{name}.onmicrosoft.com"]
     assert ief["identifierUris"] == [f"api://{ief_id}"]
     (scope,) = ief["api"]["oauth2PermissionScopes"]
-    assert (scope["value"], scope["isEnabled"], scope["adminConsentDisplayName"]) == ("user_impersonation", True,
-                                                                                       f"Access {IEF}")
+    expected_scope = ("user_impersonation", True, f"Access {IEF}")
+    assert (scope["value"], scope["isEnabled"], scope["adminConsentDisplayName"]) == expected_scope
     graph_access = {"resourceAppId": GRAPH_APP_ID, "resourceAccess": [{"id": GRAPH_SCOPES[value], "type": "Scope"}
                                                                       for value in ("openid", "offline_access")]}
     assert ief["requiredResourceAccess"] == [graph_access]
@@ -109,7 +109,7 @@ def test_empty_tenant_check_create_with_lost_answer_again_drift_and_twins(ansibl
     narrowed = next(grant for grant in state["oauth2PermissionGrants"] if grant["clientId"] == sps[proxy_id]
                     and grant["resourceId"] == sps[GRAPH_APP_ID])
     graph_call(ansible, "PATCH", f"/oauth2PermissionGrants/{narrowed['id']}", {"scope": "openid"})
-    twins = [graph_call(ansible, "POST", "/applications", {"displayName": "Twin"}) for _ in range(2)]
+    twins = [graph_call(ansible, "POST", "/applications", {"displayName": "Twin"}) for _twin in range(2)]
     control.clear_requests()
     run = ansible.playbook([task, apps_task("twins", tenant_domain=domain, proxy_identity_experience_framework_name="Twin")],
                            defaults=defaults, diff=True)

@@ -89,8 +89,8 @@ def test_a_second_run_only_lists_and_reads(ansible, control, deployed):
     assert routes(control).count("token") == 1
 
 
-def test_editing_the_extensions_uploads_it_and_what_extends_it_and_check_mode_says_so_with_a_diff(ansible, control,
-                                                                                                   deployed):
+def test_editing_the_extensions_uploads_it_and_what_extends_it_and_check_mode_says_so_with_a_diff(
+        ansible, control, deployed):
     edit(deployed / "TrustFrameworkExtensions.xml", ">3600<", ">1800<")
     task = policies_task(path=str(deployed))
     check = ansible.playbook([task], defaults=tenant_connection(ansible), check=True, diff=True)

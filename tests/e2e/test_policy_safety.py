@@ -165,8 +165,8 @@ def test_backups_are_written_before_the_write_and_the_documented_recipe_restores
     control.clear_requests()
     blocked = policies_task("blocked", path=str(deployed), backup=True,
                             backup_dir=str(deployed / "TrustFrameworkBase.xml" / "backups"))
-    retire = {"name": "retire", "entra.b2c.b2c_policy": {"policy": SIGN_IN_API, "state": "absent", "backup": True,
-                                                        "backup_dir": str(backups)}}
+    retire = {"name": "retire",
+              "entra.b2c.b2c_policy": {"policy": SIGN_IN_API, "state": "absent", "backup": True, "backup_dir": str(backups)}}
     run = ansible.playbook([blocked, retire], defaults=connection)
     message = run.task("blocked")["result"]["msg"]
     assert message.startswith("backup_dir: cannot write a backup in %s" % (deployed / "TrustFrameworkBase.xml" / "backups"))

@@ -51,8 +51,9 @@ def directory(emulator) -> Iterator[Directory]:
 
 
 def test_create_answers_ids_and_the_body(directory):
-    app = directory.ok("POST", "/applications", {"displayName": "IdentityExperienceFramework", "signInAudience": "AzureADMyOrg",
-                                                  "web": {"redirectUris": ["https://t.b2clogin.com/t.onmicrosoft.com"]}})
+    body = {"displayName": "IdentityExperienceFramework", "signInAudience": "AzureADMyOrg",
+            "web": {"redirectUris": ["https://t.b2clogin.com/t.onmicrosoft.com"]}}
+    app = directory.ok("POST", "/applications", body)
     assert app["id"] != app["appId"] and len(app["appId"]) == 36
     assert app["web"]["redirectUris"] == ["https://t.b2clogin.com/t.onmicrosoft.com"] and app["identifierUris"] == []
     assert directory.ok("GET", f"/applications/{app['id']}")["appId"] == app["appId"]
@@ -107,7 +108,7 @@ def test_service_principal_once_per_app(directory):
 
 
 def test_graph_service_principal_in_every_tenant(emulator, directory):
-    for _ in range(2):  # and again after a reset
+    for _round in range(2):  # and again after a reset
         (graph,) = directory.ok("GET", f"/servicePrincipals?$filter=appId eq '{GRAPH_APP_ID}'")["value"]
         scopes = {scope["value"]: scope["id"] for scope in graph["oauth2PermissionScopes"]}
         assert scopes == GRAPH_SCOPES == {"openid": "37f7f235-527c-4136-accd-4a02d197296e",
@@ -197,7 +198,7 @@ def test_faults_target_a_create_and_state_shows_the_directory(emulator, director
 
 
 def test_lists_page_keeping_the_filter(emulator, directory):
-    for _ in range(3):
+    for _app in range(3):
         directory.ok("POST", "/applications", {"displayName": "Paged"})
     directory.ok("POST", "/applications", {"displayName": "Other"})
     emulator.control.configure(page_size=2)

@@ -473,6 +473,8 @@ def test_the_transient_and_conflict_faults_answer_in_b2cs_shape(emulator, polici
     assert "B2C_1A_Basic_Base" in graph_error(conflict)["message"]
     assert policies.request("GET").json()["value"] == []
     assert policies.put("B2C_1A_Basic_Base", base).status_code == 201
+
+
 def test_a_new_key_set_is_seen_by_policy_validation_only_after_its_replication_delay(emulator, policies, tenant):
     emulator.control.configure(replication_delay=1.5)
     started = time.monotonic()

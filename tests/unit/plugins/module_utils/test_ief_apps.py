@@ -173,8 +173,8 @@ def test_a_disabled_user_impersonation_is_enabled_not_duplicated():
 def test_proxy_create_body_and_a_second_plan_changes_nothing():
     body = proxy_create_body("ProxyIdentityExperienceFramework", IEF_APP_ID, SCOPE_ID, GRAPH_SCOPE_IDS)
     assert (body["isFallbackPublicClient"], body["publicClient"]) == (True, {"redirectUris": [PROXY_REDIRECT_URI]})
-    assert body["requiredResourceAccess"][0] == {"resourceAppId": IEF_APP_ID,
-                                                  "resourceAccess": [{"id": SCOPE_ID, "type": "Scope"}]}
+    expected = {"resourceAppId": IEF_APP_ID, "resourceAccess": [{"id": SCOPE_ID, "type": "Scope"}]}
+    assert body["requiredResourceAccess"][0] == expected
     assert plan_proxy(created(body, app_id="p"), IEF_APP_ID, SCOPE_ID, GRAPH_SCOPE_IDS) == ({}, [])
 
 
