@@ -284,10 +284,10 @@ def render(measured_list: list, extra: dict, facts: dict, command: str, recommen
         "all variants alike. Ratios are of those medians. The emulator shares the machine's cores with Ansible.")
     add("- Timed runs use the controller's Python for every module process (`ansible_python_interpreter` is "
         "`ansible_playbook_python`, as on a default localhost). The per-process figures (module processes, peak RSS, "
-        "msal imported, module wall and CPU time) come from one more, untimed run of each variant in which every "
-        "module process (the collection's and DIY's `uri` alike) runs through `tests/perf/module_probe.py`: peak RSS "
-        "is `getrusage(RUSAGE_SELF).ru_maxrss` at exit, and `sys.modules` tells whether msal and cryptography were "
-        "imported.")
+        "msal imported, module wall and CPU time) come from one more, untimed run of each variant that starts "
+        "module processes (those in the worker start none), in which every module process (the collection's and "
+        "DIY's `uri` alike) runs through `tests/perf/module_probe.py`: peak RSS is `getrusage(RUSAGE_SELF).ru_maxrss` "
+        "at exit, and `sys.modules` tells whether msal and cryptography were imported.")
     add("- DIY is `tests/perf/playbooks/diy.yml`: one `uri` token task per host, a `uri` GET per key set in a loop, "
         "then a `uri` POST create where a set is missing and a `uri` POST generateKey where no key of the use is valid "
         "for 30 more days (both skipped when nothing needs to change). Ours are `tests/perf/playbooks/keyset_key.yml`, "
