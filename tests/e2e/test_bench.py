@@ -148,12 +148,56 @@ def test_an_unchanged_policy_set_is_listed_and_read_never_uploaded(bench):
 
 def test_the_cost_of_the_policy_defaults_is_measured(bench):
     """Workload 6: a first deploy one upload at a time (s, the default) and with parallel_uploads 4 (s4) makes the same
-    ten uploads; a changed Extensions re-uploads the 7 relying parties above it (r, the default) or not (r0)."""
+    ten uploads; a changed Extensions re-uploads the 7 relying parties above it (r, the default) or not (r0). Before
+    uploading policies that name key sets (the first deploy: the Base names both), b2c_policies lists the tenant's key
+    sets once to refuse a missing one before any write; the Extensions and the relying parties name none."""
     for variant in ("s", "s4"):
-        assert without_token(routes(bench, 6, variant)) == {"policies.list": 1, "policies.put": 10}, variant
+        found = without_token(routes(bench, 6, variant))
+        assert found == {"policies.list": 1, "keysets.list": 1, "policies.put": 10}, (variant, found)
     assert without_token(routes(bench, 6, "r")) == {"policies.list": 1, "policies.get": 10, "policies.put": 8}
     assert without_token(routes(bench, 6, "r0")) == {"policies.list": 1, "policies.get": 10, "policies.put": 1}
     for row in ("| first deploy into an empty tenant: one upload per policy (workload 6, s) |",
                 "| Extensions changed, reupload_dependents false: it alone (workload 6, r0) |"):
         assert row in bench["doc"] and bench["doc"].split(row, 1)[1].split("\n", 1)[0].endswith("| yes |"), row
     assert "first deploy, parallel_uploads 4 (s4, opt-in) against one at a time (s, the default)" in bench["doc"]
+
+
+# Workload 7, the ief_tenant role over the LocalAccounts starter pack. The reads of a run on a tenant that holds
+# everything: the two key sets read by the batch module; the apps found by name (2 lists), Microsoft Graph's service
+# principal and the two apps' (3), each app's grants (2); one policy list and a read of each of the 6 policies.
+TENANT_READS = {"keysets.get": 2, "applications.list": 2, "servicePrincipals.list": 3, "grants.list": 2,
+                "policies.list": 1, "policies.get": 6}
+TENANT_READ_ROUTES = ("keysets.get", "keysets.list", "applications.list", "servicePrincipals.list", "grants.list",
+                      "policies.list", "policies.get")
+
+
+def test_the_whole_tenant_from_empty_then_nothing_then_one_edited_file(bench):
+    first = routes(bench, 7, "t1")
+    # one token per task of the role (keys, apps, policies): no token cache in the play
+    assert first["token"] == 3 and first.get("discovery", 0) <= 3, first
+    first_writes = {route: count for route, count in without_token(first).items() if route not in TENANT_READ_ROUTES}
+    assert first_writes == {
+        "keysets.create": 2, "keys.generate": 2,  # the role's two default key sets, one generated key each
+        "applications.create": 2, "applications.patch": 1,  # the two IEF apps; the first's ID URI needs its appId
+        "servicePrincipals.create": 2,  # created apps are not looked up again
+        "grants.create": 3,  # admin consent: both apps -> Microsoft Graph, the Proxy -> IdentityExperienceFramework
+        "policies.put": 6,  # the whole pack, nothing read first: the tenant has none
+    }, first
+    # created apps are not searched for service principals or grants; the new policies name key sets: one list
+    assert {route: count for route, count in first.items() if route in TENANT_READ_ROUTES} == {
+        "keysets.get": 2, "keysets.list": 1, "applications.list": 2, "servicePrincipals.list": 1, "policies.list": 1}
+
+    again = routes(bench, 7, "t2")
+    assert again["token"] == 3, again
+    assert without_token(again) == TENANT_READS, again  # reads only: not one write
+    edited = routes(bench, 7, "t3")
+    assert without_token(edited) == dict(TENANT_READS, **{"policies.put": 4}), edited  # Extensions + 3 relying parties
+    for variant in ("t1", "t2", "t3"):
+        assert runs(bench, 7, variant)[0]["probes"] == [], variant  # the role's modules run in the worker
+    doc = bench["doc"]
+    assert "## Workload 7:" in doc
+    for row in ("| whole tenant from empty: 2 key sets and their keys, 2 apps (and one ID URI), 2 service principals, "
+                "3 grants, 6 uploads, nothing more (workload 7, t1) |",
+                "| whole tenant, second run: no write (workload 7, t2) |",
+                "| whole tenant, one edited file: it and the relying parties above it, nothing else (workload 7, t3) |"):
+        assert row in doc and doc.split(row, 1)[1].split("\n", 1)[0].endswith("| yes |"), row

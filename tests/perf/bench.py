@@ -35,6 +35,7 @@ sys.path.insert(0, str(REPO_ROOT / "tests"))
 sys.path.insert(0, str(PERF_DIR))
 
 from emulator import Emulator  # noqa: E402  pylint: disable=wrong-import-position
+from emulator.apps import IEF_APP_PERMISSIONS  # noqa: E402  pylint: disable=wrong-import-position
 from emulator.identity import READ_WRITE_ALL  # noqa: E402  pylint: disable=wrong-import-position
 from emulator.policies import POLICY_READ_WRITE  # noqa: E402  pylint: disable=wrong-import-position
 
@@ -43,11 +44,19 @@ import report  # noqa: E402  pylint: disable=wrong-import-position
 PLAYBOOKS = PERF_DIR / "playbooks"
 MODULES = REPO_ROOT / "plugins" / "modules"
 POLICY_SET = REPO_ROOT / "tests" / "policies" / "basic"
+STARTER_SET = REPO_ROOT / "tests" / "policies" / "LocalAccounts"  # workload 7: a starter pack, placeholders untouched
+STARTER_POLICIES = 6  # its policies: Base, Localization, Extensions and 3 relying parties
+STARTER_KEYSETS = 2  # the role's default key sets: TokenSigningKeyContainer, TokenEncryptionKeyContainer
+STARTER_RELYING_PARTIES = 3  # the policies above the Extensions policy (what reupload_dependents uploads with it)
 DAY = 86400
 POLICY_COUNT = 10  # the custom policy set of workload 6
 # The app of the custom policy workload: key sets and policies (the emulator's ready app holds the key set permission).
 POLICY_APP = {"client_id": "5b0c6f1e-8d4a-4f3b-9a2e-6c7d8e9f0a1b", "permissions": [READ_WRITE_ALL, POLICY_READ_WRITE],
               "display_name": "entra.b2c bench keys and policies"}
+# The app of the whole-tenant workload: key sets, policies, and the IEF app registrations with their grants.
+TENANT_APP = {"client_id": "0c4f2a6e-3d5b-4e7f-8a9b-1c2d3e4f5a6b",
+              "permissions": [READ_WRITE_ALL, POLICY_READ_WRITE, *IEF_APP_PERMISSIONS],
+              "display_name": "entra.b2c bench whole tenant"}
 
 # Environment variables that would change what a run measures: credentials, CA overrides, and any Ansible setting
 # of the caller's shell (pipelining, callbacks, ...). The benchmark runs Ansible's defaults.
@@ -63,7 +72,9 @@ class Variant:
     module: Optional[str] = None  # the collection module it needs (skipped while that module does not exist)
     in_worker: bool = False  # the default: the action plugin runs the module in Ansible's worker process
     # policy workload: the tenant before each run ("": the workload's, every policy in place; "empty": no policy;
-    # "base_changed": the Extensions policy differs), the uploads the run must make, and extra variables for the play
+    # "base_changed": the Extensions policy differs), the uploads the run must make, and extra variables for the play.
+    # Whole-tenant workload: "empty" is a reset tenant (no key set, app or policy), "deployed" one where a run of the
+    # role went through, "edited" the same after one edit to the Extensions file.
     tenant: str = ""
     puts: Optional[int] = None
     extra_vars: tuple = ()
@@ -108,6 +119,13 @@ BASE_CHANGED = Variant("r", "Extensions changed, reupload_dependents (the defaul
 BASE_CHANGED_ALONE = Variant("r0", "Extensions changed, reupload_dependents false, in the worker", "policies.yml",
                              module="b2c_policies", in_worker=True, tenant="base_changed", puts=1,
                              extra_vars=(("bench_reupload_dependents", "false"),))
+# Workload 7: the entra.b2c.ief_tenant role over the LocalAccounts starter pack, as downloaded.
+TENANT_FIRST = Variant("t1", "first run into an empty tenant: key sets, IEF apps, policies", "ief_tenant.yml",
+                       module="b2c_ief_apps", in_worker=True, tenant="empty", puts=STARTER_POLICIES)
+TENANT_AGAIN = Variant("t2", "second run, nothing to change", "ief_tenant.yml", module="b2c_ief_apps", in_worker=True,
+                       tenant="deployed", puts=0)
+TENANT_EDITED = Variant("t3", "one file edited (Extensions), reupload_dependents (the default)", "ief_tenant.yml",
+                        module="b2c_ief_apps", in_worker=True, tenant="edited", puts=1 + STARTER_RELYING_PARTIES)
 RECOMMENDED = ("e", "c", "b")  # the first available of these is the recommended path of a workload
 
 
@@ -120,7 +138,7 @@ class Workload:
     variants: list
     forks: int = 5
     info_keysets: int = 0
-    policies: int = 0  # "policies": the size of the custom policy set, all in the tenant already
+    policies: int = 0  # "policies": the size of the custom policy set, all in the tenant already; "tenant": of the pack
 
     @property
     def keysets(self) -> int:
@@ -146,6 +164,7 @@ class RunResult:
     output: str = ""
     probe_dir: Optional[Path] = None
     http_errors: int = 0  # answers with status >= 400 (none expected: every key set of a workload exists)
+    error_routes: Counter = field(default_factory=Counter)  # those answers by route
 
     @property
     def module_processes(self) -> int:
@@ -183,6 +202,9 @@ def build_workloads(quick: bool) -> list:
         Workload(6, "a set of %d custom policies, nothing to change" % POLICY_COUNT, {"tenant": []}, "policies",
                  [DIY_POLICIES, POLICIES, WORKER_POLICIES, FIRST_SEQUENTIAL, FIRST_PARALLEL, BASE_CHANGED,
                   BASE_CHANGED_ALONE], policies=POLICY_COUNT),
+        Workload(7, "the whole tenant with the ief_tenant role: the LocalAccounts starter pack, its key sets and IEF "
+                    "apps", {"tenant": []}, "tenant", [TENANT_FIRST, TENANT_AGAIN, TENANT_EDITED],
+                 policies=STARTER_POLICIES),
     ]
 
 
@@ -224,6 +246,8 @@ class Bench:
         self.env: dict = {}
         self.policy_app = dict(POLICY_APP, client_secret=secrets.token_urlsafe(30))
         self.policy_files: list = []
+        self.tenant_app = dict(TENANT_APP, client_secret=secrets.token_urlsafe(30))
+        self.tenant_policy_dir = self.workdir / "ief-policies"  # a copy of the starter pack that t3 edits
 
     # -- set-up ------------------------------------------------------------------------------------------------------
 
@@ -277,10 +301,13 @@ class Bench:
 
     def start_emulator(self) -> None:
         self.emulator = Emulator(latency_ms=self.args.latency_ms, state_dir=str(self.workdir / "emulator"),
-                                 apps=[self.policy_app])
+                                 apps=[self.policy_app, self.tenant_app])
         self.emulator.start()
         self.control = self.emulator.control
         self.policy_files = policy_files(self.workdir / "policies", self.emulator.tenant_domain)
+        self.tenant_policy_dir.mkdir()
+        for source in sorted(STARTER_SET.glob("*.xml")):
+            shutil.copyfile(source, self.tenant_policy_dir / source.name)
         # One RSA public key for every seeded key: responses are realistic in size without generating 200 keys.
         seeded = self.control.seed([{"id": "B2C_1A_BenchTemplate", "keys": [{"use": "sig", "kty": "RSA"}]}])
         self.public_rsa = {name: seeded[0]["keys"][0][name] for name in ("n", "e")}
@@ -300,6 +327,8 @@ class Bench:
             keysets = [{"id": "B2C_1A_TokenSigningKeyContainer", "keys": [self._key("sig", now - 65 * DAY, now + 300 * DAY)]},
                        {"id": "B2C_1A_TokenEncryptionKeyContainer", "keys": [self._key("enc", now - 65 * DAY, now + 300 * DAY)]}]
             self.control.seed_policies([{"content": text} for text in self._policy_texts()])
+        elif workload.state == "tenant":
+            pass  # an empty tenant: the role's first run creates everything (see _tenant_state)
         elif workload.state == "info":
             for index in range(1, workload.info_keysets + 1):
                 keysets.append({"id": "B2C_1A_Audit%03d" % index, "keys": [
@@ -327,6 +356,8 @@ class Bench:
         hosts = workload.hosts or {"tenant": []}
         app = self.policy_app if workload.state == "policies" else {"client_id": emu.client_id,
                                                                     "client_secret": emu.client_secret}
+        if workload.state == "tenant":
+            app = self.tenant_app
         data = {"all": {
             "vars": {
                 "ansible_connection": "local",
@@ -340,6 +371,8 @@ class Bench:
                 "bench_expected_keysets": workload.info_keysets,
                 "bench_policies": self.policy_files,
                 "bench_policy_dir": str(self.workdir / "policies"),
+                "bench_tenant_domain": emu.tenant_domain,
+                "bench_tenant_policy_dir": str(self.tenant_policy_dir),
             },
             "hosts": {name: {"bench_keysets": items} for name, items in hosts.items()},
         }}
@@ -355,7 +388,9 @@ class Bench:
         """One ansible-playbook run; with probe, every module process runs through module_probe.py."""
         if workload.state == "expired":
             self.seed(workload)
-        if variant.tenant == "empty":
+        if workload.state == "tenant":
+            self._tenant_state(workload, variant, inventory)
+        elif variant.tenant == "empty":
             self.control.clear_policies()
         elif variant.tenant:  # base_changed: every policy in place, the Extensions policy as it was before an edit
             texts = self._policy_texts()
@@ -396,9 +431,29 @@ class Bench:
         probes = [json.loads(path.read_text(encoding="utf-8")) for path in sorted(probe_dir.glob("*.json"))]
         result = RunResult(variant.key, wall, Counter(entry["route"] for entry in requests), probes,
                            sum(entry.get("duration_ms") or 0 for entry in requests), output, probe_dir,
-                           sum(1 for entry in requests if (entry.get("status") or 0) >= 400))
+                           sum(1 for entry in requests if (entry.get("status") or 0) >= 400),
+                           Counter("%s %s" % (entry["route"], entry.get("status"))
+                                   for entry in requests if (entry.get("status") or 0) >= 400))
         self._check(workload, variant, result)
         return result
+
+    def _tenant_state(self, workload: Workload, variant: Variant, inventory: Path) -> None:
+        """The whole-tenant workload's tenant before a run: reset to empty (t1); as the role left it (t2; an untimed
+        first run when the tenant is empty); that, with the Extensions file edited since (t3: its token lifetime
+        toggles between 3600 and 1800 s, so each t3 run finds exactly one edited file)."""
+        if variant.tenant == "empty":
+            self.control.reset()  # no key set, app registration, grant or policy (the apps of start-up stay)
+            return
+        if not self.control.policies():
+            self.run(workload, TENANT_FIRST, inventory, probe=False)
+        if variant.tenant == "edited":
+            path = self.tenant_policy_dir / "TrustFrameworkExtensions.xml"
+            text = path.read_text(encoding="utf-8")
+            old, new = ("\">3600<", "\">1800<") if "\">3600<" in text else ("\">1800<", "\">3600<")
+            edited = text.replace('"token_lifetime_secs' + old, '"token_lifetime_secs' + new)
+            if edited == text:
+                raise RuntimeError("%s: no token_lifetime_secs item to edit" % path)
+            path.write_text(edited, encoding="utf-8")
 
     @staticmethod
     def _check(workload: Workload, variant: Variant, result: RunResult) -> None:
@@ -407,16 +462,24 @@ class Bench:
         if variant.key == "floor":
             return
         generated = result.routes.get("keys.generate", 0)
-        if generated != workload.expected_generates:
+        if workload.state != "tenant" and generated != workload.expected_generates:  # tenant: see tenant_problems
             problems.append("%d keys.generate, expected %d" % (generated, workload.expected_generates))
+        if workload.state == "tenant":
+            problems.extend(tenant_problems(variant, result.routes))
         if workload.state == "policies":
             # DIY uploads every file on every run; ours reads them and uploads none: the set is unchanged.
             uploads = result.routes.get("policies.put", 0)
             expected = workload.policies if variant.key == "diy" else variant.puts or 0
             if uploads != expected:
                 problems.append("%d policies.put, expected %d" % (uploads, expected))
-        if result.http_errors:
-            problems.append("%d answers with an HTTP error status" % result.http_errors)
+        errors = result.http_errors
+        if workload.state == "tenant" and variant.tenant == "empty":
+            # an empty tenant answers the read of each key set the role ensures with not found (AADB2C90073), and no other
+            missing_sets = sum(count for route, count in result.error_routes.items() if route.startswith("keysets.get "))
+            if errors == missing_sets == STARTER_KEYSETS:
+                errors = 0
+        if errors:
+            problems.append("%d answers with an HTTP error status: %s" % (errors, report.route_text(result.error_routes)))
         if problems:
             raise RuntimeError("workload %d, %s: %s\n%s" % (
                 workload.number, variant.label, "; ".join(problems), result.output[-3000:]))
@@ -461,6 +524,8 @@ class Bench:
                         workload.number, round_index + 1, variant.label, run.wall_s, dict(sorted(run.routes.items()))))
             # The per-process figures come from one more, untimed run whose module processes run through the probe.
             for variant in variants:
+                if variant.in_worker:  # no module process to probe: its runs already say so (probes [])
+                    continue
                 probed = self.run(workload, variant, inventory)
                 for run in result.runs[variant.key]:
                     run.probes, run.probe_dir = probed.probes, probed.probe_dir
@@ -494,6 +559,21 @@ class Bench:
                             payloads.setdefault(script.stem.replace("AnsiballZ_", ""), report.payload_compile(script))
                     imports[variant.key] = report.median_imports(samples)
         return {"profiles": profiles, "imports": imports, "payloads": payloads}
+
+
+def tenant_problems(variant: Variant, routes: Counter) -> list:
+    """What a whole-tenant run (workload 7) did wrong: t1 creates exactly TENANT_FIRST_WRITES, t2 writes nothing,
+    t3 uploads the edited policy and the relying parties above it and writes nothing else."""
+    written = {route: count for route, count in routes.items() if report.is_write(route)}
+    if variant.tenant == "empty":
+        expected = report.TENANT_FIRST_WRITES
+    elif variant.tenant == "edited":
+        expected = {"policies.put": variant.puts}
+    else:
+        expected = {}
+    if written != expected:
+        return ["writes %s, expected %s" % (report.route_text(written), report.route_text(expected))]
+    return []
 
 
 def _shell_quote(text: str) -> str:
@@ -540,6 +620,9 @@ def parse_args(argv=None):
     parser.add_argument("--render", metavar="RESULTS_JSON",
                         help="measure nothing: write the document again from an earlier run's results.json (in --workdir)")
     args = parser.parse_args(argv)
+    if args.only and not args.render and Path(args.out).resolve() == (REPO_ROOT / "docs" / "performance.md").resolve():
+        # the report holds only the workloads measured: docs/performance.md is the page of all of them
+        parser.error("--only measures part of the workloads: give --out another file than docs/performance.md")
     if args.rounds is None:
         args.rounds = 1 if args.quick else 3
     if args.quick:

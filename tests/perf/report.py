@@ -23,11 +23,63 @@ SHOWN_ROUTES = ("token", "discovery", "keysets.get", "keysets.list", "keysets.cr
 POLICY_ROUTES = ("token", "discovery", "policies.list", "policies.get", "policies.put")
 POLICY_WORKLOAD = 6
 POLICY_RECOMMENDED = "q"
+TENANT_WORKLOAD = 7
+# The writes of the whole-tenant workload's first run (t1) from an empty tenant, per route, as the code makes them:
+TENANT_FIRST_WRITES = {
+    "keysets.create": 2, "keys.generate": 2,  # the role's two default key sets, one generated key each
+    "applications.create": 2, "servicePrincipals.create": 2,  # IdentityExperienceFramework and its Proxy
+    "applications.patch": 1,  # the IdentityExperienceFramework app's ID URI, api://<the appId its create returned>
+    "grants.create": 3,  # admin consent: both apps -> Microsoft Graph, the Proxy -> IdentityExperienceFramework
+    "policies.put": 6,  # the LocalAccounts starter pack: Base, Localization, Extensions, 3 relying parties
+}
+TENANT_EDITED_UPLOADS = 4  # one edited Extensions file: it and the 3 relying parties above it (reupload_dependents)
+# The columns of its table: a heading and, per cell, the routes each figure counts ("a / b" cells: reads / writes)
+TENANT_KINDS = (
+    ("token, discovery", (lambda route: route == "token", lambda route: route == "discovery")),
+    ("key sets: reads / writes", (lambda route: _is_keyset(route) and not is_write(route),
+                                  lambda route: _is_keyset(route) and is_write(route))),
+    ("apps: reads / writes", (lambda route: route.startswith("applications.") and not is_write(route),
+                              lambda route: route.startswith("applications.") and is_write(route))),
+    ("service principals: reads / writes", (lambda route: route.startswith("servicePrincipals.") and not is_write(route),
+                                            lambda route: route.startswith("servicePrincipals.") and is_write(route))),
+    ("grants: reads / writes", (lambda route: route.startswith("grants.") and not is_write(route),
+                                lambda route: route.startswith("grants.") and is_write(route))),
+    ("policies: list / reads / uploads / deletes", (lambda route: route == "policies.list",
+                                                    lambda route: route == "policies.get",
+                                                    lambda route: route == "policies.put",
+                                                    lambda route: route == "policies.delete")),
+)
 COMMAND_NOTE = ("`make bench` runs `scripts/bench.sh`, which prepares the newest environment (nox session `dev`, `.nox/dev`) and "
                 "runs `tests/perf/bench.py`; `python tests/perf/bench.py --help` lists the options.")
 
 
 # -- per-run figures ------------------------------------------------------------------------------------------------
+
+READ_SUFFIXES = (".list", ".get", ".active")  # the emulator's route names: kind.action
+
+
+def is_write(route: str) -> bool:
+    """A Graph request that changes the tenant: any route but the token ones and the reads (list, get, getActiveKey)."""
+    return route not in TOKEN_ROUTES and route != "unknown" and not route.endswith(READ_SUFFIXES)
+
+
+def route_text(routes) -> str:
+    return ", ".join("%s %d" % (route, count) for route, count in sorted(routes.items()) if count) or "none"
+
+
+def writes(routes) -> dict:
+    return {route: count for route, count in routes.items() if count and is_write(route)}
+
+
+def _is_keyset(route: str) -> bool:
+    return route.startswith(("keysets.", "keys.", "keys_v2."))
+
+
+def tenant_kinds(routes) -> list:
+    """The requests of a whole-tenant run by the columns of TENANT_KINDS, each cell as "a / b"."""
+    return [" / ".join(str(sum(count for route, count in routes.items() if matches(route))) for matches in cell)
+            for _heading, cell in TENANT_KINDS]
+
 
 def graph_requests(routes: Counter) -> int:
     return sum(count for route, count in routes.items() if route not in TOKEN_ROUTES)
@@ -232,10 +284,10 @@ def render(measured_list: list, extra: dict, facts: dict, command: str, recommen
         "all variants alike. Ratios are of those medians. The emulator shares the machine's cores with Ansible.")
     add("- Timed runs use the controller's Python for every module process (`ansible_python_interpreter` is "
         "`ansible_playbook_python`, as on a default localhost). The per-process figures (module processes, peak RSS, "
-        "msal imported, module wall and CPU time) come from one more, untimed run of each variant in which every "
-        "module process (the collection's and DIY's `uri` alike) runs through `tests/perf/module_probe.py`: peak RSS "
-        "is `getrusage(RUSAGE_SELF).ru_maxrss` at exit, and `sys.modules` tells whether msal and cryptography were "
-        "imported.")
+        "msal imported, module wall and CPU time) come from one more, untimed run of each variant that starts "
+        "module processes (those in the worker start none), in which every module process (the collection's and "
+        "DIY's `uri` alike) runs through `tests/perf/module_probe.py`: peak RSS is `getrusage(RUSAGE_SELF).ru_maxrss` "
+        "at exit, and `sys.modules` tells whether msal and cryptography were imported.")
     add("- DIY is `tests/perf/playbooks/diy.yml`: one `uri` token task per host, a `uri` GET per key set in a loop, "
         "then a `uri` POST create where a set is missing and a `uri` POST generateKey where no key of the use is valid "
         "for 30 more days (both skipped when nothing needs to change). Ours are `tests/perf/playbooks/keyset_key.yml`, "
@@ -258,6 +310,15 @@ def render(measured_list: list, extra: dict, facts: dict, command: str, recommen
         "on real tenants); **r** deploys after the Extensions policy changed, uploading it and the 7 relying parties "
         "above it (`reupload_dependents`, the default), **r0** the same with `reupload_dependents: false`, which "
         "uploads the Extensions alone. These runs are checked for exactly those uploads.")
+    add("- Workload 7 is the whole tenant: `tests/perf/playbooks/ief_tenant.yml`, a play of the `entra.b2c.ief_tenant` "
+        "role (the connection in the play's `module_defaults`, the tenant given by its domain name) over Microsoft's "
+        "LocalAccounts starter pack with its placeholders untouched (`tests/policies/LocalAccounts`: the role fills "
+        "yourtenant and the IEF apps' ids), in the worker, without the token cache. **t1** starts from an emptied "
+        "tenant (no key set, app registration, grant or policy) and must make exactly the writes the role needs: 2 "
+        "key sets with a generated key each, the 2 IEF apps (and the ID URI of the first, which needs the appId its "
+        "create returns), their 2 service principals, 3 admin-consent grants and 6 uploads; **t2** runs again on "
+        "that tenant and must write nothing; **t3** runs after one edit to the Extensions file and must upload it and "
+        "the 3 relying parties above it (`reupload_dependents`, the default) and write nothing else.")
     add("")
 
     by_number = {measured.workload.number: measured for measured in measured_list}
@@ -271,7 +332,10 @@ def render(measured_list: list, extra: dict, facts: dict, command: str, recommen
     add("")
 
     for measured in measured_list:
-        lines.extend(_workload_section(measured, recommended_order))
+        if measured.workload.state == "tenant":
+            lines.extend(_tenant_section(measured))
+        else:
+            lines.extend(_workload_section(measured, recommended_order))
 
     lines.extend(_time_section(by_number))
     lines.extend(_imports_section(extra.get("imports") or {}))
@@ -331,6 +395,19 @@ def _summary(by_number: dict, recommended_order) -> list:
                      "uploads in %.2f s, without it (r0) %d in %.2f s; an unchanged set makes none either way." % (
                          POLICY_WORKLOAD, again[0].routes["policies.put"], median_wall(again),
                          alone[0].routes["policies.put"], median_wall(alone)))
+    tenant = by_number.get(TENANT_WORKLOAD)
+    if tenant and {"t1", "t2"} <= set(tenant.runs):
+        first, again = tenant.runs["t1"], tenant.runs["t2"]
+        text = ("- Workload %d (%s): one run of the role from an empty tenant makes %d HTTP requests, %d of them writes, "
+                "in %.2f s; the second run makes %d requests, %d writes, in %.2f s" % (
+                    TENANT_WORKLOAD, tenant.workload.title, all_requests(first[0].routes),
+                    sum(writes(first[0].routes).values()), median_wall(first), all_requests(again[0].routes),
+                    sum(writes(again[0].routes).values()), median_wall(again)))
+        if "t3" in tenant.runs:
+            edited = tenant.runs["t3"]
+            text += "; after one edited file, %d uploads in %.2f s" % (edited[0].routes["policies.put"],
+                                                                        median_wall(edited))
+        lines.append(text + ".")
     lines.append("- Recommended: `entra.b2c.b2c_keyset_key_batch` with `token_cache` (variant e, the default path): no "
                  "module process, a token shared through the cache, reads and writes in parallel. A loop of "
                  "`b2c_keyset_key` (d) pays a task's overhead per key set; as module processes (a, b, c) every task "
@@ -404,6 +481,19 @@ def _targets(by_number: dict, extra: dict, recommended_order) -> list:
             one, four = median_wall(policies.runs["s"]), median_wall(policies.runs["s4"])
             rows.append(("first deploy, parallel_uploads 4 (s4, opt-in) against one at a time (s, the default)",
                          "%.2f s vs %.2f s: %.2f×" % (four, one, four / one), "reported"))
+    tenant = by_number.get(TENANT_WORKLOAD)
+    if tenant:
+        for key, expected, what in (
+                ("t1", TENANT_FIRST_WRITES, "whole tenant from empty: 2 key sets and their keys, 2 apps (and one ID URI), "
+                                            "2 service principals, 3 grants, 6 uploads, nothing more"),
+                ("t2", {}, "whole tenant, second run: no write"),
+                ("t3", {"policies.put": TENANT_EDITED_UPLOADS}, "whole tenant, one edited file: it and the relying "
+                                                                 "parties above it, nothing else")):
+            if key in tenant.runs:
+                routes = stable_routes(tenant.runs[key])[0]
+                rows.append(("%s (workload %d, %s)" % (what, TENANT_WORKLOAD, key),
+                             "writes: %s; all requests %d" % (route_text(writes(routes)), all_requests(routes)),
+                             _met(writes(routes) == expected)))
     for number, key in ((1, "b"), (1, "c"), (2, "b"), (2, "c"), (5, "info-cached")):
         measured = by_number.get(number)
         if not measured or key not in measured.runs:
@@ -468,6 +558,36 @@ def _workload_section(measured, recommended_order) -> list:
     for key, why in measured.skipped.items():
         lines.append("| %s | not measured: %s |%s" % (measured.labels.get(key, key), why, " |" * (len(shown) + 7)))
     lines.append("")
+    return lines
+
+
+def _tenant_section(measured) -> list:
+    """The whole-tenant workload: its requests by kind, reads apart from writes."""
+    workload = measured.workload
+    lines = ["## Workload %d: %s" % (workload.number, workload.title), "",
+             "One `ansible-playbook` run of the `entra.b2c.ief_tenant` role per variant: the key sets "
+             "(`b2c_keyset_key_batch`), the IEF apps (`b2c_ief_apps`), then the %d policies of the pack "
+             "(`b2c_policies`), each task with its own token (no token cache). Requests are counted by kind; *writes* "
+             "is every request that changes the tenant. t1 starts from an empty tenant, t2 from the tenant t1 left, t3 "
+             "from that tenant with the Extensions file edited since." % workload.policies, "",
+             "| variant | %s | all requests | writes | wall s, median (min–max) |" % " | ".join(
+                 heading for heading, _cell in TENANT_KINDS),
+             "|---|%s---|---|---|" % ("---|" * len(TENANT_KINDS))]
+    for key, runs in measured.runs.items():
+        routes, stable = stable_routes(runs)
+        lines.append("| **%s** %s | %s | %d%s | %d | %s |" % (
+            key, measured.labels.get(key, key), " | ".join(tenant_kinds(routes)),
+            all_requests(routes), "" if stable else " (varies)", sum(writes(routes).values()), _spread(runs)))
+    for key, why in measured.skipped.items():
+        lines.append("| %s | not measured: %s |%s" % (measured.labels.get(key, key), why, " |" * (len(TENANT_KINDS) + 2)))
+    lines.append("")
+    first = measured.runs.get("t1")
+    if first:
+        lines.append("The first run's writes: %s; its key set reads include the one list `b2c_policies` makes to check "
+                     "the key sets the new policies reference. The requests of each run, by route: %s." % (
+            route_text(writes(first[0].routes)),
+            "; ".join("%s: %s" % (key, route_text(runs[0].routes)) for key, runs in measured.runs.items())))
+        lines.append("")
     return lines
 
 
