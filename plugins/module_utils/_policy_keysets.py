@@ -35,10 +35,6 @@ def ensured_keyset_ids(values: Iterable[str] | None) -> list[str]:
     return [keyset_id(value, f"ensured_keysets[{index}]") for index, value in enumerate(values or [])]
 
 
-def referenced(policies: Sequence[Policy]) -> bool:
-    return any(policy.key_sets for policy in policies)
-
-
 def missing_keysets(policies: Sequence[Policy], present: Iterable[str], ensured: Iterable[str]) -> dict[str, list[Policy]]:
     """The key sets the policies reference that are neither present nor ensured, each with the policies that name it,
     in the policies' order. Ids are compared ignoring case: refusing here what B2C would accept is the worse error."""
@@ -84,11 +80,11 @@ def awaits_keyset_replication(error: GraphError, present: Iterable[str]) -> bool
 def check_keysets(module, policies: Sequence[Policy]) -> frozenset[str]:
     """Refuse, before any write, policies that name a key set the tenant does not have and no earlier task ensures.
     Returns the key set ids (upper case) known to exist or to be ensured, for the replication wait of uploads. Costs
-    one key set list request when a policy references a key set; an app that may not list key sets is warned about
+    one key set list request when a policy references a key set that ensured_keysets does not name; an app that may not list key sets is warned about
     and not checked."""
     ensured = ensured_keyset_ids(module.params.get("ensured_keysets"))
     known = {name.upper() for name in ensured}
-    if not referenced(policies):
+    if not missing_keysets(policies, (), ensured):  # none referenced, or every one ensured: no request
         return frozenset(known)
     try:
         listed = [item["id"] for item in module.connect().list_keysets() if isinstance(item, dict) and item.get("id")]

@@ -155,3 +155,13 @@ def test_check_keysets_makes_no_request_without_references_and_warns_when_it_may
     assert module.lists == 1 and "TrustFrameworkKeySet.Read.All" in module.warnings[0]
     with pytest.raises(GraphError):
         check_keysets(FakeModule(error=GraphError("down", status=500)), [policy("B2C_1A_Base", SIGNING)])
+
+
+def test_check_keysets_makes_no_request_when_every_referenced_key_set_is_ensured():
+    module = FakeModule(error=GraphError("no list expected", status=500),
+                        ensured=["TokenSigningKeyContainer", ENCRYPTION.lower()])
+    assert check_keysets(module, [policy("B2C_1A_Base", SIGNING, ENCRYPTION)]) == {SIGNING.upper(), ENCRYPTION.upper()}
+    assert module.lists == 0
+    # one key set more than the ensured ones: listed, and refused when the tenant lacks it
+    with pytest.raises(PolicyError):
+        check_keysets(FakeModule(ensured=["TokenSigningKeyContainer"]), [policy("B2C_1A_Base", SIGNING, ENCRYPTION)])
