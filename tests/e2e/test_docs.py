@@ -446,5 +446,5 @@ def test_the_tarball_names_no_path_outside_the_collection(ansible, tmp_path):
     assert files_naming(tarball, OUTSIDE_PATH) == []
     noxfile = text_of(REPO_ROOT / "noxfile.py")
     build_session = noxfile[noxfile.index("def build("):noxfile.index('matrix_session("build"')]
-    assert f'OUTSIDE_PATH = "{OUTSIDE_PATH}"' in noxfile
+    assert 'OUTSIDE_PATH = "/".join(("", "work", ""))' in noxfile
     assert "files_naming(tarball, OUTSIDE_PATH)" in build_session and "session.error(" in build_session
