@@ -212,8 +212,7 @@ def assert_no_private_material(result):
 # -- nothing to do ---------------------------------------------------------------------------------------------------
 
 def test_a_valid_key_present_sends_no_write():
-    valid = rsa_key("valid")
-    client = FakeClient({"id": KEYSET, "keys": [rsa_key("old", exp=NOW - DAY), valid]})
+    client = FakeClient({"id": KEYSET, "keys": [rsa_key("old", exp=NOW - DAY), rsa_key("valid")]})
     run = FakeRun(client)
     result = ensure_key(run, target())
     assert writes(client) == []
@@ -488,11 +487,15 @@ def test_a_failed_add_after_creating_the_key_set_reports_the_new_set():
     assert run.events[-1] == ("unlock", "B2C_1A_Signing")
 
 
-def test_a_failed_add_to_a_set_that_existed_reports_no_change():
-    client = FakeClient({"id": KEYSET, "keys": [rsa_key("expired", exp=NOW - DAY)]})
+@pytest.mark.parametrize("make_target, held", [
+    (target, rsa_key("expired", exp=NOW - DAY)),
+    (secret_target, oct_key("expired", use="enc", exp=NOW - DAY)),
+])
+def test_a_failed_add_to_a_set_that_existed_reports_no_change(make_target, held):
+    client = FakeClient({"id": KEYSET, "keys": [held]})
     client.failure = GraphError("Bad request", status=400, code="AADB2C99999")
     with pytest.raises(GraphError) as caught:
-        ensure_key(FakeRun(client), target())
+        ensure_key(FakeRun(client), make_target())
     assert caught.value.result["changed"] is False
     assert caught.value.result["keyset"] == KEYSET
     assert_no_private_material(caught.value.result)
@@ -540,15 +543,16 @@ def test_the_lock_is_released_after_a_refusal():
 def test_results_never_hold_private_key_material(keys, check_mode):
     run = FakeRun(FakeClient({"id": KEYSET, "keys": keys}), check_mode=check_mode, diff=True)
     result = ensure_key(run, target())
-    assert len(result["keyset_keys"]) == len(keys) + (result["changed"] and not check_mode)
+    added = 1 if result["changed"] and not check_mode else 0
+    assert len(result["keyset_keys"]) == len(keys) + added
     assert_no_private_material(result)
     assert_no_private_material(run.warnings)
 
 
-# -- certificates (b2c_keyset_certificate's rule) -----------------------------------------------------------------
+# -- certificates (b2c_keyset_certificate's rule) --------------------------------------------------------------------
 
 def certificate_key(kid, status=None, padded=False):
-    key = {"kid": kid, "use": "sig", "kty": "RSA", "nbf": NOW - DAY, "exp": NOW + 365 * DAY,
+    key = {"kid": kid, "use": "sig", "kty": "RSA", "nbf": CERTIFICATE.not_before, "exp": CERTIFICATE.not_after,
            "x5t": CERTIFICATE.thumbprint + ("=" if padded else ""), "n": "modulus", "e": "AQAB", **PRIVATE_RSA}
     if status:
         key["status"] = status
@@ -618,4 +622,12 @@ def test_a_certificate_into_a_set_of_another_kind_is_refused_before_any_write(he
     with pytest.raises(KeyInputError) as caught:
         ensure_key(FakeRun(client), certificate_target())
     assert str(caught.value).endswith(UPLOADED_ADVICE)
+    assert writes(client) == []
+
+
+@pytest.mark.parametrize("check_mode", [False, True])
+def test_a_certificate_for_a_missing_set_with_create_keyset_false_is_refused_before_any_write(check_mode):
+    client = FakeClient()
+    with pytest.raises(KeyInputError, match="create_keyset"):
+        ensure_key(FakeRun(client, check_mode=check_mode), certificate_target(create_keyset=False))
     assert writes(client) == []
