@@ -7,8 +7,13 @@
 
 from __future__ import annotations
 
+from ansible_collections.entra.b2c.plugins.modules import b2c_keyset_info
 from ansible_collections.entra.b2c.plugins.plugin_utils._in_process import GraphAction
 
 
 class ActionModule(GraphAction):
     """Runs entra.b2c.b2c_keyset_info; see plugins/plugin_utils/_in_process.py."""
+
+    # Imported with the plugin: the strategy loads it in the parent before it forks workers, which inherit the module
+    # and what it imports (requests, the module_utils), so only the first task of a run pays for the imports.
+    module = b2c_keyset_info

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 from urllib.parse import urlsplit
 
+from ansible_collections.entra.b2c.plugins.module_utils._errors import UserError
 from ansible_collections.entra.b2c.plugins.module_utils._graph import (
     Endpoint,
     RetryingHttpClient,
@@ -33,7 +34,7 @@ from ansible_collections.entra.b2c.plugins.module_utils._graph import (
 from ansible_collections.entra.b2c.plugins.module_utils._token_cache import TokenCache, TokenCacheError, cache_key
 
 
-class AuthError(Exception):
+class AuthError(UserError):
     """A credential or token problem, with a message that says what to change."""
 
 

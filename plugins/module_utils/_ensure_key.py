@@ -18,6 +18,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from ansible_collections.entra.b2c.plugins.module_utils._context import RunContext
+from ansible_collections.entra.b2c.plugins.module_utils._errors import TaskFailed
 from ansible_collections.entra.b2c.plugins.module_utils._graph import GraphError
 from ansible_collections.entra.b2c.plugins.module_utils._keys import (
     KeyInputError,
@@ -29,7 +31,6 @@ from ansible_collections.entra.b2c.plugins.module_utils._keys import (
     no_expiry_warning,
     public_facts,
 )
-from ansible_collections.entra.b2c.plugins.module_utils._module import GraphModule
 
 
 @dataclass(frozen=True)
@@ -47,19 +48,19 @@ def key_target(options: Mapping, now: int, secret: str | None = None, always: bo
     return KeyTarget(keyset_id(options["keyset"]), options["create_keyset"], WindowRule(request, secret, always))
 
 
-def ensure_key(module: GraphModule, target: KeyTarget, never_expiring: list | None = None) -> dict:
+def ensure_key(run: RunContext, target: KeyTarget, never_expiring: list | None = None) -> dict:
     """Run one target under the key set's lock; the result carries `diff` in diff mode.
 
     A key added (in check mode: planned) without an expiry is warned about here, or, when `never_expiring` is given,
     its key set is appended to it so that a caller handling many targets warns once for all of them.
     """
     unexpiring: list = [] if never_expiring is None else never_expiring
-    with module.keyset_lock(target.keyset_id):
-        result = _ensure_locked(module, target, unexpiring)
+    with run.keyset_lock(target.keyset_id):
+        result = _ensure_locked(run, target, unexpiring)
     if never_expiring is None and unexpiring:
-        module.warn(no_expiry_warning(unexpiring, module.check_mode))
+        run.warn(no_expiry_warning(unexpiring, run.check_mode))
     diff = result.pop("diff")
-    if module._diff:
+    if run.diff:
         result["diff"] = diff
     return result
 
@@ -69,8 +70,8 @@ def _refuse(refusal: str | None) -> None:
         raise KeyInputError(refusal)
 
 
-def _ensure_locked(module: GraphModule, target: KeyTarget, unexpiring: list) -> dict:
-    client, rule, now = module.connect(), target.rule, module.now
+def _ensure_locked(run: RunContext, target: KeyTarget, unexpiring: list) -> dict:
+    client, rule, now = run.connect(), target.rule, run.now
     keyset = client.get_keyset(target.keyset_id)
     before_id = keyset["id"] if keyset else None
     keys_before = keys = keys_of(keyset)
@@ -88,7 +89,7 @@ def _ensure_locked(module: GraphModule, target: KeyTarget, unexpiring: list) -> 
     def satisfied(key: dict) -> dict:
         notice = rule.notice(key, result["keyset"])
         if notice:
-            module.warn(notice)
+            run.warn(notice)
         return report(key, keys)
 
     if not decision.generate:
@@ -100,7 +101,7 @@ def _ensure_locked(module: GraphModule, target: KeyTarget, unexpiring: list) -> 
 
     result["changed"] = True
     planned = rule.planned(now)
-    if module.check_mode:
+    if run.check_mode:
         if planned.get("exp") is None:
             unexpiring.append(result["keyset"])
         return report(None, keys, planned=planned)
@@ -126,8 +127,7 @@ def _ensure_locked(module: GraphModule, target: KeyTarget, unexpiring: list) -> 
         new_key = client.add_key(result["keyset"], rule.action, rule.body(now), landed, replication)
     except GraphError as exc:
         # Report what was done before the failure (a new key set), so the output tells a re-run will complete it.
-        exc.result = dict(result, changed=before_id is None, **_waited(replication))
-        raise
+        raise TaskFailed(str(exc), dict(result, changed=before_id is None, **_waited(replication)), cause=exc) from exc
     result.update(_waited(replication))
     if planned.get("exp") is None:
         unexpiring.append(result["keyset"])

@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from typing import Callable
 from urllib.parse import quote, urlsplit
 
+from ansible_collections.entra.b2c.plugins.module_utils._errors import UserError
+
 try:
     import requests
     import urllib3
@@ -71,7 +73,7 @@ PERMISSION_HINT = (
     "needs the Entra role B2C IEF Keyset Administrator")
 
 
-class GraphError(Exception):
+class GraphError(UserError):
     """A failed Graph call: HTTP status, Graph error code, message and the request id Microsoft support asks for."""
 
     def __init__(self, message: str, status: int | None = None, code: str | None = None,
@@ -83,7 +85,6 @@ class GraphError(Exception):
         self.request_id = request_id
         self.hint = hint
         self.retries: str | None = None  # how long the client kept trying, when it gave up
-        self.result: dict = {}  # facts of what was done before the failure, for the module to report
         self.graph_message: str | None = None  # Graph's own words (error.message), as it gave them
         self.date: str | None = None  # when Graph answered: innerError's date, else the Date header
 
@@ -94,6 +95,9 @@ class GraphError(Exception):
             return None
         return {"status": self.status, "code": self.code, "message": self.graph_message,
                 "request_id": self.request_id, "date": self.date}
+
+    def graph_error(self) -> dict | None:
+        return self.facts()
 
     def __str__(self) -> str:
         text = self.message

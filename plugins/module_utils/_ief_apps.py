@@ -26,6 +26,8 @@ import copy
 import re
 from typing import Any
 
+from ansible_collections.entra.b2c.plugins.module_utils._errors import UserError
+
 GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
 # Microsoft Graph's delegated permission ids are the same in every tenant; the tenant's Graph service principal lists them
 # (oauth2PermissionScopes) and wins when it does.
@@ -45,7 +47,7 @@ _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4
 _TENANT_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 
 
-class AppsError(Exception):
+class AppsError(UserError):
     """A refusal of the IEF app module: bad input (before any request) or a tenant it cannot settle."""
 
 

@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from ansible_collections.entra.b2c.plugins.module_utils._app_graph import AppGraph
+from ansible_collections.entra.b2c.plugins.module_utils._context import RunContext
+from ansible_collections.entra.b2c.plugins.module_utils._errors import TaskFailed
 from ansible_collections.entra.b2c.plugins.module_utils._graph import GraphError
 from ansible_collections.entra.b2c.plugins.module_utils._ief_apps import (
     GRAPH_APP_ID,
@@ -42,7 +44,6 @@ from ansible_collections.entra.b2c.plugins.module_utils._ief_apps import (
     tenant_name,
     user_impersonation,
 )
-from ansible_collections.entra.b2c.plugins.module_utils._module import GraphModule
 
 IEF_APPS_SPEC = dict(
     identity_experience_framework_app_id=dict(type="str"),
@@ -52,30 +53,6 @@ IEF_APPS_SPEC = dict(
     tenant_domain=dict(type="str"),
 )
 GRAPH_LABEL = "Microsoft Graph"
-
-
-class IefAppsModule(GraphModule):
-    """GraphModule for b2c_ief_apps: the app layer's refusals fail the task like every other user error."""
-
-    def __init__(self, argument_spec: dict, **kwargs):
-        super().__init__(argument_spec, **kwargs)
-        self._apps: AppGraph | None = None
-
-    def run(self, body: Callable[[GraphModule], dict]) -> None:
-        def guarded(module: GraphModule) -> dict:
-            try:
-                return body(module)
-            except AppsError as exc:
-                module.fail_json(msg=str(exc), **getattr(exc, "result", {}))
-                raise  # not reached: fail_json exits
-
-        super().run(guarded)
-
-    @property
-    def apps(self) -> AppGraph:
-        if self._apps is None:
-            self._apps = AppGraph(self.connect())
-        return self._apps
 
 
 @dataclass
@@ -100,10 +77,10 @@ class AppState:
 class Run:
     """The state of one module run, reported as far as it got when a request fails."""
 
-    def __init__(self, module: IefAppsModule):
-        self.module = module
-        self.check = module.check_mode
-        self.graph = module.apps
+    def __init__(self, context: RunContext):
+        self.context = context
+        self.check = context.check_mode
+        self.graph = context.api(AppGraph)
         self.apps: dict[str, AppState] = {}
         self.consent_before: list[dict] = []
         self.consent_after: list[dict] = []
@@ -120,7 +97,7 @@ class Run:
         }
         for key, state in self.apps.items():
             result[key] = state.report()
-        if self.module._diff:
+        if self.context.diff:
             result["diff"] = {
                 "before": {**{key: app_facts(state.before) for key, state in self.apps.items()},
                            "admin_consent": self.consent_before},
@@ -135,9 +112,9 @@ def _find(graph: AppGraph, name: str, given: str | None, option: str) -> dict | 
     return pick_app(found, name, given, option)
 
 
-def ensure_ief_apps(module: IefAppsModule) -> dict:
+def ensure_ief_apps(context: RunContext) -> dict:
     """b2c_ief_apps: both apps, their service principals and admin consent as the tutorial describes them."""
-    params = module.params
+    params = context.params
     ief_name = params["identity_experience_framework_name"]
     proxy_name = params["proxy_identity_experience_framework_name"]
     ief_given = params[f"{IEF_KEY}_app_id"]
@@ -145,12 +122,11 @@ def ensure_ief_apps(module: IefAppsModule) -> dict:
     check_options(ief_name, proxy_name, ief_given, proxy_given)
     tenant = tenant_name(params["tenant_domain"], params["tenant_id"])
 
-    run = Run(module)
+    run = Run(context)
     try:
         _ensure(run, tenant, ief_name, proxy_name, ief_given, proxy_given)
-    except (GraphError, AppsError) as exc:
-        exc.result = run.report()
-        raise
+    except (GraphError, AppsError) as exc:  # reported as far as the run got
+        raise TaskFailed(str(exc), run.report(), cause=exc) from exc
     return run.report()
 
 

@@ -29,6 +29,8 @@ from datetime import date, datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 from typing import Any
 
+from ansible_collections.entra.b2c.plugins.module_utils._errors import UserError
+
 USES = ("sig", "enc")
 KTYS = ("RSA", "oct")
 PRIVATE_FIELDS = ("d", "p", "q", "dp", "dq", "qi", "k")
@@ -62,7 +64,7 @@ _ISO_RE = re.compile(
 _KEYSET_NAME_RE = re.compile(r"[A-Za-z0-9_.-]+", re.ASCII)
 
 
-class KeyInputError(ValueError):
+class KeyInputError(UserError, ValueError):
     """A module option holds a value this layer refuses; the message names the option and the fix."""
 
     def __init__(self, message: str, option: str | None = None) -> None:

@@ -22,8 +22,10 @@ import os
 import tempfile
 from collections.abc import Iterator
 
+from ansible_collections.entra.b2c.plugins.module_utils._errors import UserError
 
-class LockError(Exception):
+
+class LockError(UserError):
     """The lock file cannot be made; the message names the directory and what to change."""
 
 

@@ -30,6 +30,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ansible_collections.entra.b2c.plugins.module_utils._errors import UserError
 from ansible_collections.entra.b2c.plugins.module_utils._messages import itemized
 
 POLICY_NAMESPACE = "http://schemas.microsoft.com/online/cpim/schemas/2013/06"
@@ -59,7 +60,7 @@ _GUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]
 _POLICY_ID_RE = re.compile(r"[A-Za-z0-9_.\-]*[A-Za-z0-9_\-]", re.ASCII)
 
 
-class PolicyError(ValueError):
+class PolicyError(UserError, ValueError):
     """A policy or policy set B2C would refuse, found before any request; the message says what to change."""
 
     def __init__(self, message: str, problems: Sequence[str] | None = None) -> None:

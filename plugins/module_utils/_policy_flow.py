@@ -19,14 +19,15 @@ from __future__ import annotations
 import glob
 import os
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from ansible_collections.entra.b2c.plugins.module_utils._graph import GraphError
 from ansible_collections.entra.b2c.plugins.module_utils._ensure_key import _waited as waited
 from ansible_collections.entra.b2c.plugins.module_utils._messages import itemized
-from ansible_collections.entra.b2c.plugins.module_utils._module import GraphModule, error_result, first_error
+from ansible_collections.entra.b2c.plugins.module_utils._context import RunContext, error_result, first_error
+from ansible_collections.entra.b2c.plugins.module_utils._errors import TaskFailed
 from ansible_collections.entra.b2c.plugins.module_utils._policies import (
     REASON_ABSENT,
     REASON_CHANGED,
@@ -77,58 +78,41 @@ UPLOAD_SPEC = dict(parallel_uploads=dict(type="int", default=1))
 BACKUP_SPEC = dict(backup=dict(type="bool", default=False), backup_dir=dict(type="path"))
 
 
-class PolicyModule(GraphModule):
-    """GraphModule for the policy modules: the policy layer's refusals fail the task like every other user error."""
+def policy_api(run: RunContext) -> PolicyGraph:
+    """The run's policy API (credentials and endpoints checked here; the token comes with the first call)."""
+    return run.api(PolicyGraph)
 
-    def __init__(self, argument_spec: dict, **kwargs):
-        super().__init__(argument_spec, **kwargs)
-        self._policy_graph: PolicyGraph | None = None
 
-    def run(self, body: Callable[[GraphModule], dict]) -> None:
-        def guarded(module: GraphModule) -> dict:
-            try:
-                return body(module)
-            except PolicyError as exc:
-                module.fail_json(msg=str(exc))
-                raise  # not reached: fail_json exits
+def tenant_of(run: RunContext) -> str | None:
+    """The task's tenant, which every policy's TenantId is compared with when it is a domain name."""
+    return run.params.get("tenant_id")
 
-        super().run(guarded)
 
-    @property
-    def policies(self) -> PolicyGraph:
-        """The policy API of the tenant (credentials and endpoints checked here; the token comes with the first call)."""
-        if self._policy_graph is None:
-            self._policy_graph = PolicyGraph(self.connect())
-        return self._policy_graph
+def parallel_option(params: Mapping) -> int:
+    parallel = params["parallel"]
+    if parallel < 1:
+        raise PolicyError(f"parallel: {parallel} must be 1 or more")
+    return parallel
 
-    @property
-    def tenant(self) -> str | None:
-        """The task's tenant, which every policy's TenantId is compared with when it is a domain name."""
-        return self.params.get("tenant_id")
 
-    def parallel(self) -> int:
-        parallel = self.params["parallel"]
-        if parallel < 1:
-            raise PolicyError(f"parallel: {parallel} must be 1 or more")
-        return parallel
+def parallel_uploads_option(params: Mapping) -> int:
+    writes = params["parallel_uploads"]
+    if writes < 1:
+        raise PolicyError(f"parallel_uploads: {writes} must be 1 or more (1, the default, writes one policy at a time)")
+    return writes
 
-    def parallel_uploads(self) -> int:
-        writes = self.params["parallel_uploads"]
-        if writes < 1:
-            raise PolicyError(f"parallel_uploads: {writes} must be 1 or more (1, the default, writes one policy at a time)")
-        return writes
 
-    def backup_dir(self) -> str | None:
-        """Where backups go, None without backup; checked before any request."""
-        directory = self.params.get("backup_dir")
-        if not self.params.get("backup"):
-            return None
-        if not directory:
-            raise PolicyError("backup_dir: required with backup; give the directory the tenant's copies are saved in "
-                              "(created with mode 0700 when missing)")
-        if os.path.exists(directory) and not os.path.isdir(directory):
-            raise PolicyError(f"backup_dir: {directory} is not a directory; give a directory (created when missing)")
-        return directory
+def backup_dir_option(params: Mapping) -> str | None:
+    """Where backups go, None without backup; checked before any request."""
+    directory = params.get("backup_dir")
+    if not params.get("backup"):
+        return None
+    if not directory:
+        raise PolicyError("backup_dir: required with backup; give the directory the tenant's copies are saved in "
+                          "(created with mode 0700 when missing)")
+    if os.path.exists(directory) and not os.path.isdir(directory):
+        raise PolicyError(f"backup_dir: {directory} is not a directory; give a directory (created when missing)")
+    return directory
 
 
 def in_parallel(function: Callable[[T], R], items: Sequence[T], parallel: int) -> list[R]:
@@ -177,14 +161,14 @@ def item_sources(items: Sequence[dict]) -> list[tuple[str, str | bytes]]:
     return sources
 
 
-def fill_sources(module: PolicyModule, sources: Sequence[tuple[str, str | bytes]]) -> list[tuple[str, str | bytes]]:
+def fill_sources(run: RunContext, sources: Sequence[tuple[str, str | bytes]]) -> list[tuple[str, str | bytes]]:
     """The sources with settings, appsettings and the starter packs' literals filled in; every placeholder left, a bad
     appsettings file and a bad ensured_keysets entry refused before any request."""
-    params = module.params
+    params = run.params
     ensured_keyset_ids(params.get("ensured_keysets"))
     settings = policy_settings(params.get("settings"), params.get("appsettings"), params.get("environment"),
                                lambda path: read_file(path, "appsettings"))
-    return fill_all(sources, settings, module.tenant, params.get("appsettings"))
+    return fill_all(sources, settings, tenant_of(run), params.get("appsettings"))
 
 
 def load_set(sources: Iterable[tuple[str, str | bytes]], tenant: str | None) -> list[Policy]:
@@ -201,63 +185,62 @@ def load_set(sources: Iterable[tuple[str, str | bytes]], tenant: str | None) -> 
 
 
 # ---- one policy -----------------------------------------------------------------------------------------------------
-def ensure_policy(module: PolicyModule) -> dict:
+def ensure_policy(run: RunContext) -> dict:
     """b2c_policy: one policy present (uploaded when it differs) or absent."""
-    params = module.params
+    params = run.params
     if params["state"] == "absent":
-        return remove_policy(module)
+        return remove_policy(run)
     if params["policy"] is not None:
         policy_id_option(params["policy"])
     if params["path"] is not None:
         source, content = params["path"], read_file(params["path"], "path")
     else:
         source, content = "content", params["content"]
-    source, content = fill_sources(module, [(source, content)])[0]
-    policy = load_policy(content, source, expected_id=params["policy"], tenant=module.tenant)
-    backup_dir = module.backup_dir()
+    source, content = fill_sources(run, [(source, content)])[0]
+    policy = load_policy(content, source, expected_id=params["policy"], tenant=tenant_of(run))
+    backup_dir = backup_dir_option(params)
 
     refuse_dangling([policy])  # a policy without a base: before any request
-    stored = module.policies.get_xml(policy.policy_id)
+    stored = policy_api(run).get_xml(policy.policy_id)
     upload, reason = plan_policy(policy, stored)
     if upload and policy.base_policy_id:  # its bases are read only when it would be uploaded
-        refuse_dangling([policy], tenant_bases(module, [policy], 1))
+        refuse_dangling([policy], tenant_bases(run, [policy], 1))
     result: dict[str, Any] = {"changed": upload, "policy": policy.policy_id, "reason": reason,
                               "base_policy": policy.base_policy_id, "keysets": list(policy.key_sets)}
-    if module._diff:
+    if run.diff:
         result["diff"] = policy_diff(policy.policy_id, stored, policy.content, "tenant", source)
-    known_keysets = check_keysets(module, [policy]) if upload else frozenset()  # in check mode too
-    result["backup_files"] = write_backups(module, backup_dir, [(policy.policy_id, stored)] if upload and stored else [])
-    if upload and not module.check_mode:
-        replication = module.connect().replication_budget()
+    known_keysets = check_keysets(run, [policy]) if upload else frozenset()  # in check mode too
+    result["backup_files"] = write_backups(run, backup_dir, [(policy.policy_id, stored)] if upload and stored else [])
+    if upload and not run.check_mode:
+        replication = run.connect().replication_budget()
         try:
-            module.policies.put_xml(policy.policy_id, upload_body(policy.content), replication=replication,
+            policy_api(run).put_xml(policy.policy_id, upload_body(policy.content), replication=replication,
                                     present_keysets=known_keysets)
         except GraphError as exc:
-            exc.message = f"{policy.label} was not uploaded: {exc.message}"
-            exc.result = dict(result, changed=False, **waited(replication))
-            raise
+            raise TaskFailed(f"{policy.label} was not uploaded: {exc}", dict(result, changed=False, **waited(replication)),
+                             cause=exc) from exc
         result.update(waited(replication))
     return result
 
 
-def remove_policy(module: PolicyModule) -> dict:
+def remove_policy(run: RunContext) -> dict:
     """b2c_policy state=absent: delete the policy named by `policy`, or the one `content` / `path` defines (its
     PolicyId, the file checked as for an upload, so a file of another tenant deletes nothing); given both, they agree."""
-    policy_id = absent_policy_id(module)
-    backup_dir = module.backup_dir()
-    stored = module.policies.get_xml(policy_id)
+    policy_id = absent_policy_id(run)
+    backup_dir = backup_dir_option(run.params)
+    stored = policy_api(run).get_xml(policy_id)
     listed_id = stored_facts(stored)[0] if stored is not None else None
     result: dict[str, Any] = {"changed": stored is not None, "policy": listed_id or policy_id,
                               "reason": REASON_DELETED if stored is not None else REASON_ABSENT}
-    if module._diff:
+    if run.diff:
         result["diff"] = policy_diff(result["policy"], stored, None, "tenant", "absent")
-    result["backup_files"] = write_backups(module, backup_dir, [(result["policy"], stored)] if stored else [])
-    if stored is not None and not module.check_mode:
-        module.policies.delete(policy_id)
+    result["backup_files"] = write_backups(run, backup_dir, [(result["policy"], stored)] if stored else [])
+    if stored is not None and not run.check_mode:
+        policy_api(run).delete(policy_id)
     return result
 
 
-def tenant_bases(module: PolicyModule, policies: Sequence[Policy], parallel: int) -> dict[str, bytes | None]:
+def tenant_bases(run: RunContext, policies: Sequence[Policy], parallel: int) -> dict[str, bytes | None]:
     """The tenant's copies of the bases outside `policies` and of their own bases up to the root, by policy_key: a
     level of the chain at a time, each level's reads side by side. No request when every base is in `policies`."""
     copies: dict[str, bytes | None] = {}
@@ -265,7 +248,7 @@ def tenant_bases(module: PolicyModule, policies: Sequence[Policy], parallel: int
     wanted = outside_bases(policies)
     while wanted:
         ids = sorted(wanted.values())
-        for policy_id, content in zip(ids, in_parallel(module.policies.get_xml, ids, parallel)):
+        for policy_id, content in zip(ids, in_parallel(policy_api(run).get_xml, ids, parallel)):
             copies[policy_key(policy_id)] = content
         wanted = {}
         for content in copies.values():
@@ -275,9 +258,9 @@ def tenant_bases(module: PolicyModule, policies: Sequence[Policy], parallel: int
     return copies
 
 
-def absent_policy_id(module: PolicyModule) -> str:
+def absent_policy_id(run: RunContext) -> str:
     """The id state=absent deletes, checked before any request (as kubernetes.core.k8s deletes what its src defines)."""
-    params = module.params
+    params = run.params
     if params["policy"] is not None:
         policy_id_option(params["policy"])
     if params["path"] is not None:
@@ -286,49 +269,49 @@ def absent_policy_id(module: PolicyModule) -> str:
         source, content = "content", params["content"]
     else:
         return policy_id_option(params["policy"])
-    source, content = fill_sources(module, [(source, content)])[0]  # the id as an upload would read it
+    source, content = fill_sources(run, [(source, content)])[0]  # the id as an upload would read it
     # expected_id: given both, the file's PolicyId must be the policy named (refused otherwise, naming both)
-    return load_policy(content, source, expected_id=params["policy"], tenant=module.tenant).policy_id
+    return load_policy(content, source, expected_id=params["policy"], tenant=tenant_of(run)).policy_id
 
 
 # ---- a set ----------------------------------------------------------------------------------------------------------
-def deploy_set(module: PolicyModule) -> dict:
+def deploy_set(run: RunContext) -> dict:
     """b2c_policies: a set present, uploaded level by level where it differs, or absent, dependents first."""
-    params = module.params
-    parallel = module.parallel()
-    writes, pattern, backup_dir = module.parallel_uploads(), prune_pattern_option(
-        params["prune"], params["prune_pattern"], params["state"]), module.backup_dir()
+    params = run.params
+    parallel = parallel_option(params)
+    writes, pattern, backup_dir = parallel_uploads_option(params), prune_pattern_option(
+        params["prune"], params["prune_pattern"], params["state"]), backup_dir_option(params)
     if params["path"] is not None:
         sources: Sequence[tuple[str, str | bytes]] = directory_sources(params["path"], params["pattern"])
     else:
         sources = item_sources(params["policies"])
-    sources = fill_sources(module, sources)
-    policies = load_set(sources, module.tenant)
+    sources = fill_sources(run, sources)
+    policies = load_set(sources, tenant_of(run))
     levels = check_set(policies)  # duplicates, cycles, depth: refused before any request
     if params["state"] == "present":
         refuse_dangling(policies)  # references whose chain is all in the set: refused before any request
-    listed = module.policies.list_ids()
+    listed = policy_api(run).list_ids()
     extra = extra_ids(listed, policies)
     if params["state"] == "absent":
-        return _remove_set(module, levels, listed, parallel, writes, backup_dir, extra)
+        return _remove_set(run, levels, listed, parallel, writes, backup_dir, extra)
     levels = dependency_levels(policies, tenant_policy_ids=listed)  # a base neither in the set nor in the tenant
-    refuse_dangling(policies, tenant_bases(module, policies, parallel))  # chains through the tenant: before any write
+    refuse_dangling(policies, tenant_bases(run, policies, parallel))  # chains through the tenant: before any write
     in_tenant = {policy_key(policy_id) for policy_id in listed}
     present = [policy for level in levels for policy in level if policy.key in in_tenant]
     stored = dict(zip((policy.key for policy in present),
-                      in_parallel(lambda policy: module.policies.get_xml(policy.policy_id), present, parallel)))
+                      in_parallel(lambda policy: policy_api(run).get_xml(policy.policy_id), present, parallel)))
     plans = plan_set(levels, stored, params["reupload_dependents"])
-    known_keysets = check_keysets(module, [plan.policy for plan in plans if plan.upload])  # in check mode too
+    known_keysets = check_keysets(run, [plan.policy for plan in plans if plan.upload])  # in check mode too
     waits: dict[str, Any] = {}
-    prune_waves, pruning = read_extras(module, extra, pattern, policies, parallel)  # with prune only
-    backup_files = write_backups(module, backup_dir, [
+    prune_waves, pruning = read_extras(run, extra, pattern, policies, parallel)  # with prune only
+    backup_files = write_backups(run, backup_dir, [
         (plan.policy.policy_id, stored[plan.policy.key]) for plan in plans if plan.upload and stored.get(plan.policy.key)
     ] + [(policy_id, pruning[policy_key(policy_id)]) for wave in reversed(prune_waves) for policy_id in wave])
 
-    if module.check_mode:
+    if run.check_mode:
         uploaded, refused, not_attempted = [plan.policy.key for plan in plans if plan.upload], {}, set()
     else:
-        uploaded, refused, not_attempted = _upload(module.policies, plans, writes, known_keysets, waits)
+        uploaded, refused, not_attempted = _upload(policy_api(run), plans, writes, known_keysets, waits)
 
     done = set(uploaded)
     results = []
@@ -345,16 +328,16 @@ def deploy_set(module: PolicyModule) -> dict:
     outcome: dict[str, Any] = {"changed": bool(done), "results": results, "levels": level_ids(levels),
                                "uploaded": [by_key[key].policy.policy_id for key in uploaded], "extra": extra,
                                "backup_files": backup_files}
-    if module._diff:
+    if run.diff:
         outcome["diff"] = [policy_diff(plan.policy.policy_id, stored.get(plan.policy.key), plan.policy.content,
                                        "tenant", plan.policy.source)
                            for plan in plans if plan.policy.key in done and plan.reason in (REASON_NEW, REASON_CHANGED)]
-    prune_extras(module, [] if refused else prune_waves, pruning, writes, outcome)
+    prune_extras(run, [] if refused else prune_waves, pruning, writes, outcome)
     if refused:
         failed = [(by_key[key].policy, str(error)) for key, error in refused.items()]
-        module.fail_json(msg=failure_message(failed, outcome["uploaded"], [
+        raise TaskFailed(failure_message(failed, outcome["uploaded"], [
             plan.policy.policy_id for plan in plans if plan.policy.key in not_attempted]) + (
-            " Nothing was pruned." if prune_waves else ""), **outcome, **first_error(results))
+            " Nothing was pruned." if prune_waves else ""), {**outcome, **first_error(results)})
     return outcome
 
 
@@ -399,24 +382,24 @@ def in_waves(waves: Sequence[Sequence[T]], act: Callable[[T, set[str]], None], k
     return done, failed, set()
 
 
-def _remove_set(module: PolicyModule, levels: list[list[Policy]], listed: Sequence[str], parallel: int, writes: int,
+def _remove_set(run: RunContext, levels: list[list[Policy]], listed: Sequence[str], parallel: int, writes: int,
                 backup_dir: str | None, extra: list[str]) -> dict:
     """Delete the set's policies the tenant holds, what inherits first, `writes` deletions of a level side by side."""
     in_tenant = {policy_key(policy_id): policy_id for policy_id in listed}
     order = removal_order(levels)
     waves = [[policy for policy in level if policy.key in in_tenant] for level in order]
     stored: dict[str, bytes | None] = {}
-    if module._diff or backup_dir:
+    if run.diff or backup_dir:
         present = [policy for wave in waves for policy in wave]
         stored = dict(zip((policy.key for policy in present),
-                          in_parallel(lambda policy: module.policies.get_xml(policy.policy_id), present, parallel)))
-    backup_files = write_backups(module, backup_dir, [  # bases first: the order that puts them back
+                          in_parallel(lambda policy: policy_api(run).get_xml(policy.policy_id), present, parallel)))
+    backup_files = write_backups(run, backup_dir, [  # bases first: the order that puts them back
         (in_tenant[policy.key], stored[policy.key]) for wave in reversed(waves) for policy in wave if stored.get(policy.key)])
-    if module.check_mode:
+    if run.check_mode:
         deleted, failed, not_attempted = [policy.key for wave in waves for policy in wave], {}, set()
     else:
         deleted, failed, not_attempted = in_waves(
-            waves, lambda policy, _done: module.policies.delete(in_tenant[policy.key]), lambda policy: policy.key, writes)
+            waves, lambda policy, _done: policy_api(run).delete(in_tenant[policy.key]), lambda policy: policy.key, writes)
 
     names = {policy.key: in_tenant.get(policy.key, policy.policy_id) for level in levels for policy in level}
     results = []
@@ -433,56 +416,56 @@ def _remove_set(module: PolicyModule, levels: list[list[Policy]], listed: Sequen
             results.append(entry)
     outcome: dict[str, Any] = {"changed": bool(deleted), "results": results, "levels": level_ids(levels),
                                "deleted": [names[key] for key in deleted], "extra": extra, "backup_files": backup_files}
-    if module._diff:
+    if run.diff:
         outcome["diff"] = [policy_diff(names[key], stored.get(key), None, "tenant", "absent") for key in deleted]
     if failed:
         in_order = [policy for level in order for policy in level]
-        module.fail_json(msg=failure_message(
+        raise TaskFailed(failure_message(
             [(policy, str(failed[policy.key])) for policy in in_order if policy.key in failed], outcome["deleted"],
-            [names[policy.key] for policy in in_order if policy.key in not_attempted], verb="deleted"), **outcome,
-            **first_error(results))
+            [names[policy.key] for policy in in_order if policy.key in not_attempted], verb="deleted"),
+            {**outcome, **first_error(results)})
     return outcome
 
 
-def read_extras(module: PolicyModule, extra: Sequence[str], pattern: str | None, policies: Sequence[Policy],
+def read_extras(run: RunContext, extra: Sequence[str], pattern: str | None, policies: Sequence[Policy],
                 parallel: int) -> tuple[list[list[str]], dict[str, bytes]]:
     """With prune: every extra read in parallel (the list gives ids only; their bases decide what may go and in which
     order) and the deletion waves planned; before any write. Without prune: no request at all."""
     if pattern is None or not extra:
         return [], {}
-    contents = in_parallel(module.policies.get_xml, extra, parallel)
+    contents = in_parallel(policy_api(run).get_xml, extra, parallel)
     stored = {policy_key(policy_id): content for policy_id, content in zip(extra, contents) if content is not None}
     waves = plan_prune(extra, {key: stored_facts(content)[1] for key, content in stored.items()}, pattern, policies)
     return waves, stored
 
 
-def prune_extras(module: PolicyModule, waves: Sequence[Sequence[str]], stored: dict[str, bytes], writes: int,
+def prune_extras(run: RunContext, waves: Sequence[Sequence[str]], stored: dict[str, bytes], writes: int,
                  outcome: dict[str, Any]) -> None:
     """Delete the planned extras, what extends another first (check mode: only report them); fails the task naming
     what was deleted and what was not attempted when the service refuses one."""
-    if module.check_mode:
+    if run.check_mode:
         deleted, failed, not_attempted = [policy_id for wave in waves for policy_id in wave], {}, set()
     else:
-        deleted, failed, not_attempted = in_waves(waves, lambda policy_id, _done: module.policies.delete(policy_id),
+        deleted, failed, not_attempted = in_waves(waves, lambda policy_id, _done: policy_api(run).delete(policy_id),
                                                   lambda policy_id: policy_id, writes)
     outcome["pruned"] = deleted
     outcome["changed"] = outcome["changed"] or bool(deleted)
-    if module._diff:
+    if run.diff:
         outcome.setdefault("diff", []).extend(
             policy_diff(policy_id, stored.get(policy_key(policy_id)), None, "tenant", "pruned") for policy_id in deleted)
     if failed:
         stopped = "; ".join(f"{policy_id}: {error}" for policy_id, error in failed.items())
         left = [policy_id for wave in waves for policy_id in wave if policy_id in not_attempted]
-        module.fail_json(msg=f"prune: not deleted: {stopped}. Already deleted in this run: {', '.join(deleted) or 'none'}. "
-                             f"Not attempted: {', '.join(left) or 'none'}.", **outcome)
+        raise TaskFailed(f"prune: not deleted: {stopped}. Already deleted in this run: {', '.join(deleted) or 'none'}. "
+                         f"Not attempted: {', '.join(left) or 'none'}.", outcome)
 
 
-def write_backups(module: PolicyModule, directory: str | None, items: Sequence[tuple[str, bytes | None]]) -> list[str]:
+def write_backups(run: RunContext, directory: str | None, items: Sequence[tuple[str, bytes | None]]) -> list[str]:
     """The tenant's copy of each policy about to be replaced or deleted, saved before the write (never in check mode):
     files named by policy id and the run's time stamp, mode 0600, in `directory` (created 0700 when missing). A
     backup that cannot be written stops the run before the write it protects."""
     items = [(policy_id, content) for policy_id, content in items if content is not None]
-    if directory is None or module.check_mode or not items:
+    if directory is None or run.check_mode or not items:
         return []
     stamp = time.strftime(BACKUP_STAMP_FORMAT)
     paths: list[str] = []
@@ -506,21 +489,21 @@ def write_backups(module: PolicyModule, directory: str | None, items: Sequence[t
 
 
 # ---- the tenant's list ------------------------------------------------------------------------------------------------
-def policy_info(module: PolicyModule) -> dict:
+def policy_info(run: RunContext) -> dict:
     """b2c_policy_info: the tenant's policies, and with content their XML, read in parallel; with path, the drift of
     the tenant against that directory's set (ids only: no extra read)."""
-    params = module.params
-    parallel = module.parallel()
+    params = run.params
+    parallel = parallel_option(params)
     wanted = policy_key(policy_id_option(params["policy"])) if params["policy"] is not None else None
     local = None
     if params.get("path") is not None:
         local = [parse_policy(content, source) for source, content in directory_sources(params["path"], params["pattern"])]
-    listed = module.policies.list_ids()
+    listed = policy_api(run).list_ids()
     drift = {} if local is None else {"extra": extra_ids(listed, local), "missing": missing_ids(listed, local)}
     ids = [policy_id for policy_id in listed if wanted in (None, policy_key(policy_id))]
     if not params["content"]:
         return {"changed": False, "policies": [{"id": policy_id} for policy_id in ids], **drift}
-    contents = in_parallel(module.policies.get_xml, ids, parallel)
+    contents = in_parallel(policy_api(run).get_xml, ids, parallel)
     policies = [{"id": policy_id, "content": content.decode("utf-8", "replace"), "base_policy": stored_facts(content)[1]}
                 for policy_id, content in zip(ids, contents) if content is not None]  # deleted since the list: left out
     return {"changed": False, "policies": policies, **drift}

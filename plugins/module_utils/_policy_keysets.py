@@ -77,23 +77,23 @@ def awaits_keyset_replication(error: GraphError, present: Iterable[str]) -> bool
 
 
 # ---- the one request -------------------------------------------------------------------------------------------------
-def check_keysets(module, policies: Sequence[Policy]) -> frozenset[str]:
+def check_keysets(run, policies: Sequence[Policy]) -> frozenset[str]:
     """Refuse, before any write, policies that name a key set the tenant does not have and no earlier task ensures.
     Returns the key set ids (upper case) known to exist or to be ensured, for the replication wait of uploads. Costs
     one key set list request when a policy references a key set that ensured_keysets does not name; an app that may not list key sets is warned about
     and not checked."""
-    ensured = ensured_keyset_ids(module.params.get("ensured_keysets"))
+    ensured = ensured_keyset_ids(run.params.get("ensured_keysets"))
     known = {name.upper() for name in ensured}
     if not missing_keysets(policies, (), ensured):  # none referenced, or every one ensured: no request
         return frozenset(known)
     try:
-        listed = [item["id"] for item in module.connect().list_keysets() if isinstance(item, dict) and item.get("id")]
+        listed = [item["id"] for item in run.connect().list_keysets() if isinstance(item, dict) and item.get("id")]
     except GraphError as exc:
         if exc.status != 403:
             raise
-        module.warn(f"the key sets the policies reference could not be checked: listing key sets needs the Microsoft "
-                    f"Graph application permission {KEYSET_READ_PERMISSION}; B2C still refuses an upload whose key set "
-                    "does not exist")
+        run.warn(f"the key sets the policies reference could not be checked: listing key sets needs the Microsoft "
+                 f"Graph application permission {KEYSET_READ_PERMISSION}; B2C still refuses an upload whose key set "
+                 "does not exist")
         return frozenset(known)
     missing = missing_keysets(policies, listed, ensured)
     if missing:

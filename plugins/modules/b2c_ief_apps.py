@@ -177,12 +177,18 @@ admin_consent_changes:
   sample: ["ProxyIdentityExperienceFramework -> IdentityExperienceFramework: user_impersonation granted"]
 """
 
-from ansible_collections.entra.b2c.plugins.module_utils._ief_apps_flow import IEF_APPS_SPEC, IefAppsModule, ensure_ief_apps
+from ansible_collections.entra.b2c.plugins.module_utils._ief_apps_flow import IEF_APPS_SPEC, ensure_ief_apps
+from ansible_collections.entra.b2c.plugins.module_utils._module import GraphModule
+
+MODULE_SPEC = dict(argument_spec=dict(**IEF_APPS_SPEC), supports_check_mode=True)
+
+
+# The flow the module runs, in a module process (main) or in the controller's worker (the action plugin).
+FLOW = ensure_ief_apps
 
 
 def main():
-    module = IefAppsModule(argument_spec=dict(**IEF_APPS_SPEC), supports_check_mode=True)
-    module.run(ensure_ief_apps)
+    GraphModule(**MODULE_SPEC).run(FLOW)
 
 
 if __name__ == "__main__":

@@ -207,6 +207,7 @@ replication_wait:
   sample: 12.5
 """
 
+from ansible_collections.entra.b2c.plugins.module_utils._context import RunContext
 from ansible_collections.entra.b2c.plugins.module_utils._certs import (
     CertificateRule,
     Upload,
@@ -224,18 +225,19 @@ from ansible_collections.entra.b2c.plugins.module_utils._keys import keyset_id
 from ansible_collections.entra.b2c.plugins.module_utils._module import CREATE_SPEC, KEYSET_SPEC, GraphModule
 
 
-def prepare_upload(module: GraphModule) -> Upload:
+def prepare_upload(run: RunContext) -> Upload:
     """Read, parse and check the one certificate source given; no request to Graph yet."""
-    params = module.params
+    params = run.params
     password = params["pkcs12_password"]
 
     def certificate_only(option: str, data: str | bytes) -> Upload:
         hidden = private_key_blocks(data)
         if hidden:
             # The value of a str option is echoed in the task's invocation: mask the key, upload only the certificate.
-            module.no_log_values.update(hidden)
-            module.warn(f"{option} holds a private key as well; only the certificate is uploaded (to upload a private "
-                        f"key with its certificate, use pkcs12 or pkcs12_path)")
+            for block in hidden:
+                run.mask(block)
+            run.warn(f"{option} holds a private key as well; only the certificate is uploaded (to upload a private "
+                     f"key with its certificate, use pkcs12 or pkcs12_path)")
         return certificate_upload(load_certificate(data, option))
 
     if params["certificate"] is not None:
@@ -253,33 +255,39 @@ def prepare_upload(module: GraphModule) -> Upload:
             bundle = read_file(params["pkcs12_path"], option)
         upload = pkcs12_upload(bundle, password, load_pkcs12(bundle, password, option))
     if password is not None and not option.startswith("pkcs12"):
-        module.warn("pkcs12_password is ignored: it only opens pkcs12 or pkcs12_path")
-    check_validity(upload.certificate, module.now, option)
+        run.warn("pkcs12_password is ignored: it only opens pkcs12 or pkcs12_path")
+    check_validity(upload.certificate, run.now, option)
     return upload
 
 
-def ensure_certificate(module: GraphModule) -> dict:
-    upload = prepare_upload(module)
-    target = KeyTarget(keyset_id(module.params["keyset"]), module.params["create_keyset"], CertificateRule(upload))
-    return ensure_key(module, target)
+def ensure_certificate(run: RunContext) -> dict:
+    upload = prepare_upload(run)
+    target = KeyTarget(keyset_id(run.params["keyset"]), run.params["create_keyset"], CertificateRule(upload))
+    return ensure_key(run, target)
+
+
+MODULE_SPEC = dict(
+    argument_spec=dict(
+        **KEYSET_SPEC,
+        certificate=dict(type="str", no_log=False),
+        certificate_path=dict(type="path"),
+        pkcs12=dict(type="str", no_log=True),
+        pkcs12_path=dict(type="path"),
+        pkcs12_password=dict(type="str", no_log=True),
+        **CREATE_SPEC,
+    ),
+    required_one_of=[("certificate", "certificate_path", "pkcs12", "pkcs12_path")],
+    mutually_exclusive=[("certificate", "certificate_path", "pkcs12", "pkcs12_path")],
+    supports_check_mode=True,
+)
+
+
+# The flow the module runs, in a module process (main) or in the controller's worker (the action plugin).
+FLOW = ensure_certificate
 
 
 def main():
-    module = GraphModule(
-        argument_spec=dict(
-            **KEYSET_SPEC,
-            certificate=dict(type="str", no_log=False),
-            certificate_path=dict(type="path"),
-            pkcs12=dict(type="str", no_log=True),
-            pkcs12_path=dict(type="path"),
-            pkcs12_password=dict(type="str", no_log=True),
-            **CREATE_SPEC,
-        ),
-        required_one_of=[("certificate", "certificate_path", "pkcs12", "pkcs12_path")],
-        mutually_exclusive=[("certificate", "certificate_path", "pkcs12", "pkcs12_path")],
-        supports_check_mode=True,
-    )
-    module.run(ensure_certificate)
+    GraphModule(**MODULE_SPEC).run(FLOW)
 
 
 if __name__ == "__main__":

@@ -189,17 +189,18 @@ expiring:
       sample: 12.25
 """
 
+from ansible_collections.entra.b2c.plugins.module_utils._context import RunContext
 from ansible_collections.entra.b2c.plugins.module_utils._keys import keyset_id, parse_duration
 from ansible_collections.entra.b2c.plugins.module_utils._module import KEYSET_SPEC, GraphModule, optional
 from ansible_collections.entra.b2c.plugins.module_utils._report import expiring, keyset_report
 
 
-def gather(module: GraphModule) -> dict:
-    params = module.params
-    now = module.now
+def gather(run: RunContext) -> dict:
+    params = run.params
+    now = run.now
     wanted_id = None if params["keyset"] is None else keyset_id(params["keyset"], doubled_prefix_ok=True)
     within = None if params["expiring_within"] is None else parse_duration(params["expiring_within"], "expiring_within")
-    client = module.connect()
+    client = run.connect()
 
     if wanted_id is None:
         keysets = client.list_keysets()
@@ -213,15 +214,21 @@ def gather(module: GraphModule) -> dict:
     return result
 
 
+MODULE_SPEC = dict(
+    argument_spec=dict(
+        **optional(KEYSET_SPEC),
+        expiring_within=dict(type="str"),
+    ),
+    supports_check_mode=True,
+)
+
+
+# The flow the module runs, in a module process (main) or in the controller's worker (the action plugin).
+FLOW = gather
+
+
 def main():
-    module = GraphModule(
-        argument_spec=dict(
-            **optional(KEYSET_SPEC),
-            expiring_within=dict(type="str"),
-        ),
-        supports_check_mode=True,
-    )
-    module.run(gather)
+    GraphModule(**MODULE_SPEC).run(FLOW)
 
 
 if __name__ == "__main__":

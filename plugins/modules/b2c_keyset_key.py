@@ -181,27 +181,34 @@ replication_wait:
   sample: 12.5
 """
 
+from ansible_collections.entra.b2c.plugins.module_utils._context import RunContext
 from ansible_collections.entra.b2c.plugins.module_utils._ensure_key import ensure_key, key_target
 from ansible_collections.entra.b2c.plugins.module_utils._module import CREATE_SPEC, KEYSET_SPEC, WINDOW_SPEC, GraphModule
 
 
-def run_module(module: GraphModule) -> dict:
-    return ensure_key(module, key_target(module.params, module.now))
+def run_module(run: RunContext) -> dict:
+    return ensure_key(run, key_target(run.params, run.now))
+
+
+MODULE_SPEC = dict(
+    argument_spec=dict(
+        **KEYSET_SPEC,
+        use=dict(type="str", required=True, choices=["sig", "enc"]),
+        kty=dict(type="str", default="RSA"),
+        **WINDOW_SPEC,
+        **CREATE_SPEC,
+    ),
+    mutually_exclusive=[("exp", "valid_for")],
+    supports_check_mode=True,
+)
+
+
+# The flow the module runs, in a module process (main) or in the controller's worker (the action plugin).
+FLOW = run_module
 
 
 def main():
-    module = GraphModule(
-        argument_spec=dict(
-            **KEYSET_SPEC,
-            use=dict(type="str", required=True, choices=["sig", "enc"]),
-            kty=dict(type="str", default="RSA"),
-            **WINDOW_SPEC,
-            **CREATE_SPEC,
-        ),
-        mutually_exclusive=[("exp", "valid_for")],
-        supports_check_mode=True,
-    )
-    module.run(run_module)
+    GraphModule(**MODULE_SPEC).run(FLOW)
 
 
 if __name__ == "__main__":

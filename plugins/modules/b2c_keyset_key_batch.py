@@ -232,17 +232,16 @@ results:
 
 from concurrent.futures import ThreadPoolExecutor
 
+from ansible_collections.entra.b2c.plugins.module_utils._context import RunContext, failure, first_error
+from ansible_collections.entra.b2c.plugins.module_utils._errors import TaskFailed, UserError
 from ansible_collections.entra.b2c.plugins.module_utils._ensure_key import KeyTarget, ensure_key, key_target
 from ansible_collections.entra.b2c.plugins.module_utils._keys import KeyInputError, no_expiry_warning
 from ansible_collections.entra.b2c.plugins.module_utils._messages import itemized
 from ansible_collections.entra.b2c.plugins.module_utils._module import (
     CREATE_SPEC,
     KEYSET_SPEC,
-    USER_ERRORS,
     WINDOW_SPEC,
     GraphModule,
-    error_result,
-    first_error,
     optional,
 )
 
@@ -268,13 +267,13 @@ def item_options(params: dict, item: dict, index: int) -> dict:
     return options
 
 
-def targets_of(module: GraphModule) -> list:
+def targets_of(run: RunContext) -> list:
     """Every entry validated (no I/O), each key set listed once."""
     targets: list[KeyTarget] = []
     seen: dict[str, int] = {}
-    for index, item in enumerate(module.params["keysets"]):
+    for index, item in enumerate(run.params["keysets"]):
         try:
-            target = key_target(item_options(module.params, item, index), module.now)
+            target = key_target(item_options(run.params, item, index), run.now)
         except KeyInputError as exc:
             raise KeyInputError(f"keysets[{index}] ({item['keyset']}): {exc}") from None
         first = seen.setdefault(target.keyset_id.lower(), index)
@@ -285,22 +284,19 @@ def targets_of(module: GraphModule) -> list:
     return targets
 
 
-def run_module(module: GraphModule) -> dict:
-    targets = targets_of(module)
-    parallel = module.params["parallel"]
+def run_module(run: RunContext) -> dict:
+    targets = targets_of(run)
+    parallel = run.params["parallel"]
     if parallel < 1:
         raise KeyInputError(f"parallel: {parallel} must be 1 or more")
-    module.connect()  # credentials and endpoints are validated once, before any request
+    run.connect()  # credentials and endpoints are validated once, before any request
     never_expiring: list = []  # key sets that got a key without expiry: one warning names them all
 
     def ensure(target: KeyTarget) -> dict:
         try:
-            return ensure_key(module, target, never_expiring)
-        except USER_ERRORS as exc:
-            failure = dict(getattr(exc, "result", {}) or {})
-            failure.setdefault("keyset", target.keyset_id)
-            failure.setdefault("changed", False)
-            return dict(failure, failed=True, msg=str(exc), **error_result(exc))
+            return ensure_key(run, target, never_expiring)
+        except UserError as exc:
+            return {"keyset": target.keyset_id, "changed": False, **failure(exc)}
 
     with ThreadPoolExecutor(max_workers=min(parallel, len(targets) or 1)) as pool:
         results = list(pool.map(ensure, targets))
@@ -309,31 +305,37 @@ def run_module(module: GraphModule) -> dict:
         # The threads finish in any order: name the key sets as the entries list them.
         position = {target.keyset_id.lower(): index for index, target in enumerate(targets)}
         listed = sorted(never_expiring, key=lambda name: position.get(name.lower(), len(position)))
-        module.warn(no_expiry_warning(listed, module.check_mode))
+        run.warn(no_expiry_warning(listed, run.check_mode))
     diffs = [entry.pop("diff", None) for entry in results]
     outcome = {"changed": any(entry["changed"] for entry in results), "results": results}
-    if module._diff:
+    if run.diff:
         outcome["diff"] = {side: {"keysets": [d[side] for d in diffs if d is not None]} for side in ("before", "after")}
     failed = [entry for entry in results if entry.get("failed")]
     if failed:
-        outcome["msg"] = itemized(f"{len(failed)} of {len(results)} key sets failed",
-                                  [f"{entry['keyset']}: {entry['msg']}" for entry in failed])
-        module.fail_json(**outcome, **first_error(results))
+        raise TaskFailed(itemized(f"{len(failed)} of {len(results)} key sets failed",
+                                  [f"{entry['keyset']}: {entry['msg']}" for entry in failed]),
+                         {**outcome, **first_error(results)})
     return outcome
 
 
+MODULE_SPEC = dict(
+    argument_spec=dict(
+        keysets=dict(type="list", elements="dict", required=True, no_log=False,
+                     options=dict(**KEYSET_SPEC, **optional(DEFAULTS_SPEC))),
+        **DEFAULTS_SPEC,
+        parallel=dict(type="int", default=8),
+    ),
+    mutually_exclusive=[("exp", "valid_for")],
+    supports_check_mode=True,
+)
+
+
+# The flow the module runs, in a module process (main) or in the controller's worker (the action plugin).
+FLOW = run_module
+
+
 def main():
-    module = GraphModule(
-        argument_spec=dict(
-            keysets=dict(type="list", elements="dict", required=True, no_log=False,
-                         options=dict(**KEYSET_SPEC, **optional(DEFAULTS_SPEC))),
-            **DEFAULTS_SPEC,
-            parallel=dict(type="int", default=8),
-        ),
-        mutually_exclusive=[("exp", "valid_for")],
-        supports_check_mode=True,
-    )
-    module.run(run_module)
+    GraphModule(**MODULE_SPEC).run(FLOW)
 
 
 if __name__ == "__main__":

@@ -206,34 +206,41 @@ replication_wait:
   sample: 12.5
 """
 
+from ansible_collections.entra.b2c.plugins.module_utils._context import RunContext
 from ansible_collections.entra.b2c.plugins.module_utils._ensure_key import ensure_key, key_target
 from ansible_collections.entra.b2c.plugins.module_utils._keys import KeyInputError
 from ansible_collections.entra.b2c.plugins.module_utils._module import CREATE_SPEC, KEYSET_SPEC, WINDOW_SPEC, GraphModule
 
 
-def ensure_secret(module: GraphModule) -> dict:
-    params = module.params
+def ensure_secret(run: RunContext) -> dict:
+    params = run.params
     secret = params["secret"]
-    target = key_target(dict(params, kty="oct"), module.now, secret=secret, always=params["update_secret"] == "always")
+    target = key_target(dict(params, kty="oct"), run.now, secret=secret, always=params["update_secret"] == "always")
     if not secret or not secret.strip():
         raise KeyInputError("secret: is empty; give the secret value to upload", option="secret")
-    return ensure_key(module, target)
+    return ensure_key(run, target)
+
+
+MODULE_SPEC = dict(
+    argument_spec=dict(
+        **KEYSET_SPEC,
+        use=dict(type="str", required=True, choices=["sig", "enc"]),
+        secret=dict(type="str", required=True, no_log=True),
+        update_secret=dict(type="str", default="on_create", choices=["on_create", "always"], no_log=False),
+        **WINDOW_SPEC,
+        **CREATE_SPEC,
+    ),
+    mutually_exclusive=[("exp", "valid_for")],
+    supports_check_mode=True,
+)
+
+
+# The flow the module runs, in a module process (main) or in the controller's worker (the action plugin).
+FLOW = ensure_secret
 
 
 def main():
-    module = GraphModule(
-        argument_spec=dict(
-            **KEYSET_SPEC,
-            use=dict(type="str", required=True, choices=["sig", "enc"]),
-            secret=dict(type="str", required=True, no_log=True),
-            update_secret=dict(type="str", default="on_create", choices=["on_create", "always"], no_log=False),
-            **WINDOW_SPEC,
-            **CREATE_SPEC,
-        ),
-        mutually_exclusive=[("exp", "valid_for")],
-        supports_check_mode=True,
-    )
-    module.run(ensure_secret)
+    GraphModule(**MODULE_SPEC).run(FLOW)
 
 
 if __name__ == "__main__":

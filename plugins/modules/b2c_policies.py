@@ -373,38 +373,44 @@ from ansible_collections.entra.b2c.plugins.module_utils._policy_flow import (
     BACKUP_SPEC,
     PARALLEL_SPEC,
     UPLOAD_SPEC,
-    PolicyModule,
     deploy_set,
 )
+from ansible_collections.entra.b2c.plugins.module_utils._module import GraphModule
 from ansible_collections.entra.b2c.plugins.module_utils._policy_keysets import ENSURED_SPEC
 from ansible_collections.entra.b2c.plugins.module_utils._policy_settings import SETTINGS_SPEC
 
 
-def main():
-    module = PolicyModule(
-        argument_spec=dict(
+MODULE_SPEC = dict(
+    argument_spec=dict(
+        path=dict(type="path"),
+        pattern=dict(type="str", default="*.xml"),
+        policies=dict(type="list", elements="dict", options=dict(
             path=dict(type="path"),
-            pattern=dict(type="str", default="*.xml"),
-            policies=dict(type="list", elements="dict", options=dict(
-                path=dict(type="path"),
-                content=dict(type="str"),
-                source=dict(type="str"),
-            )),
-            state=dict(type="str", choices=["present", "absent"], default="present"),
-            reupload_dependents=dict(type="bool", default=True),
-            prune=dict(type="bool", default=False),
-            prune_pattern=dict(type="str"),
-            **BACKUP_SPEC,
-            **PARALLEL_SPEC,
-            **UPLOAD_SPEC,
-            **SETTINGS_SPEC,
-            **ENSURED_SPEC,
-        ),
-        mutually_exclusive=[("path", "policies")],
-        required_one_of=[("path", "policies")],
-        supports_check_mode=True,
-    )
-    module.run(deploy_set)
+            content=dict(type="str"),
+            source=dict(type="str"),
+        )),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+        reupload_dependents=dict(type="bool", default=True),
+        prune=dict(type="bool", default=False),
+        prune_pattern=dict(type="str"),
+        **BACKUP_SPEC,
+        **PARALLEL_SPEC,
+        **UPLOAD_SPEC,
+        **SETTINGS_SPEC,
+        **ENSURED_SPEC,
+    ),
+    mutually_exclusive=[("path", "policies")],
+    required_one_of=[("path", "policies")],
+    supports_check_mode=True,
+)
+
+
+# The flow the module runs, in a module process (main) or in the controller's worker (the action plugin).
+FLOW = deploy_set
+
+
+def main():
+    GraphModule(**MODULE_SPEC).run(FLOW)
 
 
 if __name__ == "__main__":

@@ -230,29 +230,35 @@ replication_wait:
 from ansible_collections.entra.b2c.plugins.module_utils._policy_flow import (
     BACKUP_SPEC,
     POLICY_SPEC,
-    PolicyModule,
     ensure_policy,
 )
+from ansible_collections.entra.b2c.plugins.module_utils._module import GraphModule
 from ansible_collections.entra.b2c.plugins.module_utils._policy_keysets import ENSURED_SPEC
 from ansible_collections.entra.b2c.plugins.module_utils._policy_settings import SETTINGS_SPEC
 
 
+MODULE_SPEC = dict(
+    argument_spec=dict(
+        **POLICY_SPEC,
+        content=dict(type="str"),
+        path=dict(type="path"),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+        **BACKUP_SPEC,
+        **SETTINGS_SPEC,
+        **ENSURED_SPEC,
+    ),
+    mutually_exclusive=[("content", "path")],
+    required_if=[("state", "present", ("content", "path"), True), ("state", "absent", ("policy", "content", "path"), True)],
+    supports_check_mode=True,
+)
+
+
+# The flow the module runs, in a module process (main) or in the controller's worker (the action plugin).
+FLOW = ensure_policy
+
+
 def main():
-    module = PolicyModule(
-        argument_spec=dict(
-            **POLICY_SPEC,
-            content=dict(type="str"),
-            path=dict(type="path"),
-            state=dict(type="str", choices=["present", "absent"], default="present"),
-            **BACKUP_SPEC,
-            **SETTINGS_SPEC,
-            **ENSURED_SPEC,
-        ),
-        mutually_exclusive=[("content", "path")],
-        required_if=[("state", "present", ("content", "path"), True), ("state", "absent", ("policy", "content", "path"), True)],
-        supports_check_mode=True,
-    )
-    module.run(ensure_policy)
+    GraphModule(**MODULE_SPEC).run(FLOW)
 
 
 if __name__ == "__main__":

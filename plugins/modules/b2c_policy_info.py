@@ -171,23 +171,29 @@ missing:
 from ansible_collections.entra.b2c.plugins.module_utils._policy_flow import (
     PARALLEL_SPEC,
     POLICY_SPEC,
-    PolicyModule,
     policy_info,
+)
+from ansible_collections.entra.b2c.plugins.module_utils._module import GraphModule
+
+
+MODULE_SPEC = dict(
+    argument_spec=dict(
+        **POLICY_SPEC,
+        content=dict(type="bool", default=False),
+        path=dict(type="path"),
+        pattern=dict(type="str", default="*.xml"),
+        **PARALLEL_SPEC,
+    ),
+    supports_check_mode=True,
 )
 
 
+# The flow the module runs, in a module process (main) or in the controller's worker (the action plugin).
+FLOW = policy_info
+
+
 def main():
-    module = PolicyModule(
-        argument_spec=dict(
-            **POLICY_SPEC,
-            content=dict(type="bool", default=False),
-            path=dict(type="path"),
-            pattern=dict(type="str", default="*.xml"),
-            **PARALLEL_SPEC,
-        ),
-        supports_check_mode=True,
-    )
-    module.run(policy_info)
+    GraphModule(**MODULE_SPEC).run(FLOW)
 
 
 if __name__ == "__main__":

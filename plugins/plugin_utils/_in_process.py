@@ -3,73 +3,64 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""The action plugin behind every entra.b2c module: run the module inside the controller's worker when it would run
-on the controller anyway.
+"""The action plugin behind every entra.b2c module: run the module's flow inside the controller's worker when the
+module would run on the controller anyway.
 
 Internal use only: this module may change without notice.
 
 These modules only talk HTTPS to Graph, so they run on the controller (localhost, ``connection: local``). There a
 module process costs more than the work itself: a new interpreter, AnsiballZ's zip and the imports of
-``ansible.module_utils.basic`` (about 0.35 s, see docs/performance.md). When the task runs with the local connection,
-the controller's own Python, no become and no async, this plugin runs the same module code in the worker process that
-Ansible already forked for the task: the arguments go through the same encoding, AnsibleModule validates and masks them
-as it would in a module process, and the printed result is parsed by the same ActionBase code.
+``ansible.module_utils.basic`` (see docs/performance.md). When the task runs with the local connection, the
+controller's own Python, no become and no async, this plugin does in the worker process that Ansible already forked
+for the task what AnsibleModule would do in a module process, with public APIs only:
 
-That leans on ansible-core internals (``basic._ANSIBLE_ARGS``, ``_ANSIBLE_PROFILE``, ``_parse_returned_data``) which
-change between minors, so the worker path fails closed: it runs only on the ansible-core minors that the test matrix
-proves (WORKER_PATH_MINORS) and only after a self-check of that machinery on canned data. Anything else (another
-ansible-core, another host or interpreter, become, async, ENTRA_B2C_IN_PROCESS=false, a failed self-check) runs the
-module the usual way, and -vvv says why.
+- the arguments travel as AnsiballZ sends them (JSON through ansible-core's module encoder: vaulted values decrypted);
+- ``ArgumentSpecValidator`` validates them against the module's own MODULE_SPEC, with its fallbacks, defaults and
+  rules, and refuses what AnsibleModule refuses with the same message;
+- the module's flow runs on a RunContext (module_utils/_context.py) with the task's check and diff mode and its
+  ``environment:`` keyword;
+- the result is shaped as AnsibleModule's exit_json and fail_json shape it (``invocation``, ``warnings``, ``failed``
+  and ``msg``), masked with the no_log values of the options and the credential's secrets.
+
+Anything else (another host or interpreter, become, async, ENTRA_B2C_IN_PROCESS=false) runs the module the usual
+way, and -vvv says why. No ansible-core release is singled out: the worker path uses nothing a release may take away
+without a deprecation.
 """
 
 from __future__ import annotations
 
 import contextlib
-import importlib
-import inspect
-import io
 import json
 import os
-import re
 import shutil
 import sys
 import traceback
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from ansible import constants as C
-from ansible.module_utils import basic
+from ansible.errors import AnsibleError
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.module_utils.common.parameters import remove_values
+from ansible.module_utils.errors import UnsupportedError
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
-from ansible.release import __version__ as ANSIBLE_CORE_VERSION
 from ansible.utils.display import Display
+from ansible.utils.unsafe_proxy import wrap_var
+
+from ansible_collections.entra.b2c.plugins.module_utils._auth import CERT_PASSWORD_ENV, CREDENTIAL_KINDS
+from ansible_collections.entra.b2c.plugins.module_utils._context import RunContext, outcome
+from ansible_collections.entra.b2c.plugins.module_utils._module import full_argument_spec, raw_secrets, validator_rules
 
 display = Display()
 
 IN_PROCESS_ENV = "ENTRA_B2C_IN_PROCESS"
-# The ansible-core minors whose internals the worker path is proven on: `make test` runs the unit and end-to-end
-# tests of the worker path on each of them. Any other release, a newer one or devel included, gets module processes.
-WORKER_PATH_MINORS = ("2.16", "2.17", "2.18", "2.19", "2.20", "2.21")
 # Modules without metadata use this AnsiballZ serialization profile (ansible-core 2.19 and later).
 SERIALIZATION_PROFILE = "legacy"
 # Interpreter settings that ask for discovery rather than naming a Python: on the controller that is the worker's own.
 DISCOVERY_MODES = ("auto", "auto_silent", "auto_legacy", "auto_legacy_silent")
-# What the self-check sends through the argument encoding and the result parsing.
-CANNED_ARGUMENTS = {"entra_b2c_probe": "arguments \u2713", "_ansible_check_mode": True}
-CANNED_RESULT = {"changed": False, "entra_b2c_probe": "result \u2713", "warnings": []}
-
-
-def worker_path_release_gap(version: str | None = None) -> str:
-    """Why this ansible-core release (the running one by default) is not one the worker path is proven on, or ""."""
-    version = version or ANSIBLE_CORE_VERSION
-    match = re.match(r"(\d+)\.(\d+)", version)
-    minor = "%s.%s" % match.groups() if match else version
-    if "dev" in version:
-        return "ansible-core %s is a development build; the worker path runs only on the tested releases %s" % (
-            version, ", ".join(WORKER_PATH_MINORS))
-    if minor not in WORKER_PATH_MINORS:
-        return "ansible-core %s is not among the releases the worker path is tested on (%s)" % (
-            version, ", ".join(WORKER_PATH_MINORS))
-    return ""
+# ansible-core 2.19 and later return a module's `invocation` only when this setting asks for it; before, always.
+INJECT_INVOCATION = "INJECT_INVOCATION"
 
 
 def same_interpreter(path: str, current: str = sys.executable) -> bool:
@@ -92,24 +83,119 @@ def _environment_root(path: str) -> str | None:
     return os.path.realpath(root) if os.path.isfile(os.path.join(root, "pyvenv.cfg")) else None
 
 
+def as_sent(arguments: Mapping) -> dict:
+    """The arguments as AnsiballZ hands them to a module process: JSON through ansible-core's module encoder."""
+    try:  # ansible-core 2.19 and later: serialization profiles
+        from ansible.module_utils.common.json import Direction, get_module_encoder  # pylint: disable=import-outside-toplevel
+
+        text = json.dumps(dict(arguments), cls=get_module_encoder(SERIALIZATION_PROFILE, Direction.CONTROLLER_TO_MODULE))
+    except ImportError:
+        from ansible.module_utils.common.json import AnsibleJSONEncoder  # pylint: disable=import-outside-toplevel
+
+        text = json.dumps(dict(arguments), cls=AnsibleJSONEncoder, vault_to_text=True)
+    return json.loads(text)
+
+
+def no_log_values(spec: Mapping, params: Mapping | None) -> set:
+    """The values of the options marked no_log (in suboptions too), as AnsibleModule masks them."""
+    found: set = set()
+    for name, option in spec.items():
+        value = (params or {}).get(name)
+        if value is None:
+            continue
+        if option.get("no_log"):
+            found.update(_leaves(value))
+        if option.get("options"):
+            for item in value if isinstance(value, list) else [value]:
+                if isinstance(item, Mapping):
+                    found |= no_log_values(option["options"], item)
+    found.discard("")
+    return found
+
+
+def _leaves(value) -> set:
+    if isinstance(value, Mapping):
+        return {leaf for item in value.values() for leaf in _leaves(item)}
+    if isinstance(value, (list, tuple, set)):
+        return {leaf for item in value for leaf in _leaves(item)}
+    return {str(value)} if not isinstance(value, bool) else set()
+
+
+def worker_result(module_name: str, module_spec: Mapping, flow: Callable, arguments: Mapping, check_mode: bool,
+                  diff: bool, inject_invocation: bool = True) -> dict:
+    """What a module process would print, as a dict: the arguments validated against the module's spec, the flow run,
+    the result shaped and masked as AnsibleModule's exit_json / fail_json do it."""
+    spec = full_argument_spec(module_spec)
+    validation = ArgumentSpecValidator(spec, **validator_rules(module_spec)).validate(arguments)
+    params = validation.validated_parameters
+    secrets = no_log_values(spec, params)
+    if validation.error_messages:
+        message = validation.errors.msg
+        if isinstance(validation.errors[0], UnsupportedError):
+            message = f"Unsupported parameters for ({module_name}) module: {message}"
+        result = {"failed": True, "msg": message}
+    else:
+        run = RunContext(params, check_mode=check_mode, diff=diff, mask=secrets.add)
+        result = outcome(flow, run)
+        if result.get("failed"):  # as fail_json: failed and msg after the fields
+            result = {**{name: value for name, value in result.items() if name not in ("failed", "msg")},
+                      "failed": True, "msg": result["msg"]}
+        if run.warnings:
+            result["warnings"] = list(run.warnings)
+    if result.get("failed"):
+        secrets |= raw_secrets(params)  # as GraphModule.fail_json: whatever validation got to
+    if inject_invocation:
+        result.setdefault("invocation", {"module_args": params})
+    return json.loads(json.dumps(remove_values(result, secrets)))
+
+
+def crash_result(module_name: str, exc: BaseException, arguments: Mapping) -> dict:
+    """An unexpected exception as a failed result: its type and message, and the traceback for -vvv / tracebacks.
+
+    A module process would never have our secrets in its traceback's locals either: the values of the secret options
+    (and of the credential environment variables) are masked.
+    """
+    secret_environment = [name for kind, _option, names in CREDENTIAL_KINDS if kind in ("client_secret", "access_token")
+                          for name in names] + list(CERT_PASSWORD_ENV)
+    secrets = raw_secrets(dict(arguments)) | {os.environ[name] for name in secret_environment if os.environ.get(name)}
+    message = "MODULE FAILURE in entra.b2c.%s (in the controller's worker process): %s: %s" % (
+        module_name, type(exc).__name__, exc)
+    return dict(failed=True, msg=remove_values(message, secrets), exception=remove_values(traceback.format_exc(), secrets))
+
+
+@contextlib.contextmanager
+def _environment(overrides: Mapping):
+    saved = {name: os.environ.get(name) for name in overrides}
+    os.environ.update({name: str(value) for name, value in overrides.items()})
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 class GraphAction(ActionBase):
     """Runs the entra.b2c module of the same name, in the worker process when it would run on the controller."""
 
     _supports_check_mode = True
     _supports_async = True
+    module: Any = None  # the module of the same name, with its MODULE_SPEC and FLOW (set by each action plugin)
 
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}
         result = super().run(tmp, task_vars)
         del tmp  # unused since ansible-core 2.10
-        why_not = self._why_not_in_process(task_vars) or self._machinery_fault()
+        why_not = self._why_not_in_process(task_vars)
         if why_not:
             display.vvv("entra.b2c: running %s as a module process: %s" % (self._module_name, why_not))
             result.update(self._execute_module(task_vars=task_vars))
             return result
         display.vvv("entra.b2c: running %s in the controller's worker process" % self._module_name)
-        # From here on there is no falling back: main() may already have added a key.
-        result.update(self._run_in_process(task_vars))
+        # From here on there is no falling back: the flow may already have added a key.
+        result.update(self._run_in_worker(task_vars))
         return result
 
     @property
@@ -120,9 +206,6 @@ class GraphAction(ActionBase):
         """Why the module must run as its own process here, or "" when the worker process can run it."""
         if not boolean(os.environ.get(IN_PROCESS_ENV, "true"), strict=False):
             return "%s is false" % IN_PROCESS_ENV
-        release_gap = worker_path_release_gap()
-        if release_gap:
-            return release_gap
         if getattr(self._connection, "transport", None) != "local":
             return "the connection is not local"
         if self._play_context.become:
@@ -130,7 +213,7 @@ class GraphAction(ActionBase):
         if self._task.async_val:
             return "the task is async"
         host_vars = task_vars
-        if self._task.delegate_to:  # the delegated host's interpreter, as ActionBase._configure_module picks it
+        if self._task.delegate_to:  # the delegated host's interpreter, as ActionBase picks it for the module
             host_vars = (task_vars.get("ansible_delegated_vars") or {}).get(self._task.delegate_to) or {}
         # ansible_python_interpreter, else ANSIBLE_PYTHON_INTERPRETER / interpreter_python, else discovery
         interpreter = C.config.get_config_value("INTERPRETER_PYTHON", variables=host_vars)
@@ -146,128 +229,34 @@ class GraphAction(ActionBase):
             return "the controller's Python has no requests"
         return ""
 
-    def _machinery_fault(self) -> str:
-        """Self-check of the ansible-core internals the worker path uses, on canned data, before any module code runs.
-
-        Returns why the check failed, or "" when arguments encode and decode as a module process receives them and a
-        printed result parses into a task result.
-        """
+    def _run_in_worker(self, task_vars: dict) -> dict:
+        environment = self._task_environment()
+        arguments = as_sent(self._task.args)
         try:
-            with _module_arguments(_encode_arguments(dict(CANNED_ARGUMENTS))), \
-                    contextlib.redirect_stdout(io.StringIO()):
-                decoded = basic._load_params()  # pylint: disable=protected-access
-            if decoded != CANNED_ARGUMENTS:
-                return "the argument encoding self-check failed: %r came back as %r" % (CANNED_ARGUMENTS, decoded)
-            parsed = self._parse_module_output(json.dumps(CANNED_RESULT), 0)
-            if not isinstance(parsed, Mapping) or parsed.get("entra_b2c_probe") != CANNED_RESULT["entra_b2c_probe"]:
-                return "the result parsing self-check failed: %r came back as %r" % (CANNED_RESULT, parsed)
-        except BaseException as exc:  # pylint: disable=broad-exception-caught  # SystemExit too: AnsibleModule's way out
-            return "the self-check of ansible-core's module machinery failed (%s: %s)" % (type(exc).__name__, exc)
-        return ""
+            module = self.module
+            with _environment(environment):  # credentials and fallbacks read it, as in a module process
+                result = worker_result(self._task.action, module.MODULE_SPEC, module.FLOW, arguments,
+                                       check_mode=self._task.check_mode, diff=self._task.diff,
+                                       inject_invocation=self._inject_invocation(task_vars))
+        except Exception as exc:  # pylint: disable=broad-exception-caught  # what a module process reports for a crash
+            result = crash_result(self._module_name, exc, arguments)
+        return wrap_var(result)  # module results are never templated
 
-    def _run_in_process(self, task_vars: dict) -> dict:
-        module_args = dict(self._task.args)
-        self._update_module_args(self._task.action, module_args, task_vars)
-        environment: dict = {}
-        self._compute_environment_string(environment)  # the task's `environment:` keyword, as a module would see it
-        stdout, exit_code = _run_main(self._module_name, module_args, environment)
-        return self._parse_module_output(stdout, exit_code)
+    def _task_environment(self) -> dict:
+        """The task's `environment:` keyword (play, block and task merged, templated), as a module process gets it."""
+        environments = self._task.environment or []
+        merged: dict = {}
+        for environment in environments if isinstance(environments, list) else [environments]:
+            if not environment:
+                continue
+            templated = self._templar.template(environment)
+            if not isinstance(templated, Mapping):
+                raise AnsibleError("environment must be a dictionary, received %s (%s)" % (templated, type(templated)))
+            merged.update(templated)
+        return merged
 
-    def _parse_module_output(self, stdout: str, exit_code: int) -> dict:
-        """The module's printed result through ActionBase's own parsing, as _execute_module does it."""
-        output = dict(rc=exit_code, stdout=stdout, stdout_lines=stdout.splitlines(), stderr="", stderr_lines=[])
-        if "profile" in inspect.signature(self._parse_returned_data).parameters:  # 2.19+: the decoder is chosen by name
-            parsed = self._parse_returned_data(output, SERIALIZATION_PROFILE)
-        else:
-            parsed = self._parse_returned_data(output)
-        # What comes back decides the rest, not the signature: a task result object (2.21) or a dict (2.16-2.20).
-        if hasattr(parsed, "as_result_dict"):
-            parsed.remove_internal_keys()
-            return parsed.as_result_dict(for_round_trip=True)
-        from ansible.vars.clean import remove_internal_keys  # pylint: disable=import-outside-toplevel
-        from ansible.utils.unsafe_proxy import wrap_var  # pylint: disable=import-outside-toplevel
-
-        remove_internal_keys(parsed)
-        return wrap_var(parsed)  # module results are never templated, as _execute_module marks them
-
-
-def _encode_arguments(module_args: dict) -> bytes:
-    """The arguments as AnsiballZ hands them to a module process (vaulted values decrypted on the way)."""
-    try:  # ansible-core 2.19 and later: serialization profiles
-        from ansible.module_utils.common.json import Direction, get_module_encoder  # pylint: disable=import-outside-toplevel
-
-        encoder = get_module_encoder(SERIALIZATION_PROFILE, Direction.CONTROLLER_TO_MODULE)
-        text = json.dumps(dict(ANSIBLE_MODULE_ARGS=module_args), cls=encoder)
-    except ImportError:
-        from ansible.module_utils.common.json import AnsibleJSONEncoder  # pylint: disable=import-outside-toplevel
-
-        text = json.dumps(dict(ANSIBLE_MODULE_ARGS=module_args), cls=AnsibleJSONEncoder, vault_to_text=True)
-    return text.encode("utf-8")
-
-
-@contextlib.contextmanager
-def _module_arguments(encoded_arguments: bytes):
-    """Hand the arguments to AnsibleModule as AnsiballZ does, and take them back afterwards."""
-    basic._ANSIBLE_ARGS = encoded_arguments  # pylint: disable=protected-access
-    basic._ANSIBLE_PROFILE = SERIALIZATION_PROFILE  # pylint: disable=protected-access
-    try:
-        yield
-    finally:
-        basic._ANSIBLE_ARGS = None  # pylint: disable=protected-access
-        basic._ANSIBLE_PROFILE = None  # pylint: disable=protected-access
-        basic._PARSED_MODULE_ARGS = None  # pylint: disable=protected-access  # 2.19+: a copy of the arguments
-
-
-@contextlib.contextmanager
-def _environment(overrides: dict):
-    saved = {name: os.environ.get(name) for name in overrides}
-    os.environ.update({name: str(value) for name, value in overrides.items()})
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
-def _load_module(module_name: str):
-    return importlib.import_module("ansible_collections.entra.b2c.plugins.modules." + module_name)
-
-
-def _run_main(module_name: str, module_args: dict, environment: dict) -> tuple:
-    """Run the module's main() as AnsiballZ would; return what it printed and its exit code."""
-    printed = io.StringIO()
-    exit_code = 0
-    try:
-        with _module_arguments(_encode_arguments(module_args)), _environment(environment), \
-                contextlib.redirect_stdout(printed):
-            _load_module(module_name).main()
-    except SystemExit as exc:  # exit_json and fail_json end the module this way
-        exit_code = exc.code if isinstance(exc.code, int) else 1
-    except Exception as exc:  # pylint: disable=broad-exception-caught  # what a module process reports for a crash
-        return _crash_report(module_name, exc, module_args), 1
-    return printed.getvalue(), exit_code
-
-
-def _crash_report(module_name: str, exc: Exception, module_args: dict) -> str:
-    """An unexpected exception as a failed result: its type and message, and the traceback for -vvv / tracebacks.
-
-    A module process would not mask anything here, but it would never have our secrets in its traceback's locals
-    either: values of the secret options (and of the credential environment variables) are masked all the same.
-    """
-    from ansible.module_utils.common.parameters import remove_values  # pylint: disable=import-outside-toplevel
-    # pylint: disable-next=import-outside-toplevel
-    from ansible_collections.entra.b2c.plugins.module_utils._auth import CERT_PASSWORD_ENV, CREDENTIAL_KINDS
-    from ansible_collections.entra.b2c.plugins.module_utils._module import SECRET_OPTIONS  # pylint: disable=import-outside-toplevel
-
-    secret_environment = [name for kind, _option, names in CREDENTIAL_KINDS if kind in ("client_secret", "access_token")
-                          for name in names] + list(CERT_PASSWORD_ENV)
-    secrets = {value for name, value in module_args.items() if name in SECRET_OPTIONS and isinstance(value, str)}
-    secrets.update(os.environ[name] for name in secret_environment if os.environ.get(name))
-    secrets.discard("")
-    message = "MODULE FAILURE in entra.b2c.%s (in the controller's worker process): %s: %s" % (
-        module_name, type(exc).__name__, exc)
-    return json.dumps(dict(failed=True, msg=remove_values(message, secrets),
-                           exception=remove_values(traceback.format_exc(), secrets)))
+    @staticmethod
+    def _inject_invocation(task_vars: dict) -> bool:
+        if INJECT_INVOCATION not in C.config.get_configuration_definitions():
+            return True  # ansible-core 2.16 to 2.18: a module process always returns its invocation
+        return boolean(C.config.get_config_value(INJECT_INVOCATION, variables=task_vars), strict=False)

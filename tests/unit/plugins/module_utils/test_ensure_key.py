@@ -29,6 +29,7 @@ from ansible_collections.entra.b2c.plugins.module_utils._certs import (
     thumbprint,
 )
 from ansible_collections.entra.b2c.plugins.module_utils._ensure_key import KeyTarget, ensure_key, key_target
+from ansible_collections.entra.b2c.plugins.module_utils._errors import TaskFailed
 from ansible_collections.entra.b2c.plugins.module_utils._graph import (
     REPLICATION_BUDGET,
     REPLICATION_MAX_ATTEMPTS,
@@ -301,9 +302,10 @@ def test_a_lost_answer_beside_a_valid_key_finds_the_new_key_not_the_one_held_bef
 def test_a_lost_answer_with_no_key_landed_fails_without_sending_again():
     client = FakeClient({"id": KEYSET, "keys": [rsa_key("expired", exp=NOW - DAY)]})
     client.answer = "lost-unlanded"
-    with pytest.raises(GraphError) as caught:
+    with pytest.raises(TaskFailed) as caught:  # Graph's refusal, with the result of what was done
         ensure_key(FakeRun(client), target())
     assert len(client.adds) == 1
+    assert isinstance(caught.value.__cause__, GraphError)
     assert caught.value.result["changed"] is False
 
 
@@ -360,7 +362,7 @@ def test_the_replication_wait_is_reported():
 def test_a_set_that_existed_gets_no_replication_budget():
     client = FakeClient({"id": KEYSET, "keys": []})
     client.refusals = 1  # missing now: deleted meanwhile, so not waited for
-    with pytest.raises(GraphError) as caught:
+    with pytest.raises(TaskFailed) as caught:  # Graph's refusal, with the result of what was done
         ensure_key(FakeRun(client), target())
     assert ("replication_budget",) not in client.events
     assert client.adds[0][3] is None
@@ -478,8 +480,9 @@ def test_a_failed_add_after_creating_the_key_set_reports_the_new_set():
     client = FakeClient()
     client.failure = GraphError("Bad request", status=400, code="AADB2C99999")
     run = FakeRun(client, diff=True)
-    with pytest.raises(GraphError) as caught:
+    with pytest.raises(TaskFailed) as caught:  # Graph's refusal, with the result of what was done
         ensure_key(run, target())
+    assert isinstance(caught.value.__cause__, GraphError)
     assert caught.value.result["changed"] is True
     assert caught.value.result["keyset"] == "B2C_1A_Signing"
     assert caught.value.result["reason"] == "keyset_missing"
@@ -494,8 +497,9 @@ def test_a_failed_add_after_creating_the_key_set_reports_the_new_set():
 def test_a_failed_add_to_a_set_that_existed_reports_no_change(make_target, held):
     client = FakeClient({"id": KEYSET, "keys": [held]})
     client.failure = GraphError("Bad request", status=400, code="AADB2C99999")
-    with pytest.raises(GraphError) as caught:
+    with pytest.raises(TaskFailed) as caught:  # Graph's refusal, with the result of what was done
         ensure_key(FakeRun(client), make_target())
+    assert isinstance(caught.value.__cause__, GraphError)
     assert caught.value.result["changed"] is False
     assert caught.value.result["keyset"] == KEYSET
     assert_no_private_material(caught.value.result)
@@ -504,8 +508,9 @@ def test_a_failed_add_to_a_set_that_existed_reports_no_change(make_target, held)
 def test_a_new_set_that_never_replicates_reports_the_wait_and_the_new_set():
     client = FakeClient()
     client.refusals = 1000
-    with pytest.raises(GraphError) as caught:
+    with pytest.raises(TaskFailed) as caught:  # Graph's refusal, with the result of what was done
         ensure_key(FakeRun(client), target())
+    assert isinstance(caught.value.__cause__, GraphError)
     assert caught.value.result["changed"] is True
     assert caught.value.result["replication_wait"] == round(sum(client.sleeps), 1) > 0
     assert len(client.adds) == 1

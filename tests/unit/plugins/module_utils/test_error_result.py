@@ -12,7 +12,8 @@ import requests
 
 from ansible_collections.entra.b2c.plugins.module_utils._graph import GraphError
 from ansible_collections.entra.b2c.plugins.module_utils._keys import KeyInputError
-from ansible_collections.entra.b2c.plugins.module_utils._module import GraphModule, error_result, first_error
+from ansible_collections.entra.b2c.plugins.module_utils._context import RunContext, error_result, first_error, outcome
+from ansible_collections.entra.b2c.plugins.module_utils._errors import TaskFailed
 
 from ansible_collections.entra.b2c.tests.unit.plugins.module_utils.test_graph import FakeResponse, client
 
@@ -69,43 +70,33 @@ def test_first_error_is_the_first_failed_entry_that_has_one():
     assert first_error([{"failed": True, "msg": "x"}, {"changed": True}]) == {}
 
 
-class RecordingModule:
-    """What GraphModule.run calls on its module: fail_json and exit_json, recorded."""
-
-    def __init__(self):
-        self.calls = []
-
-    def fail_json(self, **result):
-        self.calls.append(("fail", result))
-        raise SystemExit(1)  # as AnsibleModule.fail_json ends the module
-
-    def exit_json(self, **result):
-        self.calls.append(("exit", result))
-
-
-def test_run_returns_error_beside_msg_and_the_facts_of_what_was_done():
+def test_outcome_returns_error_beside_msg_and_the_facts_of_what_was_done():
     error = failure_of(FakeResponse(403, {"error": {"code": "Authorization_RequestDenied", "message": "Denied.",
                                                     "innerError": {"request-id": "rid", "date": "2026-12-07T10:59:12"}}}))
-    error.result = {"changed": False, "keyset": "B2C_1A_Signing"}
 
-    def body(_module):
-        raise error
+    def flow(_run):
+        raise TaskFailed(str(error), {"changed": False, "keyset": "B2C_1A_Signing"}, cause=error) from error
 
-    module = RecordingModule()
-    with pytest.raises(SystemExit):
-        GraphModule.run(module, body)
-    kind, result = module.calls[0]
-    assert kind == "fail" and result["msg"] == str(error)
-    assert result["keyset"] == "B2C_1A_Signing"
+    result = outcome(flow, RunContext({}))
+    assert result["failed"] is True and result["msg"] == str(error)
+    assert result["keyset"] == "B2C_1A_Signing" and result["changed"] is False
     assert result["error"] == {"status": 403, "code": "Authorization_RequestDenied", "message": "Denied.", "request_id": "rid",
                                "date": "2026-12-07T10:59:12"}
 
 
-def test_run_adds_no_error_for_bad_input():
-    def body(_module):
+def test_outcome_adds_no_error_for_bad_input():
+    def flow(_run):
         raise KeyInputError("exp: give a date")
 
-    module = RecordingModule()
-    with pytest.raises(SystemExit):
-        GraphModule.run(module, body)
-    assert module.calls[0][0] == "fail" and "error" not in module.calls[0][1]
+    result = outcome(flow, RunContext({}))
+    assert result == {"failed": True, "msg": "exp: give a date"}
+
+
+def test_outcome_returns_what_the_flow_returns_and_lets_a_crash_through():
+    assert outcome(lambda run: {"changed": run.check_mode}, RunContext({}, check_mode=True)) == {"changed": True}
+
+    def crashing(_run):
+        raise ZeroDivisionError("a bug, not the user's to fix")
+
+    with pytest.raises(ZeroDivisionError):  # a crash is reported with its traceback by the door, not as msg
+        outcome(crashing, RunContext({}))

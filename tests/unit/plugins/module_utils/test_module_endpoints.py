@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 import pytest
-from ansible_collections.entra.b2c.plugins.module_utils._module import _endpoint_override
+from ansible_collections.entra.b2c.plugins.module_utils._context import _endpoint_override
 
 VARIABLE = "AZURE_GRAPH_ENDPOINT"
 

@@ -126,12 +126,14 @@ def test_an_error_that_is_not_graphs_is_not_swallowed():
 
 
 class FakeTenant:
-    """module.policies of a tenant holding `stored` (id -> XML): records each read."""
+    """A run context whose policy API is a tenant holding `stored` (id -> XML): records each read."""
 
     def __init__(self, stored):
         self.stored = stored
         self.reads = []
-        self.policies = self
+
+    def api(self, _factory):
+        return self
 
     def get_xml(self, policy_id):
         self.reads.append(policy_id)

@@ -1,0 +1,175 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) entra.b2c contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""What a flow sees of its task run, whichever door it came through: a module process or the controller's worker.
+
+Internal use only: this module may change without notice.
+
+A flow takes a RunContext (validated options, check and diff mode, one clock read, warnings, the Graph connection)
+and returns the task's result or raises a UserError; ``outcome`` is the one place that turns those errors into a
+failed result. Neither knows AnsibleModule: GraphModule (_module.py) and the action plugin (plugin_utils/_in_process.py)
+each build a context and report the outcome their own way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import time
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, TypeVar
+
+from ansible_collections.entra.b2c.plugins.module_utils._auth import (
+    AuthError,
+    TokenProvider,
+    default_ca_bundle,
+    endpoint_root,
+    resolve_cloud,
+    resolve_credential,
+)
+from ansible_collections.entra.b2c.plugins.module_utils._errors import TaskFailed, UserError
+from ansible_collections.entra.b2c.plugins.module_utils._graph import GraphClient, GraphSession
+from ansible_collections.entra.b2c.plugins.module_utils._lock import machine_lock
+from ansible_collections.entra.b2c.plugins.module_utils._token_cache import TokenCache
+
+# Endpoint overrides from the environment: azure-identity's name for the authority host, and the same form for Graph.
+GRAPH_ENDPOINT_ENV = "AZURE_GRAPH_ENDPOINT"
+AUTHORITY_HOST_ENV = "AZURE_AUTHORITY_HOST"
+# A host name or address with an optional port and nothing else: https is meant. Anything else goes to endpoint_root
+# as given, which refuses it with its message.
+_BARE_HOST = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,5})?/?", re.ASCII)
+MAX_TIMEOUT = 3600
+
+Api = TypeVar("Api")
+
+
+def _endpoint_override(params: Mapping, option: str, variable: str, environ: Mapping) -> tuple:
+    """(value, how messages name it) of an endpoint option: the argument, else its environment variable, else None.
+
+    A bare host (``login.microsoftonline.us``, the form of azure-identity's AZURE_AUTHORITY_HOST values) means https.
+    """
+    value, origin = params.get(option), option
+    if not value and environ.get(variable, "").strip():
+        value, origin = environ[variable], f"{option} (from {variable})"
+    if not value:
+        return None, origin
+    value = str(value).strip()
+    return ("https://" + value if _BARE_HOST.fullmatch(value) else value), origin
+
+
+class RunContext:
+    """One task run: its validated options, check and diff mode, the run's single `now`, warnings, and Graph.
+
+    `warn` and `mask` are the door's: a module process warns and masks through AnsibleModule, the worker collects.
+    """
+
+    def __init__(self, params: Mapping, check_mode: bool = False, diff: bool = False,
+                 warn: Callable[[str], None] | None = None, mask: Callable[[str], None] | None = None,
+                 environ: Mapping | None = None, now: int | None = None):
+        self.params = params
+        self.check_mode = bool(check_mode)
+        self.diff = bool(diff)
+        self.now = int(time.time()) if now is None else now  # one clock read: every decision of the run uses it
+        self.warnings: list = []
+        self._warn = warn
+        self._mask = mask
+        self._environ = os.environ if environ is None else environ
+        self._client: GraphClient | None = None
+        self._apis: dict = {}
+
+    def warn(self, message: str) -> None:
+        self.warnings.append(message)
+        if self._warn is not None:
+            self._warn(message)
+
+    def mask(self, value: str) -> None:
+        """Never show this value (a secret from the environment, a private key given where a certificate was)."""
+        if self._mask is not None and value:
+            self._mask(value)
+
+    def connect(self) -> GraphClient:
+        """Resolve credentials, cloud and endpoints (no network yet); the token is acquired on first request."""
+        if self._client is None:
+            params, environ = self.params, self._environ
+            credential = resolve_credential(params, environ)
+            for secret in credential.secrets():
+                self.mask(secret)  # values from the environment are masked like no_log arguments
+            cloud = resolve_cloud(params.get("cloud"))
+            graph_endpoint, graph_origin = _endpoint_override(params, "graph_endpoint", GRAPH_ENDPOINT_ENV, environ)
+            graph_root = endpoint_root(graph_endpoint, graph_origin, params["allow_http"]) if graph_endpoint else (
+                cloud.graph_root)
+            if graph_root.startswith("http://"):
+                self.warn(f"graph_endpoint {graph_root} is plain http: tokens and key facts travel unencrypted")
+            authority, authority_origin = _endpoint_override(params, "authority_host", AUTHORITY_HOST_ENV, environ)
+            authority_host = endpoint_root(authority, authority_origin) if authority else cloud.authority_host
+            timeout = params["timeout"]
+            if not (timeout is not None and 0 < timeout <= MAX_TIMEOUT):  # also refuses nan and inf
+                raise AuthError(f"timeout: {timeout!r} must be a number of seconds above 0 and at most {MAX_TIMEOUT}")
+            cache_path = params.get("token_cache")
+            if cache_path and os.path.isdir(cache_path):
+                raise AuthError(f"token_cache: {cache_path} is a directory; give the path of a file in it, such as "
+                                f"{os.path.join(cache_path, 'tokens.json')}")
+            session = GraphSession(self._tls_verify(), timeout)
+            cache = TokenCache(cache_path) if cache_path else None
+            tokens = TokenProvider(credential, cloud, authority_host, session, timeout, cache=cache)
+            self._client = GraphClient(session, graph_root, tokens, tenant=credential.tenant_id)
+        return self._client
+
+    def api(self, factory: Callable[[GraphClient], Api]) -> Api:
+        """The run's one instance of an API over the connection (the policy or the app registrations API)."""
+        if factory not in self._apis:
+            self._apis[factory] = factory(self.connect())
+        return self._apis[factory]
+
+    def _tls_verify(self) -> Any:
+        if not self.params["validate_certs"]:
+            self.warn("validate_certs is false: TLS certificates of Graph and the authority are not verified; "
+                      "use ca_path for a private CA instead")
+            try:
+                import urllib3  # pylint: disable=import-outside-toplevel
+                urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)  # warned once, above
+            except ImportError:  # pragma: no cover - requests always brings urllib3
+                pass
+            return False
+        ca_path = default_ca_bundle(self.params.get("ca_path"), self._environ)
+        if ca_path and not os.path.exists(ca_path):
+            raise AuthError(f"ca_path: {ca_path} does not exist")
+        return ca_path or True
+
+    @contextlib.contextmanager
+    def keyset_lock(self, keyset_id: str) -> Iterator[None]:
+        """Serialize read-decide-write on one key set of one tenant among the runs of this machine (see _lock.py)."""
+        with machine_lock(self.connect().keyset_identity(keyset_id)):
+            yield
+
+
+def error_result(exc: BaseException) -> dict:
+    """``{"error": {status, code, message, request_id, date}}`` when Graph answered the failed request, else ``{}``:
+    what a failed task (or a failed entry of a batch) returns beside ``msg`` for playbooks to test."""
+    facts = exc.graph_error() if isinstance(exc, UserError) else None
+    return {"error": facts} if facts is not None else {}
+
+
+def first_error(entries: list) -> dict:
+    """The task-level ``error`` of a batch: the first failed entry's, in the entries' order; ``{}`` when none has one."""
+    for entry in entries:
+        if isinstance(entry, dict) and entry.get("failed") and entry.get("error") is not None:
+            return {"error": entry["error"]}
+    return {}
+
+
+def failure(exc: UserError) -> dict:
+    """The failed result of an error: the fields it carries, ``failed``, ``msg`` and Graph's ``error``."""
+    carried = exc.result if isinstance(exc, TaskFailed) else {}
+    return {**carried, "failed": True, "msg": str(exc), **error_result(exc)}
+
+
+def outcome(flow: Callable[[RunContext], dict], run: RunContext) -> dict:
+    """The task's result: what the flow returned, or its failure. The one place errors become failures."""
+    try:
+        return flow(run)
+    except UserError as exc:
+        return failure(exc)
