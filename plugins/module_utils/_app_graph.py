@@ -9,7 +9,7 @@ collection's one Graph client.
 Internal use only: this module may change without notice.
 
 Reads and PATCHes go through ``GraphClient.request`` (retried when throttled, unavailable or unanswered); creates
-through ``GraphClient.create_once``, which reads the tenant after a lost answer instead of creating a second object.
+through ``GraphClient.post_once``, which reads the tenant after a lost answer instead of creating a second object.
 A 403 names the application permission the call needs.
 """
 
@@ -54,17 +54,10 @@ class AppGraph:
         self.client = client
 
     def _list(self, path: str, hint: str) -> list[dict]:
-        items: list[dict] = []
-        next_path: str | None = path
-        while next_path:
-            try:
-                page = self.client.request_json("GET", next_path) or {}
-            except GraphError as exc:
-                raise _explained(exc, hint) from None
-            items.extend(item for item in page.get("value") or [] if isinstance(item, dict))
-            link = page.get("@odata.nextLink")
-            next_path = self.client._relative(link) if link else None  # pylint: disable=protected-access
-        return items
+        try:
+            return self.client.list_items(path)
+        except GraphError as exc:
+            raise _explained(exc, hint) from None
 
     # -- applications --
     def applications_named(self, display_name: str) -> list[dict]:
@@ -75,7 +68,7 @@ class AppGraph:
 
     def create_application(self, body: dict, landed: Callable[[], dict | None]) -> dict:
         try:
-            return self.client.create_once(APPLICATIONS, body, landed)
+            return self.client.post_once(APPLICATIONS, body, landed, read_conflict=True)
         except GraphError as exc:
             raise _explained(exc, APP_WRITE_HINT) from None
 
@@ -92,7 +85,8 @@ class AppGraph:
 
     def create_service_principal(self, app_id: str) -> dict:
         try:
-            return self.client.create_once(SERVICE_PRINCIPALS, {"appId": app_id}, lambda: self.service_principal(app_id))
+            return self.client.post_once(SERVICE_PRINCIPALS, {"appId": app_id}, lambda: self.service_principal(app_id),
+                                         read_conflict=True)
         except GraphError as exc:
             raise _explained(exc, APP_WRITE_HINT) from None
 
@@ -107,7 +101,7 @@ class AppGraph:
                          and str(grant.get("resourceId", "")).lower() == body["resourceId"].lower()), None)
 
         try:
-            return self.client.create_once(GRANTS, body, landed)
+            return self.client.post_once(GRANTS, body, landed, read_conflict=True)
         except GraphError as exc:
             raise _explained(exc, GRANT_HINT) from None
 

@@ -26,6 +26,7 @@ from typing import Any
 
 from ansible.module_utils.basic import missing_required_lib
 
+from ansible_collections.entra.b2c.plugins.module_utils._files import FileTooLarge, read_bounded
 from ansible_collections.entra.b2c.plugins.module_utils._keys import (
     KeyInputError,
     KeyRequest,
@@ -163,14 +164,13 @@ def decode_base64(text: Any, option: str) -> bytes:
 def read_file(path: str, option: str) -> bytes:
     """A certificate or bundle file's bytes (at most MAX_FILE_BYTES)."""
     try:
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_FILE_BYTES + 1)
+        data = read_bounded(path, MAX_FILE_BYTES)
+    except FileTooLarge:
+        raise CertificateError(f"{option}: {path} is larger than {MAX_FILE_BYTES} bytes; it is not a certificate file",
+                               option=option) from None
     except OSError as exc:
         raise CertificateError(f"{option}: cannot read {path} ({exc.strerror or exc.__class__.__name__})",
                                option=option) from None
-    if len(data) > MAX_FILE_BYTES:
-        raise CertificateError(f"{option}: {path} is larger than {MAX_FILE_BYTES} bytes; it is not a certificate file",
-                               option=option)
     if not data.strip():
         raise CertificateError(f"{option}: {path} is empty", option=option)
     return data

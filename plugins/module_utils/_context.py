@@ -19,7 +19,8 @@ import contextlib
 import os
 import re
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from ansible_collections.entra.b2c.plugins.module_utils._auth import (
@@ -44,6 +45,8 @@ _BARE_HOST = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,5
 MAX_TIMEOUT = 3600
 
 Api = TypeVar("Api")
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 def _endpoint_override(params: Mapping, option: str, variable: str, environ: Mapping) -> tuple:
@@ -142,8 +145,16 @@ class RunContext:
     @contextlib.contextmanager
     def keyset_lock(self, keyset_id: str) -> Iterator[None]:
         """Serialize read-decide-write on one key set of one tenant among the runs of this machine (see _lock.py)."""
-        with machine_lock(self.connect().keyset_identity(keyset_id)):
+        with machine_lock(self.connect().identity(keyset_id)):
             yield
+
+
+def in_parallel(function: Callable[[T], R], items: Sequence[T], parallel: int) -> list[R]:
+    """function over items, up to `parallel` at a time, results in the items' order."""
+    if len(items) <= 1:
+        return [function(item) for item in items]
+    with ThreadPoolExecutor(max_workers=min(parallel, len(items))) as pool:
+        return list(pool.map(function, items))
 
 
 def error_result(exc: BaseException) -> dict:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from ansible_collections.entra.b2c.plugins.module_utils._context import RunContext
 from ansible_collections.entra.b2c.plugins.module_utils._errors import TaskFailed
 from ansible_collections.entra.b2c.plugins.module_utils._graph import GraphError
+from ansible_collections.entra.b2c.plugins.module_utils._keyset_graph import KeysetGraph
 from ansible_collections.entra.b2c.plugins.module_utils._keys import (
     KeyInputError,
     KeyRule,
@@ -71,7 +72,7 @@ def _refuse(refusal: str | None) -> None:
 
 
 def _ensure_locked(run: RunContext, target: KeyTarget, unexpiring: list) -> dict:
-    client, rule, now = run.connect(), target.rule, run.now
+    client, rule, now = run.api(KeysetGraph), target.rule, run.now
     keyset = client.get_keyset(target.keyset_id)
     before_id = keyset["id"] if keyset else None
     keys_before = keys = keys_of(keyset)

@@ -3,17 +3,18 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""The one Microsoft Graph client of the collection: retries, throttling and error translation.
+"""The transport to Microsoft Graph: tokens, retries, throttling, TLS and errors, for every API of the collection.
 
 Internal use only: this module may change without notice.
 
-Three kinds of request, each with its own retry rule:
+Two kinds of request, each with its own retry rule:
 - idempotent requests (GET, PUT, DELETE, PATCH) through ``request``: sent again when throttled (429), unavailable (503,
-  504) or not answered, within one budget; any body and any answer, with JSON helpers on top (``request_json``);
-- the key-adding POSTs (``add_key``), which add a key each time one lands: reconciled with the key set, never sent again
-  without an answer; into a key set that is new (B2C has not replicated it yet), sent again while refused as missing;
-- the key set create (``create_keyset``), whose duplicate the service refuses with 409: read, then sent again.
-Every attempt carries a token; a rejected one (401) is refreshed once per request.
+  504) or not answered, within one budget; any body and any answer, with JSON helpers on top (``request_json``), one
+  pagination (``list_items``) and one commit-then-fail delete (``delete``);
+- writes whose every landing counts (a key POST adds a key each time; an app registration may be made twice) through
+  ``post_once``: reconciled with the state by reading, never sent again without an answer.
+Every attempt carries a token; a rejected one (401) is refreshed once per request. The APIs (_keyset_graph.py,
+_policy_graph.py, _app_graph.py) add what their own answers mean: permission hints, "not found" as None.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from typing import Callable
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 from ansible_collections.entra.b2c.plugins.module_utils._errors import UserError
 
@@ -66,11 +67,6 @@ JSON = "application/json"
 NOT_FOUND_CODES = ("AADB2C90073", "AADB2C95052")
 GENERIC_B2C_CODE = "AADB2C"
 GENERIC_NOT_FOUND_TEXTS = ("cannot be found", "is not created", "has not been created")
-
-PERMISSION_HINT = (
-    "the app registration needs the Microsoft Graph application permission TrustFrameworkKeySet.ReadWrite.All "
-    "(TrustFrameworkKeySet.Read.All is enough for reads) with admin consent in the B2C tenant; a signed-in admin also "
-    "needs the Entra role B2C IEF Keyset Administrator")
 
 
 class GraphError(UserError):
@@ -282,8 +278,7 @@ def _error_from_response(method: str, path: str, response) -> GraphError:
         date = inner.get("date")
     request_id = response.headers.get("request-id") or request_id
     text = f"Graph {method} {path} failed: {message or response.reason or 'no error message'}"
-    hint = PERMISSION_HINT if response.status_code == 403 else None
-    error = GraphError(text, status=response.status_code, code=code, request_id=request_id, hint=hint)
+    error = GraphError(text, status=response.status_code, code=code, request_id=request_id)
     error.graph_message = message if isinstance(message, str) else None
     error.date = str(date) if date else response.headers.get("Date")
     return error
@@ -373,8 +368,21 @@ class _Call:
             raise failure.error
 
 
+@dataclass(frozen=True)
+class Landing:
+    """How a write that may have landed is reconciled, in words: what is read, what may have happened, and what a
+    re-run does (a key POST reads the key set; a create reads the tenant)."""
+
+    read: str = "the tenant"
+    happened: str = "it may have been created"
+    nothing: str = "shows nothing new"
+    still: str = "create it"
+    rerun: str = "it reads the tenant first and creates only what is missing"
+
+
 class GraphClient:
-    """Graph beta requests of one tenant, with retries that never repeat a key-adding POST blindly."""
+    """Graph beta requests of one tenant: tokens, retries, budgets, TLS and errors. It knows no API: the key set,
+    policy and app registration APIs (KeysetGraph, PolicyGraph, AppGraph) send their requests through it."""
 
     def __init__(self, session, graph_root: str, tokens, tenant: str | None = None,
                  sleep: Callable[[float], None] = time.sleep, rand: Callable[[], float] = random.random):
@@ -389,10 +397,10 @@ class GraphClient:
         self.sleep = sleep
         self.rand = rand
 
-    def keyset_identity(self, keyset_id: str) -> str:
-        """What tells a key set apart from any other this machine may write: Graph root, tenant and id (B2C ids ignore
-        case)."""
-        return "\n".join((self.base_url, self.tenant or "", keyset_id.lower()))
+    def identity(self, name: str) -> str:
+        """What tells an object of this tenant apart from any other this machine may write: Graph root, tenant and
+        name (B2C ids ignore case)."""
+        return "\n".join((self.base_url, self.tenant or "", name.lower()))
 
     # -- idempotent requests ---------------------------------------------------------------------------------------
 
@@ -404,7 +412,7 @@ class GraphClient:
         budget, honouring Retry-After; TLS failures and any other answer raise GraphError at once.
         """
         if method not in IDEMPOTENT_METHODS:
-            raise ValueError(f"{method} is not idempotent: use add_key or create_keyset")
+            raise ValueError(f"{method} is not idempotent: use post_once")
         call = _Call(self, method, path, body.encode("utf-8") if isinstance(body, str) else body, content_type, accept)
         call.stream = stream  # the caller then reads the body, with read_capped
         while True:
@@ -417,32 +425,18 @@ class GraphClient:
 
     def request_json(self, method: str, path: str, body: dict | None = None) -> dict | None:
         """An idempotent request with a JSON body (if any) and a JSON answer (None for an empty one)."""
-        return _json_or_none(self.request(method, path, _json_bytes(body), JSON if body is not None else None))
+        return json_or_none(self.request(method, path, _json_bytes(body), JSON if body is not None else None))
 
-    # -- key sets --------------------------------------------------------------------------------------------------
-
-    @staticmethod
-    def keyset_path(keyset_id: str, suffix: str = "") -> str:
-        # The id is validated before use; quoting still guarantees it can never leave its path segment.
-        return "/trustFramework/keySets/" + quote(keyset_id, safe="") + suffix
-
-    def get_keyset(self, keyset_id: str) -> dict | None:
-        try:
-            return self.request_json("GET", self.keyset_path(keyset_id))
-        except GraphError as exc:
-            if exc.not_found:
-                return None
-            raise
-
-    def list_keysets(self) -> list:
-        keysets = []
-        path: str | None = "/trustFramework/keySets"
-        while path:
-            page = self.request_json("GET", path) or {}
-            keysets.extend(page.get("value") or [])
-            next_link = page.get("@odata.nextLink")
-            path = self._relative(next_link) if next_link else None
-        return keysets
+    def list_items(self, path: str) -> list[dict]:
+        """Every item of a collection, page after page as Graph links them (``@odata.nextLink``)."""
+        items: list[dict] = []
+        next_path: str | None = path
+        while next_path:
+            page = self.request_json("GET", next_path) or {}
+            items.extend(item for item in page.get("value") or [] if isinstance(item, dict))
+            link = page.get("@odata.nextLink")
+            next_path = self._relative(link) if link else None
+        return items
 
     @staticmethod
     def _relative(link: str) -> str:
@@ -452,146 +446,82 @@ class GraphClient:
             raise GraphError(f"Graph returned a nextLink that is not a beta API address: {link}")
         return parts.path[len("/beta"):] + ("?" + parts.query if parts.query else "")
 
-    def replication_budget(self) -> RetryBudget:
-        """The waiting allowed for a key set created moments ago to become usable (REPLICATION_BUDGET); `waited` tells
-        afterwards how long that took."""
-        return RetryBudget(self.sleep, self.rand, total=REPLICATION_BUDGET, max_attempts=REPLICATION_MAX_ATTEMPTS,
-                           cap=REPLICATION_PAUSE_CAP)
-
-    def create_keyset(self, name: str) -> dict:
-        """Create an empty key set; an existing one (created concurrently, or by an attempt that landed) is returned.
-
-        A duplicate create is refused (AADB2C95028), so resending is safe: after a failure that may have landed (no answer, or a
-        5xx answer) the set is read, and the POST sent again only if the set is not there.
-        """
-        call = _Call(self, "POST", "/trustFramework/keySets", _json_bytes({"id": name}), JSON, JSON)
-        while True:
-            outcome = call.attempt()
-            if not isinstance(outcome, Failure):
-                return _json_or_none(outcome) or {"id": name, "keys": []}
-            if outcome.error.already_exists:
-                return self._read_existing(name, outcome.error)
-            existing = self._landed_or_wait(call, outcome, lambda: self.get_keyset(name))
-            if existing is not None:
-                return existing
-
-    def _read_existing(self, name: str, refusal: GraphError) -> dict:
-        """Read a set the service says exists. Created moments ago (concurrently, or by an attempt of ours that
-        landed), it may not read yet while B2C replicates it: read again within the replication budget."""
-        replication = self.replication_budget()
-        while True:
-            existing = self.get_keyset(name)
-            if existing is not None:
-                return existing
-            gave_up = replication.wait_or_give_up(None, transport=False)
-            if gave_up:
-                refusal.retries = (f"yet reading it answers that it does not exist ({gave_up}): it was deleted "
-                                   f"meanwhile, or B2C has not finished creating it; run the task again in a few minutes")
-                raise refusal
-
-    def delete_keyset(self, keyset_id: str) -> bool:
-        """Delete a key set; False when the service says it does not exist.
+    def delete(self, path: str, gone: Callable[[], bool]) -> bool:
+        """DELETE an object; False when the service says it does not exist.
 
         A retried DELETE whose first attempt landed also answers "not found", so callers decide `changed` from their
-        own earlier read, not from this value.
+        own earlier read, not from this value. The service may delete and then fail to answer (commit-then-fail): after
+        a 5xx or no answer, `gone` reads the object, and one that is gone was deleted, whatever the answer said.
         """
         try:
-            self.request("DELETE", self.keyset_path(keyset_id))
+            self.request("DELETE", path)
         except GraphError as exc:
-            if exc.not_found:
+            if exc.not_found or exc.status == 404:
                 return False
             if exc.status is None or exc.status >= 500:
-                # The service may have deleted the set before failing to answer (commit-then-fail): a set that is
-                # gone is deleted, whatever the DELETE's answer said.
                 try:
-                    gone = self.get_keyset(keyset_id) is None
+                    deleted = gone()
                 except GraphError:
                     raise exc from None
-                if gone:
+                if deleted:
                     return True
             raise
         return True
 
-    # -- keys ------------------------------------------------------------------------------------------------------
+    # -- writes that must never land twice ---------------------------------------------------------------------
 
-    def add_key(self, keyset_id: str, action: str, body: dict, landed: Callable[[], dict | None],
-                replication: RetryBudget | None = None) -> dict:
-        """POST a key-adding action (generateKey, uploadSecret, uploadCertificate, uploadPkcs12) and return the key.
+    def post_once(self, path: str, body: dict, landed: Callable[[], dict | None], landing: Landing = Landing(),
+                  replication: RetryBudget | None = None, missing_hint: str | None = None,
+                  read_conflict: bool = False) -> dict:
+        """POST a write whose every landing counts (a key added, an app registered) and return what it made.
 
-        Each of these that lands adds a key, which B2C cannot delete, so a failure is reconciled with the key set
-        (`landed` reads it and returns the key this POST added, or None) rather than sent again blindly:
+        A failure is reconciled with the state rather than sent again blindly (`landed` reads it and returns what this
+        POST made, or None):
         - no answer (timeout, dropped connection, 504): the service may still commit it, however late, so it is never
-          sent again; the set is read for a while and the call fails if no key landed;
+          sent again; the state is read for a while and the call fails if nothing landed;
         - an answered 5xx: the service is done with it, so what it committed shows in one read; the POST is sent
-          again only if nothing landed (graph-b2c-keysets.md: read the set before retrying);
+          again only if nothing landed;
         - throttled (429), or never sent (refused connection): sent again;
-        - refused as missing while the set is new (`replication` given: the run created it, or found it just created):
-          B2C has not replicated it yet, so after a pause and a read that shows no key landed, sent again within
-          `replication`'s budget (whose `waited` then says how long it took).
-        """
-        call = _Call(self, "POST", self.keyset_path(keyset_id, "/" + action), _json_bytes(body), JSON, JSON)
-        while True:
-            outcome = call.attempt()
-            if not isinstance(outcome, Failure):
-                return _json_or_none(outcome) or {}
-            if awaits_replication(outcome, replication is not None):
-                key = self._replicated_or_landed(outcome, replication, landed)
-                if key is not None:
-                    return key
-                continue
-            if outcome.error.not_found and outcome.answered:
-                outcome.error.hint = ("B2C does not know the key set (yet): it was deleted meanwhile, or created "
-                                      "moments ago by another task or job and not replicated yet; run the task again "
-                                      "in a minute")
-                raise outcome.error
-            reconcile = _reconciler(outcome, landed)
-            if outcome.sent and not outcome.answered:
-                key, read_for = self._await_landing(reconcile, call.budget.remaining)
-                if key is not None:
-                    return key
-                outcome.error.retries = (
-                    f"the key set was read for {read_for:.0f} s and shows no new key, but the service may still add "
-                    f"it, so the request was not sent again; re-run the task: it reads the key set first and adds a "
-                    f"key only if none landed")
-                raise outcome.error
-            key = self._landed_or_wait(call, outcome, reconcile)
-            if key is not None:
-                return key
-
-    # -- creates that must never happen twice -------------------------------------------------------------------
-
-    def create_once(self, path: str, body: dict, landed: Callable[[], dict | None]) -> dict:
-        """POST a create whose duplicate the service would accept (an app registration: two apps may share a name) or
-        refuse (a service principal, a grant), and return the object.
-
-        A failure is reconciled with the state rather than sent again blindly (`landed` reads it and returns the object
-        this POST made, or None): no answer (timeout, dropped connection, 504) is never sent again, the state is read
-        for a while and the call fails if nothing landed; an answered 5xx or a 409 "already exists" is read once, and a
-        5xx sent again only if nothing landed; throttling (429) and a request never sent are sent again.
+        - with `read_conflict`, a 409 ("already exists") is read once: what landed, else the refusal;
+        - with `replication` (a key POST into a key set created moments ago): refused as missing, it is B2C not having
+          replicated the set yet, so after a pause and a read that shows nothing landed, sent again within the
+          budget (whose `waited` then says how long it took); refused as missing otherwise, it fails with
+          `missing_hint`.
         """
         call = _Call(self, "POST", path, _json_bytes(body), JSON, JSON)
         while True:
             outcome = call.attempt()
             if not isinstance(outcome, Failure):
-                return _json_or_none(outcome) or {}
-            reconcile = _read_or_raise(outcome, landed)
+                return json_or_none(outcome) or {}
+            if awaits_replication(outcome, replication is not None):
+                found = self._replicated_or_landed(outcome, replication, landed)
+                if found is not None:
+                    return found
+                continue
+            if missing_hint and outcome.error.not_found and outcome.answered:
+                outcome.error.hint = missing_hint
+                raise outcome.error
+            reconcile = _read_or_raise(outcome, landed, landing)
             if outcome.sent and not outcome.answered:
                 found, read_for = self._await_landing(reconcile, call.budget.remaining)
                 if found is not None:
                     return found
                 outcome.error.retries = (
-                    f"the tenant was read for {read_for:.0f} s and shows nothing new, but the service may still create "
-                    f"it, so the request was not sent again; re-run the task: it reads the tenant first and creates only "
-                    f"what is missing")
+                    f"{landing.read} was read for {read_for:.0f} s and {landing.nothing}, but the service may still "
+                    f"{landing.still}, so the request was not sent again; re-run the task: {landing.rerun}")
                 raise outcome.error
-            if outcome.status == 409:
+            if read_conflict and outcome.status == 409:
                 found = reconcile()
                 if found is not None:
                     return found
                 raise outcome.error
-            found = self._landed_or_wait(call, outcome, reconcile)
+            found = self.landed_or_wait(call, outcome, reconcile)
             if found is not None:
                 return found
+
+    def call(self, method: str, path: str, body: dict | None = None) -> _Call:
+        """One logical request to drive attempt by attempt (a write with its own rule, such as a key set create)."""
+        return _Call(self, method, path, _json_bytes(body), JSON if body is not None else None, JSON)
 
     @staticmethod
     def _replicated_or_landed(outcome: Failure, replication: RetryBudget,
@@ -607,7 +537,7 @@ class GraphClient:
         return landed()
 
     @staticmethod
-    def _landed_or_wait(call: _Call, outcome: Failure, landed: Callable[[], dict | None]) -> dict | None:
+    def landed_or_wait(call: _Call, outcome: Failure, landed: Callable[[], dict | None]) -> dict | None:
         """After a failed POST that is not idempotent: what it added when it may have landed (an answered 5xx, or no
         answer) and did; else None, once the pause before the next attempt is over. Failures that no attempt can mend
         (4xx other than 429) raise, and so does a spent budget."""
@@ -624,15 +554,15 @@ class GraphClient:
         """Read the state until what an unanswered POST added shows, for twice the timeout (at least LANDING_MIN s,
         at most the budget left), with growing pauses: a slow service can commit long after the client gave up.
 
-        Returns the landed key (or None) and the seconds spent waiting.
+        Returns what landed (or None) and the seconds spent waiting.
         """
         timeout = getattr(self.session, "request_timeout", BACKOFF_CAP)
         budget = min(max(2 * timeout, LANDING_MIN), max(0.0, budget))
         spent, pause = 0.0, LANDING_FIRST_PAUSE
         while True:
-            key = landed()
-            if key is not None or spent >= budget:
-                return key, spent
+            found = landed()
+            if found is not None or spent >= budget:
+                return found, spent
             pause = min(pause, budget - spent)
             self.sleep(pause)
             spent += pause
@@ -646,28 +576,20 @@ def awaits_replication(failure: Failure, new_keyset: bool) -> bool:
     return new_keyset and failure.answered and failure.error.not_found
 
 
-def _read_or_raise(failure: Failure, landed: Callable[[], dict | None], what: str = "it may have been created",
-                   then: str = "it reads the tenant first and creates only what is missing") -> Callable[[], dict | None]:
-    """`landed` for a write that may have landed (a key POST, a create): a read that fails raises the write's failure,
-    saying `what` may have happened, that the request was not sent again and what a re-run does (`then`); the read's
-    own failure in parentheses."""
+def _read_or_raise(failure: Failure, landed: Callable[[], dict | None], landing: Landing) -> Callable[[], dict | None]:
+    """`landed` for a write that may have landed: a read that fails raises the write's failure, saying what may have
+    happened, that the request was not sent again and what a re-run does; the read's own failure in parentheses."""
 
     def reconcile() -> dict | None:
         try:
             return landed()
         except GraphError as read_failure:
             failure.error.retries = (
-                f"{what}, and reading {'the key set' if 'key' in what else 'the tenant'} to find out failed "
-                f"({read_failure}); the request was not sent again: re-run the task once Graph answers: {then}")
+                f"{landing.happened}, and reading {landing.read} to find out failed ({read_failure}); the request was "
+                f"not sent again: re-run the task once Graph answers: {landing.rerun}")
             raise failure.error from None
 
     return reconcile
-
-
-def _reconciler(failure: Failure, landed: Callable[[], dict | None]) -> Callable[[], dict | None]:
-    """`landed` for a POST that may have added a key (see _read_or_raise)."""
-    return _read_or_raise(failure, landed, "a key may have been added",
-                          "it reads the key set first and adds a key only if none landed")
 
 
 def _rejected_token_hint(failure: GraphError, tokens) -> str:
@@ -703,7 +625,7 @@ def read_capped(response, limit: int, what: str) -> bytes:
                      f"without bound: check that graph_endpoint is Microsoft Graph", request_id=request_id)
 
 
-def _json_or_none(response) -> dict | None:
+def json_or_none(response) -> dict | None:
     if response.status_code == 204 or not response.content:
         return None
     try:

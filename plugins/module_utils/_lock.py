@@ -33,6 +33,21 @@ def lock_directory() -> str:
     return os.path.join(tempfile.gettempdir(), f"entra-b2c-locks-{os.getuid()}")
 
 
+class LinkedLockFile(OSError):
+    """A symbolic link stands where a lock file goes: it is never followed (it could point anywhere)."""
+
+
+def open_lock_file(path: str) -> int:
+    """The descriptor of the lock file at `path`, created with mode 0600 when missing; a planted link is refused
+    (LinkedLockFile), other failures raise the OSError of open."""
+    try:
+        return os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    except OSError:
+        if os.path.islink(path):
+            raise LinkedLockFile(path) from None
+        raise
+
+
 @contextlib.contextmanager
 def machine_lock(identity: str) -> Iterator[None]:
     """Hold the lock named by identity (any text; hashed into the file name) until the block ends."""
@@ -42,11 +57,10 @@ def machine_lock(identity: str) -> Iterator[None]:
         os.makedirs(directory, mode=0o700, exist_ok=True)
         if os.stat(directory).st_uid != os.getuid():
             raise LockError(f"lock directory {directory} belongs to another user; remove it")
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)  # a planted link: refused
+        fd = open_lock_file(path)
+    except LinkedLockFile:
+        raise LockError(f"lock file {path} is a symbolic link, which is never followed; remove it") from None
     except OSError as exc:
-        if os.path.islink(path):
-            raise LockError(f"lock file {path} is a symbolic link, which is never followed; "
-                            f"remove it") from None
         raise LockError(f"cannot create a lock file in {directory} ({exc.strerror})") from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)

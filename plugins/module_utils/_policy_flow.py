@@ -20,13 +20,14 @@ import glob
 import os
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from ansible_collections.entra.b2c.plugins.module_utils._graph import GraphError
 from ansible_collections.entra.b2c.plugins.module_utils._ensure_key import _waited as waited
+from ansible_collections.entra.b2c.plugins.module_utils._files import FileTooLarge, read_bounded
+from ansible_collections.entra.b2c.plugins.module_utils._keyset_graph import KeysetGraph
 from ansible_collections.entra.b2c.plugins.module_utils._messages import itemized
-from ansible_collections.entra.b2c.plugins.module_utils._context import RunContext, error_result, first_error
+from ansible_collections.entra.b2c.plugins.module_utils._context import RunContext, error_result, first_error, in_parallel
 from ansible_collections.entra.b2c.plugins.module_utils._errors import TaskFailed
 from ansible_collections.entra.b2c.plugins.module_utils._policies import (
     REASON_ABSENT,
@@ -35,6 +36,7 @@ from ansible_collections.entra.b2c.plugins.module_utils._policies import (
     REASON_NEW,
     REASON_NOT_ATTEMPTED,
     BACKUP_STAMP_FORMAT,
+    MAX_POLICY_BYTES,
     Policy,
     PolicyError,
     PolicyPlan,
@@ -66,7 +68,6 @@ from ansible_collections.entra.b2c.plugins.module_utils._policy_keysets import c
 from ansible_collections.entra.b2c.plugins.module_utils._policy_settings import fill_all, policy_settings
 
 T = TypeVar("T")
-R = TypeVar("R")
 
 # The options of the policy modules that run requests side by side (the key set batch module's name and default).
 PARALLEL_SPEC = dict(parallel=dict(type="int", default=8))
@@ -115,19 +116,13 @@ def backup_dir_option(params: Mapping) -> str | None:
     return directory
 
 
-def in_parallel(function: Callable[[T], R], items: Sequence[T], parallel: int) -> list[R]:
-    """function over items, up to `parallel` at a time, results in the items' order."""
-    if len(items) <= 1:
-        return [function(item) for item in items]
-    with ThreadPoolExecutor(max_workers=min(parallel, len(items))) as pool:
-        return list(pool.map(function, items))
-
-
 # ---- reading policy files (no request) ----------------------------------------------------------------------------
 def read_file(path: str, label: str) -> bytes:
     try:
-        with open(path, "rb") as handle:
-            return handle.read()
+        return read_bounded(path, MAX_POLICY_BYTES)
+    except FileTooLarge:
+        raise PolicyError(f"{label}: {path} is more than the {MAX_POLICY_BYTES // 1024} KB B2C accepts for one policy "
+                          f"file") from None
     except OSError as exc:
         raise PolicyError(f"{label}: cannot read the policy file {path} ({exc.strerror})") from None
 
@@ -212,7 +207,7 @@ def ensure_policy(run: RunContext) -> dict:
     known_keysets = check_keysets(run, [policy]) if upload else frozenset()  # in check mode too
     result["backup_files"] = write_backups(run, backup_dir, [(policy.policy_id, stored)] if upload and stored else [])
     if upload and not run.check_mode:
-        replication = run.connect().replication_budget()
+        replication = run.api(KeysetGraph).replication_budget()
         try:
             policy_api(run).put_xml(policy.policy_id, upload_body(policy.content), replication=replication,
                                     present_keysets=known_keysets)
@@ -311,7 +306,7 @@ def deploy_set(run: RunContext) -> dict:
     if run.check_mode:
         uploaded, refused, not_attempted = [plan.policy.key for plan in plans if plan.upload], {}, set()
     else:
-        uploaded, refused, not_attempted = _upload(policy_api(run), plans, writes, known_keysets, waits)
+        uploaded, refused, not_attempted = _upload(policy_api(run), run.api(KeysetGraph), plans, writes, known_keysets, waits)
 
     done = set(uploaded)
     results = []
@@ -341,11 +336,11 @@ def deploy_set(run: RunContext) -> dict:
     return outcome
 
 
-def _upload(graph: PolicyGraph, plans: Sequence[PolicyPlan], parallel: int, present: frozenset = frozenset(),
-            waits: dict | None = None) -> tuple[list[str], dict, set]:
+def _upload(graph: PolicyGraph, keysets: KeysetGraph, plans: Sequence[PolicyPlan], parallel: int,
+            present: frozenset = frozenset(), waits: dict | None = None) -> tuple[list[str], dict, set]:
     def put(plan: PolicyPlan, done: set[str]) -> None:
         policy = plan.policy
-        replication = graph.client.replication_budget()
+        replication = keysets.replication_budget()
         if waits is not None:
             waits[policy.key] = replication  # each upload its own wait, reported per policy
         graph.put_xml(policy.policy_id, upload_body(policy.content),

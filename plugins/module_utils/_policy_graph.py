@@ -81,17 +81,10 @@ class PolicyGraph:
 
     def list_ids(self) -> list[str]:
         """Every custom policy id of the tenant, as the service spells it, in its order."""
-        ids: list[str] = []
-        path: str | None = POLICIES_PATH
-        while path:
-            try:
-                page = self.client.request_json("GET", path) or {}
-            except GraphError as exc:
-                raise _explained(exc) from None
-            ids.extend(item["id"] for item in page.get("value") or [] if isinstance(item, dict) and item.get("id"))
-            next_link = page.get("@odata.nextLink")
-            path = self.client._relative(next_link) if next_link else None  # pylint: disable=protected-access
-        return ids
+        try:
+            return [item["id"] for item in self.client.list_items(POLICIES_PATH) if item.get("id")]
+        except GraphError as exc:
+            raise _explained(exc) from None
 
     def get_xml(self, policy_id: str) -> bytes | None:
         """The policy as ``$value`` answers it; None when the tenant has no such policy."""
@@ -108,7 +101,7 @@ class PolicyGraph:
                 replication: RetryBudget | None = None, present_keysets: frozenset = frozenset()) -> None:
         """Create or replace a policy with ``body`` (UTF-8: see _policies.upload_body), sent as it is. ``base_just_uploaded``: the id of its base when
         this run uploaded that base, so "base cannot be found" is taken for a service that has not caught up.
-        ``replication`` (GraphClient.replication_budget) with ``present_keysets`` (upper-case ids that exist or an
+        ``replication`` (KeysetGraph.replication_budget) with ``present_keysets`` (upper-case ids that exist or an
         earlier task ensures): an upload refused because B2C does not know such a key set yet is sent again within
         that budget, whose ``waited`` then says how long it took."""
         attempt = 0
@@ -131,25 +124,10 @@ class PolicyGraph:
             self.client.sleep(backoff_seconds(attempt, self.client.rand))
 
     def delete(self, policy_id: str) -> bool:
-        """Delete a policy; False when the service says it does not exist.
-
-        A retried DELETE whose first attempt landed also answers "not found", so callers decide `changed` from their
-        own earlier read, not from this value.
-        """
+        """Delete a policy; False when the service says it does not exist (see GraphClient.delete)."""
         try:
-            self.client.request("DELETE", policy_path(policy_id))
-            return True
+            return self.client.delete(policy_path(policy_id), lambda: self.get_xml(policy_id) is None)
         except GraphError as exc:
-            if _missing(exc):
-                return False
-            if exc.status is None or exc.status >= 500:
-                # The service may have deleted it before failing to answer: a policy that is gone is deleted.
-                try:
-                    gone = self.get_xml(policy_id) is None
-                except GraphError:
-                    raise _explained(exc) from None
-                if gone:
-                    return True
             raise _explained(exc) from None
 
 

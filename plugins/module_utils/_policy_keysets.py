@@ -18,6 +18,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 
 from ansible_collections.entra.b2c.plugins.module_utils._graph import GraphError
+from ansible_collections.entra.b2c.plugins.module_utils._keyset_graph import KeysetGraph
 from ansible_collections.entra.b2c.plugins.module_utils._keys import keyset_id
 from ansible_collections.entra.b2c.plugins.module_utils._policies import Policy, PolicyError
 
@@ -87,7 +88,7 @@ def check_keysets(run, policies: Sequence[Policy]) -> frozenset[str]:
     if not missing_keysets(policies, (), ensured):  # none referenced, or every one ensured: no request
         return frozenset(known)
     try:
-        listed = [item["id"] for item in run.connect().list_keysets() if isinstance(item, dict) and item.get("id")]
+        listed = [item["id"] for item in run.api(KeysetGraph).list_keysets() if isinstance(item, dict) and item.get("id")]
     except GraphError as exc:
         if exc.status != 403:
             raise

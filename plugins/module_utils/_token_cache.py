@@ -24,6 +24,8 @@ import os
 import stat
 import tempfile
 
+from ansible_collections.entra.b2c.plugins.module_utils._lock import LinkedLockFile, open_lock_file
+
 FORMAT_VERSION = 1
 # Never follow a symbolic link planted where the cache or its lock file goes (every supported platform has it).
 NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
@@ -119,11 +121,11 @@ class TokenCache:
         self._check_directory()
         lock_path = self.path + ".lock"
         try:
-            lock_fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | NOFOLLOW, 0o600)
+            lock_fd = open_lock_file(lock_path)
+        except LinkedLockFile:
+            raise TokenCacheError(f"token_cache: the lock file {lock_path} is a symbolic link, which is never followed; "
+                                  f"remove it") from None
         except OSError as exc:
-            if os.path.islink(lock_path):
-                raise TokenCacheError(f"token_cache: the lock file {lock_path} is a symbolic link, which is never "
-                                      f"followed; remove it") from None
             raise TokenCacheError(f"token_cache: cannot write in {directory} ({exc.strerror})") from None
         try:
             fcntl.flock(lock_fd, fcntl.LOCK_EX)

@@ -167,6 +167,7 @@ diff:
 from ansible_collections.entra.b2c.plugins.module_utils._context import RunContext
 from ansible_collections.entra.b2c.plugins.module_utils._errors import TaskFailed
 from ansible_collections.entra.b2c.plugins.module_utils._graph import GraphError
+from ansible_collections.entra.b2c.plugins.module_utils._keyset_graph import KeysetGraph
 from ansible_collections.entra.b2c.plugins.module_utils._keys import keys_of, keyset_id, public_facts
 from ansible_collections.entra.b2c.plugins.module_utils._module import KEYSET_SPEC, GraphModule
 from ansible_collections.entra.b2c.plugins.module_utils._report import BACKUP_SUFFIX
@@ -182,7 +183,7 @@ def ensure_keyset(run: RunContext) -> dict:
 
 def ensure_keyset_locked(run: RunContext, wanted_id: str) -> dict:
     params = run.params
-    client = run.connect()
+    client = run.api(KeysetGraph)
     current = client.get_keyset(wanted_id)
     service_id = (current or {}).get("id") or wanted_id
     result = {"changed": False, "keyset": service_id, "backup_deleted": False}
@@ -225,7 +226,7 @@ def delete_backup(run: RunContext, backup_id: str, set_deleted: bool) -> bool:
     """Delete the backup set; True when one was (or in check mode would be) deleted."""
     if run.check_mode and set_deleted:
         return True  # the delete this run would make leaves a backup behind
-    client = run.connect()
+    client = run.api(KeysetGraph)
     # Read first: nothing is written when there is nothing to do, and the answer is right even when a retried
     # DELETE finds its own first attempt already landed.
     if client.get_keyset(backup_id) is None:

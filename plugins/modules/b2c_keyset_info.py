@@ -190,6 +190,7 @@ expiring:
 """
 
 from ansible_collections.entra.b2c.plugins.module_utils._context import RunContext
+from ansible_collections.entra.b2c.plugins.module_utils._keyset_graph import KeysetGraph
 from ansible_collections.entra.b2c.plugins.module_utils._keys import keyset_id, parse_duration
 from ansible_collections.entra.b2c.plugins.module_utils._module import KEYSET_SPEC, GraphModule, optional
 from ansible_collections.entra.b2c.plugins.module_utils._report import expiring, keyset_report
@@ -200,7 +201,7 @@ def gather(run: RunContext) -> dict:
     now = run.now
     wanted_id = None if params["keyset"] is None else keyset_id(params["keyset"], doubled_prefix_ok=True)
     within = None if params["expiring_within"] is None else parse_duration(params["expiring_within"], "expiring_within")
-    client = run.connect()
+    client = run.api(KeysetGraph)
 
     if wanted_id is None:
         keysets = client.list_keysets()

@@ -230,9 +230,7 @@ results:
       returned: when the entry failed on an error Graph answered
 """
 
-from concurrent.futures import ThreadPoolExecutor
-
-from ansible_collections.entra.b2c.plugins.module_utils._context import RunContext, failure, first_error
+from ansible_collections.entra.b2c.plugins.module_utils._context import RunContext, failure, first_error, in_parallel
 from ansible_collections.entra.b2c.plugins.module_utils._errors import TaskFailed, UserError
 from ansible_collections.entra.b2c.plugins.module_utils._ensure_key import KeyTarget, ensure_key, key_target
 from ansible_collections.entra.b2c.plugins.module_utils._keys import KeyInputError, no_expiry_warning
@@ -298,8 +296,7 @@ def run_module(run: RunContext) -> dict:
         except UserError as exc:
             return {"keyset": target.keyset_id, "changed": False, **failure(exc)}
 
-    with ThreadPoolExecutor(max_workers=min(parallel, len(targets) or 1)) as pool:
-        results = list(pool.map(ensure, targets))
+    results = in_parallel(ensure, targets, parallel)
 
     if never_expiring:
         # The threads finish in any order: name the key sets as the entries list them.

@@ -165,6 +165,9 @@ class FakeRun:
     def connect(self):
         return self.client
 
+    def api(self, _factory):  # the key set API
+        return self.client
+
     @contextlib.contextmanager
     def keyset_lock(self, keyset_id):
         self.events.append(("lock", keyset_id))

@@ -17,6 +17,8 @@ import requests
 import urllib3
 
 from ansible_collections.entra.b2c.plugins.module_utils import _graph
+from ansible_collections.entra.b2c.plugins.module_utils._keyset_graph import KeysetGraph
+from ansible_collections.entra.b2c.plugins.module_utils._policy_graph import PolicyGraph
 from ansible_collections.entra.b2c.plugins.module_utils._graph import (
     GraphClient,
     GraphError,
@@ -91,12 +93,22 @@ class Tokens:
         return self.token()
 
 
+class TestHandle(KeysetGraph):
+    """The key set API and the transport under it, as one handle: the key set calls are the API's, the rest (request,
+    tokens, ...) the transport's."""
+
+    __test__ = False
+
+    def __getattr__(self, name):
+        return getattr(self.client, name)
+
+
 def client(*script, tokens=None):
     sleeps = []
     session = ScriptedSession(*script)
-    graph = GraphClient(session, "https://graph.example", tokens or Tokens(), tenant="contoso.onmicrosoft.com",
-                        sleep=sleeps.append, rand=lambda: 1.0)
-    return graph, session, sleeps
+    transport = GraphClient(session, "https://graph.example", tokens or Tokens(), tenant="contoso.onmicrosoft.com",
+                            sleep=sleeps.append, rand=lambda: 1.0)
+    return TestHandle(transport), session, sleeps
 
 
 def add_key(graph, landed=lambda: None):
@@ -329,6 +341,30 @@ def test_403_names_permission_role_and_request_id():
     assert "request-id abc-123" in text
 
 
+def test_the_permission_hint_comes_from_the_api_that_was_called():
+    """The transport names no permission: a key set call names the key set one, a policy call the policy one."""
+    graph, _session, _sleeps = client(*[graph_error(403, "Authorization_RequestDenied")] * 4)
+    with pytest.raises(GraphError) as bare:
+        graph.client.request_json("GET", "/trustFramework/policies")
+    assert bare.value.hint is None
+    for call in (lambda: graph.get_keyset("B2C_1A_X"), graph.list_keysets):
+        with pytest.raises(GraphError) as keysets:
+            call()
+        assert "TrustFrameworkKeySet.ReadWrite.All" in str(keysets.value)
+    with pytest.raises(GraphError) as policies:
+        PolicyGraph(graph.client).list_ids()
+    assert "Policy.ReadWrite.TrustFramework" in str(policies.value) and "TrustFrameworkKeySet" not in str(policies.value)
+
+
+def test_one_pagination_follows_next_links_for_every_api():
+    pages = [FakeResponse(200, {"value": [{"id": "B2C_1A_A"}], "@odata.nextLink": "https://graph.microsoft.com/beta/x?$skiptoken=2"}),
+             FakeResponse(200, {"value": [{"id": "B2C_1A_B"}, "not an object"]})]
+    graph, session, _sleeps = client(*pages, *pages)
+    assert [item["id"] for item in graph.list_keysets()] == ["B2C_1A_A", "B2C_1A_B"]
+    assert PolicyGraph(graph.client).list_ids() == ["B2C_1A_A", "B2C_1A_B"]
+    assert session.calls[1][1] == "https://graph.example/beta/x?$skiptoken=2"  # the link's path, on the task's Graph
+
+
 GENERIC_NOT_FOUND = "KeyContainer with 'id': 'B2C_1A_X' cannot be found in the directory 'contoso.onmicrosoft.com'."
 GENERIC_NOT_CREATED = "The trustframework key set with id 'B2C_1A_X' in tenant 'contoso' is not created."
 
@@ -454,15 +490,14 @@ def test_a_body_that_json_cannot_carry_is_refused_before_sending():
     assert session.calls == []
 
 
-def test_the_keyset_identity_names_graph_root_tenant_and_keyset():
+def test_the_lock_identity_names_graph_root_tenant_and_keyset():
     graph, _session, _sleeps = client()
     other_tenant = GraphClient(None, "https://graph.example", Tokens(), tenant="fabrikam.onmicrosoft.com")
     other_cloud = GraphClient(None, "https://graph.microsoft.us", Tokens(), tenant="contoso.onmicrosoft.com")
-    identity = graph.keyset_identity("B2C_1A_Signing")
-    assert identity == graph.keyset_identity("b2c_1a_signing")  # B2C ids ignore case
-    assert identity != graph.keyset_identity("B2C_1A_Other")
-    assert identity not in (other_tenant.keyset_identity("B2C_1A_Signing"),
-                            other_cloud.keyset_identity("B2C_1A_Signing"))
+    identity = graph.identity("B2C_1A_Signing")
+    assert identity == graph.identity("b2c_1a_signing")  # B2C ids ignore case
+    assert identity != graph.identity("B2C_1A_Other")
+    assert identity not in (other_tenant.identity("B2C_1A_Signing"), other_cloud.identity("B2C_1A_Signing"))
 
 
 # -- a key set created moments ago: B2C's replication delay (issue 11) ------------------------------------------------
