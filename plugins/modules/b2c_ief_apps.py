@@ -177,8 +177,8 @@ admin_consent_changes:
   sample: ["ProxyIdentityExperienceFramework -> IdentityExperienceFramework: user_impersonation granted"]
 """
 
-from ansible_collections.entra.b2c.plugins.module_utils._ief_apps_flow import IEF_APPS_SPEC, ensure_ief_apps
-from ansible_collections.entra.b2c.plugins.module_utils._module import GraphModule
+from ansible_collections.entra.b2c.plugins.module_utils.apps.flow import IEF_APPS_SPEC, ensure_ief_apps
+from ansible_collections.entra.b2c.plugins.module_utils.core.module import GraphModule
 
 MODULE_SPEC = dict(argument_spec=dict(**IEF_APPS_SPEC), supports_check_mode=True)
 

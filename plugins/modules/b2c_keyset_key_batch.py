@@ -230,12 +230,12 @@ results:
       returned: when the entry failed on an error Graph answered
 """
 
-from ansible_collections.entra.b2c.plugins.module_utils._context import RunContext, failure, first_error, in_parallel
-from ansible_collections.entra.b2c.plugins.module_utils._errors import TaskFailed, UserError
-from ansible_collections.entra.b2c.plugins.module_utils._ensure_key import KeyTarget, ensure_key, key_target
-from ansible_collections.entra.b2c.plugins.module_utils._keys import KeyInputError, no_expiry_warning
-from ansible_collections.entra.b2c.plugins.module_utils._messages import itemized
-from ansible_collections.entra.b2c.plugins.module_utils._module import (
+from ansible_collections.entra.b2c.plugins.module_utils.core.context import RunContext, failure, first_error, in_parallel
+from ansible_collections.entra.b2c.plugins.module_utils.core.errors import TaskFailed, UserError
+from ansible_collections.entra.b2c.plugins.module_utils.keysets.ensure import KeyTarget, ensure_key, key_target
+from ansible_collections.entra.b2c.plugins.module_utils.keysets.keys import KeyInputError, no_expiry_warning
+from ansible_collections.entra.b2c.plugins.module_utils.core.messages import itemized
+from ansible_collections.entra.b2c.plugins.module_utils.core.module import (
     CREATE_SPEC,
     KEYSET_SPEC,
     WINDOW_SPEC,
