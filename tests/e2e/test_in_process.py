@@ -13,8 +13,11 @@ import sys
 
 import pytest
 import yaml
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from conftest import key_task
+from policy_helpers import BASE, render, seed_keys, tenant_connection
+from test_keyset_certificate import make_certificate, pem
 
 # Every test here compares the worker path with a module process: the parity every ansible-core minor must keep.
 pytestmark = pytest.mark.compat
@@ -28,18 +31,28 @@ MASKED = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
 VOLATILE = ("keysets", "kid", "n", "e", "nbf", "exp", "not_before", "expires", "keyset_keys", "key", "results", "diff")
 
 
+def without_ids(value):
+    """Every GUID (request ids, the ids of app registrations the emulator makes) as <id>."""
+    if isinstance(value, str):
+        return REQUEST_ID.sub("<id>", value)
+    if isinstance(value, list):
+        return [without_ids(item) for item in value]
+    if isinstance(value, dict):
+        return {name: without_ids(item) for name, item in value.items()}
+    return value
+
+
 def comparable(result: dict) -> dict:
     """A task result without what differs from run to run (and with the key's shape kept)."""
-    kept = {name: value for name, value in result.items() if name not in VOLATILE}
-    if isinstance(kept.get("msg"), str):
-        kept["msg"] = REQUEST_ID.sub("<id>", kept["msg"])
+    kept = without_ids({name: value for name, value in result.items() if name not in VOLATILE})
     if isinstance(kept.get("error"), dict):  # Graph's answer: each request has its own id and date
         kept["error"] = dict(kept["error"], request_id="<id>" if kept["error"].get("request_id") else None,
                              date="<date>" if kept["error"].get("date") else None)
     if "exception" in kept:  # the paths differ (AnsiballZ's zip against the collection's files); the last frame not
         kept["exception"] = kept["exception"].strip().splitlines()[-1]
-    if "keysets" in result:
-        kept["keysets"] = [(keyset["id"], len(keyset["keyset_keys"])) for keyset in result["keysets"]]
+    if "keysets" in result:  # b2c_keyset_info's sets (their keys differ from run to run); a policy's: names
+        kept["keysets"] = [(keyset["id"], len(keyset["keyset_keys"])) if isinstance(keyset, dict) else keyset
+                           for keyset in result["keysets"]]
     if "invocation" in kept:
         kept["invocation"] = {name: value for name, value in kept["invocation"]["module_args"].items()
                               if name not in ("client_id", "client_secret")}
@@ -191,3 +204,55 @@ def test_tasks_of_remote_hosts_delegated_to_localhost_run_in_the_worker(ansible,
     run = ansible.playbook([task], hosts="tenants", inventory=inventory, verbosity=3)
     assert run.output.count(IN_PROCESS % "b2c_keyset_key") == 2
     assert sorted(keyset["id"] for keyset in control.state()["keysets"]) == ["B2C_1A_tenanta", "B2C_1A_tenantb"]
+
+
+SECRET = "s3cr3t-parity-value-never-shown"
+
+
+def every_module_case(case: str, ansible, tmp_path) -> tuple:
+    """(tasks, module_defaults, fails) of one module, once succeeding and once refused."""
+    policies = tenant_connection(ansible)
+    rendered = render(tmp_path / "policies", ansible.emulator.tenant_domain)
+    certificate = pem(make_certificate(rsa.generate_private_key(public_exponent=65537, key_size=2048)))
+    cases = {
+        "secret_ok": ([{"entra.b2c.b2c_keyset_secret": {"keyset": "ParitySecret", "use": "sig", "secret": SECRET,
+                                                        "valid_for": "30d"}}], None, False),
+        "secret_refused": ([{"entra.b2c.b2c_keyset_secret": {"keyset": "ParitySecret", "use": "sig", "secret": SECRET,
+                                                             "valid_for": "never"}}], None, True),
+        "certificate_ok": ([{"entra.b2c.b2c_keyset_certificate": {"keyset": "ParityCert", "certificate": certificate}}],
+                           None, False),
+        "certificate_refused": ([{"entra.b2c.b2c_keyset_certificate": {"keyset": "ParityCert",
+                                                                       "certificate": "not a certificate"}}], None, True),
+        "policy_ok": ([{"entra.b2c.b2c_policy": {"path": str(rendered / "TrustFrameworkBase.xml")}}], policies, False),
+        "policy_refused": ([{"entra.b2c.b2c_policy": {"content": "<TrustFrameworkPolicy"}}], policies, True),
+        "policies_ok": ([{"entra.b2c.b2c_policies": {"path": str(rendered)}}], policies, False),
+        "policies_refused": ([{"entra.b2c.b2c_policies": {"path": str(rendered), "prune": True}}], policies, True),
+        "policy_info_ok": ([{"entra.b2c.b2c_policy_info": {"content": True}}], policies, False),
+        "policy_info_refused": ([{"entra.b2c.b2c_policy_info": {"parallel": 0}}], policies, True),
+        "ief_apps_ok": ([{"entra.b2c.b2c_ief_apps": {"tenant_domain": ansible.emulator.tenant_domain}}], policies, False),
+        "ief_apps_refused": ([{"entra.b2c.b2c_ief_apps": {"identity_experience_framework_app_id": "not-a-guid"}}],
+                             policies, True),
+    }
+    return cases[case]
+
+
+@pytest.mark.parametrize("case", ["secret_ok", "secret_refused", "certificate_ok", "certificate_refused", "policy_ok",
+                                  "policy_refused", "policies_ok", "policies_refused", "policy_info_ok",
+                                  "policy_info_refused", "ief_apps_ok", "ief_apps_refused"])
+def test_every_module_gives_the_module_process_result(ansible, control, tmp_path, case):
+    tasks, defaults, fails = every_module_case(case, ansible, tmp_path)
+    tasks = [dict(task, name="key", ignore_errors=True) for task in tasks]
+    module = next(name for name in tasks[-1] if name.startswith("entra.b2c.")).split(".")[-1]
+    runs = []
+    for extra_env in (AS_MODULE, None):
+        control.reset()
+        seed_keys(control)  # the key sets the test policies reference
+        runs.append(ansible.playbook(tasks, defaults=defaults, extra_env=extra_env, verbosity=3))
+    as_module, in_process = runs
+    assert MODULE_PROCESS % module in as_module.output and IN_PROCESS % module in in_process.output
+    assert comparable(in_process.result()) == comparable(as_module.result())
+    assert in_process.task("key")["status"] == as_module.task("key")["status"] == ("failed" if fails else "ok")
+    for run in runs:
+        assert SECRET not in run.output and SECRET not in repr(run.result())
+        if "invocation" in run.result() and "secret" in run.result()["invocation"]["module_args"]:
+            assert run.result()["invocation"]["module_args"]["secret"] == MASKED
