@@ -16,7 +16,7 @@ import yaml
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from conftest import key_task
-from policy_helpers import BASE, render, seed_keys, tenant_connection
+from policy_helpers import render, seed_keys, tenant_connection
 from test_keyset_certificate import make_certificate, pem
 
 # Every test here compares the worker path with a module process: the parity every ansible-core minor must keep.
