@@ -209,50 +209,47 @@ def test_tasks_of_remote_hosts_delegated_to_localhost_run_in_the_worker(ansible,
 SECRET = "s3cr3t-parity-value-never-shown"
 
 
-def every_module_case(case: str, ansible, tmp_path) -> tuple:
-    """(tasks, module_defaults, fails) of one module, once succeeding and once refused."""
-    policies = tenant_connection(ansible)
+def every_module_tasks(ansible, tmp_path) -> dict:
+    """One task per module and outcome (name -> (task, fails)): each module once succeeding and once refused."""
     rendered = render(tmp_path / "policies", ansible.emulator.tenant_domain)
     certificate = pem(make_certificate(rsa.generate_private_key(public_exponent=65537, key_size=2048)))
-    cases = {
-        "secret_ok": ([{"entra.b2c.b2c_keyset_secret": {"keyset": "ParitySecret", "use": "sig", "secret": SECRET,
-                                                        "valid_for": "30d"}}], None, False),
-        "secret_refused": ([{"entra.b2c.b2c_keyset_secret": {"keyset": "ParitySecret", "use": "sig", "secret": SECRET,
-                                                             "valid_for": "never"}}], None, True),
-        "certificate_ok": ([{"entra.b2c.b2c_keyset_certificate": {"keyset": "ParityCert", "certificate": certificate}}],
-                           None, False),
-        "certificate_refused": ([{"entra.b2c.b2c_keyset_certificate": {"keyset": "ParityCert",
-                                                                       "certificate": "not a certificate"}}], None, True),
-        "policy_ok": ([{"entra.b2c.b2c_policy": {"path": str(rendered / "TrustFrameworkBase.xml")}}], policies, False),
-        "policy_refused": ([{"entra.b2c.b2c_policy": {"content": "<TrustFrameworkPolicy"}}], policies, True),
-        "policies_ok": ([{"entra.b2c.b2c_policies": {"path": str(rendered)}}], policies, False),
-        "policies_refused": ([{"entra.b2c.b2c_policies": {"path": str(rendered), "prune": True}}], policies, True),
-        "policy_info_ok": ([{"entra.b2c.b2c_policy_info": {"content": True}}], policies, False),
-        "policy_info_refused": ([{"entra.b2c.b2c_policy_info": {"parallel": 0}}], policies, True),
-        "ief_apps_ok": ([{"entra.b2c.b2c_ief_apps": {"tenant_domain": ansible.emulator.tenant_domain}}], policies, False),
-        "ief_apps_refused": ([{"entra.b2c.b2c_ief_apps": {"identity_experience_framework_app_id": "not-a-guid"}}],
-                             policies, True),
+    return {
+        "secret_ok": ({"entra.b2c.b2c_keyset_secret": {"keyset": "ParitySecret", "use": "sig", "secret": SECRET,
+                                                       "valid_for": "30d"}}, False),
+        "secret_refused": ({"entra.b2c.b2c_keyset_secret": {"keyset": "ParitySecret", "use": "sig", "secret": SECRET,
+                                                            "valid_for": "never"}}, True),
+        "certificate_ok": ({"entra.b2c.b2c_keyset_certificate": {"keyset": "ParityCert", "certificate": certificate}},
+                           False),
+        "certificate_refused": ({"entra.b2c.b2c_keyset_certificate": {"keyset": "ParityCert",
+                                                                      "certificate": "not a certificate"}}, True),
+        "policy_ok": ({"entra.b2c.b2c_policy": {"path": str(rendered / "TrustFrameworkBase.xml")}}, False),
+        "policy_refused": ({"entra.b2c.b2c_policy": {"content": "<TrustFrameworkPolicy"}}, True),
+        "policies_ok": ({"entra.b2c.b2c_policies": {"path": str(rendered)}}, False),
+        "policies_refused": ({"entra.b2c.b2c_policies": {"path": str(rendered), "prune": True}}, True),
+        "policy_info_ok": ({"entra.b2c.b2c_policy_info": {"content": True}}, False),
+        "policy_info_refused": ({"entra.b2c.b2c_policy_info": {"parallel": 0}}, True),
+        "ief_apps_ok": ({"entra.b2c.b2c_ief_apps": {"tenant_domain": ansible.emulator.tenant_domain}}, False),
+        "ief_apps_refused": ({"entra.b2c.b2c_ief_apps": {"identity_experience_framework_app_id": "not-a-guid"}}, True),
     }
-    return cases[case]
 
 
-@pytest.mark.parametrize("case", ["secret_ok", "secret_refused", "certificate_ok", "certificate_refused", "policy_ok",
-                                  "policy_refused", "policies_ok", "policies_refused", "policy_info_ok",
-                                  "policy_info_refused", "ief_apps_ok", "ief_apps_refused"])
-def test_every_module_gives_the_module_process_result(ansible, control, tmp_path, case):
-    tasks, defaults, fails = every_module_case(case, ansible, tmp_path)
-    tasks = [dict(task, name="key", ignore_errors=True) for task in tasks]
-    module = next(name for name in tasks[-1] if name.startswith("entra.b2c.")).split(".")[-1]
+def test_every_module_gives_the_module_process_result(ansible, control, tmp_path):
+    """Each module, succeeding and refused, in one play run both ways from the same tenant: the same results."""
+    cases = every_module_tasks(ansible, tmp_path)
+    tasks = [dict(task, name=name, ignore_errors=True) for name, (task, _fails) in cases.items()]
     runs = []
     for extra_env in (AS_MODULE, None):
         control.reset()
         seed_keys(control)  # the key sets the test policies reference
-        runs.append(ansible.playbook(tasks, defaults=defaults, extra_env=extra_env, verbosity=3))
+        runs.append(ansible.playbook(tasks, defaults=tenant_connection(ansible), extra_env=extra_env, verbosity=3))
     as_module, in_process = runs
-    assert MODULE_PROCESS % module in as_module.output and IN_PROCESS % module in in_process.output
-    assert comparable(in_process.result()) == comparable(as_module.result())
-    assert in_process.task("key")["status"] == as_module.task("key")["status"] == ("failed" if fails else "ok")
+    for name, (task, fails) in cases.items():
+        module = next(key for key in task if key.startswith("entra.b2c.")).split(".")[-1]
+        assert MODULE_PROCESS % module in as_module.output and IN_PROCESS % module in in_process.output
+        assert comparable(in_process.result(name)) == comparable(as_module.result(name)), name
+        assert in_process.task(name)["status"] == as_module.task(name)["status"] == ("failed" if fails else "ok"), name
     for run in runs:
-        assert SECRET not in run.output and SECRET not in repr(run.result())
-        if "invocation" in run.result() and "secret" in run.result()["invocation"]["module_args"]:
-            assert run.result()["invocation"]["module_args"]["secret"] == MASKED
+        assert SECRET not in run.output and SECRET not in repr(run.results)
+        invocation = run.result("secret_ok").get("invocation")
+        if invocation:
+            assert invocation["module_args"]["secret"] == MASKED
