@@ -64,7 +64,7 @@ def test_the_worker_path_is_the_tested_matrix_and_the_readme_table_and_singles_o
     in_worker = [line.split("|")[1].strip() for line in readme.splitlines() if line.endswith("| in the worker |")]
     assert in_worker == list(matrix) + ["newer, or devel"]
     runtime = yaml.safe_load((REPO_ROOT / "meta" / "runtime.yml").read_text(encoding="utf-8"))
-    assert runtime["requires_ansible"] == f">={matrix[0]}.0"
+    assert runtime["requires_ansible"] == f">={list(matrix)[0]}.0"
     plugins = "\n".join(path.read_text(encoding="utf-8") for path in (REPO_ROOT / "plugins").rglob("*.py"))
     for private in ("_ANSIBLE_ARGS", "_parse_returned_data", "_load_params", "_update_module_args",
                     "_compute_environment_string", "_ANSIBLE_PROFILE", "WORKER_PATH_MINORS"):
