@@ -128,7 +128,10 @@ class KeysetGraph:
         missing is B2C not having replicated it yet, and the POST is sent again within that budget.
         """
         try:
-            return self.client.post_once(keyset_path(keyset_id, "/" + action), body, landed, KEY_LANDING,
-                                         replication=replication, missing_hint=MISSING_HINT)
+            key = self.client.post_once(keyset_path(keyset_id, "/" + action), body, landed, KEY_LANDING,
+                                        replication=replication, missing_hint=MISSING_HINT)
+            if not key.get("kid"):  # a success without the key in its answer: the key it added is read from the set
+                key = landed() or key
         except GraphError as exc:
             raise _explained(exc) from None
+        return key

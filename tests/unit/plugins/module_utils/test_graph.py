@@ -191,6 +191,12 @@ def test_post_5xx_returns_the_landed_result_without_repeating():
     assert len(session.calls) == 1
 
 
+def test_a_key_post_answered_without_the_key_reads_the_key_it_added():
+    graph, session, _sleeps = client(FakeResponse(200))  # success, empty body
+    assert add_key(graph, lambda: {"kid": "read back"}) == {"kid": "read back"}
+    assert len(session.calls) == 1  # never sent again
+
+
 def dropped():
     """A connection closed after the request went out, as requests reports it."""
     return requests.exceptions.ConnectionError(urllib3.exceptions.ProtocolError("Connection aborted."))
