@@ -257,8 +257,11 @@ def e2e(session: nox.Session, core: str) -> None:
     env = {"ANSIBLE_COLLECTIONS_PATH": str(collections), "ANSIBLE_PYTHON_INTERPRETER": session_python(session)}
     if core in ENDS:
         # Two pytest-xdist workers, each with its own emulator: the long tests mostly wait (faults, soak, bench), so
-        # the two whole suites overlap on two cores. A file stays on one worker (module fixtures run once).
-        targets = ["-n", os.environ.get("E2E_WORKERS", "2"), "--dist", "loadfile", "tests/fidelity", "tests/e2e"]
+        # the two whole suites overlap on two cores. A file stays on one worker (module fixtures run once); files go
+        # out in collection order, which tests/e2e/conftest.py makes longest first (xdist's reorder would put the
+        # files with the most tests first instead).
+        targets = ["-n", os.environ.get("E2E_WORKERS", "2"), "--dist", "loadfile", "--no-loadscope-reorder",
+                   "tests/fidelity", "tests/e2e"]
         if core == OLDEST:
             # ansible-core 2.16 still prints module arguments at -vvv: the leak scan covers Ansible's debug output.
             env["E2E_VERBOSITY"] = os.environ.get("E2E_VERBOSITY", "3")
