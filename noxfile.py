@@ -254,6 +254,7 @@ def e2e(session: nox.Session, core: str) -> None:
     # The runtime requirements as the installed collection states them, then the test tools.
     session.install("-r", str(installed / "requirements.txt"))
     session.install(*TEST_REQUIREMENTS)
+    compile_environment(session)
     env = {"ANSIBLE_COLLECTIONS_PATH": str(collections), "ANSIBLE_PYTHON_INTERPRETER": session_python(session)}
     if core in ENDS:
         # Two pytest-xdist workers, each with its own emulator: the long tests mostly wait (faults, soak, bench), so
@@ -271,6 +272,18 @@ def e2e(session: nox.Session, core: str) -> None:
         targets = ["-m", "compat", "tests/e2e"]
     session.run("python", "-m", "pytest", "-p", "no:cacheprovider", "--strict-markers", "--durations=5",
                 "--durations-min=5", f"--junitxml={junit_path(session)}", *targets, *session.posargs, env=env)
+
+
+def compile_environment(session: nox.Session) -> None:
+    """Byte-compile what the session installed. uv installs no .pyc files, and where PYTHONDONTWRITEBYTECODE is set no
+    process writes them either: every ansible-playbook and ansible run of the tests (thousands in a whole suite) would
+    compile ansible-core, Jinja2, requests and the rest from source again, a good part of its CPU time."""
+    site_packages = (session.run("python", "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])",
+                                 silent=True) or "").strip()
+    if not site_packages:  # nox --install-only runs no command
+        return
+    # 1: some file of a package does not compile (one that is never imported, such as a template): the rest did
+    session.run("python", "-m", "compileall", "-qq", "-j", "0", site_packages, silent=True, success_codes=[0, 1])
 
 
 def session_python(session: nox.Session) -> str:
