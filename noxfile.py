@@ -15,7 +15,8 @@ community collections run (antsibull-nox.toml): docs-check, license-check, extra
 - sanity-X (oldest and newest): ansible-test sanity.
 - e2e-X: pytest against the collection as a user gets it: the tarball of the build session installed with
   ansible-galaxy into a fresh virtual environment. Oldest and newest run all of tests/fidelity and tests/e2e (the
-  oldest at -vvv, so the leak scan covers Ansible's debug output); the minors between run the tests marked `compat`.
+  oldest at -vvv, so the leak scan covers Ansible's debug output; the quick benchmark, which checks the bench script
+  rather than compatibility, on the newest only); the minors between run the tests marked `compat`.
 - build: ansible-galaxy collection build in the work tree, the tarball holds no local state, galaxy-importer accepts
   it, and ansible-builder's execution environment gets requirements.txt.
 - lint: antsibull-changelog lint and ansible-lint (production profile) on the newest ansible-core.
@@ -64,6 +65,8 @@ MODULE_PYTHON = "3.9"
 DEVEL_ENV = "ENTRA_B2C_CORE_DEVEL"
 # Where the whole fidelity + e2e suite and sanity run; the other minors run the `compat` set and the units.
 ENDS = (OLDEST, NEWEST)
+# The quick benchmark (about five minutes): run on the newest ansible-core only.
+BENCH_TESTS = "tests/e2e/test_bench.py"
 
 RUNTIME_REQUIREMENTS = ("-r", str(ROOT / "requirements.txt"))
 TEST_REQUIREMENTS = ("-r", str(ROOT / "tests" / "requirements.txt"))
@@ -251,18 +254,36 @@ def e2e(session: nox.Session, core: str) -> None:
     # The runtime requirements as the installed collection states them, then the test tools.
     session.install("-r", str(installed / "requirements.txt"))
     session.install(*TEST_REQUIREMENTS)
+    compile_environment(session)
     env = {"ANSIBLE_COLLECTIONS_PATH": str(collections), "ANSIBLE_PYTHON_INTERPRETER": session_python(session)}
     if core in ENDS:
         # Two pytest-xdist workers, each with its own emulator: the long tests mostly wait (faults, soak, bench), so
-        # the two whole suites overlap on two cores. A file stays on one worker (module fixtures run once).
-        targets = ["-n", os.environ.get("E2E_WORKERS", "2"), "--dist", "loadfile", "tests/fidelity", "tests/e2e"]
+        # the two whole suites overlap on two cores. A file stays on one worker (module fixtures run once); files go
+        # out in collection order, which tests/e2e/conftest.py makes longest first (xdist's reorder would put the
+        # files with the most tests first instead).
+        targets = ["-n", os.environ.get("E2E_WORKERS", "2"), "--dist", "loadfile", "--no-loadscope-reorder",
+                   "tests/fidelity", "tests/e2e"]
         if core == OLDEST:
             # ansible-core 2.16 still prints module arguments at -vvv: the leak scan covers Ansible's debug output.
             env["E2E_VERBOSITY"] = os.environ.get("E2E_VERBOSITY", "3")
+            # The quick benchmark checks the bench script and its report, not compatibility: the newest runs it.
+            targets += ["--ignore", BENCH_TESTS]
     else:
         targets = ["-m", "compat", "tests/e2e"]
     session.run("python", "-m", "pytest", "-p", "no:cacheprovider", "--strict-markers", "--durations=5",
                 "--durations-min=5", f"--junitxml={junit_path(session)}", *targets, *session.posargs, env=env)
+
+
+def compile_environment(session: nox.Session) -> None:
+    """Byte-compile what the session installed. uv installs no .pyc files, and where PYTHONDONTWRITEBYTECODE is set no
+    process writes them either: every ansible-playbook and ansible run of the tests (thousands in a whole suite) would
+    compile ansible-core, Jinja2, requests and the rest from source again, a good part of its CPU time."""
+    site_packages = (session.run("python", "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])",
+                                 silent=True) or "").strip()
+    if not site_packages:  # nox --install-only runs no command
+        return
+    # 1: some file of a package does not compile (one that is never imported, such as a template): the rest did
+    session.run("python", "-m", "compileall", "-qq", "-j", "0", site_packages, silent=True, success_codes=[0, 1])
 
 
 def session_python(session: nox.Session) -> str:
