@@ -379,6 +379,8 @@ def dev(session: nox.Session, core: str) -> None:
 
 
 matrix_session("dev", NEWEST, suffix=False, default=False)(dev)
+# The oldest ansible-core beside it: scripts/bench.sh measures the per-task overhead workload on both ends.
+matrix_session("dev", OLDEST, default=False)(dev)
 
 
 # The one header form of every file (what antsibull-nox's license-check and reuse lint do not check: they accept any
