@@ -60,8 +60,11 @@ TENANT_APP = {"client_id": "0c4f2a6e-3d5b-4e7f-8a9b-1c2d3e4f5a6b",
               "display_name": "entra.b2c bench whole tenant"}
 
 # Environment variables that would change what a run measures: credentials, CA overrides, and any Ansible setting
-# of the caller's shell (pipelining, callbacks, ...). The benchmark runs Ansible's defaults.
-SCRUBBED_PREFIXES = ("AZURE_", "ANSIBLE_", "REQUESTS_CA", "CURL_CA", "ENTRA_B2C_", "PYTHONPROFILEIMPORTTIME", "B2C_BENCH_")
+# of the caller's shell (pipelining, callbacks, ...). The benchmark runs Ansible's defaults. PYTHONDONTWRITEBYTECODE
+# too: without the .pyc cache every run compiles the collection's code (and an environment's that was installed without
+# .pyc files) from source again, which a user's runs after the first never do.
+SCRUBBED_PREFIXES = ("AZURE_", "ANSIBLE_", "REQUESTS_CA", "CURL_CA", "ENTRA_B2C_", "PYTHONPROFILEIMPORTTIME", "B2C_BENCH_",
+                     "PYTHONDONTWRITEBYTECODE")
 
 
 @dataclass
