@@ -4,13 +4,15 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The performance benchmark: the collection against a hand-written ansible.builtin.uri playbook, on the emulator.
 
-    python tests/perf/bench.py [--quick] [--out docs/performance.md] [--latency-ms 30] [--rounds 3]
+    python tests/perf/bench.py [--quick] [--out docs/performance.md] [--latency-ms 30] [--rounds 3] [--core-env VENV]
 
 Runs the real ansible-playbook (from this interpreter's bin directory) against the in-process emulator with the given
 latency on every request, and writes docs/performance.md. Every request figure is counted from the emulator's request
 log of one run; wall times are medians over alternating rounds; memory and imports are recorded per module process by
-tests/perf/module_probe.py (ansible_python_interpreter points at a wrapper that runs it). See docs/performance.md for
-the method and tests/e2e/test_bench.py for the quick check in the suite.
+tests/perf/module_probe.py (ansible_python_interpreter points at a wrapper that runs it). Workload 8, the overhead of a
+task above ansible-playbook itself (tests/perf/overhead.py), also runs in each environment given with --core-env
+(scripts/bench.sh gives the oldest ansible-core's). See docs/performance.md for the method and tests/e2e/test_bench.py
+for the quick check in the suite.
 """
 
 from __future__ import annotations
@@ -82,8 +84,9 @@ class Variant:
     tenant: str = ""
     puts: Optional[int] = None
     extra_vars: tuple = ()
-    # workload 8 (task overhead): the ansible-core minor whose environment runs it ("": this interpreter's), and the
-    # number of b2c_keyset_key tasks of its generated play (workdir/overhead-N.yml; 0: the floor, one debug task)
+    # workload 8 (task overhead): the ansible-core minor whose environment runs it (this interpreter's, or one given
+    # with --core-env), and the number of b2c_keyset_key tasks of its generated play (workdir/overhead-N.yml; 0: the
+    # floor, one debug task)
     core: str = ""
     tasks: Optional[int] = None
 
@@ -261,8 +264,8 @@ class Bench:
         self.policy_files: list = []
         self.tenant_app = dict(TENANT_APP, client_secret=secrets.token_urlsafe(30))
         self.tenant_policy_dir = self.workdir / "ief-policies"  # a copy of the starter pack that t3 edits
-        # workload 8 on more than one ansible-core: the bin directory of each environment (--core-env), by minor
         self.overhead_extra: dict = {}  # workload 8's probe runs (overhead.probe_runs)
+        # workload 8 on more than one ansible-core: the bin directory of each environment (--core-env), by minor
         self.core_bins = {core: Path(venv).resolve() / "bin" for core, venv in getattr(args, "core_envs", {}).items()}
 
     # -- set-up ------------------------------------------------------------------------------------------------------
