@@ -115,9 +115,10 @@ def probe_runs(bench, workload, variant_list: list, inventory: Path) -> dict:
             found[core] = figures
             continue
         samples = PROFILE_SAMPLES if bench.args.profile else 1
-        parents = {tasks: [_parent(bench.run(workload, by_tasks[tasks], inventory, probe=False,
-                                             extra_env=callback).probe_dir) for _sample in range(samples)]
-                   for tasks in (0, 1)}
+        parents = {tasks: [_timed_parent(bench, workload, by_tasks[tasks], inventory, callback)
+                           for _sample in range(samples)] for tasks in (0, 1)}
+        figures["phases"] = {tasks: {name: statistics.median(_phases(parent)[name] for parent in samples_of)
+                                     for name, _label in PHASES} for tasks, samples_of in parents.items()}
         figures["parent"] = {
             # play start -> the first task starts: the one-task play's first task also loads its action plugin (and
             # with it the module, our module_utils and requests) in the parent, before any worker is forked
@@ -156,6 +157,36 @@ def probe_runs(bench, workload, variant_list: list, inventory: Path) -> dict:
 
 def _parent(probe_dir: Path) -> dict:
     return json.loads((probe_dir / "parent.json").read_text(encoding="utf-8"))
+
+
+def _timed_parent(bench, workload, variant, inventory: Path, callback: dict) -> dict:
+    """A run with the probe's callback; its parent.json with the benchmark's own clock readings around the run added
+    (time.perf_counter is one monotonic clock for every process of the machine)."""
+    before = time.perf_counter()
+    run = bench.run(workload, variant, inventory, probe=False, extra_env=callback)
+    after = time.perf_counter()
+    return dict(_parent(run.probe_dir), before=before, after=after)
+
+
+# The phases of one ansible-playbook run, from the parent's timestamps: (key, label).
+PHASES = (
+    ("start", "start-up to the callback's load: the interpreter, ansible-core's imports, the CLI, the inventory"),
+    ("to_play", "callback loaded → the play starts: the playbook parsed, the play set up"),
+    ("to_first_task", "play start → the first task starts: the strategy loads its action plugin (ours: with the module, "
+                      "our module_utils and requests)"),
+    ("tasks", "the first task's start → the last result: the tasks, worker and all"),
+    ("to_stats", "last result → the play recap"),
+    ("exit", "play recap → the process has exited: Python's shutdown, Ansible's clean-up"),
+)
+
+
+def _phases(parent: dict) -> dict:
+    """Milliseconds of each of PHASES in one run (the bench's readings frame the run: they include its set-up of the
+    run, a few ms, in start)."""
+    first_task, last_result = parent["tasks"][0][1], parent["results"][-1][1]
+    marks = [parent["before"], parent["loaded"], parent["play_started"], first_task, last_result, parent["stats"],
+             parent["after"]]
+    return {name: 1000.0 * (marks[index + 1] - marks[index]) for index, (name, _label) in enumerate(PHASES)}
 
 
 def task_records(probe_dir: Path) -> list:
@@ -411,6 +442,20 @@ def _core_probe(core: str, figures: dict) -> list:
                            ("imports_before_run", "modules imported in the worker before `run()` (ansible-core's)")):
             values = [record[key] for record in later if record[key] is not None]
             lines.append("| %s | %s | %s |" % (label, _num(first[key]), _num(statistics.median(values)) if values else "–"))
+        lines.append("")
+    phases = figures.get("phases")
+    if phases:
+        floor, task = (phases.get(key) or phases.get(str(key)) for key in (0, 1))
+        lines.append("The whole run, phase by phase (timestamps of the probe's callback in `ansible-playbook`'s parent "
+                     "and the benchmark's own around the run, one monotonic clock; median of %d untimed runs each):" % (
+                         (figures.get("parent") or {}).get("samples", 1)))
+        lines.append("")
+        lines.append("| phase | floor (debug), ms | one b2c_keyset_key task, ms | difference, ms |")
+        lines.append("|---|---|---|---|")
+        for name, label in PHASES:
+            lines.append("| %s | %.0f | %.0f | %+.0f |" % (label, floor[name], task[name], task[name] - floor[name]))
+        lines.append("| the whole run | %.0f | %.0f | %+.0f |" % (
+            sum(floor.values()), sum(task.values()), sum(task.values()) - sum(floor.values())))
         lines.append("")
     parent = figures.get("parent")
     if parent:

@@ -100,6 +100,7 @@ class CallbackModule(CallbackBase):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.loaded = time.perf_counter()
         sys.addaudithook(_audit)
         if os.environ.get("B2C_BENCH_TASK_PROFILE"):
             from ansible.executor.task_executor import TaskExecutor  # pylint: disable=import-outside-toplevel
@@ -136,7 +137,7 @@ class CallbackModule(CallbackBase):
 
     def v2_playbook_on_stats(self, stats):
         _write("parent.json", {
-            "pid": PARENT_PID, "play_started": self.play_started, "tasks": self.tasks, "results": self.results, "wrapped_at_task": self.wrapped_at,
+            "pid": PARENT_PID, "loaded": self.loaded, "stats": time.perf_counter(), "play_started": self.play_started, "tasks": self.tasks, "results": self.results, "wrapped_at_task": self.wrapped_at,
             "loaded_before_first_task": self.loaded_before_first_task,
             "imports": [(at, name) for at, name in IMPORTS
                         if name.split(".")[0] in ("requests", "urllib3", "msal", "cryptography", "ansible_collections")]})
