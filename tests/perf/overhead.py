@@ -368,6 +368,18 @@ def _paid_after_first(tasks: list) -> list:
     return [record for record in tasks[1:] if record["paid"]]
 
 
+def summary(measured) -> list:
+    """The "In short" line of workload 8: per core, one task against the floor and each task after the first."""
+    rows = per_core(measured) if measured else []
+    if not rows:
+        return []
+    return ["- Workload %d (%s): one no-change `b2c_keyset_key` task takes %s; each task after the first adds %s." % (
+        WORKLOAD, measured.workload.title.split(":", 1)[0], ", ".join(
+            "%.2f× the `ansible-playbook` floor on ansible-core %s (%+.2f s)" % (one / floor, core, one - floor)
+            for core, floor, one, _many in rows), ", ".join(
+            "%.3f s on %s" % ((many - one) / (TASKS - 1), core) for core, _floor, one, many in rows))]
+
+
 def target_rows(measured, extra: dict, met) -> list:
     """The Targets rows of workload 8: per core, the no-change task against the floor, and no import after the first."""
     rows = []

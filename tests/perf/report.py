@@ -425,6 +425,7 @@ def _summary(by_number: dict, recommended_order) -> list:
             text += "; after one edited file, %d uploads in %.2f s" % (
                 edited[0].routes["policies.put"], median_wall(edited))
         lines.append(text + ".")
+    lines.extend(overhead.summary(by_number.get(overhead.WORKLOAD)))
     lines.append("- Recommended: `entra.b2c.b2c_keyset_key_batch` with `token_cache` (variant e, the default path): no "
                  "module process, a token shared through the cache, reads and writes in parallel. A loop of "
                  "`b2c_keyset_key` (d) pays a task's overhead per key set; as module processes (a, b, c) every task "
