@@ -21,7 +21,8 @@ community collections run (antsibull-nox.toml): docs-check, license-check, extra
   it, and ansible-builder's execution environment gets requirements.txt.
 - lint: antsibull-changelog lint and ansible-lint (production profile) on the newest ansible-core.
 - headers: every file has the one licence header form (`nox -s headers -- --fix` adds it where it is missing).
-- dev: the newest environment scripts/lib.sh hands to make demo, emulator, bench and reliability.
+- dev: the newest environment scripts/lib.sh hands to make demo, emulator, bench and reliability; dev-2.16: the oldest
+  ansible-core's, where make bench runs its per-task overhead workload too.
 
 From antsibull-nox we take the collection copy for ansible-test (prepare_collections) and the docs, licence and
 action-group checks. Its own ansible-test sessions are not used: they run ansible-test in containers (--docker; no
@@ -400,6 +401,8 @@ def dev(session: nox.Session, core: str) -> None:
 
 
 matrix_session("dev", NEWEST, suffix=False, default=False)(dev)
+# The oldest ansible-core beside it: scripts/bench.sh measures the per-task overhead workload on both ends.
+matrix_session("dev", OLDEST, default=False)(dev)
 
 
 # The one header form of every file (what antsibull-nox's license-check and reuse lint do not check: they accept any

@@ -202,3 +202,21 @@ def test_the_whole_tenant_from_empty_then_nothing_then_one_edited_file(bench):
                 "| whole tenant, second run: no write (workload 7, t2) |",
                 "| whole tenant, one edited file: it and the relying parties above it, nothing else (workload 7, t3) |"):
         assert row in doc and doc.split(row, 1)[1].split("\n", 1)[0].endswith("| yes |"), row
+
+
+def test_tasks_after_the_first_pay_no_import(bench):
+    """Workload 8 (quick mode: this environment's ansible-core only): the floor makes no request, one no-change task
+    one read, 20 separate tasks 20 reads; the task probe saw every task's run() in a forked worker, and no task after
+    the first import requests, msal, cryptography or our code (the parent loaded the action plugin before forking)."""
+    variants = bench["raw"]["workloads"]["8"]["variants"]
+    (core,) = {key.split("-", 1)[1] for key in variants}
+    assert routes(bench, 8, "floor-" + core) == {}
+    assert routes(bench, 8, "one-" + core) == {"keysets.get": 1}
+    assert routes(bench, 8, "many-" + core) == {"keysets.get": 20}
+    tasks = bench["raw"]["extra"]["overhead"][core]["tasks"]
+    assert [record["task"] for record in tasks] == ["Policy key %02d" % index for index in range(1, 21)]
+    assert all(record["in_worker"] for record in tasks)
+    assert all(record["loaded_at_start"]["requests"] for record in tasks)  # inherited from the parent
+    assert [record["task"] for record in tasks[1:] if record["paid"]] == []
+    assert "| no-change task ≤ 1.20× floor (workload 8, ansible-core %s) |" % core in bench["doc"]
+    assert "## Workload 8:" in bench["doc"]

@@ -4,13 +4,15 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The performance benchmark: the collection against a hand-written ansible.builtin.uri playbook, on the emulator.
 
-    python tests/perf/bench.py [--quick] [--out docs/performance.md] [--latency-ms 30] [--rounds 3]
+    python tests/perf/bench.py [--quick] [--out docs/performance.md] [--latency-ms 30] [--rounds 3] [--core-env VENV]
 
 Runs the real ansible-playbook (from this interpreter's bin directory) against the in-process emulator with the given
 latency on every request, and writes docs/performance.md. Every request figure is counted from the emulator's request
 log of one run; wall times are medians over alternating rounds; memory and imports are recorded per module process by
-tests/perf/module_probe.py (ansible_python_interpreter points at a wrapper that runs it). See docs/performance.md for
-the method and tests/e2e/test_bench.py for the quick check in the suite.
+tests/perf/module_probe.py (ansible_python_interpreter points at a wrapper that runs it). Workload 8, the overhead of a
+task above ansible-playbook itself (tests/perf/overhead.py), also runs in each environment given with --core-env
+(scripts/bench.sh gives the oldest ansible-core's). See docs/performance.md for the method and tests/e2e/test_bench.py
+for the quick check in the suite.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from emulator.apps import IEF_APP_PERMISSIONS  # noqa: E402  pylint: disable=wro
 from emulator.identity import READ_WRITE_ALL  # noqa: E402  pylint: disable=wrong-import-position
 from emulator.policies import POLICY_READ_WRITE  # noqa: E402  pylint: disable=wrong-import-position
 
+import overhead  # noqa: E402  pylint: disable=wrong-import-position
 import report  # noqa: E402  pylint: disable=wrong-import-position
 
 PLAYBOOKS = PERF_DIR / "playbooks"
@@ -59,8 +62,11 @@ TENANT_APP = {"client_id": "0c4f2a6e-3d5b-4e7f-8a9b-1c2d3e4f5a6b",
               "display_name": "entra.b2c bench whole tenant"}
 
 # Environment variables that would change what a run measures: credentials, CA overrides, and any Ansible setting
-# of the caller's shell (pipelining, callbacks, ...). The benchmark runs Ansible's defaults.
-SCRUBBED_PREFIXES = ("AZURE_", "ANSIBLE_", "REQUESTS_CA", "CURL_CA", "ENTRA_B2C_", "PYTHONPROFILEIMPORTTIME", "B2C_BENCH_")
+# of the caller's shell (pipelining, callbacks, ...). The benchmark runs Ansible's defaults. PYTHONDONTWRITEBYTECODE
+# too: without the .pyc cache every run compiles the collection's code (and an environment's that was installed without
+# .pyc files) from source again, which a user's runs after the first never do.
+SCRUBBED_PREFIXES = ("AZURE_", "ANSIBLE_", "REQUESTS_CA", "CURL_CA", "ENTRA_B2C_", "PYTHONPROFILEIMPORTTIME", "B2C_BENCH_",
+                     "PYTHONDONTWRITEBYTECODE")
 
 
 @dataclass
@@ -78,6 +84,11 @@ class Variant:
     tenant: str = ""
     puts: Optional[int] = None
     extra_vars: tuple = ()
+    # workload 8 (task overhead): the ansible-core minor whose environment runs it (this interpreter's, or one given
+    # with --core-env), and the number of b2c_keyset_key tasks of its generated play (workdir/overhead-N.yml; 0: the
+    # floor, one debug task)
+    core: str = ""
+    tasks: Optional[int] = None
 
     @property
     def forced_module_process(self) -> bool:
@@ -179,7 +190,7 @@ class Measured:
     labels: dict = field(default_factory=dict)  # variant key -> label
 
 
-def build_workloads(quick: bool) -> list:
+def build_workloads(quick: bool, cores: tuple = ("",)) -> list:
     sets = 4 if quick else 20
     tenants = 4 if quick else 50
     forks = 2 if quick else 10
@@ -205,6 +216,11 @@ def build_workloads(quick: bool) -> list:
         Workload(7, "the whole tenant with the ief_tenant role: the LocalAccounts starter pack, its key sets and IEF "
                     "apps", {"tenant": []}, "tenant", [TENANT_FIRST, TENANT_AGAIN, TENANT_EDITED],
                  policies=STARTER_POLICIES),
+        Workload(overhead.WORKLOAD, "task overhead: one no-change task and %d separate tasks against the "
+                                    "`ansible-playbook` floor, per ansible-core" % overhead.TASKS,
+                 {"tenant": bench_sets("Task", overhead.TASKS)}, "overhead",
+                 [Variant(key, label, playbook, token_cache=True, module="b2c_keyset_key", in_worker=True, core=core,
+                          tasks=tasks) for core in cores for key, label, playbook, tasks in overhead.variants(core)]),
     ]
 
 
@@ -248,6 +264,9 @@ class Bench:
         self.policy_files: list = []
         self.tenant_app = dict(TENANT_APP, client_secret=secrets.token_urlsafe(30))
         self.tenant_policy_dir = self.workdir / "ief-policies"  # a copy of the starter pack that t3 edits
+        self.overhead_extra: dict = {}  # workload 8's probe runs (overhead.probe_runs)
+        # workload 8 on more than one ansible-core: the bin directory of each environment (--core-env), by minor
+        self.core_bins = {core: Path(venv).resolve() / "bin" for core, venv in getattr(args, "core_envs", {}).items()}
 
     # -- set-up ------------------------------------------------------------------------------------------------------
 
@@ -270,6 +289,7 @@ class Bench:
                                                   "probe": _shell_quote(str(PERF_DIR / "module_probe.py"))},
             encoding="utf-8")
         self.wrapper.chmod(0o755)
+        overhead.write_playbooks(self.workdir)
         # An empty configuration: Ansible's defaults, whatever ansible.cfg the caller's directories hold.
         self.ansible_cfg.write_text("[defaults]\n", encoding="utf-8")
         self.env = {key: value for key, value in os.environ.items() if not key.startswith(SCRUBBED_PREFIXES)}
@@ -384,7 +404,8 @@ class Bench:
     # -- running -------------------------------------------------------------------------------------------------------
 
     def run(self, workload: Workload, variant: Variant, inventory: Path, profile: bool = False,
-            importtime: bool = False, keep_payload: bool = False, probe: bool = True) -> RunResult:
+            importtime: bool = False, keep_payload: bool = False, probe: bool = True,
+            extra_env: Optional[dict] = None) -> RunResult:
         """One ansible-playbook run; with probe, every module process runs through module_probe.py."""
         if workload.state == "expired":
             self.seed(workload)
@@ -409,7 +430,12 @@ class Bench:
             env["B2C_BENCH_IMPORTTIME"] = "1"
         if keep_payload:  # the AnsiballZ scripts stay in probe_dir/remote for report.payload_compile
             env.update(ANSIBLE_KEEP_REMOTE_FILES="1", ANSIBLE_REMOTE_TMP=str(probe_dir / "remote"))
-        argv = [str(self.bin_dir / "ansible-playbook"), str(PLAYBOOKS / variant.playbook), "-i", str(inventory),
+        bin_dir = self.core_bins.get(variant.core, self.bin_dir)
+        if bin_dir != self.bin_dir:
+            env["PATH"] = str(bin_dir) + os.pathsep + env["PATH"]
+        env.update(extra_env or {})
+        playbook = self.workdir / variant.playbook if variant.tasks is not None else PLAYBOOKS / variant.playbook
+        argv = [str(bin_dir / "ansible-playbook"), str(playbook), "-i", str(inventory),
                 "--forks", str(workload.forks)]
         if variant.token_cache:
             argv += ["-e", "bench_token_cache=%s" % self.token_cache]
@@ -459,8 +485,11 @@ class Bench:
     def _check(workload: Workload, variant: Variant, result: RunResult) -> None:
         """Fail loudly when a run did not do the work it stands for (a benchmark of a broken playbook means nothing)."""
         problems = []
-        if variant.key == "floor":
+        if variant.key == "floor" or variant.tasks == 0:
             return
+        if workload.state == "overhead" and result.routes != Counter({"keysets.get": variant.tasks}):
+            problems.append("requests %s, expected keysets.get %d (no token request: the cache is warm)" % (
+                report.route_text(result.routes), variant.tasks))
         generated = result.routes.get("keys.generate", 0)
         if workload.state != "tenant" and generated != workload.expected_generates:  # tenant: see tenant_problems
             problems.append("%d keys.generate, expected %d" % (generated, workload.expected_generates))
@@ -515,6 +544,10 @@ class Bench:
             result.labels = {variant.key: variant.label for variant in workload.variants + variants}
             self.seed(workload)
             inventory = self.inventory(workload)
+            if workload.state == "overhead":  # one untimed run each: another environment's first run compiles .pyc
+                for variant in variants:
+                    if not self.args.quick or variant.core in self.core_bins:
+                        self.run(workload, variant, inventory, probe=False)
             for round_index in range(self.args.rounds):
                 shift = round_index % len(variants)
                 for variant in variants[shift:] + variants[:shift]:
@@ -522,6 +555,8 @@ class Bench:
                     result.runs.setdefault(variant.key, []).append(run)
                     self.say("workload %d round %d %-62s %6.2f s  %s" % (
                         workload.number, round_index + 1, variant.label, run.wall_s, dict(sorted(run.routes.items()))))
+            if workload.state == "overhead":
+                self.overhead_extra = overhead.probe_runs(self, workload, variants, inventory)
             # The per-process figures come from one more, untimed run whose module processes run through the probe.
             for variant in variants:
                 if variant.in_worker:  # no module process to probe: its runs already say so (probes [])
@@ -617,6 +652,10 @@ def parse_args(argv=None):
     parser.add_argument("--no-profile", dest="profile", action="store_false", help="skip the cProfile and import-time runs")
     parser.add_argument("--import-samples", type=int, default=2, help="runs per import-time figure (median)")
     parser.add_argument("--quiet", dest="log", action="store_false", help="no progress lines on stderr")
+    parser.add_argument("--core-env", dest="core_env_dirs", action="append", default=[], metavar="VENV",
+                        help="also run workload %d in this virtual environment's ansible-core (its bin/ansible-playbook;"
+                             " scripts/bench.sh gives the oldest minor's); the other workloads run in this interpreter's"
+                        % overhead.WORKLOAD)
     parser.add_argument("--render", metavar="RESULTS_JSON",
                         help="measure nothing: write the document again from an earlier run's results.json (in --workdir)")
     args = parser.parse_args(argv)
@@ -627,6 +666,7 @@ def parse_args(argv=None):
         args.rounds = 1 if args.quick else 3
     if args.quick:
         args.profile = False
+    args.core_envs = {overhead.core_of(venv): venv for venv in args.core_env_dirs}
     return args
 
 
@@ -649,7 +689,8 @@ def main(argv=None) -> int:
         measured, extra, facts = load_raw(args.render)
     else:
         bench = Bench(args)
-        workloads = build_workloads(args.quick)
+        workloads = build_workloads(args.quick, tuple(sorted(set(args.core_envs) | {overhead.core_of(None)},
+                                                             key=overhead.version_key)))
         bench.prepare()
         started = time.perf_counter()
         bench.start_emulator()
@@ -657,6 +698,8 @@ def main(argv=None) -> int:
             bench.warm_up(workloads)
             measured = bench.measure(workloads)
             extra = bench.profile(workloads) if args.profile else {}
+            if bench.overhead_extra:
+                extra["overhead"] = bench.overhead_extra
         finally:
             bench.stop_emulator()
         facts = machine_facts(args.latency_ms)

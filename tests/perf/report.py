@@ -17,6 +17,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Optional
 
+import overhead  # tests/perf/overhead.py: workload 8, the task overhead (report.py is imported from tests/perf)
+
 OUR_CODE = "ansible_collections/entra/b2c/"
 TOKEN_ROUTES = ("token", "discovery", "jwks")
 SHOWN_ROUTES = ("token", "discovery", "keysets.get", "keysets.list", "keysets.create", "keys.generate")
@@ -50,7 +52,8 @@ TENANT_KINDS = (
                                                     lambda route: route == "policies.delete")),
 )
 COMMAND_NOTE = ("`make bench` runs `scripts/bench.sh`, which prepares the newest environment (nox session `dev`, `.nox/dev`) and "
-                "runs `tests/perf/bench.py`; `python tests/perf/bench.py --help` lists the options.")
+                "the oldest ansible-core's (nox session `dev-2.16`, for workload 8) and runs `tests/perf/bench.py`; "
+                "`python tests/perf/bench.py --help` lists the options.")
 
 
 # -- per-run figures ------------------------------------------------------------------------------------------------
@@ -319,6 +322,15 @@ def render(measured_list: list, extra: dict, facts: dict, command: str, recommen
         "create returns), their 2 service principals, 3 admin-consent grants and 6 uploads; **t2** runs again on "
         "that tenant and must write nothing; **t3** runs after one edit to the Extensions file and must upload it and "
         "the 3 relying parties above it (`reupload_dependents`, the default) and write nothing else.")
+    add("- Workload %d is the overhead of one task of ours above `ansible-playbook` itself, on every ansible-core the run "
+        "was given (`make bench`: the oldest, 2.16, in the environment of nox session `dev-2.16`, and the newest): plays "
+        "of one host generated into the scratch directory, the floor with one `debug` task, one no-change "
+        "`b2c_keyset_key` task, and %d separate such tasks (one key set each, not a loop), with the token cache warm, "
+        "in the worker. Its ratios are against the floor of the same environment in the same run. Untimed probe runs "
+        "then record, through `tests/perf/callbacks/b2c_task_probe.py` (an audit hook for imports, a wrapper of the "
+        "action plugin's `run()` and, for the profile, of ansible-core's `TaskExecutor.run`, installed from the "
+        "callback in the parent and inherited by the forked workers), whether each task paid for imports and where "
+        "the time of one task goes." % (overhead.WORKLOAD, overhead.TASKS))
     add("")
 
     by_number = {measured.workload.number: measured for measured in measured_list}
@@ -329,11 +341,16 @@ def render(measured_list: list, extra: dict, facts: dict, command: str, recommen
     add("|---|---|---|")
     for row in _targets(by_number, extra, recommended_order):
         add("| %s | %s | %s |" % row)
+    if overhead.WORKLOAD in by_number:
+        for row in overhead.target_rows(by_number[overhead.WORKLOAD], extra, _met):
+            add("| %s | %s | %s |" % row)
     add("")
 
     for measured in measured_list:
         if measured.workload.state == "tenant":
             lines.extend(_tenant_section(measured))
+        elif measured.workload.state == "overhead":
+            lines.extend(overhead.section(measured, extra))
         else:
             lines.extend(_workload_section(measured, recommended_order))
 
@@ -408,6 +425,7 @@ def _summary(by_number: dict, recommended_order) -> list:
             text += "; after one edited file, %d uploads in %.2f s" % (
                 edited[0].routes["policies.put"], median_wall(edited))
         lines.append(text + ".")
+    lines.extend(overhead.summary(by_number.get(overhead.WORKLOAD)))
     lines.append("- Recommended: `entra.b2c.b2c_keyset_key_batch` with `token_cache` (variant e, the default path): no "
                  "module process, a token shared through the cache, reads and writes in parallel. A loop of "
                  "`b2c_keyset_key` (d) pays a task's overhead per key set; as module processes (a, b, c) every task "
