@@ -239,7 +239,7 @@ PROFILE_ITEMS = (
     ("arguments as AnsiballZ sends them (as_sent)", "plugin_utils/_in_process.py", "as_sent"),
     ("validation: ArgumentSpecValidator.validate", "module_utils/common/arg_spec.py", "validate"),
     ("the module's flow (all below)", "plugin_utils/_in_process.py", "worker_result"),
-    ("token: TokenProvider.token (the token cache read)", "module_utils/_auth.py", "token"),
+    ("token: TokenProvider.token (the token cache read)", "module_utils/core/auth.py", "token"),
     ("Graph request(s): requests Session.send (connect, TLS, 30 ms latency, read)", "requests/sessions.py", "send"),
     ("connection: TCP connect and TLS handshake (urllib3 HTTPSConnection.connect)", "urllib3/connection.py", "connect"),
     ("TCP connect", "urllib3/util/connection.py", "create_connection"),
@@ -260,9 +260,9 @@ def run_profile(probe_dir: Path) -> dict:
     items = []
     for label, suffix, function in PROFILE_ITEMS:
         if function == "run:action":  # the action plugin's run(), ours or debug's
+            runs = ("plugin_utils/_in_process.py", "ansible/plugins/action/debug.py")
             matches = [(ncalls, cumulative) for (filename, _line, name), (_c, ncalls, _own, cumulative, _callers)
-                       in stats.items() if name == "run" and filename.endswith(("plugin_utils/_in_process.py",
-                                                                                 "ansible/plugins/action/debug.py"))]
+                       in stats.items() if name == "run" and filename.endswith(runs)]
         else:
             matches = [(ncalls, cumulative) for (filename, _line, name), (_c, ncalls, _own, cumulative, _callers)
                        in stats.items() if name == function and filename.endswith(suffix)]
@@ -446,8 +446,8 @@ def _core_probe(core: str, figures: dict) -> list:
         lines.append("")
         lines.append("| | first task | later tasks, median |")
         lines.append("|---|---|---|")
-        for key, label in (("to_run_ms", "parent's task start → `run()` starts in the worker (queue, fork, "
-                                          "TaskExecutor), ms"),
+        to_run = "parent's task start → `run()` starts in the worker (queue, fork, TaskExecutor), ms"
+        for key, label in (("to_run_ms", to_run),
                            ("run_ms", "the action plugin's `run()`, ms"),
                            ("to_result_ms", "`run()` ends → the parent has the result, ms"),
                            ("imports_during_run", "modules imported during `run()`"),

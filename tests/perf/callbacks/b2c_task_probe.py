@@ -39,8 +39,8 @@ description: Records, per task of the collection, the time of its action plugin'
 """
 
 IN_PROCESS = "ansible_collections.entra.b2c.plugins.plugin_utils._in_process"
-WATCHED = ("requests", "urllib3", "msal", "cryptography", "ansible_collections.entra.b2c.plugins.module_utils._graph",
-           "ansible_collections.entra.b2c.plugins.module_utils._auth",
+WATCHED = ("requests", "urllib3", "msal", "cryptography", "ansible_collections.entra.b2c.plugins.module_utils.core.graph",
+           "ansible_collections.entra.b2c.plugins.module_utils.core.auth",
            "ansible_collections.entra.b2c.plugins.modules.b2c_keyset_key")
 PARENT_PID = os.getpid()
 IMPORTS: list = []  # (perf_counter, module name) of every import in this process (and, inherited, its forks)
@@ -137,7 +137,8 @@ class CallbackModule(CallbackBase):
 
     def v2_playbook_on_stats(self, stats):
         _write("parent.json", {
-            "pid": PARENT_PID, "loaded": self.loaded, "stats": time.perf_counter(), "play_started": self.play_started, "tasks": self.tasks, "results": self.results, "wrapped_at_task": self.wrapped_at,
+            "pid": PARENT_PID, "loaded": self.loaded, "stats": time.perf_counter(), "play_started": self.play_started,
+            "tasks": self.tasks, "results": self.results, "wrapped_at_task": self.wrapped_at,
             "loaded_before_first_task": self.loaded_before_first_task,
             "imports": [(at, name) for at, name in IMPORTS
                         if name.split(".")[0] in ("requests", "urllib3", "msal", "cryptography", "ansible_collections")]})
