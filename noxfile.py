@@ -21,7 +21,7 @@ community collections run (antsibull-nox.toml): docs-check, license-check, extra
   it, and ansible-builder's execution environment gets requirements.txt.
 - lint: antsibull-changelog lint and ansible-lint (production profile) on the newest ansible-core.
 - headers: every file has the one licence header form (`nox -s headers -- --fix` adds it where it is missing).
-- dev: the newest environment scripts/lib.sh hands to make demo, emulator, bench and reliability; dev-2.16: the oldest
+- dev: the newest environment scripts/lib.sh hands to make demo, emulator, bench and reliability; env-2.16: the oldest
   ansible-core's, where make bench runs its per-task overhead workload too.
 
 From antsibull-nox we take the collection copy for ansible-test (prepare_collections) and the docs, licence and
@@ -394,7 +394,7 @@ matrix_session("lint", NEWEST, suffix=False, tags=["lint"])(lint)
 
 
 def dev(session: nox.Session, core: str) -> None:
-    """the environment of make demo, emulator, bench and reliability (scripts/lib.sh): nox --install-only -s dev"""
+    """an environment of make demo, emulator, bench and reliability (scripts/lib.sh makes it with --install-only)"""
     install_core(session, core, *RUNTIME_REQUIREMENTS, *TEST_REQUIREMENTS)
     session.run("python", "-c", "import ansible.release, platform; "
                 "print(f'Python {platform.python_version()}, ansible-core {ansible.release.__version__}')")
@@ -402,7 +402,7 @@ def dev(session: nox.Session, core: str) -> None:
 
 matrix_session("dev", NEWEST, suffix=False, default=False)(dev)
 # The oldest ansible-core beside it: scripts/bench.sh measures the per-task overhead workload on both ends.
-matrix_session("dev", OLDEST, default=False)(dev)
+matrix_session("env", OLDEST, default=False)(dev)
 
 
 # The one header form of every file (what antsibull-nox's license-check and reuse lint do not check: they accept any

@@ -4,7 +4,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 # The performance benchmark (tests/perf/bench.py) in the newest environment (nox session dev): the collection against a
 # hand-written ansible.builtin.uri playbook on the emulator; writes docs/performance.md and prints its tables. Workload 8
-# (the per-task overhead) runs on the oldest ansible-core too, in the environment of nox session dev-2.16.
+# (the per-task overhead) runs on the oldest ansible-core too, in the environment of nox session env-2.16.
 # Usage: scripts/bench.sh [bench.py options]     e.g. scripts/bench.sh --quick --out /tmp/performance.md
 # Environment: BENCH_ARGS adds options (make bench BENCH_ARGS="--latency-ms 50"); PYTHON_3_12 and PYTHON_3_11
 # pick the interpreters.

@@ -25,18 +25,18 @@ ensure_venv() {
 }
 
 # Print the path of the environment of another ansible-core minor (default: the oldest of noxfile.py's MATRIX, 2.16,
-# on its Python with the collection's and the tests' requirements): nox's session "dev-<minor>" makes it and keeps it up
+# on its Python with the collection's and the tests' requirements): nox's session "env-<minor>" makes it and keeps it up
 # to date. scripts/bench.sh runs the per-task overhead workload in it too.
 ensure_core_venv() {
     local core=${1:-2.16}
-    local log_file="$BUILD/logs/dev-$core-environment.log"
+    local log_file="$BUILD/logs/env-$core-environment.log"
     mkdir -p "$BUILD/logs"
     if ! { make --no-print-directory -s -C "$ROOT" .venv/nox/bin/nox &&
-        "$ROOT/.venv/nox/bin/nox" -f "$ROOT/noxfile.py" --envdir "$ROOT/.nox" -s "dev-$core" --install-only; } >"$log_file" 2>&1; then
+        "$ROOT/.venv/nox/bin/nox" -f "$ROOT/noxfile.py" --envdir "$ROOT/.nox" -s "env-$core" --install-only; } >"$log_file" 2>&1; then
         tail -n 30 "$log_file" >&2
         die "could not prepare the ansible-core $core environment (full log: ${log_file#"$ROOT"/})"
     fi
-    printf '%s\n' "$ROOT/.nox/dev-${core//./-}"
+    printf '%s\n' "$ROOT/.nox/env-${core//./-}"
 }
 
 # The report path a command writes: the value of --out among the arguments after the first, else the first.

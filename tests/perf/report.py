@@ -52,7 +52,7 @@ TENANT_KINDS = (
                                                     lambda route: route == "policies.delete")),
 )
 COMMAND_NOTE = ("`make bench` runs `scripts/bench.sh`, which prepares the newest environment (nox session `dev`, `.nox/dev`) and "
-                "the oldest ansible-core's (nox session `dev-2.16`, for workload 8) and runs `tests/perf/bench.py`; "
+                "the oldest ansible-core's (nox session `env-2.16`, for workload 8) and runs `tests/perf/bench.py`; "
                 "`python tests/perf/bench.py --help` lists the options.")
 
 
@@ -323,7 +323,7 @@ def render(measured_list: list, extra: dict, facts: dict, command: str, recommen
         "that tenant and must write nothing; **t3** runs after one edit to the Extensions file and must upload it and "
         "the 3 relying parties above it (`reupload_dependents`, the default) and write nothing else.")
     add("- Workload %d is the overhead of one task of ours above `ansible-playbook` itself, on every ansible-core the run "
-        "was given (`make bench`: the oldest, 2.16, in the environment of nox session `dev-2.16`, and the newest): plays "
+        "was given (`make bench`: the oldest, 2.16, in the environment of nox session `env-2.16`, and the newest): plays "
         "of one host generated into the scratch directory, the floor with one `debug` task, one no-change "
         "`b2c_keyset_key` task, and %d separate such tasks (one key set each, not a loop), with the token cache warm, "
         "in the worker. Its ratios are against the floor of the same environment in the same run. Untimed probe runs "
