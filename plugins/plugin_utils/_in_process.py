@@ -50,6 +50,7 @@ from ansible.utils.unsafe_proxy import wrap_var
 
 from ansible_collections.entra.b2c.plugins.module_utils.core.auth import CERT_PASSWORD_ENV, CREDENTIAL_KINDS
 from ansible_collections.entra.b2c.plugins.module_utils.core.context import RunContext, outcome
+from ansible_collections.entra.b2c.plugins.module_utils.core.graph import HAS_REQUESTS
 from ansible_collections.entra.b2c.plugins.module_utils.core.module import full_argument_spec, raw_secrets, validator_rules
 
 display = Display()
@@ -223,9 +224,7 @@ class GraphAction(ActionBase):
             return "ansible_python_interpreter does not template"
         if interpreter not in DISCOVERY_MODES and not same_interpreter(str(interpreter)):
             return "the interpreter is %s, not the controller's %s" % (interpreter, sys.executable)
-        try:
-            import requests  # noqa: F401 pylint: disable=import-outside-toplevel,unused-import
-        except ImportError:
+        if not HAS_REQUESTS:  # found out when the plugin imported its module
             return "the controller's Python has no requests"
         return ""
 
