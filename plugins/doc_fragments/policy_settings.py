@@ -21,6 +21,9 @@ options:
         C({Settings:PolicyFilename}) the same without C(B2C_1A_).
       - The keys V(IdentityExperienceFrameworkAppId) and V(ProxyIdentityExperienceFrameworkAppId) also fill the
         starter packs' bare words of those names (the application ids of the two IEF app registrations).
+      - The key V(FacebookAppId) also fills the social starter packs' bare word C(facebook_clientid) (the Facebook
+        app's id). Left unfilled, that one is not refused - B2C accepts it and only sign-in with Facebook fails - and
+        the task warns where it is.
       - The starter packs' C(yourtenant.onmicrosoft.com) is filled with the key V(Tenant), else with O(tenant_id) when
         that is a domain name; any other C(yourtenant) (as in C(yourtenant.b2clogin.com)) with the tenant's short
         name, the first label of that C(.onmicrosoft.com) name.

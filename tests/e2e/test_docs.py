@@ -421,6 +421,26 @@ def test_each_module_names_the_permission_it_needs_and_no_other(ansible):
             assert "TrustFrameworkKeySet.ReadWrite.All" in notes and "Policy.ReadWrite" not in notes, (fqcn, notes)
 
 
+def permission_paragraphs(text: str) -> list:
+    """The paragraphs (blank-line separated; comment blocks of YAML count as one) that ask for Application.*."""
+    return [paragraph for paragraph in re.split(r"\n\s*\n|\n#\s*\n", text)
+            if re.search(r"Application\.ReadWrite\.(All|OwnedBy)", paragraph)]
+
+
+def test_every_place_that_asks_for_the_apps_permission_asks_for_the_grant_permission_too():
+    """The IEF apps' admin consent is three grants, refused without DelegatedPermissionGrant.ReadWrite.All: a guide,
+    README or playbook that lists Application.ReadWrite.All alone sets up an app that fails half-way."""
+    places = [REPO_ROOT / "README.md", REPO_ROOT / "playbooks" / "ief_tenant.yml",
+              *sorted((REPO_ROOT / "docs").glob("*.md")), *sorted((REPO_ROOT / "roles").glob("*/README.md"))]
+    asking = {str(path.relative_to(REPO_ROOT)): permission_paragraphs(path.read_text(encoding="utf-8"))
+              for path in places}
+    assert sum(len(found) for found in asking.values()) >= 6, asking
+    alone = {where: [paragraph for paragraph in found if "DelegatedPermissionGrant.ReadWrite.All" not in paragraph]
+             for where, found in asking.items()}
+    assert {where: found for where, found in alone.items() if found} == {}
+    assert permission_paragraphs("x\n\nneeds Application.ReadWrite.All.\n\ny") == ["needs Application.ReadWrite.All."]
+
+
 # The machines the collection is developed on keep their work under this directory; users never have it. Built from
 # parts so that this file, which ships in the tarball, does not name it.
 OUTSIDE_PATH = "/".join(("", "work", ""))

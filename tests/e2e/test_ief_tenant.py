@@ -26,7 +26,7 @@ STARTER_PACK = {"B2C_1A_TokenSigningKeyContainer": "sig", "B2C_1A_TokenEncryptio
 STARTER_SETS = TESTS_DIR / "policies"
 STARTER_LEVELS = [["B2C_1A_TrustFrameworkBase"], ["B2C_1A_TrustFrameworkLocalization"],
                   ["B2C_1A_TrustFrameworkExtensions"], ["B2C_1A_PasswordReset", "B2C_1A_ProfileEdit", "B2C_1A_signup_signin"]]
-PLACEHOLDERS = ("yourtenant", "IdentityExperienceFrameworkAppId", "{Settings:")
+PLACEHOLDERS = ("yourtenant", "IdentityExperienceFrameworkAppId", "{Settings:", "facebook_clientid")
 
 
 def writes(control) -> list:

@@ -18,6 +18,7 @@ from emulator.policies import POLICY_READ_WRITE
 from policy_helpers import BASE, KEYSETS, policies_task, render, seed_keys, tenant_connection
 
 STARTER_SET = TESTS_DIR / "policies" / "starter"
+SOCIAL_SET = TESTS_DIR / "policies" / "SocialAndLocalAccounts"
 STARTER_ORDER = ["B2C_1A_Starter_Base", "B2C_1A_Starter_Extensions", "B2C_1A_Starter_SignUpOrSignin"]
 IEF_APP = "0c4b2f9e-6a1d-4e8b-9f3a-2d5c7e9a1b3c"
 PROXY_APP = "5e7a9c1b-3d5f-4a7b-8c9d-0e1f2a3b4c5d"
@@ -133,3 +134,26 @@ def test_a_key_set_created_moments_ago_is_waited_for_and_an_app_that_cannot_list
     assert only["status"] == "ok" and only["result"]["reason"] == "changed", run.output[-3000:]
     assert any("could not be checked" in warning and "TrustFrameworkKeySet.Read.All" in warning
                for warning in only["result"].get("warnings", []))
+
+
+def test_the_social_packs_facebook_placeholder_is_filled_or_left_with_a_warning_never_refused(ansible, control):
+    """Microsoft's social packs ship <Item Key="client_id">facebook_clientid</Item>: FacebookAppId fills it; without
+    it the set still deploys (local accounts work) and the task warns where the placeholder is."""
+    connection = tenant_connection(ansible, tenant_id=ansible.emulator.tenant_domain)
+    ensured = [item["keyset"] for item in KEYSETS] + ["FacebookSecret"]
+    extensions = SOCIAL_SET / "TrustFrameworkExtensions.xml"
+    run = ansible.playbook([
+        policies_task("left", path=str(SOCIAL_SET), settings=APP_IDS, ensured_keysets=ensured),
+        policies_task("filled", path=str(SOCIAL_SET), settings=dict(APP_IDS, FacebookAppId="1234567890123456"),
+                      ensured_keysets=ensured),
+    ], defaults=connection, check=True)
+    left, filled = run.task("left"), run.task("filled")
+    assert left["status"] == "ok" and filled["status"] == "ok", run.output[-3000:]
+    assert left["result"]["changed"] is True and len(left["result"]["uploaded"]) == 6
+    facebook = [text for text in left["result"].get("warnings", []) if "facebook_clientid" in text]
+    assert facebook == ["facebook_clientid, the starter packs' placeholder for the Facebook app's id, is left as it is "
+                        "in %s:26: B2C accepts it and local accounts work, but sign-in with Facebook fails until it "
+                        "holds your Facebook app's id: set settings.FacebookAppId (ief_tenant_settings.FacebookAppId "
+                        "with the ief_tenant role)" % extensions], left["result"].get("warnings")
+    assert not [text for text in filled["result"].get("warnings", []) if "facebook_clientid" in text]
+    assert writes(control) == []

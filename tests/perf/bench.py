@@ -130,7 +130,7 @@ BASE_CHANGED = Variant("r", "Extensions changed, reupload_dependents (the defaul
 BASE_CHANGED_ALONE = Variant("r0", "Extensions changed, reupload_dependents false, in the worker", "policies.yml",
                              module="b2c_policies", in_worker=True, tenant="base_changed", puts=1,
                              extra_vars=(("bench_reupload_dependents", "false"),))
-# Workload 7: the entra.b2c.ief_tenant role over the LocalAccounts starter pack, as downloaded.
+# Workload 7: the entra.b2c.ief_tenant role over our LocalAccounts-shaped set, placeholders as the pack ships them.
 TENANT_FIRST = Variant("t1", "first run into an empty tenant: key sets, IEF apps, policies", "ief_tenant.yml",
                        module="b2c_ief_apps", in_worker=True, tenant="empty", puts=STARTER_POLICIES)
 TENANT_AGAIN = Variant("t2", "second run, nothing to change", "ief_tenant.yml", module="b2c_ief_apps", in_worker=True,

@@ -65,7 +65,8 @@ from ansible_collections.entra.b2c.plugins.module_utils.policies.policy import (
 from ansible_collections.entra.b2c.plugins.module_utils.policies.api import PolicyGraph
 from ansible_collections.entra.b2c.plugins.module_utils.policies.refs import outside_bases, refuse_dangling, tenant_base
 from ansible_collections.entra.b2c.plugins.module_utils.policies.keysets import check_keysets, ensured_keyset_ids
-from ansible_collections.entra.b2c.plugins.module_utils.policies.settings import fill_all, policy_settings
+from ansible_collections.entra.b2c.plugins.module_utils.policies.settings import (
+    facebook_warning, fill_all, optional_left, policy_settings)
 
 T = TypeVar("T")
 
@@ -156,14 +157,19 @@ def item_sources(items: Sequence[dict]) -> list[tuple[str, str | bytes]]:
     return sources
 
 
-def fill_sources(run: RunContext, sources: Sequence[tuple[str, str | bytes]]) -> list[tuple[str, str | bytes]]:
+def fill_sources(run: RunContext, sources: Sequence[tuple[str, str | bytes]], uploading: bool = True
+                 ) -> list[tuple[str, str | bytes]]:
     """The sources with settings, appsettings and the starter packs' literals filled in; every placeholder left, a bad
-    appsettings file and a bad ensured_keysets entry refused before any request."""
+    appsettings file and a bad ensured_keysets entry refused before any request; a facebook_clientid left, warned."""
     params = run.params
     ensured_keyset_ids(params.get("ensured_keysets"))
     settings = policy_settings(params.get("settings"), params.get("appsettings"), params.get("environment"),
                                lambda path: read_file(path, "appsettings"))
-    return fill_all(sources, settings, tenant_of(run), params.get("appsettings"))
+    filled = fill_all(sources, settings, tenant_of(run), params.get("appsettings"))
+    warning = facebook_warning(optional_left(filled)) if uploading else None
+    if warning:
+        run.warn(warning)
+    return filled
 
 
 def load_set(sources: Iterable[tuple[str, str | bytes]], tenant: str | None) -> list[Policy]:
@@ -264,7 +270,7 @@ def absent_policy_id(run: RunContext) -> str:
         source, content = "content", params["content"]
     else:
         return policy_id_option(params["policy"])
-    source, content = fill_sources(run, [(source, content)])[0]  # the id as an upload would read it
+    source, content = fill_sources(run, [(source, content)], uploading=False)[0]  # the id as an upload would read it
     # expected_id: given both, the file's PolicyId must be the policy named (refused otherwise, naming both)
     return load_policy(content, source, expected_id=params["policy"], tenant=tenant_of(run)).policy_id
 
@@ -280,7 +286,7 @@ def deploy_set(run: RunContext) -> dict:
         sources: Sequence[tuple[str, str | bytes]] = directory_sources(params["path"], params["pattern"])
     else:
         sources = item_sources(params["policies"])
-    sources = fill_sources(run, sources)
+    sources = fill_sources(run, sources, uploading=params["state"] == "present")
     policies = load_set(sources, tenant_of(run))
     levels = check_set(policies)  # duplicates, cycles, depth: refused before any request
     if params["state"] == "present":

@@ -15,7 +15,10 @@ Two conventions are filled, so that policy files deploy as people download or ke
   extension's regular expressions (flag ``i``) match it;
 - the starter packs' literals: ``yourtenant.onmicrosoft.com`` (the tenant's domain name), any other ``yourtenant``
   (the tenant's short name, as IEFPolicies fills it), and the bare words ``ProxyIdentityExperienceFrameworkAppId`` and
-  ``IdentityExperienceFrameworkAppId`` (the application ids of the two IEF app registrations).
+  ``IdentityExperienceFrameworkAppId`` (the application ids of the two IEF app registrations); and the social packs'
+  ``facebook_clientid``, filled from the setting ``FacebookAppId`` (the name the extension's own appsettings.json
+  examples give it). The social packs can go in without Facebook (local accounts work, only the Facebook button
+  fails), so that one is left with a warning rather than refused: ``optional_left`` lists where.
 
 Where this differs from the extension, on purpose: values are inserted as written (JavaScript's String.replace would
 read ``$&``, ``$1`` or ``$$`` in a value as patterns), keys are matched as text (the extension builds a regular
@@ -49,6 +52,8 @@ FILENAME = "Filename"
 POLICY_FILENAME = "PolicyFilename"
 IEF_APP = "IdentityExperienceFrameworkAppId"
 PROXY_APP = "ProxyIdentityExperienceFrameworkAppId"
+FACEBOOK_APP = "FacebookAppId"
+FACEBOOK_LITERAL = "facebook_clientid"
 # What the extension fills before PolicySettings: a PolicySettings key of one of these names never takes effect there.
 BUILT_IN = (TENANT, ENVIRONMENT, FILENAME, POLICY_FILENAME)
 # Initial domain names of a tenant, whose first label is the tenant's short name (yourtenant alone).
@@ -61,7 +66,8 @@ _PLACEHOLDER_RE = re.compile(
     r"(?i:\{Settings:(?P<setting>[^{}\r\n]*)\})"
     r"|(?P<domain>(?i:yourtenant\.onmicrosoft\.com))"
     r"|(?P<name>(?i:yourtenant))"
-    r"|(?<![A-Za-z0-9_])(?P<app>(?:Proxy)?IdentityExperienceFrameworkAppId)(?![A-Za-z0-9_])")
+    r"|(?<![A-Za-z0-9_])(?P<app>(?:Proxy)?IdentityExperienceFrameworkAppId)(?![A-Za-z0-9_])"
+    r"|(?<![A-Za-z0-9_])(?P<facebook>facebook_clientid)(?![A-Za-z0-9_])")
 _COMMENT_RE = re.compile(r"<!--.*?-->", re.DOTALL)
 
 
@@ -241,6 +247,9 @@ class _Filler:
         self.unfilled: list[tuple[int, str, str]] = []  # (index in the text, placeholder, what to set)
 
     def __call__(self, match: re.Match) -> str:
+        if match.group("facebook") is not None:  # optional: left as it is when no FacebookAppId is set
+            found = self.settings.get(FACEBOOK_APP.lower())
+            return found[1] if found else match.group(0)
         value, advice = self._fill(match)
         if value is None:
             self.unfilled.append((match.start(), match.group(0), advice))
@@ -312,6 +321,28 @@ def fill(content: str | bytes, source: str, settings: Mapping[str, tuple[str, st
     if filled == text:
         return content, problems
     return (filled.encode("utf-8") if isinstance(content, bytes) else filled), problems
+
+
+def optional_left(sources: Sequence[tuple[str, str | bytes]]) -> list[str]:
+    """Where a filled source still holds the social packs' ``facebook_clientid`` outside comments, as
+    ``<source>:<line>``: B2C accepts it, and sign-in with Facebook fails until it is the Facebook app's id."""
+    found = []
+    for source, content in sources:
+        text = content.decode("utf-8", errors="replace") if isinstance(content, bytes) else content
+        comments = [match.span() for match in _COMMENT_RE.finditer(text)]
+        found.extend(f"{source}:{_line(text, match.start())}" for match in _PLACEHOLDER_RE.finditer(text)
+                     if match.group("facebook") is not None and not _inside(comments, match.start()))
+    return found
+
+
+def facebook_warning(places: Sequence[str]) -> str | None:
+    """The warning for the ``facebook_clientid`` left in ``places``; None when there is none."""
+    if not places:
+        return None
+    return (f"{FACEBOOK_LITERAL}, the starter packs' placeholder for the Facebook app's id, is left as it is in "
+            f"{', '.join(places)}: B2C accepts it and local accounts work, but sign-in with Facebook fails until it "
+            f"holds your Facebook app's id: set settings.{FACEBOOK_APP} (ief_tenant_settings.{FACEBOOK_APP} with the "
+            "ief_tenant role)")
 
 
 def fill_all(sources: Sequence[tuple[str, str | bytes]], settings: Mapping[str, tuple[str, str]],

@@ -13,9 +13,11 @@ from ansible_collections.entra.b2c.plugins.module_utils.policies.policy import P
 from ansible_collections.entra.b2c.plugins.module_utils.policies.settings import (
     appsettings_values,
     explicit_settings,
+    facebook_warning,
     file_name,
     fill,
     fill_all,
+    optional_left,
     policy_settings,
     setting_text,
 )
@@ -198,3 +200,34 @@ def test_environment_without_appsettings_is_refused():
 def test_an_empty_tenant_setting_falls_back_to_the_task_tenant_for_yourtenant():
     filled, left = fill("<X t='yourtenant.onmicrosoft.com'/>", "x.xml", settings(Tenant=" "), TENANT)
     assert (filled, left) == ("<X t='contoso.onmicrosoft.com'/>", [])
+
+
+# The social packs' Facebook placeholder (written for these tests in their shape): filled from FacebookAppId, else left
+# with a warning, never refused (local accounts work without Facebook).
+SOCIAL = """<TrustFrameworkPolicy TenantId="yourtenant.onmicrosoft.com">
+  <!-- set facebook_clientid to your Facebook app's id -->
+  <Item Key="client_id">facebook_clientid</Item>
+  <Item Key="scope">email</Item>
+  <Item Key="other">my_facebook_clientid facebook_clientid2</Item>
+</TrustFrameworkPolicy>
+"""
+
+
+def test_the_facebook_placeholder_is_filled_from_facebook_app_id_ignoring_the_setting_case():
+    filled, left = fill(SOCIAL, "x.xml", settings(facebookappid="1234567890123456"), TENANT)
+    assert left == [] and '<Item Key="client_id">1234567890123456</Item>' in filled
+    assert "my_facebook_clientid facebook_clientid2" in filled  # only the whole word
+    assert "<!-- set 1234567890123456 to" in filled  # comments are filled like the rest (and never reported)
+    assert optional_left([("x.xml", filled)]) == []
+
+
+def test_the_facebook_placeholder_left_is_not_refused_but_listed_with_its_line_outside_comments():
+    sources = fill_all([("social/TrustFrameworkExtensions.xml", SOCIAL), ("b.xml", SOCIAL.encode("utf-8"))], {}, TENANT)
+    assert sources[0][1] == SOCIAL.replace("yourtenant.onmicrosoft.com", TENANT)
+    places = optional_left(sources)
+    assert places == ["social/TrustFrameworkExtensions.xml:3", "b.xml:3"]
+    warning = facebook_warning(places)
+    assert warning.startswith("facebook_clientid, the starter packs' placeholder for the Facebook app's id, is left as "
+                              "it is in social/TrustFrameworkExtensions.xml:3, b.xml:3: ")
+    assert "set settings.FacebookAppId (ief_tenant_settings.FacebookAppId with the ief_tenant role)" in warning
+    assert facebook_warning([]) is None
