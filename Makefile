@@ -58,7 +58,7 @@ sessions: $(NOX) ## List the nox sessions
 emulator: ## Run the Graph emulator in the foreground; EMULATOR_ARGS passes options
 	@bash scripts/emulator.sh
 
-demo: ## Run the demo (scripts/demo.sh)
+demo: ## Run the demo (scripts/demo.sh): the whole tenant against the emulator, twice
 	@bash scripts/demo.sh
 
 bench: ## Performance benchmark against a hand-written uri playbook (~15 min): writes docs/performance.md; BENCH_ARGS passes options

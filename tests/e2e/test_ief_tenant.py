@@ -125,6 +125,7 @@ def test_the_collection_playbook_stands_up_the_tenant_and_a_second_run_changes_n
     again = ansible._execute(argv, environment)  # pylint: disable=protected-access
     assert again.rc == 0, again.output[-4000:]
     assert "changed=0" in again.stdout and "uploaded (" not in again.stdout
+    assert again.stdout.count('(level 0): unchanged"') == 1 and "unchanged (unchanged)" not in again.stdout
     assert writes(control) == []
     assert routes(control).count("token") == 2  # one per task: the key half and the policy half (no token cache)
 
