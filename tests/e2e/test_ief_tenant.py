@@ -346,6 +346,18 @@ def test_the_starter_pack_walkthrough_of_the_policies_chapter(ansible, control):
     assert puts(control)[0] == "B2C_1A_TrustFrameworkExtensions" and sorted(puts(control)[1:]) == sorted(
         STARTER_LEVELS[-1])
 
+    # "Removing the set": the files as downloaded (the app ids are not needed to delete), relying parties first
+    assert "-e ief_tenant_state=absent" in chapter
+    control.clear_requests()
+    unpublished = ansible._execute(argv + ["-e", "ief_tenant_state=absent", "--check"], environment)  # pylint: disable=protected-access
+    assert unpublished.rc == 0 and unpublished.stdout.count("): would delete") == 6, unpublished.output[-4000:]
+    assert remote_writes(control) == []
+    removed = ansible._execute(argv + ["-e", "ief_tenant_state=absent"], environment)  # pylint: disable=protected-access
+    assert removed.rc == 0 and removed.stdout.count("): deleted") == 6, removed.output[-4000:]
+    deletions = [entry["policy"] for entry in control.requests() if entry["route"] == "policies.delete"]
+    assert in_levels(deletions, list(reversed(STARTER_LEVELS))), deletions
+    assert control.policies() == [] and [route for route in remote_writes(control) if route != "policies.delete"] == []
+
 
 def test_the_awx_policies_section_runs_as_written_through_ansible_runner(ansible, control, tmp_path):
     """docs/awx.md: a project with Microsoft's pack as downloaded in policies/, the playbook and the job template's

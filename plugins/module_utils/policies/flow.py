@@ -159,13 +159,14 @@ def item_sources(items: Sequence[dict]) -> list[tuple[str, str | bytes]]:
 
 def fill_sources(run: RunContext, sources: Sequence[tuple[str, str | bytes]], uploading: bool = True
                  ) -> list[tuple[str, str | bytes]]:
-    """The sources with settings, appsettings and the starter packs' literals filled in; every placeholder left, a bad
-    appsettings file and a bad ensured_keysets entry refused before any request; a facebook_clientid left, warned."""
+    """The sources with settings, appsettings and the starter packs' literals filled in; every placeholder left (when
+    `uploading`: a deletion reads only the ids), a bad appsettings file and a bad ensured_keysets entry refused before
+    any request; a facebook_clientid left, warned."""
     params = run.params
     ensured_keyset_ids(params.get("ensured_keysets"))
     settings = policy_settings(params.get("settings"), params.get("appsettings"), params.get("environment"),
                                lambda path: read_file(path, "appsettings"))
-    filled = fill_all(sources, settings, tenant_of(run), params.get("appsettings"))
+    filled = fill_all(sources, settings, tenant_of(run), params.get("appsettings"), refuse_left=uploading)
     warning = facebook_warning(optional_left(filled)) if uploading else None
     if warning:
         run.warn(warning)

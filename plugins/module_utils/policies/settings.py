@@ -346,14 +346,17 @@ def facebook_warning(places: Sequence[str]) -> str | None:
 
 
 def fill_all(sources: Sequence[tuple[str, str | bytes]], settings: Mapping[str, tuple[str, str]],
-             task_tenant: str | None, appsettings: str | None = None) -> list[tuple[str, str | bytes]]:
-    """Every source filled; every placeholder left in any of them refused together, one per line."""
+             task_tenant: str | None, appsettings: str | None = None, refuse_left: bool = True
+             ) -> list[tuple[str, str | bytes]]:
+    """Every source filled; every placeholder left in any of them refused together, one per line. A deletion
+    (``refuse_left`` false) needs only each file's PolicyId, so what is left there is no reason to refuse it."""
     filled, problems = [], []
     for source, content in sources:
         content, left = fill(content, source, settings, task_tenant, appsettings)
         filled.append((source, content))
         problems.extend(left)
-    _raise(problems, "placeholder(s) left after filling the settings")
+    if refuse_left:
+        _raise(problems, "placeholder(s) left after filling the settings")
     return filled
 
 

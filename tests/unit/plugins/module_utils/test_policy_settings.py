@@ -102,6 +102,13 @@ def test_fill_all_refuses_every_leftover_of_every_file_one_per_line():
     assert caught.value.problems == lines[1:]
 
 
+def test_a_deletion_fills_what_it_can_and_refuses_no_leftover():
+    """state=absent reads only each file's PolicyId: an app id nothing fills is no reason to keep a policy."""
+    sources = fill_all([("a.xml", STARTER)], {}, TENANT, refuse_left=False)
+    assert 'TenantId="contoso.onmicrosoft.com"' in sources[0][1]
+    assert "<Item Key=\"client_id\">ProxyIdentityExperienceFrameworkAppId</Item>" in sources[0][1]
+
+
 def test_settings_placeholders_ignore_case_and_bytes_stay_bytes():
     content = '\ufeff<X t="{Settings:Tenant}" f="{SETTINGS:facebookAppId}" n="{Settings:Filename}" ' \
               'p="{Settings:PolicyFilename}" e="{Settings:Environment}"/>'.encode("utf-8")
