@@ -304,6 +304,37 @@ def test_a_starter_pack_from_an_empty_tenant_in_one_run_and_a_second_run_changes
     assert remote_writes(control) == []
 
 
+def test_the_role_writes_nothing_before_every_policy_check_passed(ansible, control, tmp_path):
+    """Real runs, not checks: a leftover placeholder and a key set no entry ensures are refused before the role
+    creates a key set or an app, each with the module's message; a tenant given by its GUID takes its domain name
+    from ief_tenant_settings.Tenant for the apps too."""
+    directory = tmp_path / "LocalAccounts"
+    shutil.copytree(STARTER_SETS / "LocalAccounts", directory, ignore=shutil.ignore_patterns("*.license"))
+    edit(directory / "TrustFrameworkExtensions.xml", '<Item Key="token_lifetime_secs">3600</Item>',
+         '<Item Key="token_lifetime_secs">{Settings:Lifetime}</Item>')
+    connection = tenant_connection(ansible, tenant_id=ansible.emulator.tenant_domain)
+    leftover = ansible.playbook(role_play(starter_variables("LocalAccounts", directory)), defaults=connection)
+    failed = failed_task(leftover)
+    assert failed["task"].endswith("Check the policies before any write"), failed["task"]
+    assert failed["result"]["msg"].startswith("1 placeholder(s) left after filling the settings, nothing was sent:\n"
+                                              "%s:" % (directory / "TrustFrameworkExtensions.xml"))
+    assert "{Settings:Lifetime}: no setting of that name" in failed["result"]["msg"]
+    assert remote_writes(control) == [] and control.state()["keysets"] == []
+
+    variables = dict(starter_variables("SocialAndLocalAccounts", secret="x"), policy_keys_keysets=KEYSETS)
+    unkeyed = ansible.playbook(role_play(variables), defaults=connection)  # no FacebookSecret entry
+    failed = failed_task(unkeyed)
+    assert failed["task"].endswith("Check the policies before any write"), failed["task"]
+    assert "B2C_1A_FacebookSecret" in failed["result"]["msg"] and "nothing was written" in failed["result"]["msg"]
+    assert remote_writes(control) == [] and control.state()["keysets"] == []
+
+    guid = tenant_connection(ansible)  # tenant_id is the tenant's GUID
+    variables = dict(starter_variables("LocalAccounts"), ief_tenant_settings={"Tenant": ansible.emulator.tenant_domain})
+    predicted = summary(ansible.playbook(role_play(variables), defaults=guid, check=True))
+    assert predicted["policies"]["uploaded"] and predicted["policies"]["stand_in_app_ids"] is True
+    assert predicted["apps"]["changed"] is True and remote_writes(control) == []
+
+
 @pytest.mark.compat
 def test_the_starter_pack_walkthrough_of_the_policies_chapter(ansible, control):
     """docs/policies.md: LocalAccounts as downloaded, the collection playbook from the directory that holds it; a
