@@ -175,6 +175,44 @@ admin_consent_changes:
   type: list
   elements: str
   sample: ["ProxyIdentityExperienceFramework -> IdentityExperienceFramework: user_impersonation granted"]
+error:
+  description:
+    - What Microsoft Graph answered when the task failed on a Graph error, for playbooks to test with C(failed_when),
+      C(until) or C(when) (C(msg) says the same in words, with what to do).
+    - Absent when Graph did not answer (unreachable host, timeout, TLS failure), when signing in to Entra ID failed
+      (its C(AADSTS) codes are in C(msg)) and when the task failed before any request (input refused, credentials
+      missing); inside it, a key Graph did not give is null. It never holds credentials, tokens or key material.
+  returned: when the task failed on an error Graph answered
+  type: dict
+  contains:
+    status:
+      description: The HTTP status Graph answered, such as V(400), V(403), V(404) or V(429).
+      type: int
+      returned: always
+    code:
+      description: Graph's error code (C(error.code) of its answer), such as C(AADB2C90073) or C(Authorization_RequestDenied).
+      type: str
+      returned: always
+    message:
+      description: Graph's own message (C(error.message) of its answer), without the collection's words around it.
+      type: str
+      returned: always
+    request_id:
+      description: The request id of Graph's answer (its C(request-id) header, else C(innerError)), which Microsoft support asks for.
+      type: str
+      returned: always
+    date:
+      description:
+        - When Graph answered, as it gave it; C(innerError.date) (ISO 8601, UTC, such as C(2026-12-07T10:59:12)), else
+          the HTTP C(Date) header.
+      type: str
+      returned: always
+  sample:
+    status: 403
+    code: Authorization_RequestDenied
+    message: Insufficient privileges to complete the operation.
+    request_id: 2f8e5d4c-1b3a-4c6d-9e7f-0a1b2c3d4e5f
+    date: "2026-12-07T10:59:12"
 """
 
 from ansible_collections.entra.b2c.plugins.module_utils.apps.flow import IEF_APPS_SPEC, ensure_ief_apps

@@ -304,6 +304,39 @@ def test_a_starter_pack_from_an_empty_tenant_in_one_run_and_a_second_run_changes
     assert remote_writes(control) == []
 
 
+def test_the_collection_playbook_shows_drift_prunes_with_its_pattern_and_names_its_backups(ansible, control, tmp_path):
+    """ief_tenant_prune and ief_tenant_backup through the collection playbook: what would go, what went, what stays
+    outside the set, and the backups written (a relative backup directory: where ansible-playbook runs)."""
+    tenant = ansible.emulator.tenant_domain
+    control.seed([{"id": keyset_id, "keys": [{"use": use, "kty": "RSA"}]} for keyset_id, use in STARTER_PACK.items()])
+    directory = render(tmp_path / "rendered", tenant)
+    sign_in = (directory / "SignIn.xml").read_text(encoding="utf-8")
+    control.seed_policies([{"content": path.read_text(encoding="utf-8")} for path in sorted(directory.glob("*.xml"))]
+                          + [{"content": sign_in.replace("B2C_1A_Basic_SignIn", stray)}
+                             for stray in ("B2C_1A_Basic_OldRp", "B2C_1A_Other_SignIn")])
+    argv = collection_playbook(ansible, {"ief_tenant_policies_dir": str(directory), "ief_tenant_template": False,
+                                         "ief_tenant_keys": False, "ief_tenant_prune": True,
+                                         "ief_tenant_prune_pattern": "B2C_1A_Basic_*", "ief_tenant_backup": True,
+                                         "ief_tenant_backup_dir": "backups"})
+    environment = playbook_environment(ansible)
+    control.clear_requests()
+    predicted = ansible._execute(argv + ["--check"], environment)  # pylint: disable=protected-access
+    assert predicted.rc == 0, predicted.output[-4000:]
+    assert "B2C_1A_Basic_OldRp: would delete (pruned: outside the set, matches ief_tenant_prune_pattern)" in predicted.stdout
+    assert "Outside the set, left as they are: B2C_1A_Other_SignIn" in predicted.stdout
+    assert remote_writes(control) == [] and not (ansible.workdir / "backups").exists()
+
+    done = ansible._execute(argv, environment)  # pylint: disable=protected-access
+    assert done.rc == 0, done.output[-4000:]
+    assert "B2C_1A_Basic_OldRp: deleted (pruned: outside the set" in done.stdout
+    assert remote_writes(control) == ["policies.delete"]
+    backups = sorted(path.name for path in (ansible.workdir / "backups").iterdir())
+    assert len(backups) == 1 and backups[0].startswith("B2C_1A_Basic_OldRp"), backups
+    assert "Backed up before the run replaced or deleted them: %s" % (ansible.workdir / "backups" / backups[0]) in (
+        done.stdout.replace("\n", " "))
+    assert sorted(policy["id"] for policy in control.policies()) == sorted(UPLOAD_ORDER + ["B2C_1A_Other_SignIn"])
+
+
 def test_the_role_writes_nothing_before_every_policy_check_passed(ansible, control, tmp_path):
     """Real runs, not checks: a leftover placeholder and a key set no entry ensures are refused before the role
     creates a key set or an app, each with the module's message; a tenant given by its GUID takes its domain name
@@ -411,6 +444,17 @@ def test_the_awx_policies_section_runs_as_written_through_ansible_runner(ansible
         if policy["id"] == "B2C_1A_TrustFrameworkExtensions":
             result_apps = policy["content"]
     assert "ProxyIdentityExperienceFrameworkAppId" not in result_apps and "yourtenant" not in result_apps
+
+    # later jobs upload only what a commit changed: one edited file, it and the relying parties above it
+    control.clear_requests()
+    again = runner(ansible, private, "b2c_ief_tenant.yml", variables)
+    assert again.returncode == 0 and "changed=0" in again.stdout, again.stdout[-4000:]
+    assert remote_writes(control) == []
+    edit(private / "project" / "policies" / "TrustFrameworkExtensions.xml",
+         "<Item Key=\"token_lifetime_secs\">3600</Item>", "<Item Key=\"token_lifetime_secs\">1800</Item>")
+    edited = runner(ansible, private, "b2c_ief_tenant.yml", variables)
+    assert edited.returncode == 0 and edited.stdout.count("): uploaded (") == 4, edited.stdout[-4000:]
+    assert remote_writes(control) == ["policies.put"] * 4
 
 
 def block_after(text: str, marker: str) -> str:

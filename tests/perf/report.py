@@ -322,7 +322,10 @@ def render(measured_list: list, extra: dict, facts: dict, command: str, recommen
         "key sets with a generated key each, the 2 IEF apps (and the ID URI of the first, which needs the appId its "
         "create returns), their 2 service principals, 3 admin-consent grants and 6 uploads; **t2** runs again on "
         "that tenant and must write nothing; **t3** runs after one edit to the Extensions file and must upload it and "
-        "the 3 relying parties above it (`reupload_dependents`, the default) and write nothing else.")
+        "the 3 relying parties above it (`reupload_dependents`, the default) and write nothing else. The role writes "
+        "nothing before every check has passed: it looks the apps up and checks the policy set (in check mode) "
+        "first, so a run that writes reads the apps or the policies twice, and a run with nothing to do reads them "
+        "once.")
     add("- Workload %d is the overhead of one task of ours above `ansible-playbook` itself, on every ansible-core the run "
         "was given (`make bench`: the oldest, 2.16, in the environment of nox session `env-2.16`, and the newest): plays "
         "of one host generated into the scratch directory, the floor with one `debug` task, one no-change "

@@ -149,3 +149,14 @@ def test_the_known_variables_are_the_documented_ones():
 
 def test_not_a_dictionary():
     assert ief_tenant_check(["x"])["problems"] == ["the role's variables: expected a dictionary, got a list"]
+
+
+def test_the_key_sets_the_check_counts_as_ensured_by_default_are_those_policy_keys_ensures_by_default():
+    """Before any write the role checks the policies with the key sets the key half will ensure as present; without a
+    policy_keys_keysets of the play, that is the policy_keys role's default list, which ief_tenant restates."""
+    roles = Path(__file__).resolve().parents[4] / "roles"
+    restated = yaml.safe_load((roles / "ief_tenant" / "vars" / "main.yml").read_text(encoding="utf-8"))
+    defaults = yaml.safe_load((roles / "policy_keys" / "defaults" / "main.yml").read_text(encoding="utf-8"))
+    assert [entry["keyset"] for entry in restated["_ief_tenant_default_keysets"]] == [
+        entry["keyset"] for entry in defaults["policy_keys_keysets"]] == [
+        "TokenSigningKeyContainer", "TokenEncryptionKeyContainer"]
