@@ -96,8 +96,8 @@ import yaml
 
 from ansible.module_utils.parsing.convert_bool import boolean
 
-from ansible_collections.entra.b2c.plugins.module_utils.core.module import GRAPH_ARGUMENT_SPEC
-from ansible_collections.entra.b2c.plugins.module_utils.core.role_vars import (
+from ansible_collections.entra.b2c.plugins.module_utils._core.module import GRAPH_ARGUMENT_SPEC
+from ansible_collections.entra.b2c.plugins.module_utils._core.role_vars import (
     closest,
     connection_problems,
     kind,

@@ -66,13 +66,13 @@ from collections.abc import Mapping
 
 from ansible.module_utils.parsing.convert_bool import boolean
 
-from ansible_collections.entra.b2c.plugins.module_utils.keysets.certs import (
+from ansible_collections.entra.b2c.plugins.module_utils._keysets.certs import (
     check_validity,
     decode_base64,
     load_certificate,
     load_pkcs12,
 )
-from ansible_collections.entra.b2c.plugins.module_utils.keysets.keys import (
+from ansible_collections.entra.b2c.plugins.module_utils._keysets.keys import (
     KeyInputError,
     build_request,
     keyset_id,
@@ -80,8 +80,8 @@ from ansible_collections.entra.b2c.plugins.module_utils.keysets.keys import (
     normalize_use,
     parse_duration,
 )
-from ansible_collections.entra.b2c.plugins.module_utils.core.module import GRAPH_ARGUMENT_SPEC
-from ansible_collections.entra.b2c.plugins.module_utils.core.role_vars import (
+from ansible_collections.entra.b2c.plugins.module_utils._core.module import GRAPH_ARGUMENT_SPEC
+from ansible_collections.entra.b2c.plugins.module_utils._core.role_vars import (
     closest,
     connection_problems,
     kind,

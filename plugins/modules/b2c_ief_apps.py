@@ -215,8 +215,8 @@ error:
     date: "2026-12-07T10:59:12"
 """
 
-from ansible_collections.entra.b2c.plugins.module_utils.apps.flow import IEF_APPS_SPEC, ensure_ief_apps
-from ansible_collections.entra.b2c.plugins.module_utils.core.module import GraphModule
+from ansible_collections.entra.b2c.plugins.module_utils._apps.flow import IEF_APPS_SPEC, ensure_ief_apps
+from ansible_collections.entra.b2c.plugins.module_utils._core.module import GraphModule
 
 MODULE_SPEC = dict(argument_spec=dict(**IEF_APPS_SPEC), supports_check_mode=True)
 

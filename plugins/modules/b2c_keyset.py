@@ -164,13 +164,13 @@ diff:
       backup: null
 """
 
-from ansible_collections.entra.b2c.plugins.module_utils.core.context import RunContext
-from ansible_collections.entra.b2c.plugins.module_utils.core.errors import TaskFailed
-from ansible_collections.entra.b2c.plugins.module_utils.core.graph import GraphError
-from ansible_collections.entra.b2c.plugins.module_utils.keysets.api import KeysetGraph
-from ansible_collections.entra.b2c.plugins.module_utils.keysets.keys import keys_of, keyset_id, public_facts
-from ansible_collections.entra.b2c.plugins.module_utils.core.module import KEYSET_SPEC, GraphModule
-from ansible_collections.entra.b2c.plugins.module_utils.keysets.report import BACKUP_SUFFIX
+from ansible_collections.entra.b2c.plugins.module_utils._core.context import RunContext
+from ansible_collections.entra.b2c.plugins.module_utils._core.errors import TaskFailed
+from ansible_collections.entra.b2c.plugins.module_utils._core.graph import GraphError
+from ansible_collections.entra.b2c.plugins.module_utils._keysets.api import KeysetGraph
+from ansible_collections.entra.b2c.plugins.module_utils._keysets.keys import keys_of, keyset_id, public_facts
+from ansible_collections.entra.b2c.plugins.module_utils._core.module import KEYSET_SPEC, GraphModule
+from ansible_collections.entra.b2c.plugins.module_utils._keysets.report import BACKUP_SUFFIX
 
 
 def ensure_keyset(run: RunContext) -> dict:

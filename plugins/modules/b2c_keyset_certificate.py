@@ -207,8 +207,8 @@ replication_wait:
   sample: 12.5
 """
 
-from ansible_collections.entra.b2c.plugins.module_utils.core.context import RunContext
-from ansible_collections.entra.b2c.plugins.module_utils.keysets.certs import (
+from ansible_collections.entra.b2c.plugins.module_utils._core.context import RunContext
+from ansible_collections.entra.b2c.plugins.module_utils._keysets.certs import (
     CertificateRule,
     Upload,
     certificate_upload,
@@ -220,9 +220,9 @@ from ansible_collections.entra.b2c.plugins.module_utils.keysets.certs import (
     private_key_blocks,
     read_file,
 )
-from ansible_collections.entra.b2c.plugins.module_utils.keysets.ensure import KeyTarget, ensure_key
-from ansible_collections.entra.b2c.plugins.module_utils.keysets.keys import keyset_id
-from ansible_collections.entra.b2c.plugins.module_utils.core.module import CREATE_SPEC, KEYSET_SPEC, GraphModule
+from ansible_collections.entra.b2c.plugins.module_utils._keysets.ensure import KeyTarget, ensure_key
+from ansible_collections.entra.b2c.plugins.module_utils._keysets.keys import keyset_id
+from ansible_collections.entra.b2c.plugins.module_utils._core.module import CREATE_SPEC, KEYSET_SPEC, GraphModule
 
 
 def prepare_upload(run: RunContext) -> Upload:

@@ -189,11 +189,11 @@ expiring:
       sample: 12.25
 """
 
-from ansible_collections.entra.b2c.plugins.module_utils.core.context import RunContext
-from ansible_collections.entra.b2c.plugins.module_utils.keysets.api import KeysetGraph
-from ansible_collections.entra.b2c.plugins.module_utils.keysets.keys import keyset_id, parse_duration
-from ansible_collections.entra.b2c.plugins.module_utils.core.module import KEYSET_SPEC, GraphModule, optional
-from ansible_collections.entra.b2c.plugins.module_utils.keysets.report import expiring, keyset_report
+from ansible_collections.entra.b2c.plugins.module_utils._core.context import RunContext
+from ansible_collections.entra.b2c.plugins.module_utils._keysets.api import KeysetGraph
+from ansible_collections.entra.b2c.plugins.module_utils._keysets.keys import keyset_id, parse_duration
+from ansible_collections.entra.b2c.plugins.module_utils._core.module import KEYSET_SPEC, GraphModule, optional
+from ansible_collections.entra.b2c.plugins.module_utils._keysets.report import expiring, keyset_report
 
 
 def gather(run: RunContext) -> dict:

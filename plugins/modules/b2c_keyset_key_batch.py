@@ -230,12 +230,12 @@ results:
       returned: when the entry failed on an error Graph answered
 """
 
-from ansible_collections.entra.b2c.plugins.module_utils.core.context import RunContext, failure, first_error, in_parallel
-from ansible_collections.entra.b2c.plugins.module_utils.core.errors import TaskFailed, UserError
-from ansible_collections.entra.b2c.plugins.module_utils.keysets.ensure import KeyTarget, ensure_key, key_target
-from ansible_collections.entra.b2c.plugins.module_utils.keysets.keys import KeyInputError, no_expiry_warning
-from ansible_collections.entra.b2c.plugins.module_utils.core.messages import itemized
-from ansible_collections.entra.b2c.plugins.module_utils.core.module import (
+from ansible_collections.entra.b2c.plugins.module_utils._core.context import RunContext, failure, first_error, in_parallel
+from ansible_collections.entra.b2c.plugins.module_utils._core.errors import TaskFailed, UserError
+from ansible_collections.entra.b2c.plugins.module_utils._keysets.ensure import KeyTarget, ensure_key, key_target
+from ansible_collections.entra.b2c.plugins.module_utils._keysets.keys import KeyInputError, no_expiry_warning
+from ansible_collections.entra.b2c.plugins.module_utils._core.messages import itemized
+from ansible_collections.entra.b2c.plugins.module_utils._core.module import (
     CREATE_SPEC,
     KEYSET_SPEC,
     WINDOW_SPEC,

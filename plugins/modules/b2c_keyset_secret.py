@@ -206,10 +206,10 @@ replication_wait:
   sample: 12.5
 """
 
-from ansible_collections.entra.b2c.plugins.module_utils.core.context import RunContext
-from ansible_collections.entra.b2c.plugins.module_utils.keysets.ensure import ensure_key, key_target
-from ansible_collections.entra.b2c.plugins.module_utils.keysets.keys import KeyInputError
-from ansible_collections.entra.b2c.plugins.module_utils.core.module import CREATE_SPEC, KEYSET_SPEC, WINDOW_SPEC, GraphModule
+from ansible_collections.entra.b2c.plugins.module_utils._core.context import RunContext
+from ansible_collections.entra.b2c.plugins.module_utils._keysets.ensure import ensure_key, key_target
+from ansible_collections.entra.b2c.plugins.module_utils._keysets.keys import KeyInputError
+from ansible_collections.entra.b2c.plugins.module_utils._core.module import CREATE_SPEC, KEYSET_SPEC, WINDOW_SPEC, GraphModule
 
 
 def ensure_secret(run: RunContext) -> dict:

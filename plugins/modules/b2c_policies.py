@@ -369,15 +369,15 @@ backup_files:
   sample: [/var/backups/b2c-policies/B2C_1A_Contoso_Extensions.2026-12-07@10:41:09.xml]
 """
 
-from ansible_collections.entra.b2c.plugins.module_utils.policies.flow import (
+from ansible_collections.entra.b2c.plugins.module_utils._policies.flow import (
     BACKUP_SPEC,
     PARALLEL_SPEC,
     UPLOAD_SPEC,
     deploy_set,
 )
-from ansible_collections.entra.b2c.plugins.module_utils.core.module import GraphModule
-from ansible_collections.entra.b2c.plugins.module_utils.policies.keysets import ENSURED_SPEC
-from ansible_collections.entra.b2c.plugins.module_utils.policies.settings import SETTINGS_SPEC
+from ansible_collections.entra.b2c.plugins.module_utils._core.module import GraphModule
+from ansible_collections.entra.b2c.plugins.module_utils._policies.keysets import ENSURED_SPEC
+from ansible_collections.entra.b2c.plugins.module_utils._policies.settings import SETTINGS_SPEC
 
 
 MODULE_SPEC = dict(

@@ -227,14 +227,14 @@ replication_wait:
   sample: 12.5
 """
 
-from ansible_collections.entra.b2c.plugins.module_utils.policies.flow import (
+from ansible_collections.entra.b2c.plugins.module_utils._policies.flow import (
     BACKUP_SPEC,
     POLICY_SPEC,
     ensure_policy,
 )
-from ansible_collections.entra.b2c.plugins.module_utils.core.module import GraphModule
-from ansible_collections.entra.b2c.plugins.module_utils.policies.keysets import ENSURED_SPEC
-from ansible_collections.entra.b2c.plugins.module_utils.policies.settings import SETTINGS_SPEC
+from ansible_collections.entra.b2c.plugins.module_utils._core.module import GraphModule
+from ansible_collections.entra.b2c.plugins.module_utils._policies.keysets import ENSURED_SPEC
+from ansible_collections.entra.b2c.plugins.module_utils._policies.settings import SETTINGS_SPEC
 
 
 MODULE_SPEC = dict(

@@ -168,12 +168,12 @@ missing:
   sample: [B2C_1A_Contoso_PasswordReset]
 """
 
-from ansible_collections.entra.b2c.plugins.module_utils.policies.flow import (
+from ansible_collections.entra.b2c.plugins.module_utils._policies.flow import (
     PARALLEL_SPEC,
     POLICY_SPEC,
     policy_info,
 )
-from ansible_collections.entra.b2c.plugins.module_utils.core.module import GraphModule
+from ansible_collections.entra.b2c.plugins.module_utils._core.module import GraphModule
 
 
 MODULE_SPEC = dict(

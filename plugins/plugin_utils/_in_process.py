@@ -17,7 +17,7 @@ for the task what AnsibleModule would do in a module process, with public APIs o
 - the arguments travel as AnsiballZ sends them (JSON through ansible-core's module encoder: vaulted values decrypted);
 - ``ArgumentSpecValidator`` validates them against the module's own MODULE_SPEC, with its fallbacks, defaults and
   rules, and refuses what AnsibleModule refuses with the same message;
-- the module's flow runs on a RunContext (module_utils/core/context.py) with the task's check and diff mode and its
+- the module's flow runs on a RunContext (module_utils/_core/context.py) with the task's check and diff mode and its
   ``environment:`` keyword;
 - the result is shaped as AnsibleModule's exit_json and fail_json shape it (``invocation``, ``warnings``, ``failed``
   and ``msg``), masked with the no_log values of the options and the credential's secrets.
@@ -48,10 +48,10 @@ from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 from ansible.utils.unsafe_proxy import wrap_var
 
-from ansible_collections.entra.b2c.plugins.module_utils.core.auth import CERT_PASSWORD_ENV, CREDENTIAL_KINDS
-from ansible_collections.entra.b2c.plugins.module_utils.core.context import RunContext, outcome
-from ansible_collections.entra.b2c.plugins.module_utils.core.graph import HAS_REQUESTS
-from ansible_collections.entra.b2c.plugins.module_utils.core.module import full_argument_spec, raw_secrets, validator_rules
+from ansible_collections.entra.b2c.plugins.module_utils._core.auth import CERT_PASSWORD_ENV, CREDENTIAL_KINDS
+from ansible_collections.entra.b2c.plugins.module_utils._core.context import RunContext, outcome
+from ansible_collections.entra.b2c.plugins.module_utils._core.graph import HAS_REQUESTS
+from ansible_collections.entra.b2c.plugins.module_utils._core.module import full_argument_spec, raw_secrets, validator_rules
 
 display = Display()
 

@@ -308,7 +308,7 @@ def test_collection_playbook_names_the_variables_awx_injects():
     named = set(re.findall(r"\b(AZURE_[A-Z_]+)\b", comments))
     assert {"AZURE_CLIENT_ID", "AZURE_TENANT", "AZURE_SECRET"} <= named
     assert "AZURE_CLIENT_ID, AZURE_TENANT and AZURE_SECRET" in comments  # said of AWX's credential
-    module_source = "".join(text_of(REPO_ROOT / "plugins" / "module_utils" / name) for name in ("core/auth.py", "core/module.py", "core/context.py"))
+    module_source = "".join(text_of(REPO_ROOT / "plugins" / "module_utils" / name) for name in ("_core/auth.py", "_core/module.py", "_core/context.py"))
     read = set(re.findall(r'"(AZURE_[A-Z_]+)"', module_source))
     assert named <= read, named - read
 

@@ -15,7 +15,7 @@ import pytest
 from conftest import key_task, keyset_keys, routes
 from reliability.harness import make_upload_material
 
-# What a run that gives up on a set that never became ready says (plugins/module_utils/core/graph.py).
+# What a run that gives up on a set that never became ready says (plugins/module_utils/_core/graph.py).
 NOT_READY = "the key set exists (created moments ago) but B2C has not made it ready for keys yet: gave up after"
 NOTHING_ADDED = "no key was added: run the task again in a few minutes"
 # Seconds of waiting a run spends at most on one key set's replication (REPLICATION_BUDGET).

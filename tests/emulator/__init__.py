@@ -18,7 +18,7 @@ or `PYTHONPATH=tests python -m emulator --help`. What it serves:
 - Graph beta: /beta/trustFramework/keySets[/{id}[/generateKey|getActiveKey|uploadSecret|uploadCertificate|
   uploadPkcs12|keys_v2/{kid}]].
 - Test controls under /_emulator/ (reset, seed, state, requests, faults, apps, federated-token, access-token,
-  revoke-tokens, config); see `emulator.control.ControlClient`.
+  revoke-tokens, config, replication); see `emulator.control.ControlClient`.
 """
 
 from .server import Emulator

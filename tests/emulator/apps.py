@@ -7,7 +7,7 @@
 
 What is modelled and its evidence is in the "Applications" section of tests/emulator/README.md. Like policies.py, this
 module imports neither `routes` nor `service`: handlers get the `Response` class from the service that registers them.
-Written independently of plugins/module_utils/apps/ief_apps.py: the emulator must not share the client's bugs.
+Written independently of plugins/module_utils/_apps/ief_apps.py: the emulator must not share the client's bugs.
 """
 
 from __future__ import annotations

@@ -85,6 +85,10 @@ class ControlClient:
         replication_delay, replication_error, replication_get_fails); returns all settings."""
         return self._call("POST", "config", settings)
 
+    def replicating(self) -> dict[str, float]:
+        """The key sets still in their replication window, with the seconds left by the emulator's clock."""
+        return self._call("GET", "replication")["replicating"]
+
     def seed_policies(self, policies: list[dict[str, Any]]) -> list[str]:
         """Store custom policies as given, no B2C rule applied: [{"content": xml, "id"?: id}]; returns their ids."""
         return self._call("POST", "policies", {"policies": policies})["policies"]

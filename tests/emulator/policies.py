@@ -8,7 +8,7 @@ What is modelled, and the public evidence for each behaviour, is in the "Policie
 tests/emulator/README.md. This module imports neither `routes` nor `service` (they import it): handlers get the
 `Response` class from the service that registers them.
 
-Written independently of plugins/module_utils/policies/policy.py on purpose: the emulator must not share the client's bugs.
+Written independently of plugins/module_utils/_policies/policy.py on purpose: the emulator must not share the client's bugs.
 """
 
 from __future__ import annotations

@@ -338,6 +338,8 @@ class Service:
         if key == ("POST", "revoke-tokens"):
             self.identity.revoke_all()
             return Response(200, {"revoked": True})
+        if key == ("GET", "replication"):
+            return Response(200, {"replicating": self.store.replication_left()})
         if key == ("GET", "config"):
             return Response(200, self.settings.as_dict())
         if key == ("POST", "config"):

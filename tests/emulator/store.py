@@ -278,6 +278,14 @@ class KeySetStore:
         with self.lock:
             return [public_keyset(keyset) for keyset in self._keysets.values()]
 
+    def replication_left(self) -> dict[str, float]:
+        """Seconds each set still has in its replication window, by the emulator's own clock (sets out of it: none)."""
+        with self.lock:
+            now = time.monotonic()
+            left = {keyset_id: created + self.settings.replication_delay - now
+                    for keyset_id, created in self._created_at.items()}
+            return {keyset_id: seconds for keyset_id, seconds in left.items() if seconds > 0}
+
     def replicated_ids(self) -> set[str]:
         """The sets B2C's policy validation can see: those out of their replication window (a set created less than
         `replication_delay` seconds ago is listed, yet unknown to the validation of a policy that references it)."""

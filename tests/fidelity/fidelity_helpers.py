@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import datetime
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,6 +72,15 @@ class Graph:
         response = self.post(f"/{keyset}/generateKey", body)
         assert response.status_code == 200, response.text
         return response.json()
+
+
+def wait_until_replicated(control: Any, *keysets: str, limit: float = 60) -> None:
+    """Wait until the emulator's own clock says the key sets replicated: a loaded machine may spend longer between
+    the test's requests than the window lasts, so the test's own clock cannot tell."""
+    deadline = time.monotonic() + limit
+    while left := {keyset: seconds for keyset, seconds in control.replicating().items() if keyset in keysets}:
+        assert time.monotonic() < deadline, f"still replicating after {limit} s: {left}"
+        time.sleep(max(left.values()) + 0.05)
 
 
 def graph_error(response: requests.Response) -> dict[str, Any]:

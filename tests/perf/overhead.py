@@ -239,7 +239,7 @@ PROFILE_ITEMS = (
     ("arguments as AnsiballZ sends them (as_sent)", "plugin_utils/_in_process.py", "as_sent"),
     ("validation: ArgumentSpecValidator.validate", "module_utils/common/arg_spec.py", "validate"),
     ("the module's flow (all below)", "plugin_utils/_in_process.py", "worker_result"),
-    ("token: TokenProvider.token (the token cache read)", "module_utils/core/auth.py", "token"),
+    ("token: TokenProvider.token (the token cache read)", "module_utils/_core/auth.py", "token"),
     ("Graph request(s): requests Session.send (connect, TLS, 30 ms latency, read)", "requests/sessions.py", "send"),
     ("connection: TCP connect and TLS handshake (urllib3 HTTPSConnection.connect)", "urllib3/connection.py", "connect"),
     ("TCP connect", "urllib3/util/connection.py", "create_connection"),

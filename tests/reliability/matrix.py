@@ -31,7 +31,7 @@ PERSISTENT = "persistent"
 INTENSITIES = (ONCE, PERSISTENT)
 # More than any retry budget of the client (8 attempts for answers, 3 for transport failures).
 PERSISTENT_REPEAT = 12
-# The client's words when it does not resend a key-adding request that got no answer (plugins/module_utils/core/graph.py).
+# The client's words when it does not resend a key-adding request that got no answer (plugins/module_utils/_core/graph.py).
 NOT_RESENT = "the request was not sent again"
 # The module's per-request timeout in the "slow" cases, and the delay of a slow answer (longer: the client times out).
 # Other cases keep a roomy timeout, so that a busy machine does not turn them into timeout cases.

@@ -33,7 +33,7 @@ KEY_ROUTES = {"key": "keys.generate", "batch": "keys.generate", "secret": "keys.
               "certificate": "keys.uploadCertificate", "pkcs12": "keys.uploadPkcs12"}
 MODULES = {"key": "b2c_keyset_key", "batch": "b2c_keyset_key_batch", "secret": "b2c_keyset_secret",
            "certificate": "b2c_keyset_certificate", "pkcs12": "b2c_keyset_certificate (PKCS#12)"}
-# The client's words when a set never became ready (plugins/module_utils/core/graph.py).
+# The client's words when a set never became ready (plugins/module_utils/_core/graph.py).
 NOT_READY = "the key set exists (created moments ago) but B2C has not made it ready for keys yet"
 NOTHING_ADDED = "no key was added"
 # Past the client's budget (REPLICATION_BUDGET, 60 s of waiting).

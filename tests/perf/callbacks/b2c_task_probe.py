@@ -39,8 +39,8 @@ description: Records, per task of the collection, the time of its action plugin'
 """
 
 IN_PROCESS = "ansible_collections.entra.b2c.plugins.plugin_utils._in_process"
-WATCHED = ("requests", "urllib3", "msal", "cryptography", "ansible_collections.entra.b2c.plugins.module_utils.core.graph",
-           "ansible_collections.entra.b2c.plugins.module_utils.core.auth",
+WATCHED = ("requests", "urllib3", "msal", "cryptography", "ansible_collections.entra.b2c.plugins.module_utils._core.graph",
+           "ansible_collections.entra.b2c.plugins.module_utils._core.auth",
            "ansible_collections.entra.b2c.plugins.modules.b2c_keyset_key")
 PARENT_PID = os.getpid()
 IMPORTS: list = []  # (perf_counter, module name) of every import in this process (and, inherited, its forks)

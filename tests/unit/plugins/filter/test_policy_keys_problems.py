@@ -17,7 +17,7 @@ from ansible_collections.entra.b2c.plugins.filter.policy_keys_problems import (
     FilterModule,
     policy_keys_problems,
 )
-from ansible_collections.entra.b2c.plugins.module_utils.core.module import GRAPH_ARGUMENT_SPEC
+from ansible_collections.entra.b2c.plugins.module_utils._core.module import GRAPH_ARGUMENT_SPEC
 
 SECRET = "never-shown-0d5e"
 DEFAULTS = {

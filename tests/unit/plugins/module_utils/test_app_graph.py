@@ -10,8 +10,8 @@ import json
 
 import pytest
 import requests
-from ansible_collections.entra.b2c.plugins.module_utils.apps.api import APP_WRITE_HINT, GRANT_HINT, AppGraph
-from ansible_collections.entra.b2c.plugins.module_utils.core.graph import GraphClient, GraphError
+from ansible_collections.entra.b2c.plugins.module_utils._apps.api import APP_WRITE_HINT, GRANT_HINT, AppGraph
+from ansible_collections.entra.b2c.plugins.module_utils._core.graph import GraphClient, GraphError
 
 
 class Answer:

@@ -14,8 +14,8 @@ import pytest
 import requests
 import urllib3
 
-from ansible_collections.entra.b2c.plugins.module_utils.core import graph as _graph
-from ansible_collections.entra.b2c.plugins.module_utils.core.auth import (
+from ansible_collections.entra.b2c.plugins.module_utils._core import graph as _graph
+from ansible_collections.entra.b2c.plugins.module_utils._core.auth import (
     CLOUDS,
     AuthError,
     Credential,

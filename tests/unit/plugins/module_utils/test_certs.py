@@ -2,7 +2,7 @@
 # Copyright (c) entra.b2c contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Certificate and PKCS#12 parsing, checks and thumbprints (plugins/module_utils/keysets/certs.py), on certificates made here."""
+"""Certificate and PKCS#12 parsing, checks and thumbprints (plugins/module_utils/_keysets/certs.py), on certificates made here."""
 
 from __future__ import annotations
 
@@ -21,8 +21,8 @@ from cryptography.x509.oid import NameOID
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.entra.b2c.plugins.module_utils.keysets import certs as _certs
-from ansible_collections.entra.b2c.plugins.module_utils.keysets.certs import (
+from ansible_collections.entra.b2c.plugins.module_utils._keysets import certs as _certs
+from ansible_collections.entra.b2c.plugins.module_utils._keysets.certs import (
     MAX_FILE_BYTES,
     CertificateError,
     CertificateRule,
@@ -40,7 +40,7 @@ from ansible_collections.entra.b2c.plugins.module_utils.keysets.certs import (
     same_thumbprint,
     thumbprint,
 )
-from ansible_collections.entra.b2c.plugins.module_utils.keysets.keys import KeyInputError, Plan
+from ansible_collections.entra.b2c.plugins.module_utils._keysets.keys import KeyInputError, Plan
 
 PASSWORD = "Unit-pfx-pass-31"
 NOT_BEFORE = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)

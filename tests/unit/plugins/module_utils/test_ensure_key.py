@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""The key-adding flow (plugins/module_utils/keysets/ensure.py) against a fake run context and a fake Graph client.
+"""The key-adding flow (plugins/module_utils/_keysets/ensure.py) against a fake run context and a fake Graph client.
 
 B2C keys can never be deleted, so every test here checks which requests the flow sends, in what order, and that it
 sends none where it must not. The fake client keeps its key sets in memory and behaves like GraphClient where the flow
@@ -20,7 +20,7 @@ import copy
 
 import pytest
 
-from ansible_collections.entra.b2c.plugins.module_utils.keysets.certs import (
+from ansible_collections.entra.b2c.plugins.module_utils._keysets.certs import (
     UPLOADED_ADVICE,
     Certificate,
     CertificateRule,
@@ -28,16 +28,16 @@ from ansible_collections.entra.b2c.plugins.module_utils.keysets.certs import (
     pkcs12_upload,
     thumbprint,
 )
-from ansible_collections.entra.b2c.plugins.module_utils.keysets.ensure import KeyTarget, ensure_key, key_target
-from ansible_collections.entra.b2c.plugins.module_utils.core.errors import TaskFailed
-from ansible_collections.entra.b2c.plugins.module_utils.core.graph import (
+from ansible_collections.entra.b2c.plugins.module_utils._keysets.ensure import KeyTarget, ensure_key, key_target
+from ansible_collections.entra.b2c.plugins.module_utils._core.errors import TaskFailed
+from ansible_collections.entra.b2c.plugins.module_utils._core.graph import (
     REPLICATION_BUDGET,
     REPLICATION_MAX_ATTEMPTS,
     REPLICATION_PAUSE_CAP,
     GraphError,
     RetryBudget,
 )
-from ansible_collections.entra.b2c.plugins.module_utils.keysets.keys import PRIVATE_FIELDS, KeyInputError, no_expiry_warning
+from ansible_collections.entra.b2c.plugins.module_utils._keysets.keys import PRIVATE_FIELDS, KeyInputError, no_expiry_warning
 
 NOW = 1_800_000_000  # 2027-01-15T08:00:00Z
 DAY = 86400

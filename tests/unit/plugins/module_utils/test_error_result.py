@@ -10,10 +10,10 @@ from __future__ import annotations
 import pytest
 import requests
 
-from ansible_collections.entra.b2c.plugins.module_utils.core.graph import GraphError
-from ansible_collections.entra.b2c.plugins.module_utils.keysets.keys import KeyInputError
-from ansible_collections.entra.b2c.plugins.module_utils.core.context import RunContext, error_result, first_error, outcome
-from ansible_collections.entra.b2c.plugins.module_utils.core.errors import TaskFailed
+from ansible_collections.entra.b2c.plugins.module_utils._core.graph import GraphError
+from ansible_collections.entra.b2c.plugins.module_utils._keysets.keys import KeyInputError
+from ansible_collections.entra.b2c.plugins.module_utils._core.context import RunContext, error_result, first_error, outcome
+from ansible_collections.entra.b2c.plugins.module_utils._core.errors import TaskFailed
 
 from ansible_collections.entra.b2c.tests.unit.plugins.module_utils.test_graph import FakeResponse, client
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.entra.b2c.plugins.module_utils.keysets.certs import CertificateError
-from ansible_collections.entra.b2c.plugins.module_utils.keysets.certs import read_file as read_certificate
-from ansible_collections.entra.b2c.plugins.module_utils.core.files import FileTooLarge, read_bounded
-from ansible_collections.entra.b2c.plugins.module_utils.policies.policy import MAX_POLICY_BYTES, PolicyError
-from ansible_collections.entra.b2c.plugins.module_utils.policies.flow import read_file as read_policy
+from ansible_collections.entra.b2c.plugins.module_utils._keysets.certs import CertificateError
+from ansible_collections.entra.b2c.plugins.module_utils._keysets.certs import read_file as read_certificate
+from ansible_collections.entra.b2c.plugins.module_utils._core.files import FileTooLarge, read_bounded
+from ansible_collections.entra.b2c.plugins.module_utils._policies.policy import MAX_POLICY_BYTES, PolicyError
+from ansible_collections.entra.b2c.plugins.module_utils._policies.flow import read_file as read_policy
 
 
 def test_a_file_within_the_bound_is_read_whole_and_one_past_it_is_refused(tmp_path):

@@ -16,10 +16,10 @@ import pytest
 import requests
 import urllib3
 
-from ansible_collections.entra.b2c.plugins.module_utils.core import graph as _graph
-from ansible_collections.entra.b2c.plugins.module_utils.keysets.api import KeysetGraph
-from ansible_collections.entra.b2c.plugins.module_utils.policies.api import PolicyGraph
-from ansible_collections.entra.b2c.plugins.module_utils.core.graph import (
+from ansible_collections.entra.b2c.plugins.module_utils._core import graph as _graph
+from ansible_collections.entra.b2c.plugins.module_utils._keysets.api import KeysetGraph
+from ansible_collections.entra.b2c.plugins.module_utils._policies.api import PolicyGraph
+from ansible_collections.entra.b2c.plugins.module_utils._core.graph import (
     GraphClient,
     GraphError,
     GraphSession,

@@ -2,14 +2,14 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Unit tests for the pure IEF app layer (plugins/module_utils/apps/ief_apps.py)."""
+"""Unit tests for the pure IEF app layer (plugins/module_utils/_apps/ief_apps.py)."""
 
 from __future__ import annotations
 
 import copy
 
 import pytest
-from ansible_collections.entra.b2c.plugins.module_utils.apps.ief_apps import (
+from ansible_collections.entra.b2c.plugins.module_utils._apps.ief_apps import (
     GRAPH_APP_ID,
     GRAPH_SCOPE_IDS,
     PROXY_REDIRECT_URI,

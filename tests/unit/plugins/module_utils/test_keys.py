@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Unit and property tests for the pure key decision layer (plugins/module_utils/keysets/keys.py)."""
+"""Unit and property tests for the pure key decision layer (plugins/module_utils/_keysets/keys.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import calendar
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
-from ansible_collections.entra.b2c.plugins.module_utils.keysets.keys import (
+from ansible_collections.entra.b2c.plugins.module_utils._keysets.keys import (
     KTYS,
     MAX_DURATION,
     MAX_KEYSET_NAME,
@@ -1025,7 +1025,7 @@ def test_module_is_pure():
     """The decision layer must import nothing beyond the standard library and read no clock."""
     source_path = parse_time.__code__.co_filename
     with open(source_path, encoding="utf-8") as handle:
-        source = handle.read().replace("from ansible_collections.entra.b2c.plugins.module_utils.core.errors import", "")
+        source = handle.read().replace("from ansible_collections.entra.b2c.plugins.module_utils._core.errors import", "")
     for forbidden in ("import ansible", "from ansible", "time.time", "datetime.now", "utcnow", "open(", "import os", "import requests"):
         assert forbidden not in source, forbidden
 

@@ -2,7 +2,7 @@
 # Copyright (c) entra.b2c contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The machine lock (plugins/module_utils/core/lock.py): one holder per identity, others wait; files stay private."""
+"""The machine lock (plugins/module_utils/_core/lock.py): one holder per identity, others wait; files stay private."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import threading
 
 import pytest
 
-from ansible_collections.entra.b2c.plugins.module_utils.core import lock as _lock
-from ansible_collections.entra.b2c.plugins.module_utils.core.lock import LockError, machine_lock
+from ansible_collections.entra.b2c.plugins.module_utils._core import lock as _lock
+from ansible_collections.entra.b2c.plugins.module_utils._core.lock import LockError, machine_lock
 
 
 @pytest.fixture(autouse=True)

@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from ansible_collections.entra.b2c.plugins.module_utils.core.messages import itemized
+from ansible_collections.entra.b2c.plugins.module_utils._core.messages import itemized
 
 
 def test_one_item_stays_on_the_line_of_its_head():

@@ -3,12 +3,12 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 """graph_endpoint and authority_host from their arguments or AZURE_GRAPH_ENDPOINT / AZURE_AUTHORITY_HOST
-(plugins/module_utils/core/module.py); tests/e2e/test_endpoint_env.py runs them end to end."""
+(plugins/module_utils/_core/module.py); tests/e2e/test_endpoint_env.py runs them end to end."""
 
 from __future__ import annotations
 
 import pytest
-from ansible_collections.entra.b2c.plugins.module_utils.core.context import _endpoint_override
+from ansible_collections.entra.b2c.plugins.module_utils._core.context import _endpoint_override
 
 VARIABLE = "AZURE_GRAPH_ENDPOINT"
 

@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Unit and property tests for the pure policy layer (plugins/module_utils/policies/policy.py)."""
+"""Unit and property tests for the pure policy layer (plugins/module_utils/_policies/policy.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import re
 from xml.sax.saxutils import escape, quoteattr
 
 import pytest
-from ansible_collections.entra.b2c.plugins.module_utils.policies.policy import (
+from ansible_collections.entra.b2c.plugins.module_utils._policies.policy import (
     MAX_INHERITANCE_LEVELS,
     MAX_POLICY_BYTES,
     POLICY_NAMESPACE,

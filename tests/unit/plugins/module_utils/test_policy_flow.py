@@ -10,9 +10,9 @@ import threading
 
 import pytest
 
-from ansible_collections.entra.b2c.plugins.module_utils.core.graph import GraphError
-from ansible_collections.entra.b2c.plugins.module_utils.policies.policy import PolicyError, parse_policy
-from ansible_collections.entra.b2c.plugins.module_utils.policies.flow import (
+from ansible_collections.entra.b2c.plugins.module_utils._core.graph import GraphError
+from ansible_collections.entra.b2c.plugins.module_utils._policies.policy import PolicyError, parse_policy
+from ansible_collections.entra.b2c.plugins.module_utils._policies.flow import (
     directory_sources,
     in_parallel,
     in_waves,

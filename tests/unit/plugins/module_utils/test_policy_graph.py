@@ -10,9 +10,9 @@ from __future__ import annotations
 import pytest
 import requests
 
-from ansible_collections.entra.b2c.plugins.module_utils.core.graph import GraphClient, GraphError
-from ansible_collections.entra.b2c.plugins.module_utils.policies.policy import MAX_POLICY_BYTES
-from ansible_collections.entra.b2c.plugins.module_utils.policies.api import (
+from ansible_collections.entra.b2c.plugins.module_utils._core.graph import GraphClient, GraphError
+from ansible_collections.entra.b2c.plugins.module_utils._policies.policy import MAX_POLICY_BYTES
+from ansible_collections.entra.b2c.plugins.module_utils._policies.api import (
     BASE_HINT,
     CONFLICT_HINT,
     KEYSET_HINT,

@@ -2,19 +2,19 @@
 # Copyright (c) entra.b2c contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Key sets before policies (plugins/module_utils/policies/keysets.py): which key sets are missing, the refusal, and the
+"""Key sets before policies (plugins/module_utils/_policies/keysets.py): which key sets are missing, the refusal, and the
 upload sent again while B2C replicates a key set that exists (scripted session; e2e covers the emulator)."""
 
 from __future__ import annotations
 
 import pytest
 
-from ansible_collections.entra.b2c.plugins.module_utils.keysets.api import KeysetGraph
-from ansible_collections.entra.b2c.plugins.module_utils.core.graph import GraphClient, GraphError, REPLICATION_BUDGET
-from ansible_collections.entra.b2c.plugins.module_utils.keysets.keys import KeyInputError
-from ansible_collections.entra.b2c.plugins.module_utils.policies.policy import PolicyError, parse_policy
-from ansible_collections.entra.b2c.plugins.module_utils.policies.api import PolicyGraph
-from ansible_collections.entra.b2c.plugins.module_utils.policies.keysets import (
+from ansible_collections.entra.b2c.plugins.module_utils._keysets.api import KeysetGraph
+from ansible_collections.entra.b2c.plugins.module_utils._core.graph import GraphClient, GraphError, REPLICATION_BUDGET
+from ansible_collections.entra.b2c.plugins.module_utils._keysets.keys import KeyInputError
+from ansible_collections.entra.b2c.plugins.module_utils._policies.policy import PolicyError, parse_policy
+from ansible_collections.entra.b2c.plugins.module_utils._policies.api import PolicyGraph
+from ansible_collections.entra.b2c.plugins.module_utils._policies.keysets import (
     awaits_keyset_replication,
     check_keysets,
     ensured_keyset_ids,

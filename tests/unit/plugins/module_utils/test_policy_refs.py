@@ -2,15 +2,15 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Unit tests for the IEF linker (plugins/module_utils/policies/refs.py): references resolved against the chain."""
+"""Unit tests for the IEF linker (plugins/module_utils/_policies/refs.py): references resolved against the chain."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-from ansible_collections.entra.b2c.plugins.module_utils.policies.policy import POLICY_NAMESPACE, PolicyError, parse_policy
-from ansible_collections.entra.b2c.plugins.module_utils.policies.refs import (
+from ansible_collections.entra.b2c.plugins.module_utils._policies.policy import POLICY_NAMESPACE, PolicyError, parse_policy
+from ansible_collections.entra.b2c.plugins.module_utils._policies.refs import (
     Dangling,
     dangling_references,
     outside_bases,

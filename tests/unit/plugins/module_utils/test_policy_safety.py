@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from ansible_collections.entra.b2c.plugins.module_utils.policies.policy import (
+from ansible_collections.entra.b2c.plugins.module_utils._policies.policy import (
     UPLOAD_CONTENT_TYPE,
     PolicyError,
     backup_name,
@@ -174,7 +174,7 @@ class _Module:
 
 
 def test_backups_get_private_files_in_a_private_directory_and_never_overwrite(tmp_path):
-    from ansible_collections.entra.b2c.plugins.module_utils.policies.flow import write_backups
+    from ansible_collections.entra.b2c.plugins.module_utils._policies.flow import write_backups
 
     directory = tmp_path / "made" / "here"
     first = write_backups(_Module(), str(directory), [("B2C_1A_A", b"<a/>"), ("B2C_1A_B", None), ("B2C_1A_A", b"<a2/>")])
@@ -187,7 +187,7 @@ def test_backups_get_private_files_in_a_private_directory_and_never_overwrite(tm
 
 
 def test_no_backup_is_written_in_check_mode_or_without_a_directory(tmp_path):
-    from ansible_collections.entra.b2c.plugins.module_utils.policies.flow import write_backups
+    from ansible_collections.entra.b2c.plugins.module_utils._policies.flow import write_backups
 
     assert write_backups(_Module(check_mode=True), str(tmp_path / "x"), [("B2C_1A_A", b"<a/>")]) == []
     assert write_backups(_Module(), None, [("B2C_1A_A", b"<a/>")]) == []
@@ -195,7 +195,7 @@ def test_no_backup_is_written_in_check_mode_or_without_a_directory(tmp_path):
 
 
 def test_a_backup_that_cannot_be_written_is_a_clear_refusal(tmp_path):
-    from ansible_collections.entra.b2c.plugins.module_utils.policies.flow import write_backups
+    from ansible_collections.entra.b2c.plugins.module_utils._policies.flow import write_backups
 
     (tmp_path / "file").write_text("x", encoding="utf-8")
     with pytest.raises(PolicyError, match=r"backup_dir: cannot write a backup in .*file/sub \(Not a directory\); "

@@ -2,15 +2,15 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Unit tests for the settings of the policy modules (plugins/module_utils/policies/settings.py)."""
+"""Unit tests for the settings of the policy modules (plugins/module_utils/_policies/settings.py)."""
 
 from __future__ import annotations
 
 import json
 
 import pytest
-from ansible_collections.entra.b2c.plugins.module_utils.policies.policy import PolicyError
-from ansible_collections.entra.b2c.plugins.module_utils.policies.settings import (
+from ansible_collections.entra.b2c.plugins.module_utils._policies.policy import PolicyError
+from ansible_collections.entra.b2c.plugins.module_utils._policies.settings import (
     appsettings_values,
     explicit_settings,
     facebook_warning,

@@ -10,7 +10,7 @@ import time
 import xml.etree.ElementTree as ET
 
 import pytest
-from ansible_collections.entra.b2c.plugins.module_utils.policies.policy import (
+from ansible_collections.entra.b2c.plugins.module_utils._policies.policy import (
     POLICY_NAMESPACE,
     DoctypeRefused,
     PolicyError,

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Unit and property tests for the pure reporting layer (plugins/module_utils/keysets/report.py)."""
+"""Unit and property tests for the pure reporting layer (plugins/module_utils/_keysets/report.py)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import calendar
 import json
 
 import pytest
-from ansible_collections.entra.b2c.plugins.module_utils.keysets.keys import PRIVATE_FIELDS, KeyRequest, satisfies
-from ansible_collections.entra.b2c.plugins.module_utils.keysets.report import (
+from ansible_collections.entra.b2c.plugins.module_utils._keysets.keys import PRIVATE_FIELDS, KeyRequest, satisfies
+from ansible_collections.entra.b2c.plugins.module_utils._keysets.report import (
     expires_in_days,
     expiring,
     expiring_entry,

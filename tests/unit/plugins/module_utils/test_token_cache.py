@@ -12,8 +12,8 @@ import stat
 
 import pytest
 
-from ansible_collections.entra.b2c.plugins.module_utils.core.auth import CLOUDS, AuthError, Credential, TokenProvider
-from ansible_collections.entra.b2c.plugins.module_utils.core.token_cache import (
+from ansible_collections.entra.b2c.plugins.module_utils._core.auth import CLOUDS, AuthError, Credential, TokenProvider
+from ansible_collections.entra.b2c.plugins.module_utils._core.token_cache import (
     EXPIRY_MARGIN,
     TokenCache,
     TokenCacheError,

@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Callable
 from urllib.parse import quote
 
-from ansible_collections.entra.b2c.plugins.module_utils.core.graph import GraphClient, GraphError
+from ansible_collections.entra.b2c.plugins.module_utils._core.graph import GraphClient, GraphError
 
 APPLICATIONS = "/applications"
 SERVICE_PRINCIPALS = "/servicePrincipals"

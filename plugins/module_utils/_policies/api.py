@@ -19,15 +19,15 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from ansible_collections.entra.b2c.plugins.module_utils.core.graph import (
+from ansible_collections.entra.b2c.plugins.module_utils._core.graph import (
     GraphClient,
     GraphError,
     RetryBudget,
     backoff_seconds,
     read_capped,
 )
-from ansible_collections.entra.b2c.plugins.module_utils.policies.policy import MAX_POLICY_BYTES, UPLOAD_CONTENT_TYPE
-from ansible_collections.entra.b2c.plugins.module_utils.policies.keysets import awaits_keyset_replication
+from ansible_collections.entra.b2c.plugins.module_utils._policies.policy import MAX_POLICY_BYTES, UPLOAD_CONTENT_TYPE
+from ansible_collections.entra.b2c.plugins.module_utils._policies.keysets import awaits_keyset_replication
 
 POLICIES_PATH = "/trustFramework/policies"
 XML = "application/xml"

@@ -10,7 +10,7 @@ Internal use only: this module may change without notice.
 Flow, under the key set's lock: read the set, ask the rule whether a key satisfies, refuse what B2C would refuse,
 create the set and add a key unless check mode (waiting for a set created moments ago to replicate), report public
 facts. The rules (which key satisfies, how to add one)
-are pure: WindowRule in keysets/keys.py (generated keys and secrets), CertificateRule in keysets/certs.py.
+are pure: WindowRule in _keysets/keys.py (generated keys and secrets), CertificateRule in _keysets/certs.py.
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ansible_collections.entra.b2c.plugins.module_utils.core.context import RunContext
-from ansible_collections.entra.b2c.plugins.module_utils.core.errors import TaskFailed
-from ansible_collections.entra.b2c.plugins.module_utils.core.graph import GraphError
-from ansible_collections.entra.b2c.plugins.module_utils.keysets.api import KeysetGraph
-from ansible_collections.entra.b2c.plugins.module_utils.keysets.keys import (
+from ansible_collections.entra.b2c.plugins.module_utils._core.context import RunContext
+from ansible_collections.entra.b2c.plugins.module_utils._core.errors import TaskFailed
+from ansible_collections.entra.b2c.plugins.module_utils._core.graph import GraphError
+from ansible_collections.entra.b2c.plugins.module_utils._keysets.api import KeysetGraph
+from ansible_collections.entra.b2c.plugins.module_utils._keysets.keys import (
     KeyInputError,
     KeyRule,
     WindowRule,

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""The key set API of one tenant (trustFramework/keySets), over the transport of core/graph.py.
+"""The key set API of one tenant (trustFramework/keySets), over the transport of _core/graph.py.
 
 Internal use only: this module may change without notice.
 
@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from urllib.parse import quote
 
-from ansible_collections.entra.b2c.plugins.module_utils.core.graph import (
+from ansible_collections.entra.b2c.plugins.module_utils._core.graph import (
     REPLICATION_BUDGET,
     REPLICATION_MAX_ATTEMPTS,
     REPLICATION_PAUSE_CAP,

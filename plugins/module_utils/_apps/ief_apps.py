@@ -26,7 +26,7 @@ import copy
 import re
 from typing import Any
 
-from ansible_collections.entra.b2c.plugins.module_utils.core.errors import UserError
+from ansible_collections.entra.b2c.plugins.module_utils._core.errors import UserError
 
 GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
 # Microsoft Graph's delegated permission ids are the same in every tenant; the tenant's Graph service principal lists them

@@ -8,10 +8,10 @@
 Internal use only: this module may change without notice.
 
 Data flows one way: options -> policy files read and checked (no request yet) -> token -> the tenant read (a list, then
-the set's policies in parallel; with prune the policies outside the set too) -> the pure plan of policies/policy.py -> backups
+the set's policies in parallel; with prune the policies outside the set too) -> the pure plan of _policies/policy.py -> backups
 of what will be replaced or deleted -> uploads level by level, or deletions dependents first, one at a time unless
-parallel_uploads says otherwise, unless check mode -> pruning -> the report. Decisions live in policies/policy.py; Graph calls
-in policies/api.py.
+parallel_uploads says otherwise, unless check mode -> pruning -> the report. Decisions live in _policies/policy.py; Graph calls
+in _policies/api.py.
 """
 
 from __future__ import annotations
@@ -22,14 +22,14 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from ansible_collections.entra.b2c.plugins.module_utils.core.graph import GraphError
-from ansible_collections.entra.b2c.plugins.module_utils.keysets.ensure import _waited as waited
-from ansible_collections.entra.b2c.plugins.module_utils.core.files import FileTooLarge, read_bounded
-from ansible_collections.entra.b2c.plugins.module_utils.keysets.api import KeysetGraph
-from ansible_collections.entra.b2c.plugins.module_utils.core.messages import itemized
-from ansible_collections.entra.b2c.plugins.module_utils.core.context import RunContext, error_result, first_error, in_parallel
-from ansible_collections.entra.b2c.plugins.module_utils.core.errors import TaskFailed
-from ansible_collections.entra.b2c.plugins.module_utils.policies.policy import (
+from ansible_collections.entra.b2c.plugins.module_utils._core.graph import GraphError
+from ansible_collections.entra.b2c.plugins.module_utils._keysets.ensure import _waited as waited
+from ansible_collections.entra.b2c.plugins.module_utils._core.files import FileTooLarge, read_bounded
+from ansible_collections.entra.b2c.plugins.module_utils._keysets.api import KeysetGraph
+from ansible_collections.entra.b2c.plugins.module_utils._core.messages import itemized
+from ansible_collections.entra.b2c.plugins.module_utils._core.context import RunContext, error_result, first_error, in_parallel
+from ansible_collections.entra.b2c.plugins.module_utils._core.errors import TaskFailed
+from ansible_collections.entra.b2c.plugins.module_utils._policies.policy import (
     REASON_ABSENT,
     REASON_CHANGED,
     REASON_DELETED,
@@ -62,10 +62,10 @@ from ansible_collections.entra.b2c.plugins.module_utils.policies.policy import (
     upload_body,
     upload_waves,
 )
-from ansible_collections.entra.b2c.plugins.module_utils.policies.api import PolicyGraph
-from ansible_collections.entra.b2c.plugins.module_utils.policies.refs import outside_bases, refuse_dangling, tenant_base
-from ansible_collections.entra.b2c.plugins.module_utils.policies.keysets import check_keysets, ensured_keyset_ids
-from ansible_collections.entra.b2c.plugins.module_utils.policies.settings import (
+from ansible_collections.entra.b2c.plugins.module_utils._policies.api import PolicyGraph
+from ansible_collections.entra.b2c.plugins.module_utils._policies.refs import outside_bases, refuse_dangling, tenant_base
+from ansible_collections.entra.b2c.plugins.module_utils._policies.keysets import check_keysets, ensured_keyset_ids
+from ansible_collections.entra.b2c.plugins.module_utils._policies.settings import (
     facebook_warning, fill_all, optional_left, policy_settings)
 
 T = TypeVar("T")

@@ -31,7 +31,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from xml.parsers import expat
 
-from ansible_collections.entra.b2c.plugins.module_utils.policies.policy import (
+from ansible_collections.entra.b2c.plugins.module_utils._policies.policy import (
     POLICY_NAMESPACE,
     Policy,
     PolicyError,

@@ -17,10 +17,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 
-from ansible_collections.entra.b2c.plugins.module_utils.core.graph import GraphError
-from ansible_collections.entra.b2c.plugins.module_utils.keysets.api import KeysetGraph
-from ansible_collections.entra.b2c.plugins.module_utils.keysets.keys import keyset_id
-from ansible_collections.entra.b2c.plugins.module_utils.policies.policy import Policy, PolicyError
+from ansible_collections.entra.b2c.plugins.module_utils._core.graph import GraphError
+from ansible_collections.entra.b2c.plugins.module_utils._keysets.api import KeysetGraph
+from ansible_collections.entra.b2c.plugins.module_utils._keysets.keys import keyset_id
+from ansible_collections.entra.b2c.plugins.module_utils._policies.policy import Policy, PolicyError
 
 ENSURED_SPEC = dict(ensured_keysets=dict(type="list", elements="str", default=[], no_log=False))
 

@@ -24,14 +24,14 @@ from dataclasses import dataclass, field
 from typing import Callable
 from urllib.parse import urlsplit
 
-from ansible_collections.entra.b2c.plugins.module_utils.core.errors import UserError
-from ansible_collections.entra.b2c.plugins.module_utils.core.graph import (
+from ansible_collections.entra.b2c.plugins.module_utils._core.errors import UserError
+from ansible_collections.entra.b2c.plugins.module_utils._core.graph import (
     Endpoint,
     RetryingHttpClient,
     is_transport_error,
     transport_failure,
 )
-from ansible_collections.entra.b2c.plugins.module_utils.core.token_cache import TokenCache, TokenCacheError, cache_key
+from ansible_collections.entra.b2c.plugins.module_utils._core.token_cache import TokenCache, TokenCacheError, cache_key
 
 
 class AuthError(UserError):

@@ -26,8 +26,8 @@ from typing import Any
 
 from ansible.module_utils.basic import missing_required_lib
 
-from ansible_collections.entra.b2c.plugins.module_utils.core.files import FileTooLarge, read_bounded
-from ansible_collections.entra.b2c.plugins.module_utils.keysets.keys import (
+from ansible_collections.entra.b2c.plugins.module_utils._core.files import FileTooLarge, read_bounded
+from ansible_collections.entra.b2c.plugins.module_utils._keysets.keys import (
     KeyInputError,
     KeyRequest,
     KeyRule,

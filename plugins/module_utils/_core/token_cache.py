@@ -24,7 +24,7 @@ import os
 import stat
 import tempfile
 
-from ansible_collections.entra.b2c.plugins.module_utils.core.lock import LinkedLockFile, open_lock_file
+from ansible_collections.entra.b2c.plugins.module_utils._core.lock import LinkedLockFile, open_lock_file
 
 FORMAT_VERSION = 1
 # Never follow a symbolic link planted where the cache or its lock file goes (every supported platform has it).

@@ -30,8 +30,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ansible_collections.entra.b2c.plugins.module_utils.core.errors import UserError
-from ansible_collections.entra.b2c.plugins.module_utils.core.messages import itemized
+from ansible_collections.entra.b2c.plugins.module_utils._core.errors import UserError
+from ansible_collections.entra.b2c.plugins.module_utils._core.messages import itemized
 
 POLICY_NAMESPACE = "http://schemas.microsoft.com/online/cpim/schemas/2013/06"
 POLICY_PREFIX = "B2C_1A_"

@@ -29,7 +29,7 @@ from datetime import date, datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 from typing import Any
 
-from ansible_collections.entra.b2c.plugins.module_utils.core.errors import UserError
+from ansible_collections.entra.b2c.plugins.module_utils._core.errors import UserError
 
 USES = ("sig", "enc")
 KTYS = ("RSA", "oct")
@@ -539,7 +539,7 @@ def public_facts(key: Mapping[str, Any]) -> dict:
 
 
 class KeyRule:
-    """What differs between the modules that add keys (the flow itself is keysets/ensure.py's): which existing key
+    """What differs between the modules that add keys (the flow itself is _keysets/ensure.py's): which existing key
     satisfies the target, what B2C would refuse, and the Graph action that adds a key. Pure, like the rest of this file.
     """
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ansible_collections.entra.b2c.plugins.module_utils.keysets.keys import (
+from ansible_collections.entra.b2c.plugins.module_utils._keysets.keys import (
     active_key,
     key_time,
     keys_of,

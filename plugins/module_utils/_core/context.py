@@ -9,7 +9,7 @@ Internal use only: this module may change without notice.
 
 A flow takes a RunContext (validated options, check and diff mode, one clock read, warnings, the Graph connection)
 and returns the task's result or raises a UserError; ``outcome`` is the one place that turns those errors into a
-failed result. Neither knows AnsibleModule: GraphModule (core/module.py) and the action plugin (plugin_utils/_in_process.py)
+failed result. Neither knows AnsibleModule: GraphModule (_core/module.py) and the action plugin (plugin_utils/_in_process.py)
 each build a context and report the outcome their own way.
 """
 
@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from ansible_collections.entra.b2c.plugins.module_utils.core.auth import (
+from ansible_collections.entra.b2c.plugins.module_utils._core.auth import (
     AuthError,
     TokenProvider,
     default_ca_bundle,
@@ -31,10 +31,10 @@ from ansible_collections.entra.b2c.plugins.module_utils.core.auth import (
     resolve_cloud,
     resolve_credential,
 )
-from ansible_collections.entra.b2c.plugins.module_utils.core.errors import TaskFailed, UserError
-from ansible_collections.entra.b2c.plugins.module_utils.core.graph import GraphClient, GraphSession
-from ansible_collections.entra.b2c.plugins.module_utils.core.lock import machine_lock
-from ansible_collections.entra.b2c.plugins.module_utils.core.token_cache import TokenCache
+from ansible_collections.entra.b2c.plugins.module_utils._core.errors import TaskFailed, UserError
+from ansible_collections.entra.b2c.plugins.module_utils._core.graph import GraphClient, GraphSession
+from ansible_collections.entra.b2c.plugins.module_utils._core.lock import machine_lock
+from ansible_collections.entra.b2c.plugins.module_utils._core.token_cache import TokenCache
 
 # Endpoint overrides from the environment: azure-identity's name for the authority host, and the same form for Graph.
 GRAPH_ENDPOINT_ENV = "AZURE_GRAPH_ENDPOINT"
@@ -144,7 +144,7 @@ class RunContext:
 
     @contextlib.contextmanager
     def keyset_lock(self, keyset_id: str) -> Iterator[None]:
-        """Serialize read-decide-write on one key set of one tenant among the runs of this machine (see core/lock.py)."""
+        """Serialize read-decide-write on one key set of one tenant among the runs of this machine (see _core/lock.py)."""
         with machine_lock(self.connect().identity(keyset_id)):
             yield
 

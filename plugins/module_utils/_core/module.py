@@ -8,7 +8,7 @@
 Internal use only: this module may change without notice.
 
 Every module defines MODULE_SPEC (its own options and their rules, read by the action plugin's worker path too) and a
-flow taking a RunContext (core/context.py); its main() is ``GraphModule(**MODULE_SPEC).run(flow)``.
+flow taking a RunContext (_core/context.py); its main() is ``GraphModule(**MODULE_SPEC).run(flow)``.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from collections.abc import Callable
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
-from ansible_collections.entra.b2c.plugins.module_utils.core.auth import CLOUD_ENV
-from ansible_collections.entra.b2c.plugins.module_utils.core.context import RunContext, outcome
-from ansible_collections.entra.b2c.plugins.module_utils.core.graph import HAS_REQUESTS, REQUESTS_IMPORT_ERROR
+from ansible_collections.entra.b2c.plugins.module_utils._core.auth import CLOUD_ENV
+from ansible_collections.entra.b2c.plugins.module_utils._core.context import RunContext, outcome
+from ansible_collections.entra.b2c.plugins.module_utils._core.graph import HAS_REQUESTS, REQUESTS_IMPORT_ERROR
 
 # Credential options have no env fallback here on purpose: an argument must win over the environment as a whole kind,
 # which resolve_credential decides after parsing.

@@ -13,8 +13,8 @@ Two kinds of request, each with its own retry rule:
   pagination (``list_items``) and one commit-then-fail delete (``delete``);
 - writes whose every landing counts (a key POST adds a key each time; an app registration may be made twice) through
   ``post_once``: reconciled with the state by reading, never sent again without an answer.
-Every attempt carries a token; a rejected one (401) is refreshed once per request. The APIs (keysets/api.py,
-policies/api.py, apps/api.py) add what their own answers mean: permission hints, "not found" as None.
+Every attempt carries a token; a rejected one (401) is refreshed once per request. The APIs (_keysets/api.py,
+_policies/api.py, _apps/api.py) add what their own answers mean: permission hints, "not found" as None.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Callable
 from urllib.parse import urlsplit
 
-from ansible_collections.entra.b2c.plugins.module_utils.core.errors import UserError
+from ansible_collections.entra.b2c.plugins.module_utils._core.errors import UserError
 
 try:
     import requests

@@ -8,8 +8,8 @@
 Internal use only: this module may change without notice.
 
 Data flows one way: options checked (no request yet) -> token -> the tenant read (the Microsoft Graph service
-principal, each app by id or display name) -> the pure plan of apps/ief_apps.py -> creates and PATCHes, unless check mode ->
-service principals -> admin consent grants -> the report. Decisions live in apps/ief_apps.py; Graph calls in apps/api.py.
+principal, each app by id or display name) -> the pure plan of _apps/ief_apps.py -> creates and PATCHes, unless check mode ->
+service principals -> admin consent grants -> the report. Decisions live in _apps/ief_apps.py; Graph calls in _apps/api.py.
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from ansible_collections.entra.b2c.plugins.module_utils.apps.api import AppGraph
-from ansible_collections.entra.b2c.plugins.module_utils.core.context import RunContext
-from ansible_collections.entra.b2c.plugins.module_utils.core.errors import TaskFailed
-from ansible_collections.entra.b2c.plugins.module_utils.core.graph import GraphError
-from ansible_collections.entra.b2c.plugins.module_utils.apps.ief_apps import (
+from ansible_collections.entra.b2c.plugins.module_utils._apps.api import AppGraph
+from ansible_collections.entra.b2c.plugins.module_utils._core.context import RunContext
+from ansible_collections.entra.b2c.plugins.module_utils._core.errors import TaskFailed
+from ansible_collections.entra.b2c.plugins.module_utils._core.graph import GraphError
+from ansible_collections.entra.b2c.plugins.module_utils._apps.ief_apps import (
     GRAPH_APP_ID,
     GRAPH_SCOPES,
     IEF_KEY,

@@ -22,7 +22,7 @@ import os
 import tempfile
 from collections.abc import Iterator
 
-from ansible_collections.entra.b2c.plugins.module_utils.core.errors import UserError
+from ansible_collections.entra.b2c.plugins.module_utils._core.errors import UserError
 
 
 class LockError(UserError):
