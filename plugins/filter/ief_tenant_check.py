@@ -96,11 +96,13 @@ import yaml
 
 from ansible.module_utils.parsing.convert_bool import boolean
 
-from ansible_collections.entra.b2c.plugins.module_utils._core.module import GRAPH_ARGUMENT_SPEC
-from ansible_collections.entra.b2c.plugins.module_utils._core.role_vars import (
+from ansible_collections.entra.b2c.plugins.plugin_utils._role_checks import (
+    Problems,
     closest,
     connection_problems,
+    connection_secrets,
     kind,
+    nonempty_text,
     plain,
     unknown_variables,
 )
@@ -129,7 +131,6 @@ KNOWN_NAMES = ROLE_VARIABLES + ("ief_tenant_result",)
 OPTIONAL = (APPSETTINGS, ENVIRONMENT, PRUNE, PRUNE_PATTERN, "ief_tenant_backup", BACKUP_DIR)
 APP_ID_SETTINGS = ("IdentityExperienceFrameworkAppId", "ProxyIdentityExperienceFrameworkAppId")
 STATES = ("present", "absent")
-CONNECTION_SECRETS = tuple(name for name, spec in GRAPH_ARGUMENT_SPEC.items() if spec.get("no_log"))
 
 
 SPECS = os.path.join(os.path.dirname(__file__), "..", "..", "roles", "ief_tenant", "meta", "argument_specs.yml")
@@ -146,31 +147,14 @@ def documented_variables() -> tuple:
     return ROLE_VARIABLES + tuple(name for name in options if name not in ROLE_VARIABLES)
 
 
-def _text(value) -> str | None:
-    """A text variable's value, or None when it is not text (or empty)."""
-    if isinstance(value, str) and value.strip():
-        return value
-    return None
-
-
-class _Check:
-    """Collects the problems of one set of role variables, in the order found, each once, secrets masked."""
+class _Check(Problems):
+    """Collects the problems of the role's variables and resolves its paths."""
 
     def __init__(self, variables: Mapping, base: str, base_words: str):
+        super().__init__(connection_secrets(variables.get(CONNECTION)))
         self.variables = variables
         self.base = base
         self.base_words = base_words
-        self.problems: list = []
-        connection = variables.get(CONNECTION)
-        found = [connection.get(name) for name in CONNECTION_SECRETS] if isinstance(connection, Mapping) else []
-        self.secrets = sorted({str(value) for value in found if isinstance(value, str) and len(value) >= 3},
-                              key=len, reverse=True)
-
-    def add(self, message: str) -> None:
-        for secret in self.secrets:
-            message = message.replace(secret, "********")
-        if message not in self.problems:
-            self.problems.append(message)
 
     def resolve(self, name: str, value: str) -> str:
         path = os.path.expanduser(value)
@@ -196,10 +180,10 @@ class _Check:
     def policies(self) -> tuple:
         """(directory, files) of the policy set, or (None, []) with the problem recorded."""
         value, pattern = self.variables.get(POLICIES_DIR), self.variables.get(PATTERN)
-        if _text(pattern) is None:
+        if nonempty_text(pattern) is None:
             self.add(f"{PATTERN}: give a file name pattern such as *.xml, got {kind(pattern)}")
             pattern = None
-        if _text(value) is None:
+        if nonempty_text(value) is None:
             self.add(f"{POLICIES_DIR}: give the directory that holds the policy files (absolute, or relative to "
                      f"{self.base_words}), got {kind(value) if value is not None else 'nothing'}")
             return None, []
@@ -244,11 +228,11 @@ class _Check:
             self.add(f"{ENVIRONMENT}: only used with {APPSETTINGS}; give the path of the appsettings.json whose "
                      f"Environments it names, or remove it")
             return None
-        if _text(value) is None:
+        if nonempty_text(value) is None:
             self.add(f"{APPSETTINGS}: give the path of a VS Code B2C extension appsettings.json, got {kind(value)}")
             return None
         path = self.resolve(APPSETTINGS, value)
-        if _text(environment) is None:
+        if nonempty_text(environment) is None:
             self.add(f"{ENVIRONMENT}: give the Name of one of the Environments of {value} (required with "
                      f"{APPSETTINGS})")
             environment = None
@@ -284,17 +268,17 @@ class _Check:
         except TypeError:
             prune = False  # reported with the booleans
         pattern = self.variables.get(PRUNE_PATTERN)
-        if prune and _text(pattern) is None:
+        if prune and nonempty_text(pattern) is None:
             self.add(f"{PRUNE_PATTERN}: required with {PRUNE}; give the ids the set owns, such as B2C_1A_*, so "
                      f"that policies outside it are never deleted")
-        elif pattern is not None and _text(pattern) is None:
+        elif pattern is not None and nonempty_text(pattern) is None:
             self.add(f"{PRUNE_PATTERN}: expected a pattern of policy ids as text, got {kind(pattern)}")
 
     def backup_dir(self) -> str | None:
         value = self.variables.get(BACKUP_DIR)
         if value is None:
             return None
-        if _text(value) is None:
+        if nonempty_text(value) is None:
             self.add(f"{BACKUP_DIR}: give a directory for the backups, got {kind(value)}")
             return None
         return self.resolve(BACKUP_DIR, value)

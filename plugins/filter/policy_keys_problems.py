@@ -80,13 +80,14 @@ from ansible_collections.entra.b2c.plugins.module_utils._keysets.keys import (
     normalize_use,
     parse_duration,
 )
-from ansible_collections.entra.b2c.plugins.module_utils._core.module import GRAPH_ARGUMENT_SPEC
-from ansible_collections.entra.b2c.plugins.module_utils._core.role_vars import (
-    closest,
+from ansible_collections.entra.b2c.plugins.plugin_utils._role_checks import (
+    Problems,
     connection_problems,
+    connection_secrets,
     kind,
     listing,
     plain,
+    text_of,
     unknown_variables,
     with_guess,
 )
@@ -112,58 +113,28 @@ ENTRY_OPTIONS = {
 }
 UPDATE_SECRET = ("on_create", "always")
 ENTRY_SECRETS = ("secret", "pkcs12", "pkcs12_password")
-CONNECTION_SECRETS = tuple(name for name, spec in GRAPH_ARGUMENT_SPEC.items() if spec.get("no_log"))
-
-
-_closest = closest
-_with_guess = with_guess
-_listing = listing
 
 
 def _unset(value) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-_plain = plain
-_kind = kind
-
-
-def _text(value) -> str | None:
-    """A text option's value (a vaulted one decrypted, never shown), or None when the value is not text."""
-    if value is None or isinstance(value, (bool, int, float, Mapping, list)):
-        return None
-    try:
-        return str(value)
-    except Exception:  # pylint: disable=broad-exception-caught  # a vaulted value that does not decrypt
-        return None
-
-
-class _Check:
-    """Collects the problems of one set of role variables, in the order found, each once."""
+class _Check(Problems):
+    """Collects the problems of the role's variables, with the rules of the modules the role runs."""
 
     def __init__(self, now: int, secrets):
+        super().__init__(secrets)
         self.now = now
-        self.problems: list = []
-        # Masked wherever they appear, as AnsibleModule masks no_log values: a secret put in the wrong option (say
-        # use) would otherwise be quoted. Very short values are left alone, or every message would be garbled.
-        self.secrets = sorted({secret for secret in secrets if len(secret) >= 3}, key=len, reverse=True)
-
-    def add(self, where: str | None, message: str) -> None:
-        text = f"{where}: {message}" if where else message
-        for secret in self.secrets:
-            text = text.replace(secret, "********")
-        if text not in self.problems:
-            self.problems.append(text)
 
     def variables(self, names) -> None:
         for problem in unknown_variables(names, PREFIX, ROLE_VARIABLES, KNOWN_NAMES, "entra.b2c.policy_keys",
                                          CONNECTION):
-            self.add(None, problem)
+            self.add_at(None, problem)
 
     def duration(self, where: str, value, option: str) -> bool:
         """Whether a role-wide lifetime or margin is usable; it must be set: the role gives every key a lifetime."""
         if _unset(value):
-            self.add(where, f"is empty; give a duration such as {'365d' if option == 'valid_for' else '30d'}")
+            self.add_at(where, f"is empty; give a duration such as {'365d' if option == 'valid_for' else '30d'}")
             return False
         try:
             if option == "valid_for":
@@ -171,66 +142,66 @@ class _Check:
             else:
                 parse_duration(value, option)
         except KeyInputError as exc:
-            self.add(where, str(exc).split(": ", 1)[1])
+            self.add_at(where, str(exc).split(": ", 1)[1])
             return False
         return True
 
     def entry(self, index: int, entry, defaults: Mapping, seen: dict) -> None:
         where = f"{KEYSETS}[{index}]"
         if not isinstance(entry, Mapping):
-            self.add(where, f"expected a dictionary with keyset and its options, got {_kind(entry)}")
+            self.add_at(where, f"expected a dictionary with keyset and its options, got {kind(entry)}")
             return
         name = entry.get("keyset")
         if isinstance(name, str) and name:
             where += f" ({name})"
-        kind = entry.get("type", "generated")
-        if kind not in TYPES:
-            shown = repr(kind) if isinstance(kind, (str, int, float, type(None))) else _kind(kind)
-            self.add(where, f"type: {shown} is not a type of entry; use generated (the default), secret or certificate")
+        entry_type = entry.get("type", "generated")
+        if entry_type not in TYPES:
+            shown = repr(entry_type) if isinstance(entry_type, (str, int, float, type(None))) else kind(entry_type)
+            self.add_at(where, f"type: {shown} is not a type of entry; use generated (the default), secret or certificate")
             return
-        taken = ENTRY_OPTIONS[kind]
+        taken = ENTRY_OPTIONS[entry_type]
         stray = []
         for option in entry:
             if option not in taken:
                 other = next((other for other in TYPES if option in ENTRY_OPTIONS[other]), None)
-                stray.append(f"{option} (an option of {other} entries)" if other else _with_guess(str(option), taken))
+                stray.append(f"{option} (an option of {other} entries)" if other else with_guess(str(option), taken))
         if stray:
             verb = "is not an option" if len(stray) == 1 else "are not options"
-            self.add(where, f"{_listing(stray)} {verb} of a {kind} entry, which takes {', '.join(taken)}")
+            self.add_at(where, f"{listing(stray)} {verb} of a {entry_type} entry, which takes {', '.join(taken)}")
         if _unset(name):
-            self.add(where, "keyset is missing; give the key set's name, such as TokenSigningKeyContainer")
+            self.add_at(where, "keyset is missing; give the key set's name, such as TokenSigningKeyContainer")
         else:
             try:
                 service_id = keyset_id(name)
             except KeyInputError as exc:
-                self.add(where, str(exc))
+                self.add_at(where, str(exc))
             else:
                 first = seen.setdefault(service_id.lower(), index)
                 if first != index:
-                    self.add(where, f"key set {service_id} is listed twice (also at {KEYSETS}[{first}]); list each "
-                                    f"once")
-        if kind == "certificate":
+                    self.add_at(where, f"key set {service_id} is listed twice (also at {KEYSETS}[{first}]); list each "
+                                       f"once")
+        if entry_type == "certificate":
             self.certificate(where, entry)
         else:
-            self.key(where, entry, kind, defaults)
+            self.key(where, entry, entry_type, defaults)
 
-    def key(self, where: str, entry: Mapping, kind: str, defaults: Mapping) -> None:
+    def key(self, where: str, entry: Mapping, entry_type: str, defaults: Mapping) -> None:
         """A generated key or a secret: use, kty, the lifetime and margin (the entry's own, else the role's)."""
         try:
             if _unset(entry.get("use")):
                 raise KeyInputError("use: is missing; give sig or enc")
             use = normalize_use(entry.get("use"))
-            kty = "oct" if kind == "secret" else normalize_kty(entry.get("kty", "RSA"))
+            kty = "oct" if entry_type == "secret" else normalize_kty(entry.get("kty", "RSA"))
         except KeyInputError as exc:
-            self.add(where, str(exc))
+            self.add_at(where, str(exc))
             use = kty = None
         values = {}
         for option in LIFETIME:
             if option not in entry:
                 values[option] = defaults[option]  # None when the role-wide value is wrong (reported once)
             elif _unset(entry[option]):
-                self.add(where, f"{option}: is empty; give a duration, or leave {option} out to use "
-                                f"policy_keys_{option}")
+                self.add_at(where, f"{option}: is empty; give a duration, or leave {option} out to use "
+                                   f"policy_keys_{option}")
                 values[option] = None
             else:
                 values[option] = entry[option]
@@ -238,39 +209,39 @@ class _Check:
             try:
                 build_request(use, kty, None, None, values["valid_for"], values["renew_before"], self.now)
             except KeyInputError as exc:
-                self.add(where, str(exc))
-        if kind == "secret":
+                self.add_at(where, str(exc))
+        if entry_type == "secret":
             secret = entry.get("secret")
             if secret is None:
-                self.add(where, "secret: is missing; give the value to upload (from Ansible Vault)")
-            elif _text(secret) is None:
+                self.add_at(where, "secret: is missing; give the value to upload (from Ansible Vault)")
+            elif text_of(secret) is None:
                 # A YAML number is not the secret as written (0123 is 83): the module would upload something else.
-                self.add(where, f"secret: expected text, got {_kind(secret)}; quote the value in YAML")
-            elif not _text(secret).strip():
-                self.add(where, "secret: is empty; give the value to upload (an undefined vault variable often renders "
-                                "empty)")
+                self.add_at(where, f"secret: expected text, got {kind(secret)}; quote the value in YAML")
+            elif not text_of(secret).strip():
+                self.add_at(where, "secret: is empty; give the value to upload (an undefined vault variable often renders "
+                                   "empty)")
             update = entry.get("update_secret", "on_create")
             if update not in UPDATE_SECRET:
-                self.add(where, f"update_secret: {update!r} is not supported; use on_create or always")
+                self.add_at(where, f"update_secret: {update!r} is not supported; use on_create or always")
 
     def certificate(self, where: str, entry: Mapping) -> None:
         """Exactly one source; the password only with a bundle; inline content parsed and current."""
         given = [source for source in CERTIFICATE_SOURCES if entry.get(source) is not None]
         if not given:
-            self.add(where, f"give exactly one of {', '.join(CERTIFICATE_SOURCES)}")
+            self.add_at(where, f"give exactly one of {', '.join(CERTIFICATE_SOURCES)}")
             return
         if len(given) > 1:
-            self.add(where, f"{' and '.join(given)} are mutually exclusive; give exactly one of "
-                            f"{', '.join(CERTIFICATE_SOURCES)}")
+            self.add_at(where, f"{' and '.join(given)} are mutually exclusive; give exactly one of "
+                               f"{', '.join(CERTIFICATE_SOURCES)}")
             return
         source = given[0]
         password = entry.get("pkcs12_password")
         if password is not None and not source.startswith("pkcs12"):
-            self.add(where, "pkcs12_password only opens pkcs12 or pkcs12_path; remove it")
-        value = _text(entry[source])
+            self.add_at(where, "pkcs12_password only opens pkcs12 or pkcs12_path; remove it")
+        value = text_of(entry[source])
         if value is None or not value.strip():
-            self.add(where, f"{source}: expected {'a path' if source.endswith('_path') else 'the content'} as text, "
-                            f"got {'nothing' if value is not None else _kind(entry[source])}")
+            self.add_at(where, f"{source}: expected {'a path' if source.endswith('_path') else 'the content'} as text, "
+                               f"got {'nothing' if value is not None else kind(entry[source])}")
             return
         if source.endswith("_path") or importlib.util.find_spec("cryptography") is None:
             return  # files are read where the module runs; without cryptography here the module checks the content
@@ -278,30 +249,28 @@ class _Check:
             if source == "certificate":
                 certificate = load_certificate(value, source)
             else:
-                certificate = load_pkcs12(decode_base64(value, source), _text(password), source)
+                certificate = load_pkcs12(decode_base64(value, source), text_of(password), source)
             check_validity(certificate, self.now, source)
         except KeyInputError as exc:
-            self.add(where, str(exc))
+            self.add_at(where, str(exc))
 
     def connection(self, value) -> None:
         for problem in connection_problems(value, CONNECTION):
-            self.add(None, problem)
+            self.add_at(None, problem)
 
 
 def _secrets(variables: Mapping) -> list:
     """The values of the options that hold secrets, in the entries and the connection."""
-    places = [(entry, ENTRY_SECRETS) for entry in variables.get(KEYSETS) or [] if isinstance(entry, Mapping)]
-    if isinstance(variables.get(CONNECTION), Mapping):
-        places.append((variables[CONNECTION], CONNECTION_SECRETS))
-    found = (_text(place.get(option)) for place, options in places for option in options)
-    return [value for value in found if value]
+    entries = [entry for entry in variables.get(KEYSETS) or [] if isinstance(entry, Mapping)]
+    found = [text_of(entry.get(option)) for entry in entries for option in ENTRY_SECRETS]
+    return [value for value in found if value] + connection_secrets(variables.get(CONNECTION))
 
 
 def policy_keys_problems(variables, names=None) -> list:
     """The problems of the role's variables, as messages; empty when the role may start."""
     if not isinstance(variables, Mapping):
-        return [f"the role's variables: expected a dictionary, got {_kind(variables)}"]
-    variables = _plain(variables)
+        return [f"the role's variables: expected a dictionary, got {kind(variables)}"]
+    variables = plain(variables)
     check = _Check(int(time.time()), _secrets(variables))
     check.variables(names)
     defaults = {}
@@ -312,11 +281,11 @@ def policy_keys_problems(variables, names=None) -> list:
         try:
             build_request("sig", "RSA", None, None, defaults["valid_for"], defaults["renew_before"], check.now)
         except KeyInputError as exc:
-            check.add(f"{VALID_FOR} and {RENEW_BEFORE}", str(exc))
+            check.add_at(f"{VALID_FOR} and {RENEW_BEFORE}", str(exc))
             defaults = dict.fromkeys(defaults)  # reported once here, not again for every entry that inherits them
     keysets = variables.get(KEYSETS)
     if not isinstance(keysets, list):
-        check.add(KEYSETS, f"expected a list of entries, got {_kind(keysets)}")
+        check.add_at(KEYSETS, f"expected a list of entries, got {kind(keysets)}")
     else:
         seen: dict = {}
         for index, entry in enumerate(keysets):
@@ -325,7 +294,7 @@ def policy_keys_problems(variables, names=None) -> list:
     try:
         boolean(variables.get(NO_LOG), strict=True)
     except TypeError:
-        check.add(NO_LOG, "must be true or false")
+        check.add_at(NO_LOG, "must be true or false")
     return check.problems
 
 

@@ -218,6 +218,7 @@ error:
 from ansible_collections.entra.b2c.plugins.module_utils._apps.flow import IEF_APPS_SPEC, ensure_ief_apps
 from ansible_collections.entra.b2c.plugins.module_utils._core.module import GraphModule
 
+
 MODULE_SPEC = dict(argument_spec=dict(**IEF_APPS_SPEC), supports_check_mode=True)
 
 

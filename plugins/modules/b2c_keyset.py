@@ -164,76 +164,8 @@ diff:
       backup: null
 """
 
-from ansible_collections.entra.b2c.plugins.module_utils._core.context import RunContext
-from ansible_collections.entra.b2c.plugins.module_utils._core.errors import TaskFailed
-from ansible_collections.entra.b2c.plugins.module_utils._core.graph import GraphError
-from ansible_collections.entra.b2c.plugins.module_utils._keysets.api import KeysetGraph
-from ansible_collections.entra.b2c.plugins.module_utils._keysets.keys import keys_of, keyset_id, public_facts
-from ansible_collections.entra.b2c.plugins.module_utils._core.module import KEYSET_SPEC, GraphModule
-from ansible_collections.entra.b2c.plugins.module_utils._keysets.report import BACKUP_SUFFIX
-
-
-def ensure_keyset(run: RunContext) -> dict:
-    # Deleting creates nothing: a set whose id carries the prefix twice (made elsewhere) can still be removed.
-    wanted_id = keyset_id(run.params["keyset"], doubled_prefix_ok=run.params["state"] == "absent")
-    # The same lock as b2c_keyset_key's: a create or delete never interleaves with another run's read-decide-write.
-    with run.keyset_lock(wanted_id):
-        return ensure_keyset_locked(run, wanted_id)
-
-
-def ensure_keyset_locked(run: RunContext, wanted_id: str) -> dict:
-    params = run.params
-    client = run.api(KeysetGraph)
-    current = client.get_keyset(wanted_id)
-    service_id = (current or {}).get("id") or wanted_id
-    result = {"changed": False, "keyset": service_id, "backup_deleted": False}
-
-    if params["state"] == "present":
-        after = current
-        if current is None:
-            result["changed"] = True
-            after = {"id": wanted_id, "keys": []}
-            if not run.check_mode:
-                after = client.create_keyset(wanted_id)
-                result["keyset"] = after.get("id") or wanted_id
-    else:
-        after = None
-        if current is not None:
-            result["changed"] = True
-            if not run.check_mode:
-                # Its answer does not matter: False means a retry found the first attempt landed; either way the
-                # set read above (under the lock) is gone because of this run.
-                client.delete_keyset(service_id)
-        if params["purge_backup"]:
-            try:
-                result["backup_deleted"] = delete_backup(run, service_id + BACKUP_SUFFIX, set_deleted=current is not None)
-            except GraphError as exc:  # the key set itself may be gone already: say so with the failure
-                raise TaskFailed(str(exc), result, cause=exc) from exc
-            result["changed"] = result["changed"] or result["backup_deleted"]
-
-    result["keyset_keys"] = [public_facts(key) for key in keys_of(after)]
-    if run.diff:
-        before_state = {"keyset": service_id if current is not None else None,
-                        "keyset_keys": [public_facts(key) for key in keys_of(current)]}
-        after_state = {"keyset": result["keyset"] if after is not None else None, "keyset_keys": result["keyset_keys"]}
-        if result["backup_deleted"]:
-            before_state["backup"], after_state["backup"] = service_id + BACKUP_SUFFIX, None
-        result["diff"] = {"before": before_state, "after": after_state}
-    return result
-
-
-def delete_backup(run: RunContext, backup_id: str, set_deleted: bool) -> bool:
-    """Delete the backup set; True when one was (or in check mode would be) deleted."""
-    if run.check_mode and set_deleted:
-        return True  # the delete this run would make leaves a backup behind
-    client = run.api(KeysetGraph)
-    # Read first: nothing is written when there is nothing to do, and the answer is right even when a retried
-    # DELETE finds its own first attempt already landed.
-    if client.get_keyset(backup_id) is None:
-        return False
-    if not run.check_mode:
-        client.delete_keyset(backup_id)
-    return True
+from ansible_collections.entra.b2c.plugins.module_utils._keysets.flow import KEYSET_SPEC, ensure_keyset
+from ansible_collections.entra.b2c.plugins.module_utils._core.module import GraphModule
 
 
 MODULE_SPEC = dict(

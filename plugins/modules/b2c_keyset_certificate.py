@@ -207,63 +207,12 @@ replication_wait:
   sample: 12.5
 """
 
-from ansible_collections.entra.b2c.plugins.module_utils._core.context import RunContext
-from ansible_collections.entra.b2c.plugins.module_utils._keysets.certs import (
-    CertificateRule,
-    Upload,
-    certificate_upload,
-    check_validity,
-    decode_base64,
-    load_certificate,
-    load_pkcs12,
-    pkcs12_upload,
-    private_key_blocks,
-    read_file,
+from ansible_collections.entra.b2c.plugins.module_utils._keysets.flow import (
+    CREATE_SPEC,
+    KEYSET_SPEC,
+    ensure_certificate,
 )
-from ansible_collections.entra.b2c.plugins.module_utils._keysets.ensure import KeyTarget, ensure_key
-from ansible_collections.entra.b2c.plugins.module_utils._keysets.keys import keyset_id
-from ansible_collections.entra.b2c.plugins.module_utils._core.module import CREATE_SPEC, KEYSET_SPEC, GraphModule
-
-
-def prepare_upload(run: RunContext) -> Upload:
-    """Read, parse and check the one certificate source given; no request to Graph yet."""
-    params = run.params
-    password = params["pkcs12_password"]
-
-    def certificate_only(option: str, data: str | bytes) -> Upload:
-        hidden = private_key_blocks(data)
-        if hidden:
-            # The value of a str option is echoed in the task's invocation: mask the key, upload only the certificate.
-            for block in hidden:
-                run.mask(block)
-            run.warn(f"{option} holds a private key as well; only the certificate is uploaded (to upload a private "
-                     f"key with its certificate, use pkcs12 or pkcs12_path)")
-        return certificate_upload(load_certificate(data, option))
-
-    if params["certificate"] is not None:
-        option = "certificate"
-        upload = certificate_only(option, params["certificate"])
-    elif params["certificate_path"] is not None:
-        option = "certificate_path"
-        upload = certificate_only(option, read_file(params["certificate_path"], option))
-    else:
-        if params["pkcs12"] is not None:
-            option = "pkcs12"
-            bundle = decode_base64(params["pkcs12"], option)
-        else:
-            option = "pkcs12_path"
-            bundle = read_file(params["pkcs12_path"], option)
-        upload = pkcs12_upload(bundle, password, load_pkcs12(bundle, password, option))
-    if password is not None and not option.startswith("pkcs12"):
-        run.warn("pkcs12_password is ignored: it only opens pkcs12 or pkcs12_path")
-    check_validity(upload.certificate, run.now, option)
-    return upload
-
-
-def ensure_certificate(run: RunContext) -> dict:
-    upload = prepare_upload(run)
-    target = KeyTarget(keyset_id(run.params["keyset"]), run.params["create_keyset"], CertificateRule(upload))
-    return ensure_key(run, target)
+from ansible_collections.entra.b2c.plugins.module_utils._core.module import GraphModule
 
 
 MODULE_SPEC = dict(

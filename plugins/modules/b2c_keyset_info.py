@@ -189,30 +189,8 @@ expiring:
       sample: 12.25
 """
 
-from ansible_collections.entra.b2c.plugins.module_utils._core.context import RunContext
-from ansible_collections.entra.b2c.plugins.module_utils._keysets.api import KeysetGraph
-from ansible_collections.entra.b2c.plugins.module_utils._keysets.keys import keyset_id, parse_duration
-from ansible_collections.entra.b2c.plugins.module_utils._core.module import KEYSET_SPEC, GraphModule, optional
-from ansible_collections.entra.b2c.plugins.module_utils._keysets.report import expiring, keyset_report
-
-
-def gather(run: RunContext) -> dict:
-    params = run.params
-    now = run.now
-    wanted_id = None if params["keyset"] is None else keyset_id(params["keyset"], doubled_prefix_ok=True)
-    within = None if params["expiring_within"] is None else parse_duration(params["expiring_within"], "expiring_within")
-    client = run.api(KeysetGraph)
-
-    if wanted_id is None:
-        keysets = client.list_keysets()
-    else:
-        keyset = client.get_keyset(wanted_id)
-        keysets = [] if keyset is None else [keyset]
-
-    result = {"changed": False, "keysets": [keyset_report(keyset, now) for keyset in keysets]}
-    if within is not None:
-        result["expiring"] = expiring(keysets, within, now)
-    return result
+from ansible_collections.entra.b2c.plugins.module_utils._keysets.flow import KEYSET_SPEC, keyset_info
+from ansible_collections.entra.b2c.plugins.module_utils._core.module import GraphModule, optional
 
 
 MODULE_SPEC = dict(
@@ -225,7 +203,7 @@ MODULE_SPEC = dict(
 
 
 # The flow the module runs, in a module process (main) or in the controller's worker (the action plugin).
-FLOW = gather
+FLOW = keyset_info
 
 
 def main():

@@ -181,13 +181,13 @@ replication_wait:
   sample: 12.5
 """
 
-from ansible_collections.entra.b2c.plugins.module_utils._core.context import RunContext
-from ansible_collections.entra.b2c.plugins.module_utils._keysets.ensure import ensure_key, key_target
-from ansible_collections.entra.b2c.plugins.module_utils._core.module import CREATE_SPEC, KEYSET_SPEC, WINDOW_SPEC, GraphModule
-
-
-def run_module(run: RunContext) -> dict:
-    return ensure_key(run, key_target(run.params, run.now))
+from ansible_collections.entra.b2c.plugins.module_utils._keysets.flow import (
+    CREATE_SPEC,
+    KEYSET_SPEC,
+    WINDOW_SPEC,
+    ensure_generated_key,
+)
+from ansible_collections.entra.b2c.plugins.module_utils._core.module import GraphModule
 
 
 MODULE_SPEC = dict(
@@ -204,7 +204,7 @@ MODULE_SPEC = dict(
 
 
 # The flow the module runs, in a module process (main) or in the controller's worker (the action plugin).
-FLOW = run_module
+FLOW = ensure_generated_key
 
 
 def main():

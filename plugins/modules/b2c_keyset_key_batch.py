@@ -230,96 +230,19 @@ results:
       returned: when the entry failed on an error Graph answered
 """
 
-from ansible_collections.entra.b2c.plugins.module_utils._core.context import RunContext, failure, first_error, in_parallel
-from ansible_collections.entra.b2c.plugins.module_utils._core.errors import TaskFailed, UserError
-from ansible_collections.entra.b2c.plugins.module_utils._keysets.ensure import KeyTarget, ensure_key, key_target
-from ansible_collections.entra.b2c.plugins.module_utils._keysets.keys import KeyInputError, no_expiry_warning
-from ansible_collections.entra.b2c.plugins.module_utils._core.messages import itemized
-from ansible_collections.entra.b2c.plugins.module_utils._core.module import (
-    CREATE_SPEC,
+from ansible_collections.entra.b2c.plugins.module_utils._keysets.flow import (
+    BATCH_DEFAULTS_SPEC,
     KEYSET_SPEC,
-    WINDOW_SPEC,
-    GraphModule,
-    optional,
+    ensure_many,
 )
-
-# The options an entry may set, each defaulting to the module's own.
-DEFAULTS_SPEC = dict(
-    use=dict(type="str", choices=["sig", "enc"]),
-    kty=dict(type="str", default="RSA"),
-    **WINDOW_SPEC,
-    **CREATE_SPEC,
-)
-
-
-def item_options(params: dict, item: dict, index: int) -> dict:
-    options = {name: item[name] if item.get(name) is not None else params.get(name) for name in DEFAULTS_SPEC}
-    options["keyset"] = item["keyset"]
-    if item.get("exp") is not None or item.get("valid_for") is not None:
-        options["exp"], options["valid_for"] = item.get("exp"), item.get("valid_for")  # an entry's lifetime wins whole
-    if options["use"] is None:
-        raise KeyInputError(f"keysets[{index}].use: give use (sig or enc) for key set {item['keyset']}, or a top-level "
-                            f"use")
-    if options["exp"] is not None and options["valid_for"] is not None:
-        raise KeyInputError(f"keysets[{index}]: exp and valid_for are mutually exclusive (key set {item['keyset']})")
-    return options
-
-
-def targets_of(run: RunContext) -> list:
-    """Every entry validated (no I/O), each key set listed once."""
-    targets: list[KeyTarget] = []
-    seen: dict[str, int] = {}
-    for index, item in enumerate(run.params["keysets"]):
-        try:
-            target = key_target(item_options(run.params, item, index), run.now)
-        except KeyInputError as exc:
-            raise KeyInputError(f"keysets[{index}] ({item['keyset']}): {exc}") from None
-        first = seen.setdefault(target.keyset_id.lower(), index)
-        if first != index:
-            raise KeyInputError(f"keysets[{index}]: key set {target.keyset_id} is listed twice (also at "
-                                f"keysets[{first}]); list each once")
-        targets.append(target)
-    return targets
-
-
-def run_module(run: RunContext) -> dict:
-    targets = targets_of(run)
-    parallel = run.params["parallel"]
-    if parallel < 1:
-        raise KeyInputError(f"parallel: {parallel} must be 1 or more")
-    run.connect()  # credentials and endpoints are validated once, before any request
-    never_expiring: list = []  # key sets that got a key without expiry: one warning names them all
-
-    def ensure(target: KeyTarget) -> dict:
-        try:
-            return ensure_key(run, target, never_expiring)
-        except UserError as exc:
-            return {"keyset": target.keyset_id, "changed": False, **failure(exc)}
-
-    results = in_parallel(ensure, targets, parallel)
-
-    if never_expiring:
-        # The threads finish in any order: name the key sets as the entries list them.
-        position = {target.keyset_id.lower(): index for index, target in enumerate(targets)}
-        listed = sorted(never_expiring, key=lambda name: position.get(name.lower(), len(position)))
-        run.warn(no_expiry_warning(listed, run.check_mode))
-    diffs = [entry.pop("diff", None) for entry in results]
-    outcome = {"changed": any(entry["changed"] for entry in results), "results": results}
-    if run.diff:
-        outcome["diff"] = {side: {"keysets": [d[side] for d in diffs if d is not None]} for side in ("before", "after")}
-    failed = [entry for entry in results if entry.get("failed")]
-    if failed:
-        raise TaskFailed(itemized(f"{len(failed)} of {len(results)} key sets failed",
-                                  [f"{entry['keyset']}: {entry['msg']}" for entry in failed]),
-                         {**outcome, **first_error(results)})
-    return outcome
+from ansible_collections.entra.b2c.plugins.module_utils._core.module import GraphModule, optional
 
 
 MODULE_SPEC = dict(
     argument_spec=dict(
         keysets=dict(type="list", elements="dict", required=True, no_log=False,
-                     options=dict(**KEYSET_SPEC, **optional(DEFAULTS_SPEC))),
-        **DEFAULTS_SPEC,
+                     options=dict(**KEYSET_SPEC, **optional(BATCH_DEFAULTS_SPEC))),
+        **BATCH_DEFAULTS_SPEC,
         parallel=dict(type="int", default=8),
     ),
     mutually_exclusive=[("exp", "valid_for")],
@@ -328,7 +251,7 @@ MODULE_SPEC = dict(
 
 
 # The flow the module runs, in a module process (main) or in the controller's worker (the action plugin).
-FLOW = run_module
+FLOW = ensure_many
 
 
 def main():

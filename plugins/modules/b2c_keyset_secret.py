@@ -206,19 +206,13 @@ replication_wait:
   sample: 12.5
 """
 
-from ansible_collections.entra.b2c.plugins.module_utils._core.context import RunContext
-from ansible_collections.entra.b2c.plugins.module_utils._keysets.ensure import ensure_key, key_target
-from ansible_collections.entra.b2c.plugins.module_utils._keysets.keys import KeyInputError
-from ansible_collections.entra.b2c.plugins.module_utils._core.module import CREATE_SPEC, KEYSET_SPEC, WINDOW_SPEC, GraphModule
-
-
-def ensure_secret(run: RunContext) -> dict:
-    params = run.params
-    secret = params["secret"]
-    target = key_target(dict(params, kty="oct"), run.now, secret=secret, always=params["update_secret"] == "always")
-    if not secret or not secret.strip():
-        raise KeyInputError("secret: is empty; give the secret value to upload", option="secret")
-    return ensure_key(run, target)
+from ansible_collections.entra.b2c.plugins.module_utils._keysets.flow import (
+    CREATE_SPEC,
+    KEYSET_SPEC,
+    WINDOW_SPEC,
+    ensure_secret,
+)
+from ansible_collections.entra.b2c.plugins.module_utils._core.module import GraphModule
 
 
 MODULE_SPEC = dict(

@@ -46,7 +46,16 @@ from ansible.module_utils.errors import UnsupportedError
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
-from ansible.utils.unsafe_proxy import wrap_var
+
+# ansible-core 2.19 and later tag data: a value not trusted as a template (any the plugin makes) is never templated.
+# Before, ActionBase marks a module process's result unsafe, and the worker path does the same with the public wrap_var
+# (deprecated from 2.19 on, so imported only where there is no data tagging).
+try:
+    from ansible.template import trust_as_template
+except ImportError:
+    trust_as_template = None
+if trust_as_template is None:
+    from ansible.utils.unsafe_proxy import wrap_var
 
 from ansible_collections.entra.b2c.plugins.module_utils._core.auth import CERT_PASSWORD_ENV, CREDENTIAL_KINDS
 from ansible_collections.entra.b2c.plugins.module_utils._core.context import RunContext, outcome
@@ -62,6 +71,11 @@ SERIALIZATION_PROFILE = "legacy"
 DISCOVERY_MODES = ("auto", "auto_silent", "auto_legacy", "auto_legacy_silent")
 # ansible-core 2.19 and later return a module's `invocation` only when this setting asks for it; before, always.
 INJECT_INVOCATION = "INJECT_INVOCATION"
+
+
+def never_templated(result: dict) -> dict:
+    """A module result as the action plugin returns it: never templated later, whatever its strings hold."""
+    return wrap_var(result) if trust_as_template is None else result
 
 
 def same_interpreter(path: str, current: str = sys.executable) -> bool:
@@ -239,7 +253,7 @@ class GraphAction(ActionBase):
                                        inject_invocation=self._inject_invocation(task_vars))
         except Exception as exc:  # pylint: disable=broad-exception-caught  # what a module process reports for a crash
             result = crash_result(self._module_name, exc, arguments)
-        return wrap_var(result)  # module results are never templated
+        return never_templated(result)
 
     def _task_environment(self) -> dict:
         """The task's `environment:` keyword (play, block and task merged, templated), as a module process gets it."""

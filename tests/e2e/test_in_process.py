@@ -125,6 +125,22 @@ def test_results_match_a_module_process(ansible, control, case):
         assert "403" in worker_result["msg"]
 
 
+@pytest.mark.parametrize("extra_env", [None, AS_MODULE], ids=["worker", "module process"])
+def test_a_result_is_never_templated(ansible, control, extra_env):
+    """A value from the tenant that looks like a template stays text, on both paths and every minor (the worker path
+    marks its result as ActionBase marks a module process's: unsafe before 2.19, untagged from 2.19 on)."""
+    template = "{{ 6 * 7 }}"
+    control.seed_policies([{"id": "B2C_1A_Templated",
+                            "content": f'<TrustFrameworkPolicy PolicyId="B2C_1A_Templated">{template}</TrustFrameworkPolicy>'}])
+    tasks = [{"name": "info", "register": "info", "entra.b2c.b2c_policy_info": {"policy": "B2C_1A_Templated",
+                                                                                "content": True}},
+             {"name": "fact", "ansible.builtin.set_fact": {"seen": "{{ info.policies[0].content }}"}}]
+    run = ansible.playbook(tasks, defaults=tenant_connection(ansible), extra_env=extra_env)
+    assert run.rc == 0, run.output[-3000:]
+    assert template in run.task("fact")["result"]["ansible_facts"]["seen"]
+    assert "42" not in run.task("fact")["result"]["ansible_facts"]["seen"]
+
+
 def test_the_environment_keyword_reaches_the_module_and_is_undone(ansible, control, tmp_path):
     """AWX and playbooks give credentials through `environment:`; the worker's own environment is restored."""
     connection = ansible.connection(tenant_id=None, client_id=None, client_secret=None)

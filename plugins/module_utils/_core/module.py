@@ -42,21 +42,6 @@ GRAPH_ARGUMENT_SPEC = dict(
     token_cache=dict(type="path", no_log=False, fallback=(env_fallback, ["ENTRA_B2C_TOKEN_CACHE"])),
 )
 
-# The options of doc_fragments/keys.py, section by section (DOCUMENTATION, CREATE, WINDOW): a module that extends a
-# section of the fragment takes the section's spec from here.
-KEYSET_SPEC = dict(
-    keyset=dict(type="str", required=True, aliases=["name", "keyset_id"], no_log=False),
-)
-CREATE_SPEC = dict(
-    create_keyset=dict(type="bool", default=True, no_log=False),
-)
-WINDOW_SPEC = dict(
-    nbf=dict(type="raw", aliases=["not_before"]),
-    exp=dict(type="raw", aliases=["expires"]),
-    valid_for=dict(type="str"),
-    renew_before=dict(type="str", default="0"),
-)
-
 # Options whose raw values a failing task masks, whichever module it is: the credentials, and the values that
 # b2c_keyset_secret (secret) and b2c_keyset_certificate (pkcs12, pkcs12_password) upload. A module that does not take
 # one of them masks it too, so that `secret:` meant as the app's secret is refused without being shown.

@@ -3,8 +3,11 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 """What the checks of the roles' variables share (the filters policy_keys_problems and ief_tenant_check): names a
-misspelt variable or option most likely means, the connection options as the modules take them, and the words
-messages use for values. Controller side only; no I/O."""
+misspelt variable or option most likely means, the connection options as the modules take them, the words messages
+use for values, and one collector of problems that masks secrets. Controller side only; no I/O.
+
+Internal use only: this module may change without notice.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +17,55 @@ from collections.abc import Mapping
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.entra.b2c.plugins.module_utils._core.module import GRAPH_ARGUMENT_SPEC
+
+
+# The connection options whose values a message must never show.
+CONNECTION_SECRETS = tuple(name for name, spec in GRAPH_ARGUMENT_SPEC.items() if spec.get("no_log"))
+MASK = "********"
+
+
+class Problems:
+    """The problems of one set of role variables, in the order found, each once, with every secret masked as
+    AnsibleModule masks no_log values: a secret put in the wrong variable would otherwise be quoted. Very short values
+    are left alone, or every message would be garbled."""
+
+    def __init__(self, secrets):
+        self.problems: list = []
+        self.secrets = sorted({secret for secret in secrets if isinstance(secret, str) and len(secret) >= 3},
+                              key=len, reverse=True)
+
+    def add(self, message: str) -> None:
+        for secret in self.secrets:
+            message = message.replace(secret, MASK)
+        if message not in self.problems:
+            self.problems.append(message)
+
+    def add_at(self, where: str | None, message: str) -> None:
+        """A problem of one place (a variable, an entry): "where: message"."""
+        self.add(f"{where}: {message}" if where else message)
+
+
+def text_of(value) -> str | None:
+    """A text value (a vaulted one decrypted, never shown), or None when the value is not text."""
+    if value is None or isinstance(value, (bool, int, float, Mapping, list)):
+        return None
+    try:
+        return str(value)
+    except Exception:  # pylint: disable=broad-exception-caught  # a vaulted value that does not decrypt
+        return None
+
+
+def nonempty_text(value) -> str | None:
+    """A text value that is not blank, else None."""
+    text = text_of(value)
+    return text if text is not None and text.strip() else None
+
+
+def connection_secrets(connection) -> list:
+    """The values of a connection dictionary's secret options."""
+    if not isinstance(connection, Mapping):
+        return []
+    return [text for text in (text_of(connection.get(name)) for name in CONNECTION_SECRETS) if text]
 
 
 def closest(name: str, known) -> str | None:
