@@ -60,7 +60,7 @@ options:
         policy references a key set; an app without C(TrustFrameworkKeySet.Read.All) gets a warning instead.
       - A key set created moments ago (by this run or another job) may still be refused by B2C's policy validation
         (C(does not have CryptographicKey referenced by storageReferenceId)); such an upload is sent again within
-        the same replication wait as key additions (up to 60 s), and the policy's result reports the seconds waited
+        the same replication wait as key additions (about a minute), and the policy's result reports the seconds waited
         in C(replication_wait).
     type: list
     elements: str

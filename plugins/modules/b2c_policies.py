@@ -32,8 +32,8 @@ description:
   - When B2C refuses an upload, the other uploads of the same level complete, later levels are not attempted, and the
     task fails naming each refused policy, where it came from, B2C's code and message, what this run already uploaded
     and what it did not attempt. A second run uploads only what is still different.
-  - An unchanged set of N policies costs one token, one list request and N reads, and no write. O(prune) adds one
-    read per policy outside the set; O(backup) none.
+  - An unchanged set is read and never written. The collection's C(docs/performance.md) counts the requests each kind
+    of run makes.
 author:
   - entra.b2c maintainers (@entra-b2c)
 extends_documentation_fragment:
