@@ -14,7 +14,8 @@ from __future__ import annotations
 class UserError(Exception):
     """A failure the task reports as `msg` (no traceback): bad input, a refusal of Graph, a missing credential.
 
-    Every layer's error derives from it, so that exactly one place (_context.outcome) turns them into failed results.
+    Every layer's error derives from it, so that exactly one place (_core.context.outcome) turns them into failed
+    results.
     """
 
     def graph_error(self) -> dict | None:

@@ -13,8 +13,10 @@ Two kinds of request, each with its own retry rule:
   pagination (``list_items``) and one commit-then-fail delete (``delete``);
 - writes whose every landing counts (a key POST adds a key each time; an app registration may be made twice) through
   ``post_once``: reconciled with the state by reading, never sent again without an answer.
-Every attempt carries a token; a rejected one (401) is refreshed once per request. The APIs (_keysets/api.py,
-_policies/api.py, _apps/api.py) add what their own answers mean: permission hints, "not found" as None.
+Every attempt carries a token; a rejected one (401) is refreshed once per request. Answers are read within bounds: a
+JSON answer up to MAX_JSON_BYTES, a collection up to MAX_PAGES pages linked on Graph's own host. The transport knows no
+API: the APIs (_keysets/api.py, _policies/api.py, _apps/api.py) add what their own answers mean: permission hints, which
+refusal means "not found" (read as None), which passes with time (Transient, with its own wait_budget).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from typing import Callable
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from ansible_collections.entra.b2c.plugins.module_utils._core.errors import UserError
 
@@ -52,21 +54,14 @@ BACKOFF_CAP = 16.0
 # the first pause between reads (doubling up to BACKOFF_CAP).
 LANDING_MIN = 10.0
 LANDING_FIRST_PAUSE = 1.0
-# A key set this run created (or found just created) answers key-adding POSTs "not created / not found" until B2C has
-# replicated it: public deployment scripts wait 10 to 30 s. Its own budget, apart from throttling's, so that a busy
-# tenant does not cut the wait short (and the reverse); short pauses, so the run does not oversleep the replication by
-# more than a few seconds.
-REPLICATION_BUDGET = 60.0
-REPLICATION_PAUSE_CAP = 5.0
-REPLICATION_MAX_ATTEMPTS = 30
 IDEMPOTENT_METHODS = ("GET", "PUT", "DELETE", "PATCH", "HEAD")
 JSON = "application/json"
-
-# A missing key set: AADB2C90073 (not found) or AADB2C95052 (not created), with 400 or 404. Some B2C answers carry only
-# the generic code "AADB2C", the meaning then only in the message text.
-NOT_FOUND_CODES = ("AADB2C90073", "AADB2C95052")
-GENERIC_B2C_CODE = "AADB2C"
-GENERIC_NOT_FOUND_TEXTS = ("cannot be found", "is not created", "has not been created")
+# Key sets and app lists answer a few KB; anything far larger is not Graph (a wrong graph_endpoint, a proxy's page): a
+# JSON answer is read up to this size, never without bound.
+MAX_JSON_BYTES = 4 * 1024 * 1024
+# A collection is paged at most this far: a tenant's key sets, policies or matching apps fill a few pages; a service
+# that links page after page without end is not followed forever.
+MAX_PAGES = 1000
 
 
 class GraphError(UserError):
@@ -106,22 +101,6 @@ class GraphError(UserError):
         if self.request_id:
             text += f" [request-id {self.request_id}]"
         return text
-
-    @property
-    def not_found(self) -> bool:
-        # B2C answers a missing key set with 400 (or 404): decide on the code, or on the text of a generic one.
-        if self.code in NOT_FOUND_CODES:
-            return True
-        if self.code == GENERIC_B2C_CODE:
-            return any(text in self.message.lower() for text in GENERIC_NOT_FOUND_TEXTS)
-        return self.status == 404 and self.code in (None, "NotFound", "ResourceNotFound")
-
-    @property
-    def already_exists(self) -> bool:
-        # AADB2C95028 comes with 400 (or 409), or as the generic code with its text.
-        if self.code == "AADB2C95028" or self.status == 409:
-            return True
-        return self.code == GENERIC_B2C_CODE and "already exists" in self.message.lower()
 
 
 class GraphSession(requests.Session if HAS_REQUESTS else object):  # type: ignore[misc]
@@ -173,7 +152,7 @@ class RetryBudget:
     """The attempts and the waiting one logical request may spend on retries; Graph and Entra ID requests share it.
 
     The first attempt is under way once the budget exists; each wait granted opens the next one. The defaults are
-    throttling's; the replication wait of a new key set has its own (GraphClient.replication_budget).
+    throttling's; a wait an API knows of has its own (GraphClient.wait_budget: a new key set's replication, say).
     """
 
     def __init__(self, sleep: Callable[[float], None], rand: Callable[[], float], total: float = WAIT_BUDGET,
@@ -265,10 +244,7 @@ class RetryingHttpClient:
 
 def _error_from_response(method: str, path: str, response) -> GraphError:
     code = message = request_id = date = None
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
+    body = _parsed(_read_within(response, MAX_JSON_BYTES))  # an error answer past the cap reads as one without a body
     if isinstance(body, dict) and isinstance(body.get("error"), dict):
         error = body["error"]
         code = error.get("code")
@@ -311,16 +287,16 @@ class _Call:
     """One logical request: its attempts, their retry budget, and the one token refresh a rejected token gets."""
 
     def __init__(self, client: GraphClient, method: str, path: str, body: bytes | None, content_type: str | None,
-                 accept: str):
+                 accept: str, stream: bool = False):
         self.client = client
         self.method = method
         self.path = path
         self.body = body
         self.content_type = content_type
         self.accept = accept
-        self.budget = RetryBudget(client.sleep, client.rand)
+        self.budget = client.wait_budget()
         self.refreshed = False
-        self.stream = False  # True: the body of a success is left unread, for read_capped
+        self.stream = stream  # True: the body of a success is left unread, for read_capped or json_or_none
 
     def attempt(self) -> requests.Response | Failure:
         """Send the request once (twice when the token was rejected and could be refreshed)."""
@@ -329,6 +305,7 @@ class _Call:
             response = self._send()
             if response.status_code == 401 and not self.refreshed and self.client.tokens.can_refresh:
                 self.refreshed = True
+                response.close()  # its body is not read: a streamed one would hold its connection
                 self.client.tokens.refresh()  # an expired or revoked token: one fresh token, then the same request
                 response = self._send()
         except requests.exceptions.RequestException as exc:
@@ -369,6 +346,18 @@ class _Call:
 
 
 @dataclass(frozen=True)
+class Transient:
+    """A refusal an API knows to pass with time (a key POST into a key set B2C has not replicated yet): `applies`
+    tells it from other failures; such a POST is paused, reconciled with a read and sent again within `budget`, whose
+    `waited` then says how long it took; `gave_up` words the failure once the budget is spent, from the budget's own
+    "gave up after ..."."""
+
+    applies: Callable[[Failure], bool]
+    budget: RetryBudget
+    gave_up: Callable[[str], str]
+
+
+@dataclass(frozen=True)
 class Landing:
     """How a write that may have landed is reconciled, in words: what is read, what may have happened, and what a
     re-run does (a key POST reads the key set; a create reads the tenant)."""
@@ -393,9 +382,17 @@ class GraphClient:
         cloud = getattr(tokens, "cloud", None)
         self.endpoint = Endpoint.of(graph_root, cloud.graph_root, "graph_endpoint", cloud.name, "Graph") if cloud else (
             Endpoint("graph_endpoint", "graph_endpoint"))
+        # A nextLink names Graph's own host even behind a graph_endpoint override: it may name either.
+        self.link_hosts = {self.host.lower()} | ({urlsplit(cloud.graph_root).netloc.lower()} if cloud else set())
         self.tenant = tenant
         self.sleep = sleep
         self.rand = rand
+
+    def wait_budget(self, total: float = WAIT_BUDGET, max_attempts: int = MAX_ATTEMPTS,
+                    cap: float = BACKOFF_CAP) -> RetryBudget:
+        """A budget of attempts and waiting on this client's clock; the defaults are throttling's, which every request
+        gets, and an API passes its own for a wait it knows of (Transient)."""
+        return RetryBudget(self.sleep, self.rand, total=total, max_attempts=max_attempts, cap=cap)
 
     def identity(self, name: str) -> str:
         """What tells an object of this tenant apart from any other this machine may write: Graph root, tenant and
@@ -413,8 +410,9 @@ class GraphClient:
         """
         if method not in IDEMPOTENT_METHODS:
             raise ValueError(f"{method} is not idempotent: use post_once")
-        call = _Call(self, method, path, body.encode("utf-8") if isinstance(body, str) else body, content_type, accept)
-        call.stream = stream  # the caller then reads the body, with read_capped
+        # With stream, the caller reads the body, with read_capped or json_or_none.
+        call = _Call(self, method, path, body.encode("utf-8") if isinstance(body, str) else body, content_type, accept,
+                     stream)
         while True:
             outcome = call.attempt()
             if not isinstance(outcome, Failure):
@@ -425,29 +423,36 @@ class GraphClient:
 
     def request_json(self, method: str, path: str, body: dict | None = None) -> dict | None:
         """An idempotent request with a JSON body (if any) and a JSON answer (None for an empty one)."""
-        return json_or_none(self.request(method, path, _json_bytes(body), JSON if body is not None else None))
+        response = self.request(method, path, _json_bytes(body), JSON if body is not None else None, stream=True)
+        return json_or_none(response, f"Graph's answer to {method} {path.split('?')[0]}")
 
     def list_items(self, path: str) -> list[dict]:
-        """Every item of a collection, page after page as Graph links them (``@odata.nextLink``)."""
+        """Every item of a collection, page after page as Graph links them (``@odata.nextLink``), up to MAX_PAGES."""
         items: list[dict] = []
-        next_path: str | None = path
-        while next_path:
+        next_path = path
+        for _page in range(MAX_PAGES):
             page = self.request_json("GET", next_path) or {}
             items.extend(item for item in page.get("value") or [] if isinstance(item, dict))
             link = page.get("@odata.nextLink")
-            next_path = self._relative(link) if link else None
-        return items
+            if not link:
+                return items
+            next_path = self._relative(str(link))
+        raise GraphError(f"Graph GET {path.split('?')[0]} linked more than {MAX_PAGES} pages; paging stopped there "
+                         f"rather than follow links without end: check that graph_endpoint is Microsoft Graph")
 
-    @staticmethod
-    def _relative(link: str) -> str:
-        """A nextLink names graph.microsoft.com even behind a graph_endpoint override: keep only what follows /beta."""
+    def _relative(self, link: str) -> str:
+        """What a nextLink asks of this client's Graph: the path after /beta and the query. Graph names its own host
+        (graph.microsoft.com) even behind a graph_endpoint override, so a link on that host or on the endpoint's is
+        sent to the endpoint; one on another host, outside /beta/ or climbing out of it (dot segments) is refused."""
         parts = urlsplit(link)
-        if not parts.path.startswith("/beta/"):
-            raise GraphError(f"Graph returned a nextLink that is not a beta API address: {link}")
+        climbs = any(unquote(segment) in (".", "..") for segment in parts.path.split("/"))
+        if parts.netloc.lower() not in self.link_hosts or not parts.path.startswith("/beta/") or climbs:
+            raise GraphError(f"Graph returned a nextLink outside its beta API ({link}); it was not followed: check "
+                             f"that graph_endpoint is Microsoft Graph")
         return parts.path[len("/beta"):] + ("?" + parts.query if parts.query else "")
 
-    def delete(self, path: str, gone: Callable[[], bool]) -> bool:
-        """DELETE an object; False when the service says it does not exist.
+    def delete(self, path: str, gone: Callable[[], bool], missing: Callable[[GraphError], bool]) -> bool:
+        """DELETE an object; False when the service says it does not exist (`missing`: the API's reading of a refusal).
 
         A retried DELETE whose first attempt landed also answers "not found", so callers decide `changed` from their
         own earlier read, not from this value. The service may delete and then fail to answer (commit-then-fail): after
@@ -456,7 +461,7 @@ class GraphClient:
         try:
             self.request("DELETE", path)
         except GraphError as exc:
-            if exc.not_found or exc.status == 404:
+            if missing(exc):
                 return False
             if exc.status is None or exc.status >= 500:
                 try:
@@ -471,8 +476,7 @@ class GraphClient:
     # -- writes that must never land twice ---------------------------------------------------------------------
 
     def post_once(self, path: str, body: dict, landed: Callable[[], dict | None], landing: Landing = Landing(),
-                  replication: RetryBudget | None = None, missing_hint: str | None = None,
-                  read_conflict: bool = False) -> dict:
+                  transient: Transient | None = None, read_conflict: bool = False) -> dict:
         """POST a write whose every landing counts (a key added, an app registered) and return what it made.
 
         A failure is reconciled with the state rather than sent again blindly (`landed` reads it and returns what this
@@ -483,24 +487,19 @@ class GraphClient:
           again only if nothing landed;
         - throttled (429), or never sent (refused connection): sent again;
         - with `read_conflict`, a 409 ("already exists") is read once: what landed, else the refusal;
-        - with `replication` (a key POST into a key set created moments ago): refused as missing, it is B2C not having
-          replicated the set yet, so after a pause and a read that shows nothing landed, sent again within the
-          budget (whose `waited` then says how long it took); refused as missing otherwise, it fails with
-          `missing_hint`.
+        - with `transient`, a refusal it knows to pass with time (a key set B2C has not replicated yet) is sent again,
+          after a pause and a read that shows nothing landed, within its own budget (see Transient).
         """
-        call = _Call(self, "POST", path, _json_bytes(body), JSON, JSON)
+        call = _Call(self, "POST", path, _json_bytes(body), JSON, JSON, stream=True)
         while True:
             outcome = call.attempt()
             if not isinstance(outcome, Failure):
-                return json_or_none(outcome) or {}
-            if awaits_replication(outcome, replication is not None):
-                found = self._replicated_or_landed(outcome, replication, landed)
+                return json_or_none(outcome, f"Graph's answer to POST {path}") or {}
+            if transient is not None and transient.applies(outcome):
+                found = self._after_transient(outcome, transient, landed)
                 if found is not None:
                     return found
                 continue
-            if missing_hint and outcome.error.not_found and outcome.answered:
-                outcome.error.hint = missing_hint
-                raise outcome.error
             reconcile = _read_or_raise(outcome, landed, landing)
             if outcome.sent and not outcome.answered:
                 found, read_for = self._await_landing(reconcile, call.budget.remaining)
@@ -520,19 +519,17 @@ class GraphClient:
                 return found
 
     def call(self, method: str, path: str, body: dict | None = None) -> _Call:
-        """One logical request to drive attempt by attempt (a write with its own rule, such as a key set create)."""
-        return _Call(self, method, path, _json_bytes(body), JSON if body is not None else None, JSON)
+        """One logical request to drive attempt by attempt (a write with its own rule, such as a key set create); the
+        body of its success is left unread, for json_or_none."""
+        return _Call(self, method, path, _json_bytes(body), JSON if body is not None else None, JSON, stream=True)
 
     @staticmethod
-    def _replicated_or_landed(outcome: Failure, replication: RetryBudget,
-                              landed: Callable[[], dict | None]) -> dict | None:
-        """After a new set refused a key as missing: pause, then the key that landed meanwhile (another job's that
-        satisfies, say), else None to send the POST again. A read that answers "not found" shows no key: the set has
-        not replicated for reads either. Raises once the replication budget is spent."""
-        gave_up = replication.wait_or_give_up(None, transport=False)
+    def _after_transient(outcome: Failure, transient: Transient, landed: Callable[[], dict | None]) -> dict | None:
+        """After a refusal known to pass with time: pause, then what landed meanwhile (another job's write that
+        satisfies, say), else None to send the POST again. Raises once the transient's budget is spent."""
+        gave_up = transient.budget.wait_or_give_up(None, transport=False)
         if gave_up:
-            outcome.error.retries = (f"the key set exists (created moments ago) but B2C has not made it ready for keys "
-                                     f"yet: {gave_up}; no key was added: run the task again in a few minutes")
+            outcome.error.retries = transient.gave_up(gave_up)
             raise outcome.error
         return landed()
 
@@ -569,13 +566,6 @@ class GraphClient:
             pause = min(2 * pause, BACKOFF_CAP)
 
 
-def awaits_replication(failure: Failure, new_keyset: bool) -> bool:
-    """Whether a key-adding POST's failure is B2C not having replicated a key set created moments ago: refused as
-    missing (AADB2C95052 "not created", AADB2C90073 "cannot be found", or the generic code with that text) while the
-    set is new. A set that existed before the run and is missing now was deleted: not waited for."""
-    return new_keyset and failure.answered and failure.error.not_found
-
-
 def _read_or_raise(failure: Failure, landed: Callable[[], dict | None], landing: Landing) -> Callable[[], dict | None]:
     """`landed` for a write that may have landed: a read that fails raises the write's failure, saying what may have
     happened, that the request was not sent again and what a re-run does; the read's own failure in parentheses."""
@@ -606,13 +596,12 @@ def _json_bytes(body: dict | None) -> bytes | None:
     return None if body is None else json.dumps(body, allow_nan=False).encode("utf-8")
 
 
-def read_capped(response, limit: int, what: str) -> bytes:
-    """The body of a response sent with ``stream``, refused past ``limit`` bytes (as decoded): reading stops there
-    rather than buffering whatever the server sends. ``what`` names the answer in the message."""
-    request_id = response.headers.get("request-id")
+def _read_within(response, limit: int) -> bytes | None:
+    """The body of a response, or None past ``limit`` bytes (as decoded; or as the Content-Length declares): reading
+    stops there and the response is closed, so that one sent with ``stream`` is never buffered without bound."""
     declared = str(response.headers.get("Content-Length") or "")
-    size, chunks = 0, []
     if not (declared.isdigit() and int(declared) > limit):
+        size, chunks = 0, []
         for chunk in response.iter_content(64 * 1024):
             size += len(chunk)
             if size > limit:
@@ -621,15 +610,37 @@ def read_capped(response, limit: int, what: str) -> bytes:
         else:
             return b"".join(chunks)
     response.close()
-    raise GraphError(f"{what} is more than {limit // 1024} KB; reading stopped there rather than hold an answer "
-                     f"without bound: check that graph_endpoint is Microsoft Graph", request_id=request_id)
+    return None
 
 
-def json_or_none(response) -> dict | None:
-    if response.status_code == 204 or not response.content:
+def _parsed(body: bytes | None):
+    try:
+        return json.loads(body) if body else None
+    except ValueError:
+        return None
+
+
+def read_capped(response, limit: int, what: str) -> bytes:
+    """The body of a response sent with ``stream``, refused past ``limit`` bytes (as decoded): reading stops there
+    rather than buffering whatever the server sends. ``what`` names the answer in the message."""
+    body = _read_within(response, limit)
+    if body is None:
+        raise GraphError(f"{what} is more than {limit // 1024} KB; reading stopped there rather than hold an answer "
+                         f"without bound: check that graph_endpoint is Microsoft Graph",
+                         request_id=response.headers.get("request-id"))
+    return body
+
+
+def json_or_none(response, what: str = "Graph's answer") -> dict | None:
+    """The JSON of a successful answer, None when it is empty; read up to MAX_JSON_BYTES (see read_capped), so the
+    request is best sent with ``stream``. ``what`` names the answer in the message."""
+    if response.status_code == 204:
+        return None
+    body = read_capped(response, MAX_JSON_BYTES, what)
+    if not body:
         return None
     try:
-        return response.json()
+        return json.loads(body)
     except ValueError:
         raise GraphError(f"Graph answered HTTP {response.status_code} with a body that is not JSON",
                          status=response.status_code, request_id=response.headers.get("request-id")) from None

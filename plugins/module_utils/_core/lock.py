@@ -10,7 +10,8 @@ Internal use only: this module may change without notice.
 B2C has no conditional writes, so two runs that both read "no valid key" would both add one; holding this lock from
 the read to the write makes the second run see the first one's key. Runs on other machines are not covered (see
 docs/reliability.md). The lock is an flock on a file in a directory of the user's own, released when the file closes,
-so a run that dies never leaves it held.
+so a run that dies never leaves it held. An existing directory that is not the user's own, or that group or others may
+write in (and so remove or replace a lock file another run holds), is refused, never tightened behind the user's back.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import contextlib
 import fcntl
 import hashlib
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 
@@ -31,6 +33,17 @@ class LockError(UserError):
 
 def lock_directory() -> str:
     return os.path.join(tempfile.gettempdir(), f"entra-b2c-locks-{os.getuid()}")
+
+
+def directory_problem(directory: str, info: os.stat_result, uid: int) -> str | None:
+    """What makes the lock directory unfit, with what to change; None when it is fit."""
+    if info.st_uid != uid:
+        return f"lock directory {directory} belongs to another user; remove it"
+    mode = stat.S_IMODE(info.st_mode)
+    if mode & 0o022:
+        return (f"lock directory {directory} has mode {mode:04o}: others may remove or replace the lock files in it; "
+                f"chmod 700 {directory}, or remove it (it is created again, 0700)")
+    return None
 
 
 class LinkedLockFile(OSError):
@@ -55,8 +68,9 @@ def machine_lock(identity: str) -> Iterator[None]:
     path = os.path.join(directory, hashlib.sha256(identity.encode("utf-8")).hexdigest()[:32] + ".lock")
     try:
         os.makedirs(directory, mode=0o700, exist_ok=True)
-        if os.stat(directory).st_uid != os.getuid():
-            raise LockError(f"lock directory {directory} belongs to another user; remove it")
+        problem = directory_problem(directory, os.stat(directory), os.getuid())
+        if problem:
+            raise LockError(problem)
         fd = open_lock_file(path)
     except LinkedLockFile:
         raise LockError(f"lock file {path} is a symbolic link, which is never followed; remove it") from None

@@ -9,7 +9,8 @@ Internal use only: this module may change without notice.
 
 What its answers mean: a missing key set reads as None, a 403 names the key set permission, a create that finds the
 set already there returns it, and a key POST is reconciled with the key set (never sent again blindly: B2C keys cannot
-be deleted).
+be deleted). B2C's error codes for key sets, and the wait for a key set created moments ago to replicate, live here:
+the transport knows neither.
 """
 
 from __future__ import annotations
@@ -18,15 +19,13 @@ from collections.abc import Callable
 from urllib.parse import quote
 
 from ansible_collections.entra.b2c.plugins.module_utils._core.graph import (
-    REPLICATION_BUDGET,
-    REPLICATION_MAX_ATTEMPTS,
-    REPLICATION_PAUSE_CAP,
     Failure,
     GraphClient,
     GraphError,
     Landing,
-    json_or_none,
     RetryBudget,
+    Transient,
+    json_or_none,
 )
 
 KEYSETS_PATH = "/trustFramework/keySets"
@@ -38,6 +37,69 @@ MISSING_HINT = ("B2C does not know the key set (yet): it was deleted meanwhile, 
                 "or job and not replicated yet; run the task again in a minute")
 KEY_LANDING = Landing(read="the key set", happened="a key may have been added", nothing="shows no new key",
                       still="add it", rerun="it reads the key set first and adds a key only if none landed")
+
+# A missing key set: AADB2C90073 (not found) or AADB2C95052 (not created), with 400 or 404. Some B2C answers carry only
+# the generic code "AADB2C", the meaning then only in the message text.
+NOT_FOUND_CODES = ("AADB2C90073", "AADB2C95052")
+GENERIC_B2C_CODE = "AADB2C"
+GENERIC_NOT_FOUND_TEXTS = ("cannot be found", "is not created", "has not been created")
+MISSING_STATUSES = (400, 404)
+ALREADY_EXISTS_CODE = "AADB2C95028"
+# A key set this run created (or found just created) answers key-adding POSTs "not created / not found" until B2C has
+# replicated it: public deployment scripts wait 10 to 30 s. Its own budget, apart from throttling's, so that a busy
+# tenant does not cut the wait short (and the reverse); short pauses, so the run does not oversleep the replication by
+# more than a few seconds.
+REPLICATION_BUDGET = 60.0
+REPLICATION_PAUSE_CAP = 5.0
+REPLICATION_MAX_ATTEMPTS = 30
+
+
+def keyset_missing(exc: GraphError) -> bool:
+    """Whether a refusal says the key set does not exist: B2C answers 400 (or 404), decided on the code, or on the
+    text of a generic one; a plain 404 too."""
+    if exc.code in NOT_FOUND_CODES:
+        return True
+    if exc.code == GENERIC_B2C_CODE:
+        return any(text in exc.message.lower() for text in GENERIC_NOT_FOUND_TEXTS)
+    return exc.status == 404 and exc.code in (None, "NotFound", "ResourceNotFound")
+
+
+def already_exists(exc: GraphError) -> bool:
+    """Whether a create was refused because the key set exists: AADB2C95028 with 400 (or 409), or the generic code
+    with its text."""
+    if exc.code == ALREADY_EXISTS_CODE or exc.status == 409:
+        return True
+    return exc.code == GENERIC_B2C_CODE and "already exists" in exc.message.lower()
+
+
+def awaits_replication(failure: Failure) -> bool:
+    """Whether a key POST into a set created moments ago failed because B2C has not replicated it yet: refused as
+    missing (AADB2C95052 "not created", AADB2C90073 "cannot be found", or the generic code with that text). A gateway's
+    504 is no refusal: the service may still be at work on the POST."""
+    return failure.answered and keyset_missing(failure.error)
+
+
+def replication_budget(client: GraphClient) -> RetryBudget:
+    """The waiting allowed for a key set created moments ago to become usable (REPLICATION_BUDGET), by key POSTs and
+    policy uploads alike; `waited` tells afterwards how long that took (replication_facts)."""
+    return client.wait_budget(REPLICATION_BUDGET, REPLICATION_MAX_ATTEMPTS, REPLICATION_PAUSE_CAP)
+
+
+def replication_facts(replication: RetryBudget | None) -> dict:
+    """`replication_wait`, the seconds the run paused for a new key set to replicate, when it did (shown at -v)."""
+    return {"replication_wait": round(replication.waited, 1)} if replication and replication.waited else {}
+
+
+def _replication(budget: RetryBudget) -> Transient:
+    # A read while waiting that answers "not found" shows no key (get_keyset: None): the set has not replicated for
+    # reads either, and the POST is sent again.
+    return Transient(awaits_replication, budget, lambda gave_up: (
+        f"the key set exists (created moments ago) but B2C has not made it ready for keys yet: {gave_up}; no key was "
+        f"added: run the task again in a few minutes"))
+
+
+def _deleted_already(exc: GraphError) -> bool:
+    return exc.status == 404 or keyset_missing(exc)
 
 
 def keyset_path(keyset_id: str, suffix: str = "") -> str:
@@ -61,7 +123,7 @@ class KeysetGraph:
         try:
             return self.client.request_json("GET", keyset_path(keyset_id))
         except GraphError as exc:
-            if exc.not_found:
+            if keyset_missing(exc):
                 return None
             raise _explained(exc) from None
 
@@ -72,10 +134,8 @@ class KeysetGraph:
             raise _explained(exc) from None
 
     def replication_budget(self) -> RetryBudget:
-        """The waiting allowed for a key set created moments ago to become usable (REPLICATION_BUDGET); `waited` tells
-        afterwards how long that took."""
-        return RetryBudget(self.client.sleep, self.client.rand, total=REPLICATION_BUDGET,
-                           max_attempts=REPLICATION_MAX_ATTEMPTS, cap=REPLICATION_PAUSE_CAP)
+        """replication_budget of this API's client: what add_key takes for a set created moments ago."""
+        return replication_budget(self.client)
 
     def create_keyset(self, name: str) -> dict:
         """Create an empty key set; an existing one (created concurrently, or by an attempt that landed) is returned.
@@ -87,8 +147,8 @@ class KeysetGraph:
         while True:
             outcome = call.attempt()
             if not isinstance(outcome, Failure):
-                return json_or_none(outcome) or {"id": name, "keys": []}
-            if outcome.error.already_exists:
+                return json_or_none(outcome, f"Graph's answer to POST {KEYSETS_PATH}") or {"id": name, "keys": []}
+            if already_exists(outcome.error):
                 return self._read_existing(name, outcome.error)
             try:
                 existing = self.client.landed_or_wait(call, outcome, lambda: self.get_keyset(name))
@@ -114,7 +174,8 @@ class KeysetGraph:
     def delete_keyset(self, keyset_id: str) -> bool:
         """Delete a key set; False when the service says it does not exist (see GraphClient.delete)."""
         try:
-            return self.client.delete(keyset_path(keyset_id), lambda: self.get_keyset(keyset_id) is None)
+            return self.client.delete(keyset_path(keyset_id), lambda: self.get_keyset(keyset_id) is None,
+                                      _deleted_already)
         except GraphError as exc:
             raise _explained(exc) from None
 
@@ -125,13 +186,16 @@ class KeysetGraph:
         Each of these that lands adds a key, which B2C cannot delete, so a failure is reconciled with the key set
         (`landed` reads it and returns the key this POST added, or None) rather than sent again blindly, by
         GraphClient.post_once; `replication` given (the run created the set, or found it just created), a refusal as
-        missing is B2C not having replicated it yet, and the POST is sent again within that budget.
+        missing is B2C not having replicated it yet, and the POST is sent again within that budget. Without it, such a
+        refusal fails at once with MISSING_HINT: a set that existed before the run and is missing now was deleted.
         """
         try:
             key = self.client.post_once(keyset_path(keyset_id, "/" + action), body, landed, KEY_LANDING,
-                                        replication=replication, missing_hint=MISSING_HINT)
+                                        transient=_replication(replication) if replication is not None else None)
             if not key.get("kid"):  # a success without the key in its answer: the key it added is read from the set
                 key = landed() or key
         except GraphError as exc:
+            if replication is None and exc.status in MISSING_STATUSES and keyset_missing(exc):
+                exc.hint = MISSING_HINT
             raise _explained(exc) from None
         return key

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from ansible_collections.entra.b2c.plugins.module_utils._core.context import RunContext
 from ansible_collections.entra.b2c.plugins.module_utils._core.errors import TaskFailed
 from ansible_collections.entra.b2c.plugins.module_utils._core.graph import GraphError
-from ansible_collections.entra.b2c.plugins.module_utils._keysets.api import KeysetGraph
+from ansible_collections.entra.b2c.plugins.module_utils._keysets.api import KeysetGraph, replication_facts
 from ansible_collections.entra.b2c.plugins.module_utils._keysets.keys import (
     KeyInputError,
     KeyRule,
@@ -128,13 +128,9 @@ def _ensure_locked(run: RunContext, target: KeyTarget, unexpiring: list) -> dict
         new_key = client.add_key(result["keyset"], rule.action, rule.body(now), landed, replication)
     except GraphError as exc:
         # Report what was done before the failure (a new key set), so the output tells a re-run will complete it.
-        raise TaskFailed(str(exc), dict(result, changed=before_id is None, **_waited(replication)), cause=exc) from exc
-    result.update(_waited(replication))
+        raise TaskFailed(str(exc), dict(result, changed=before_id is None, **replication_facts(replication)),
+                         cause=exc) from exc
+    result.update(replication_facts(replication))
     if planned.get("exp") is None:
         unexpiring.append(result["keyset"])
     return report(new_key, keys + [new_key])
-
-
-def _waited(replication) -> dict:
-    """`replication_wait`, the seconds the run paused for a new key set to replicate, when it did (shown at -v)."""
-    return {"replication_wait": round(replication.waited, 1)} if replication and replication.waited else {}

@@ -7,7 +7,7 @@
 
 Internal use only: this module may change without notice.
 
-No I/O and no clock reads: callers pass ``now`` (integer epoch seconds), as in _keys.
+No I/O and no clock reads: callers pass ``now`` (integer epoch seconds), as in _keysets/keys.py.
 """
 
 from __future__ import annotations

@@ -56,11 +56,12 @@ def policy_path(policy_id: str, suffix: str = "") -> str:
 
 
 def _missing(exc: GraphError) -> bool:
-    return exc.status == 404 or exc.not_found
+    # B2C answers a policy the tenant does not hold with 404 (code AADB2C, "cannot be found in the directory").
+    return exc.status == 404
 
 
 def _explained(exc: GraphError) -> GraphError:
-    """The same error with a hint for the policy API's own causes (the client's hints speak of key sets)."""
+    """The same error with a hint for the policy API's own causes (the transport gives none)."""
     text = exc.message.lower()
     if exc.status == 403:
         exc.hint = POLICY_PERMISSION_HINT
@@ -99,11 +100,11 @@ class PolicyGraph:
 
     def put_xml(self, policy_id: str, body: bytes, base_just_uploaded: str | None = None,
                 replication: RetryBudget | None = None, present_keysets: frozenset = frozenset()) -> None:
-        """Create or replace a policy with ``body`` (UTF-8: see _policies.upload_body), sent as it is. ``base_just_uploaded``: the id of its base when
-        this run uploaded that base, so "base cannot be found" is taken for a service that has not caught up.
-        ``replication`` (KeysetGraph.replication_budget) with ``present_keysets`` (upper-case ids that exist or an
-        earlier task ensures): an upload refused because B2C does not know such a key set yet is sent again within
-        that budget, whose ``waited`` then says how long it took."""
+        """Create or replace a policy with ``body`` (UTF-8: see upload_body in _policies/policy.py), sent as it is.
+        ``base_just_uploaded``: the id of its base when this run uploaded that base, so "base cannot be found" is taken
+        for a service that has not caught up. ``replication`` (replication_budget of _keysets/api.py) with
+        ``present_keysets`` (upper-case ids that exist or an earlier task ensures): an upload refused because B2C does
+        not know such a key set yet is sent again within that budget, whose ``waited`` then says how long it took."""
         attempt = 0
         while True:
             try:
@@ -126,7 +127,7 @@ class PolicyGraph:
     def delete(self, policy_id: str) -> bool:
         """Delete a policy; False when the service says it does not exist (see GraphClient.delete)."""
         try:
-            return self.client.delete(policy_path(policy_id), lambda: self.get_xml(policy_id) is None)
+            return self.client.delete(policy_path(policy_id), lambda: self.get_xml(policy_id) is None, _missing)
         except GraphError as exc:
             raise _explained(exc) from None
 

@@ -22,10 +22,12 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from ansible_collections.entra.b2c.plugins.module_utils._core.graph import GraphError
-from ansible_collections.entra.b2c.plugins.module_utils._keysets.ensure import _waited as waited
+from ansible_collections.entra.b2c.plugins.module_utils._core.graph import GraphClient, GraphError
 from ansible_collections.entra.b2c.plugins.module_utils._core.files import FileTooLarge, read_bounded
-from ansible_collections.entra.b2c.plugins.module_utils._keysets.api import KeysetGraph
+from ansible_collections.entra.b2c.plugins.module_utils._keysets.api import (
+    replication_budget,
+    replication_facts as waited,
+)
 from ansible_collections.entra.b2c.plugins.module_utils._core.messages import itemized
 from ansible_collections.entra.b2c.plugins.module_utils._core.context import RunContext, error_result, first_error, in_parallel
 from ansible_collections.entra.b2c.plugins.module_utils._core.errors import TaskFailed
@@ -214,7 +216,7 @@ def ensure_policy(run: RunContext) -> dict:
     known_keysets = check_keysets(run, [policy]) if upload else frozenset()  # in check mode too
     result["backup_files"] = write_backups(run, backup_dir, [(policy.policy_id, stored)] if upload and stored else [])
     if upload and not run.check_mode:
-        replication = run.api(KeysetGraph).replication_budget()
+        replication = replication_budget(run.connect())
         try:
             policy_api(run).put_xml(policy.policy_id, upload_body(policy.content), replication=replication,
                                     present_keysets=known_keysets)
@@ -313,7 +315,7 @@ def deploy_set(run: RunContext) -> dict:
     if run.check_mode:
         uploaded, refused, not_attempted = [plan.policy.key for plan in plans if plan.upload], {}, set()
     else:
-        uploaded, refused, not_attempted = _upload(policy_api(run), run.api(KeysetGraph), plans, writes, known_keysets, waits)
+        uploaded, refused, not_attempted = _upload(policy_api(run), run.connect(), plans, writes, known_keysets, waits)
 
     done = set(uploaded)
     results = []
@@ -343,11 +345,11 @@ def deploy_set(run: RunContext) -> dict:
     return outcome
 
 
-def _upload(graph: PolicyGraph, keysets: KeysetGraph, plans: Sequence[PolicyPlan], parallel: int,
+def _upload(graph: PolicyGraph, client: GraphClient, plans: Sequence[PolicyPlan], parallel: int,
             present: frozenset = frozenset(), waits: dict | None = None) -> tuple[list[str], dict, set]:
     def put(plan: PolicyPlan, done: set[str]) -> None:
         policy = plan.policy
-        replication = keysets.replication_budget()
+        replication = replication_budget(client)
         if waits is not None:
             waits[policy.key] = replication  # each upload its own wait, reported per policy
         graph.put_xml(policy.policy_id, upload_body(policy.content),

@@ -27,6 +27,12 @@ class Answer:
             raise ValueError("no body")
         return self._body
 
+    def iter_content(self, chunk_size=1):
+        yield from (self.content[start:start + chunk_size] for start in range(0, len(self.content), chunk_size))
+
+    def close(self):
+        pass
+
 
 def error(status, code="Request_BadRequest", message="no"):
     return Answer(status, {"error": {"code": code, "message": message}})
@@ -39,7 +45,7 @@ class Session:
         self.script = list(script)
         self.calls = []
 
-    def request(self, method, url, data=None, headers=None):
+    def request(self, method, url, data=None, headers=None, **_options):
         self.calls.append((method, url.split("/beta", 1)[1], json.loads(data) if data else None))
         item = self.script.pop(0)
         if isinstance(item, Exception):

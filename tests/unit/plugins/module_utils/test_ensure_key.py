@@ -30,12 +30,11 @@ from ansible_collections.entra.b2c.plugins.module_utils._keysets.certs import (
 )
 from ansible_collections.entra.b2c.plugins.module_utils._keysets.ensure import KeyTarget, ensure_key, key_target
 from ansible_collections.entra.b2c.plugins.module_utils._core.errors import TaskFailed
-from ansible_collections.entra.b2c.plugins.module_utils._core.graph import (
+from ansible_collections.entra.b2c.plugins.module_utils._core.graph import GraphError, RetryBudget
+from ansible_collections.entra.b2c.plugins.module_utils._keysets.api import (
     REPLICATION_BUDGET,
     REPLICATION_MAX_ATTEMPTS,
     REPLICATION_PAUSE_CAP,
-    GraphError,
-    RetryBudget,
 )
 from ansible_collections.entra.b2c.plugins.module_utils._keysets.keys import PRIVATE_FIELDS, KeyInputError, no_expiry_warning
 

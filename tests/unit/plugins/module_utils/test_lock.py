@@ -80,3 +80,36 @@ def test_a_symlinked_lock_file_is_refused_and_its_target_untouched(private_tmp):
         with machine_lock("graph\ntenant\nb2c_1a_k"):
             pass
     assert target.read_text() == "not a lock"
+
+
+def test_a_lock_directory_of_another_user_is_refused(monkeypatch):
+    real_uid = os.getuid()
+    monkeypatch.setattr(_lock.os, "getuid", lambda: real_uid + 1)  # the directory made below is the real user's
+    with pytest.raises(LockError, match=r"lock directory .*entra-b2c-locks-%d belongs to another user; remove it"
+                                        % (real_uid + 1)):
+        with machine_lock("x"):
+            pass
+
+
+@pytest.mark.parametrize("mode", [0o770, 0o730, 0o703, 0o777, 0o1777], ids=oct)
+def test_a_lock_directory_others_may_write_in_is_refused_not_tightened(private_tmp, mode):
+    """Whoever may write in it may remove a lock file another run holds, or plant one: the lock would not hold."""
+    directory = private_tmp / f"entra-b2c-locks-{os.getuid()}"
+    directory.mkdir()
+    directory.chmod(mode)
+    with pytest.raises(LockError) as caught:
+        with machine_lock("x"):
+            pytest.fail("the lock must not be taken")
+    assert str(caught.value) == (f"lock directory {directory} has mode {mode:04o}: others may remove or replace the "
+                                 f"lock files in it; chmod 700 {directory}, or remove it (it is created again, 0700)")
+    assert stat.S_IMODE(directory.stat().st_mode) == mode and list(directory.iterdir()) == []
+
+
+@pytest.mark.parametrize("mode", [0o700, 0o750, 0o755], ids=oct)
+def test_a_lock_directory_others_may_only_read_is_used(private_tmp, mode):
+    directory = private_tmp / f"entra-b2c-locks-{os.getuid()}"
+    directory.mkdir()
+    directory.chmod(mode)
+    with machine_lock("x"):
+        pass
+    assert stat.S_IMODE(directory.stat().st_mode) == mode

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.entra.b2c.plugins.module_utils._keysets.api import KeysetGraph
-from ansible_collections.entra.b2c.plugins.module_utils._core.graph import GraphClient, GraphError, REPLICATION_BUDGET
+from ansible_collections.entra.b2c.plugins.module_utils._keysets.api import REPLICATION_BUDGET, replication_budget
+from ansible_collections.entra.b2c.plugins.module_utils._core.graph import GraphClient, GraphError
 from ansible_collections.entra.b2c.plugins.module_utils._keysets.keys import KeyInputError
 from ansible_collections.entra.b2c.plugins.module_utils._policies.policy import PolicyError, parse_policy
 from ansible_collections.entra.b2c.plugins.module_utils._policies.api import PolicyGraph
@@ -95,7 +95,7 @@ def graph(*script):
 def test_an_upload_refused_for_a_replicating_key_set_is_sent_again_and_the_wait_reported():
     policies, client, sleeps = graph(graph_error(400, "AADB2C", refusal(SIGNING)),
                                      graph_error(400, "AADB2C", refusal(SIGNING)), FakeResponse(200, {}))
-    replication = KeysetGraph(client).replication_budget()
+    replication = replication_budget(client)
     policies.put_xml("B2C_1A_Base", b"<p/>", replication=replication, present_keysets=frozenset({SIGNING.upper()}))
     assert len(sleeps) == 2 and replication.waited == pytest.approx(sum(sleeps)) and replication.waited > 0
 
@@ -103,7 +103,7 @@ def test_an_upload_refused_for_a_replicating_key_set_is_sent_again_and_the_wait_
 def test_a_key_set_that_never_replicates_fails_within_the_budget_saying_so():
     policies, client, sleeps = graph(*[graph_error(400, "AADB2C", refusal(SIGNING))] * 40)
     with pytest.raises(GraphError) as caught:
-        policies.put_xml("B2C_1A_Base", b"<p/>", replication=KeysetGraph(client).replication_budget(),
+        policies.put_xml("B2C_1A_Base", b"<p/>", replication=replication_budget(client),
                          present_keysets=frozenset({SIGNING.upper()}))
     assert sum(sleeps) <= REPLICATION_BUDGET
     assert "has not made it usable for policies yet (created moments ago, or it holds no key yet): gave up after" in str(
@@ -113,7 +113,7 @@ def test_a_key_set_that_never_replicates_fails_within_the_budget_saying_so():
 def test_an_unknown_key_set_is_not_waited_for():
     policies, client, sleeps = graph(graph_error(400, "AADB2C", refusal(SIGNING)))
     with pytest.raises(GraphError) as caught:
-        policies.put_xml("B2C_1A_Base", b"<p/>", replication=KeysetGraph(client).replication_budget(), present_keysets=frozenset())
+        policies.put_xml("B2C_1A_Base", b"<p/>", replication=replication_budget(client), present_keysets=frozenset())
     assert sleeps == [] and "create it first" in str(caught.value)
 
 
