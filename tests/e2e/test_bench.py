@@ -17,7 +17,6 @@ REPO_ROOT = Path(__file__).resolve().parent.parent.parent
 BENCH = REPO_ROOT / "tests" / "perf" / "bench.py"
 QUICK_SETS = 4  # key sets of workloads 2 and 3 in quick mode
 QUICK_TENANTS = 4  # hosts of workload 4 in quick mode
-HAS_BATCH = (REPO_ROOT / "plugins" / "modules" / "b2c_keyset_key_batch.py").exists()
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +55,6 @@ def test_token_cache_leaves_one_read(bench):
     assert routes(bench, 1, "b") == {"keysets.get": 1}
 
 
-@pytest.mark.skipif(not HAS_BATCH, reason="plugins/modules/b2c_keyset_key_batch.py does not exist yet")
 def test_batch_module_reads_every_set_with_no_token_request(bench):
     assert routes(bench, 1, "c") == {"keysets.get": 1}
     assert routes(bench, 2, "c") == {"keysets.get": QUICK_SETS}
@@ -96,7 +94,7 @@ def test_keyset_info_reads_a_hundred_sets_in_one_request(bench):
 
 
 def test_msal_and_cryptography_only_imported_to_acquire_a_token(bench):
-    for workload, variant in ((1, "b"), (2, "b"), (5, "info-cached")) + (((1, "c"), (2, "c")) if HAS_BATCH else ()):
+    for workload, variant in ((1, "b"), (2, "b"), (5, "info-cached"), (1, "c"), (2, "c")):
         probes = runs(bench, workload, variant)[0]["probes"]
         assert probes, (workload, variant)
         for probe in probes:
@@ -116,7 +114,6 @@ def test_report_is_written_with_its_tables(bench):
     assert "**no**" not in doc.split("## Targets", 1)[1].split("| wall time", 1)[0]  # the count targets are met
 
 
-@pytest.mark.skipif(not HAS_BATCH, reason="plugins/modules/b2c_keyset_key_batch.py does not exist yet")
 def test_the_default_path_runs_no_module_process(bench):
     """d and e run in Ansible's worker (the action plugins' default): same requests as c, and no module process."""
     assert routes(bench, 1, "e") == {"keysets.get": 1}

@@ -290,10 +290,6 @@ def plan_grant(grants: list[dict], client_id: str, resource_id: str, scopes: lis
                       "scope": " ".join(scopes)}
 
 
-def grant_holds(grants: list[dict], client_id: str, resource_id: str, scopes: list[str]) -> bool:
-    return plan_grant(grants, client_id, resource_id, scopes)[0] is None
-
-
 # ---- what the module reports ----------------------------------------------------------------------------------------
 def app_facts(app: dict | None) -> dict | None:
     """The public shape of an app registration that the module returns and diffs (no credentials: the apps hold none

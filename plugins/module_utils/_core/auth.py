@@ -146,10 +146,6 @@ class Credential:
     federated_token_file: str | None = None
     access_token: str | None = field(default=None, repr=False)
 
-    @property
-    def from_environment(self) -> bool:
-        return self.origin.startswith("AZURE_")
-
     def describe(self) -> str:
         what = {
             "client_secret": "client secret",

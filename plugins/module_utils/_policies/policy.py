@@ -21,7 +21,6 @@ that nothing uses, comments and indentation do not count; any other text does, t
 
 from __future__ import annotations
 
-import difflib
 import fnmatch
 import io
 import re
@@ -400,14 +399,6 @@ def policy_diff(policy_id: str, before: str | bytes | None, after: str | bytes |
         "before": "" if before is None else pretty(before),
         "after": "" if after is None else pretty(after),
     }
-
-
-def unified_diff(policy_id: str, before: str | bytes | None, after: str | bytes | None,
-                 before_source: str = "tenant", after_source: str = "local", context: int = 3) -> str:
-    """The same diff as one unified-diff text (for messages and reports outside Ansible's diff callback)."""
-    texts = policy_diff(policy_id, before, after, before_source, after_source)
-    return "".join(difflib.unified_diff(texts["before"].splitlines(keepends=True), texts["after"].splitlines(keepends=True),
-                                        texts["before_header"], texts["after_header"], n=context))
 
 
 # ---- a set of policies --------------------------------------------------------------------------------------------

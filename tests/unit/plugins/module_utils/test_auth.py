@@ -49,7 +49,7 @@ def test_each_kind_from_arguments(option, kind, tmp_path):
     value.write_text("x")
     credential = resolve_credential(params(**TENANT, **{option: str(value)}), {})
     assert credential.kind == kind
-    assert credential.origin == option and not credential.from_environment
+    assert credential.origin == option
 
 
 def test_argument_kind_wins_over_environment_kind(tmp_path):
@@ -109,7 +109,7 @@ def test_awx_azure_resource_manager_environment():
     credential = resolve_credential(params(), environ)
     assert (credential.kind, credential.origin, credential.tenant_id, credential.client_id, credential.secret) == (
         "client_secret", "AZURE_SECRET", "tid", "cid", "sec")
-    assert credential.from_environment and "AZURE_SECRET" in credential.describe()
+    assert "AZURE_SECRET" in credential.describe()
 
 
 def test_env_fallback_order_prefers_the_first_name():

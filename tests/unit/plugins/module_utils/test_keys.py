@@ -6,7 +6,10 @@
 
 from __future__ import annotations
 
+import ast
 import calendar
+import importlib
+import sys
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
@@ -1021,13 +1024,134 @@ def test_property_public_facts_never_hold_private_fields(public, private, extra)
             assert parse_time(facts[iso_field], field) == parsed
 
 
-def test_module_is_pure():
-    """The decision layer must import nothing beyond the standard library and read no clock."""
-    source_path = parse_time.__code__.co_filename
-    with open(source_path, encoding="utf-8") as handle:
-        source = handle.read().replace("from ansible_collections.entra.b2c.plugins.module_utils._core.errors import", "")
-    for forbidden in ("import ansible", "from ansible", "time.time", "datetime.now", "utcnow", "open(", "import os", "import requests"):
-        assert forbidden not in source, forbidden
+# -- purity: the decision layers import nothing that does I/O or reads the clock ----------------------------------
+
+
+COLLECTION = "ansible_collections.entra.b2c"
+MODULE_UTILS = COLLECTION + ".plugins.module_utils"
+# The modules whose docstrings promise no I/O and no clock reads, and the collection modules they import: a pure module
+# may import from the collection only modules of this list, or its promise would hold only as far as the next import.
+PURE_MODULES = tuple(MODULE_UTILS + "." + name for name in (
+    "_keysets.keys", "_keysets.report", "_policies.policy", "_policies.refs", "_apps.ief_apps",
+    "_core.errors", "_core.messages",
+))
+# Importing any of these (or anything from them) fails: they touch files, the network, processes or the clock, or, like
+# importlib, would hide an import from this check. ansible (ansible-core) and the HTTP and token libraries are here
+# because a pure module needs none of them.
+IO_OR_CLOCK_MODULES = frozenset({
+    "os", "posix", "nt", "sys", "io", "builtins", "shutil", "tempfile", "glob", "pathlib", "fileinput", "mmap", "fcntl",
+    "socket", "ssl", "select", "selectors", "asyncio", "http", "urllib", "ftplib", "smtplib", "subprocess",
+    "multiprocessing", "signal", "logging", "time", "sched", "uuid", "importlib", "ctypes",
+    "ansible", "requests", "urllib3", "msal",
+})
+# Except the in-memory streams of io, which read and write no file.
+ALLOWED_NAMES = {"io": frozenset({"StringIO", "BytesIO"})}
+# Names of otherwise pure modules that open files themselves.
+FILE_READERS = frozenset({
+    "xml.etree.ElementTree.parse", "xml.etree.ElementTree.iterparse", "xml.dom.minidom.parse", "xml.sax.parse",
+})
+IO_BUILTINS = frozenset({"open", "input", "print", "breakpoint", "__import__", "exec", "eval"})
+CLOCK_METHODS = frozenset({"now", "utcnow", "today"})  # datetime.now(), datetime.utcnow(), date.today()
+
+
+def _forbidden(dotted: str) -> str | None:
+    """Why a fully qualified name must not be used by a pure module, or None."""
+    parts = dotted.split(".")
+    if parts[0] in ALLOWED_NAMES:
+        return None if len(parts) == 1 or parts[1] in ALLOWED_NAMES[parts[0]] else "does I/O"
+    if parts[0] in IO_OR_CLOCK_MODULES:
+        return "does I/O or reads the clock"
+    if any(dotted == name or dotted.startswith(name + ".") for name in FILE_READERS):
+        return "reads files"
+    return None
+
+
+def impurities(source: str, module: str) -> list[str]:
+    """What in `source` (the text of `module`) does I/O or reads the clock: every import anywhere in the file (inside
+    functions too, relative ones resolved), the names used through them, I/O builtins and clock methods."""
+    package = module.rpartition(".")[0]
+    aliases: dict[str, str] = {}  # local name -> the fully qualified name it is bound to
+    found = []
+
+    def check_import(target: str, line: int) -> None:
+        if target.startswith("ansible_collections."):
+            if not any(target == pure or target.startswith(pure + ".") for pure in PURE_MODULES):
+                found.append(f"line {line}: imports {target}, which is not one of the pure modules")
+            return
+        why = _forbidden(target)
+        if why:
+            found.append(f"line {line}: imports {target}, which {why}")
+        stdlib = getattr(sys, "stdlib_module_names", None)  # Python 3.10+; on 3.9 the lists above still apply
+        if stdlib is not None and target.split(".")[0] not in stdlib:
+            found.append(f"line {line}: imports {target}, which is not in the standard library")
+
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                check_import(alias.name, node.lineno)
+                bound = alias.asname or alias.name.split(".")[0]
+                aliases[bound] = alias.name if alias.asname else bound
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                base = anchor + ("." + base if base else "")
+            for alias in node.names:
+                # `from pkg import name` binds a name of pkg or its submodule pkg.name: either way pkg.name says which.
+                check_import(base + "." + alias.name, node.lineno)
+                aliases[alias.asname or alias.name] = base + "." + alias.name
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute):
+            chain = []
+            inner: ast.expr = node
+            while isinstance(inner, ast.Attribute):
+                chain.insert(0, inner.attr)
+                inner = inner.value
+            if isinstance(inner, ast.Name) and inner.id in aliases:
+                dotted = ".".join([aliases[inner.id]] + chain)
+                why = _forbidden(dotted)
+                if why:
+                    found.append(f"line {node.lineno}: uses {dotted}, which {why}")
+        elif isinstance(node, ast.Call):
+            if isinstance(node.func, ast.Name) and node.func.id in IO_BUILTINS and node.func.id not in aliases:
+                found.append(f"line {node.lineno}: calls {node.func.id}()")
+            elif isinstance(node.func, ast.Attribute) and node.func.attr in CLOCK_METHODS:
+                found.append(f"line {node.lineno}: calls .{node.func.attr}(), which reads the clock")
+    return found
+
+
+@pytest.mark.parametrize("module", PURE_MODULES, ids=lambda module: module[len(MODULE_UTILS) + 1:])
+def test_module_is_pure(module):
+    """The decision layers take what they need (policy texts, the tenant's answers, `now`) as arguments; none may
+    import anything that does I/O or reads the clock, so they stay deterministic and testable without a tenant."""
+    path = importlib.import_module(module).__file__
+    with open(path, encoding="utf-8") as handle:
+        assert impurities(handle.read(), module) == []
+
+
+@pytest.mark.parametrize("snippet, finding", [
+    ("def load():\n    from os import path\n", "imports os.path"),
+    ("import os.path as p\n", "imports os.path"),
+    ("from . import api\n", "imports " + MODULE_UTILS + "._keysets.api, which is not one of the pure modules"),
+    ("from .._core import graph\n", "imports " + MODULE_UTILS + "._core.graph, which is not one of the pure modules"),
+    ("from ansible.module_utils.basic import AnsibleModule\n", "imports ansible.module_utils.basic.AnsibleModule"),
+    ("import io\nio.open('x')\n", "uses io.open, which does I/O"),
+    ("import xml.etree.ElementTree as ET\nET.parse('x.xml')\n", "uses xml.etree.ElementTree.parse, which reads files"),
+    ("from datetime import datetime\ndatetime.now()\n", "calls .now(), which reads the clock"),
+    ("from time import monotonic\n", "imports time.monotonic"),
+    ("open('x')\n", "calls open()"),
+])
+def test_purity_check_finds_what_hides_from_a_text_search(snippet, finding):
+    found = impurities(snippet, MODULE_UTILS + "._keysets.keys")
+    assert any(finding in item for item in found), found
+
+
+def test_purity_check_allows_what_the_pure_modules_need():
+    snippet = ("from __future__ import annotations\nimport io\nfrom datetime import datetime, timedelta\n"
+               "from .._core.errors import UserError\n"
+               "buffer = io.StringIO()\ndatetime.fromtimestamp(0) + timedelta(days=1)\n")
+    assert impurities(snippet, MODULE_UTILS + "._keysets.keys") == []
 
 
 # -- the warning for keys without an expiry -----------------------------------------------------------------------
