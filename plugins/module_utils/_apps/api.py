@@ -41,12 +41,6 @@ def _filter(path: str, name: str, value: str) -> str:
     return f"{path}?$filter={quote(clause, safe='')}"
 
 
-def _explained(exc: GraphError, hint: str) -> GraphError:
-    if exc.status == 403:
-        exc.hint = hint
-    return exc
-
-
 class AppGraph:
     """The directory requests of one tenant that the IEF app module makes."""
 
@@ -57,7 +51,7 @@ class AppGraph:
         try:
             return self.client.list_items(path)
         except GraphError as exc:
-            raise _explained(exc, hint) from None
+            raise exc.with_permission_hint(hint) from None
 
     # -- applications --
     def applications_named(self, display_name: str) -> list[dict]:
@@ -70,13 +64,13 @@ class AppGraph:
         try:
             return self.client.post_once(APPLICATIONS, body, landed, read_conflict=True)
         except GraphError as exc:
-            raise _explained(exc, APP_WRITE_HINT) from None
+            raise exc.with_permission_hint(APP_WRITE_HINT) from None
 
     def patch_application(self, object_id: str, body: dict) -> None:
         try:
             self.client.request_json("PATCH", f"{APPLICATIONS}/{quote(object_id, safe='')}", body)
         except GraphError as exc:
-            raise _explained(exc, APP_WRITE_HINT) from None
+            raise exc.with_permission_hint(APP_WRITE_HINT) from None
 
     # -- service principals --
     def service_principal(self, app_id: str) -> dict | None:
@@ -88,7 +82,7 @@ class AppGraph:
             return self.client.post_once(SERVICE_PRINCIPALS, {"appId": app_id}, lambda: self.service_principal(app_id),
                                          read_conflict=True)
         except GraphError as exc:
-            raise _explained(exc, APP_WRITE_HINT) from None
+            raise exc.with_permission_hint(APP_WRITE_HINT) from None
 
     # -- delegated permission grants --
     def grants_of(self, client_sp_id: str) -> list[dict]:
@@ -103,10 +97,10 @@ class AppGraph:
         try:
             return self.client.post_once(GRANTS, body, landed, read_conflict=True)
         except GraphError as exc:
-            raise _explained(exc, GRANT_HINT) from None
+            raise exc.with_permission_hint(GRANT_HINT) from None
 
     def patch_grant(self, grant_id: str, scope: str) -> None:
         try:
             self.client.request_json("PATCH", f"{GRANTS}/{quote(grant_id, safe='')}", {"scope": scope})
         except GraphError as exc:
-            raise _explained(exc, GRANT_HINT) from None
+            raise exc.with_permission_hint(GRANT_HINT) from None

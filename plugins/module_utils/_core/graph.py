@@ -79,6 +79,13 @@ class GraphError(UserError):
         self.graph_message: str | None = None  # Graph's own words (error.message), as it gave them
         self.date: str | None = None  # when Graph answered: innerError's date, else the Date header
 
+    def with_permission_hint(self, hint: str) -> GraphError:
+        """This error, with `hint` (the permission the API called needs) when Graph refused it for want of one (403);
+        each API knows its own permission, the transport none."""
+        if self.status == 403:
+            self.hint = hint
+        return self
+
     def facts(self) -> dict | None:
         """The `error` a failed task returns: what Graph gave, each key null when Graph did not give it; None when
         Graph did not answer (a transport failure, an endpoint that is not Graph). Never holds what was sent."""

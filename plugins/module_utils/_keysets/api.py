@@ -107,12 +107,6 @@ def keyset_path(keyset_id: str, suffix: str = "") -> str:
     return f"{KEYSETS_PATH}/{quote(keyset_id, safe='')}{suffix}"
 
 
-def _explained(exc: GraphError) -> GraphError:
-    if exc.status == 403:
-        exc.hint = PERMISSION_HINT
-    return exc
-
-
 class KeysetGraph:
     """The key set requests of one tenant."""
 
@@ -125,13 +119,13 @@ class KeysetGraph:
         except GraphError as exc:
             if keyset_missing(exc):
                 return None
-            raise _explained(exc) from None
+            raise exc.with_permission_hint(PERMISSION_HINT) from None
 
     def list_keysets(self) -> list:
         try:
             return self.client.list_items(KEYSETS_PATH)
         except GraphError as exc:
-            raise _explained(exc) from None
+            raise exc.with_permission_hint(PERMISSION_HINT) from None
 
     def replication_budget(self) -> RetryBudget:
         """replication_budget of this API's client: what add_key takes for a set created moments ago."""
@@ -153,7 +147,7 @@ class KeysetGraph:
             try:
                 existing = self.client.landed_or_wait(call, outcome, lambda: self.get_keyset(name))
             except GraphError as exc:
-                raise _explained(exc) from None
+                raise exc.with_permission_hint(PERMISSION_HINT) from None
             if existing is not None:
                 return existing
 
@@ -177,7 +171,7 @@ class KeysetGraph:
             return self.client.delete(keyset_path(keyset_id), lambda: self.get_keyset(keyset_id) is None,
                                       _deleted_already)
         except GraphError as exc:
-            raise _explained(exc) from None
+            raise exc.with_permission_hint(PERMISSION_HINT) from None
 
     def add_key(self, keyset_id: str, action: str, body: dict, landed: Callable[[], dict | None],
                 replication: RetryBudget | None = None) -> dict:
@@ -197,5 +191,5 @@ class KeysetGraph:
         except GraphError as exc:
             if replication is None and exc.status in MISSING_STATUSES and keyset_missing(exc):
                 exc.hint = MISSING_HINT
-            raise _explained(exc) from None
+            raise exc.with_permission_hint(PERMISSION_HINT) from None
         return key

@@ -64,8 +64,8 @@ def _explained(exc: GraphError) -> GraphError:
     """The same error with a hint for the policy API's own causes (the transport gives none)."""
     text = exc.message.lower()
     if exc.status == 403:
-        exc.hint = POLICY_PERMISSION_HINT
-    elif exc.status == 400 and "storagereferenceid" in text:
+        return exc.with_permission_hint(POLICY_PERMISSION_HINT)
+    if exc.status == 400 and "storagereferenceid" in text:
         exc.hint = KEYSET_HINT
     elif exc.status in (400, 404) and "cannot be found in the directory" in text:
         exc.hint = BASE_HINT
