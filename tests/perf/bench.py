@@ -45,7 +45,6 @@ import overhead  # noqa: E402  pylint: disable=wrong-import-position
 import report  # noqa: E402  pylint: disable=wrong-import-position
 
 PLAYBOOKS = PERF_DIR / "playbooks"
-MODULES = REPO_ROOT / "plugins" / "modules"
 POLICY_SET = REPO_ROOT / "tests" / "policies" / "basic"
 STARTER_SET = REPO_ROOT / "tests" / "policies" / "LocalAccounts"  # workload 7: a starter pack, placeholders untouched
 STARTER_POLICIES = 6  # its policies: Base, Localization, Extensions and 3 relying parties
@@ -75,7 +74,7 @@ class Variant:
     label: str
     playbook: str
     token_cache: bool = False
-    module: Optional[str] = None  # the collection module it needs (skipped while that module does not exist)
+    module: Optional[str] = None  # the collection module it runs (None: DIY and the floor)
     in_worker: bool = False  # the default: the action plugin runs the module in Ansible's worker process
     # policy workload: the tenant before each run ("": the workload's, every policy in place; "empty": no policy;
     # "base_changed": the Extensions policy differs), the uploads the run must make, and extra variables for the play.
@@ -94,10 +93,6 @@ class Variant:
     def forced_module_process(self) -> bool:
         """One of ours, made to run as a module process (ENTRA_B2C_IN_PROCESS=false) for comparison."""
         return self.module is not None and not self.in_worker
-
-    @property
-    def available(self) -> bool:
-        return self.module is None or (MODULES / (self.module + ".py")).exists()
 
 
 DIY = Variant("diy", "DIY: uri token + uri GET loop + conditional uri POST", "diy.yml")
@@ -137,7 +132,7 @@ TENANT_AGAIN = Variant("t2", "second run, nothing to change", "ief_tenant.yml", 
                        tenant="deployed", puts=0)
 TENANT_EDITED = Variant("t3", "one file edited (Extensions), reupload_dependents (the default)", "ief_tenant.yml",
                         module="b2c_ief_apps", in_worker=True, tenant="edited", puts=1 + STARTER_RELYING_PARTIES)
-RECOMMENDED = ("e", "c", "b")  # the first available of these is the recommended path of a workload
+RECOMMENDED = ("e", "c", "b")  # the first of these a workload measures is its recommended path
 
 
 @dataclass
@@ -186,7 +181,6 @@ class RunResult:
 class Measured:
     workload: Workload
     runs: dict = field(default_factory=dict)  # variant key -> [RunResult]
-    skipped: dict = field(default_factory=dict)  # variant key -> why
     labels: dict = field(default_factory=dict)  # variant key -> label
 
 
@@ -528,17 +522,14 @@ class Bench:
         self.seed(one)
         inventory = self.inventory(one)
         for variant in one.variants if not self.args.quick else [LOOP_CACHED]:
-            if variant.available:
-                self.say("warm-up: %s" % variant.label)
-                self.run(one, variant, inventory)
+            self.say("warm-up: %s" % variant.label)
+            self.run(one, variant, inventory)
 
     def measure(self, workloads: list) -> list:
         measured = []
         for workload in self.selected(workloads) if self.args.rounds > 0 else []:
             result = Measured(workload)
-            variants = [variant for variant in workload.variants if variant.available]
-            result.skipped = {variant.key: "plugins/modules/%s.py does not exist yet" % variant.module
-                              for variant in workload.variants if not variant.available}
+            variants = list(workload.variants)
             if workload.number == 1 and not self.args.quick:
                 variants.append(FLOOR)
             result.labels = {variant.key: variant.label for variant in workload.variants + variants}
@@ -576,23 +567,21 @@ class Bench:
             self.seed(steady)
             inventory = self.inventory(steady)
             for variant in (LOOP, BATCH):
-                if variant.available:
-                    self.say("profile: workload 2, %s" % variant.label)
-                    profiles[variant.key] = report.load_profile(self.run(steady, variant, inventory, profile=True).probe_dir)
+                self.say("profile: workload 2, %s" % variant.label)
+                profiles[variant.key] = report.load_profile(self.run(steady, variant, inventory, profile=True).probe_dir)
         if 1 in numbers:
             one = workloads[0]
             self.seed(one)
             inventory = self.inventory(one)
             for variant in (LOOP, LOOP_CACHED, BATCH, DIY):
-                if variant.available:
-                    self.say("import time: workload 1, %s" % variant.label)
-                    samples = []
-                    for sample in range(self.args.import_samples):
-                        run = self.run(one, variant, inventory, importtime=True, keep_payload=sample == 0)
-                        samples.append(report.load_imports(run.probe_dir))
-                        for script in sorted((run.probe_dir / "remote").glob("*/AnsiballZ_*.py")):
-                            payloads.setdefault(script.stem.replace("AnsiballZ_", ""), report.payload_compile(script))
-                    imports[variant.key] = report.median_imports(samples)
+                self.say("import time: workload 1, %s" % variant.label)
+                samples = []
+                for sample in range(self.args.import_samples):
+                    run = self.run(one, variant, inventory, importtime=True, keep_payload=sample == 0)
+                    samples.append(report.load_imports(run.probe_dir))
+                    for script in sorted((run.probe_dir / "remote").glob("*/AnsiballZ_*.py")):
+                        payloads.setdefault(script.stem.replace("AnsiballZ_", ""), report.payload_compile(script))
+                imports[variant.key] = report.median_imports(samples)
         return {"profiles": profiles, "imports": imports, "payloads": payloads}
 
 
@@ -679,7 +668,7 @@ def load_raw(path: str) -> tuple:
                             info_keysets=entry["info_keysets"], policies=entry.get("policies", 0))
         runs = {key: [RunResult(key, run["wall_s"], Counter(run["routes"]), run["probes"], run["graph_ms"]) for run in items]
                 for key, items in entry["variants"].items()}
-        measured.append(Measured(workload, runs, entry["skipped"], entry["labels"]))
+        measured.append(Measured(workload, runs, entry["labels"]))
     return measured, data["extra"], data["machine"]
 
 

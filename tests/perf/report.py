@@ -577,8 +577,6 @@ def _workload_section(measured, recommended_order) -> list:
         lines.append("| %s | %d | %s | %d | %.2f%s | %s | %s | %s | %s |" % (
             label, runs[0].module_processes, counts, other, per_set, "" if stable else " (varies)", _spread(runs),
             _fmt_ratio(ratio), _fmt_mib(max_rss_mib(runs[0])), "%d/%d" % (msal, total) if total else "–"))
-    for key, why in measured.skipped.items():
-        lines.append("| %s | not measured: %s |%s" % (measured.labels.get(key, key), why, " |" * (len(shown) + 7)))
     lines.append("")
     return lines
 
@@ -600,8 +598,6 @@ def _tenant_section(measured) -> list:
         lines.append("| **%s** %s | %s | %d%s | %d | %s |" % (
             key, measured.labels.get(key, key), " | ".join(tenant_kinds(routes)),
             all_requests(routes), "" if stable else " (varies)", sum(writes(routes).values()), _spread(runs)))
-    for key, why in measured.skipped.items():
-        lines.append("| %s | not measured: %s |%s" % (measured.labels.get(key, key), why, " |" * (len(TENANT_KINDS) + 2)))
     lines.append("")
     first = measured.runs.get("t1")
     if first:
@@ -734,7 +730,6 @@ def raw(measured_list: list, extra: dict, facts: dict) -> dict:
             "keysets": workload.keysets,
             "variants": {key: [{"wall_s": run.wall_s, "routes": dict(run.routes), "probes": run.probes,
                                 "graph_ms": run.graph_ms} for run in runs] for key, runs in measured.runs.items()},
-            "skipped": measured.skipped,
             "labels": measured.labels,
         }
     return {"machine": facts, "workloads": workloads, "extra": extra}

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -200,9 +199,11 @@ def policy_settings(settings: Mapping[str, Any] | None, appsettings: str | None,
 def file_name(source: str) -> str | None:
     """The file name of a policy's source without its extension (``{Settings:Filename}``); None for content that
     came from no file (``content``, ``policies[0]``)."""
-    base = os.path.basename(source.replace("\\", "/"))
-    stem, extension = os.path.splitext(base)
-    return stem if stem and extension else None
+    base = source.replace("\\", "/").rsplit("/", 1)[-1]
+    # As os.path.splitext splits it (leading dots belong to the name), in string operations: this file does no I/O.
+    name = base.lstrip(".")
+    stem, dot, _extension = name.rpartition(".")
+    return base[:len(base) - len(name)] + stem if stem and dot else None
 
 
 def _tenant_for(settings: Mapping[str, tuple[str, str]], task_tenant: str | None) -> str | None:

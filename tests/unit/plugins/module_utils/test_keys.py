@@ -1032,7 +1032,7 @@ MODULE_UTILS = COLLECTION + ".plugins.module_utils"
 # The modules whose docstrings promise no I/O and no clock reads, and the collection modules they import: a pure module
 # may import from the collection only modules of this list, or its promise would hold only as far as the next import.
 PURE_MODULES = tuple(MODULE_UTILS + "." + name for name in (
-    "_keysets.keys", "_keysets.report", "_policies.policy", "_policies.refs", "_apps.ief_apps",
+    "_keysets.keys", "_keysets.report", "_policies.policy", "_policies.refs", "_policies.settings", "_apps.ief_apps",
     "_core.errors", "_core.messages",
 ))
 # Importing any of these (or anything from them) fails: they touch files, the network, processes or the clock, or, like
