@@ -32,7 +32,15 @@ from ansible_collections.entra.b2c.plugins.module_utils._core.auth import (
     resolve_credential,
 )
 from ansible_collections.entra.b2c.plugins.module_utils._core.errors import TaskFailed, UserError
-from ansible_collections.entra.b2c.plugins.module_utils._core.graph import GraphClient, GraphSession
+from ansible_collections.entra.b2c.plugins.module_utils._core.graph import GraphClient, GraphError, GraphSession
+from ansible_collections.entra.b2c.plugins.module_utils._core.identity import (
+    Permission,
+    discovery_path,
+    is_guid,
+    permission_check,
+    tenant_of_issuer,
+    token_claims,
+)
 from ansible_collections.entra.b2c.plugins.module_utils._core.lock import machine_lock
 from ansible_collections.entra.b2c.plugins.module_utils._core.token_cache import TokenCache
 
@@ -82,6 +90,7 @@ class RunContext:
         self._environ = os.environ if environ is None else environ
         self._client: GraphClient | None = None
         self._apis: dict = {}
+        self._tenant_ids: dict = {}
 
     def warn(self, message: str) -> None:
         self.warnings.append(message)
@@ -126,6 +135,49 @@ class RunContext:
         if factory not in self._apis:
             self._apis[factory] = factory(self.connect())
         return self._apis[factory]
+
+    # -- who the run acts as, checked before its first write --------------------------------------------------------
+
+    def claims(self) -> dict:
+        """The claims of the run's access token (acquired now if it was not yet), unverified: see _core/identity.py."""
+        return token_claims(self.connect().tokens.token())
+
+    def credential_tenant_id(self) -> str | None:
+        """The id of the tenant the credential signs in to: tenant_id when it is one, else the token's `tid`."""
+        given = self.connect().tenant
+        if is_guid(given):
+            return str(given).strip().lower()
+        tid = self.claims().get("tid")
+        return str(tid).lower() if tid else None
+
+    def tenant_id_of(self, domain: str) -> str | None:
+        """The tenant id a domain name belongs to, from its OpenID discovery document (no permission needed); None
+        when the authority knows no such tenant. Asked once per domain and run."""
+        key = domain.strip().lower()
+        if key not in self._tenant_ids:
+            tokens = self.connect().tokens
+            response = tokens.http_client.get(tokens.authority_host + discovery_path(key))
+            if response.status_code in (400, 404):  # AADSTS90002: no such tenant
+                self._tenant_ids[key] = None
+            elif response.status_code != 200:
+                raise GraphError(f"the OpenID discovery of {domain} at {tokens.authority_host} answered HTTP "
+                                 f"{response.status_code}; run again once it answers", status=response.status_code)
+            else:
+                try:
+                    issuer = response.json().get("issuer")
+                except (ValueError, AttributeError):
+                    issuer = None
+                self._tenant_ids[key] = tenant_of_issuer(issuer)
+        return self._tenant_ids[key]
+
+    def require_permissions(self, needed: Sequence[Permission], what: str) -> None:
+        """Refuse, before the first write, a run whose app-only token lacks a permission its writes need; with a
+        delegated token or one without claims the check cannot be made, and the run warns that it was skipped."""
+        problem, skipped = permission_check(self.claims(), needed, what)
+        if problem:
+            raise UserError(problem)
+        if skipped:
+            self.warn(skipped)
 
     def _tls_verify(self) -> Any:
         if not self.params["validate_certs"]:
