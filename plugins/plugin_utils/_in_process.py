@@ -137,9 +137,10 @@ def _leaves(value) -> set:
 
 
 def worker_result(module_name: str, module_spec: Mapping, flow: Callable, arguments: Mapping, check_mode: bool,
-                  diff: bool, inject_invocation: bool = True) -> dict:
+                  diff: bool, inject_invocation: bool = True, progress: Callable[[str], None] | None = None) -> dict:
     """What a module process would print, as a dict: the arguments validated against the module's spec, the flow run,
-    the result shaped and masked as AnsibleModule's exit_json / fail_json do it."""
+    the result shaped and masked as AnsibleModule's exit_json / fail_json do it. `progress` shows each write as it
+    completes (masked like the result)."""
     spec = full_argument_spec(module_spec)
     validation = ArgumentSpecValidator(spec, **validator_rules(module_spec)).validate(arguments)
     params = validation.validated_parameters
@@ -150,7 +151,8 @@ def worker_result(module_name: str, module_spec: Mapping, flow: Callable, argume
             message = f"Unsupported parameters for ({module_name}) module: {message}"
         result = {"failed": True, "msg": message}
     else:
-        run = RunContext(params, check_mode=check_mode, diff=diff, mask=secrets.add)
+        shown = None if progress is None else (lambda text: progress(remove_values(text, secrets)))
+        run = RunContext(params, check_mode=check_mode, diff=diff, mask=secrets.add, progress=shown)
         result = outcome(flow, run)
         if result.get("failed"):  # as fail_json: failed and msg after the fields
             result = {**{name: value for name, value in result.items() if name not in ("failed", "msg")},
@@ -250,10 +252,18 @@ class GraphAction(ActionBase):
             with _environment(environment):  # credentials and fallbacks read it, as in a module process
                 result = worker_result(self._task.action, module.MODULE_SPEC, module.FLOW, arguments,
                                        check_mode=self._task.check_mode, diff=self._task.diff,
-                                       inject_invocation=self._inject_invocation(task_vars))
+                                       inject_invocation=self._inject_invocation(task_vars),
+                                       progress=self._progress_line(task_vars))
         except Exception as exc:  # pylint: disable=broad-exception-caught  # what a module process reports for a crash
             result = crash_result(self._module_name, exc, arguments)
         return never_templated(result)
+
+    @staticmethod
+    def _progress_line(task_vars: dict) -> Callable[[str], None]:
+        """One line per completed write at default verbosity, named by host: the worker sends it to the controller's
+        display as it happens (a module process can only report at its end)."""
+        host = task_vars.get("inventory_hostname", "localhost")
+        return lambda text: display.display(f"{host}: {text}")
 
     def _task_environment(self) -> dict:
         """The task's `environment:` keyword (play, block and task merged, templated), as a module process gets it."""

@@ -141,6 +141,20 @@ def test_a_result_is_never_templated(ansible, control, extra_env):
     assert "42" not in run.task("fact")["result"]["ansible_facts"]["seen"]
 
 
+def test_each_write_prints_a_line_as_it_completes_in_the_worker(ansible, control):
+    """At default verbosity: the key set created and the key added, each with its time, named by host (AWX shows a
+    long deploy's progress this way); a module process can only report at its end."""
+    task = key_task(keyset="Progress", use="sig", valid_for="30d")
+    in_process = ansible.playbook([task])
+    assert re.search(r"^localhost: B2C_1A_Progress created \(\d+\.\d s\)$", in_process.stdout, re.M), in_process.stdout
+    assert re.search(r"^localhost: B2C_1A_Progress: key added with generateKey \(\d+\.\d s\)$", in_process.stdout, re.M)
+    again = ansible.playbook([task])  # nothing written, nothing to show
+    assert "localhost: B2C_1A_Progress" not in again.stdout
+    control.reset()
+    as_module = ansible.playbook([task], extra_env=AS_MODULE)
+    assert as_module.result()["changed"] is True and "localhost: B2C_1A_Progress" not in as_module.stdout
+
+
 def test_the_environment_keyword_reaches_the_module_and_is_undone(ansible, control, tmp_path):
     """AWX and playbooks give credentials through `environment:`; the worker's own environment is restored."""
     connection = ansible.connection(tenant_id=None, client_id=None, client_secret=None)

@@ -79,7 +79,8 @@ class RunContext:
 
     def __init__(self, params: Mapping, check_mode: bool = False, diff: bool = False,
                  warn: Callable[[str], None] | None = None, mask: Callable[[str], None] | None = None,
-                 environ: Mapping | None = None, now: int | None = None):
+                 environ: Mapping | None = None, now: int | None = None,
+                 progress: Callable[[str], None] | None = None):
         self.params = params
         self.check_mode = bool(check_mode)
         self.diff = bool(diff)
@@ -87,6 +88,7 @@ class RunContext:
         self.warnings: list = []
         self._warn = warn
         self._mask = mask
+        self._progress = progress
         self._environ = os.environ if environ is None else environ
         self._client: GraphClient | None = None
         self._apis: dict = {}
@@ -96,6 +98,15 @@ class RunContext:
         self.warnings.append(message)
         if self._warn is not None:
             self._warn(message)
+
+    @contextlib.contextmanager
+    def step(self, done: str) -> Iterator[None]:
+        """A write, reported as "<done> (<seconds> s)" the moment it completes, where the door can show it while the
+        task runs (the worker path: a long deploy shows its progress in AWX's job output); a failed one, not at all."""
+        started = time.monotonic()
+        yield
+        if self._progress is not None:
+            self._progress(f"{done} ({time.monotonic() - started:.1f} s)")
 
     def mask(self, value: str) -> None:
         """Never show this value (a secret from the environment, a private key given where a certificate was)."""

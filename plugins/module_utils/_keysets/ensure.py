@@ -108,7 +108,8 @@ def _ensure_locked(run: RunContext, target: KeyTarget, unexpiring: list) -> dict
         return report(None, keys, planned=planned)
 
     if keyset is None:
-        keyset = client.create_keyset(target.keyset_id)
+        with run.step(f"{target.keyset_id} created"):
+            keyset = client.create_keyset(target.keyset_id)
         result["keyset"] = keyset.get("id") or target.keyset_id
         keys = keys_of(keyset)
         # Created concurrently elsewhere: its keys may already satisfy the rule, or conflict with it.
@@ -125,7 +126,8 @@ def _ensure_locked(run: RunContext, target: KeyTarget, unexpiring: list) -> dict
     # until B2C has replicated it: the POST waits for it then. A set that existed and is missing now was deleted.
     replication = client.replication_budget() if before_id is None else None
     try:
-        new_key = client.add_key(result["keyset"], rule.action, rule.body(now), landed, replication)
+        with run.step(f"{result['keyset']}: key added with {rule.action}"):
+            new_key = client.add_key(result["keyset"], rule.action, rule.body(now), landed, replication)
     except GraphError as exc:
         # Report what was done before the failure (a new key set), so the output tells a re-run will complete it.
         raise TaskFailed(str(exc), dict(result, changed=before_id is None, **replication_facts(replication)),

@@ -216,7 +216,8 @@ def ensure_keyset_locked(run: RunContext, wanted_id: str) -> dict:
             result["changed"] = True
             after = {"id": wanted_id, "keys": []}
             if not run.check_mode:
-                after = client.create_keyset(wanted_id)
+                with run.step(f"{wanted_id} created"):
+                    after = client.create_keyset(wanted_id)
                 result["keyset"] = after.get("id") or wanted_id
     else:
         after = None
@@ -225,7 +226,8 @@ def ensure_keyset_locked(run: RunContext, wanted_id: str) -> dict:
             if not run.check_mode:
                 # Its answer does not matter: False means a retry found the first attempt landed; either way the
                 # set read above (under the lock) is gone because of this run.
-                client.delete_keyset(service_id)
+                with run.step(f"{service_id} deleted"):
+                    client.delete_keyset(service_id)
         if params["purge_backup"]:
             try:
                 result["backup_deleted"] = delete_backup(run, service_id + BACKUP_SUFFIX, set_deleted=current is not None)
