@@ -168,6 +168,11 @@ class FakeRun:
         return self.client
 
     @contextlib.contextmanager
+    def step(self, done):
+        yield
+        self.events.append(("done", done))
+
+    @contextlib.contextmanager
     def keyset_lock(self, keyset_id):
         self.events.append(("lock", keyset_id))
         try:
@@ -529,8 +534,10 @@ def test_the_lock_spans_the_read_decide_write():
         ("lock", "B2C_1A_Signing"),
         ("get_keyset", "B2C_1A_Signing"),
         ("create_keyset", "B2C_1A_Signing"),
+        ("done", "B2C_1A_Signing created"),  # each write reported as it completes
         ("replication_budget",),
         ("add_key", "B2C_1A_Signing", "generateKey"),
+        ("done", "B2C_1A_Signing: key added with generateKey"),
         ("unlock", "B2C_1A_Signing"),
     ]
 
