@@ -31,7 +31,8 @@ description:
     the base is uploaded.
   - When B2C refuses an upload, the other uploads of the same level complete, later levels are not attempted, and the
     task fails naming each refused policy, where it came from, B2C's code and message, what this run already uploaded
-    and what it did not attempt. A second run uploads only what is still different.
+    and what it did not attempt. With O(rollback) (the default) the run first puts the tenant back as it was - see
+    there. A second run uploads only what is still different.
   - An unchanged set is read and never written. The collection's C(docs/performance.md) counts the requests each kind
     of run makes.
 author:
@@ -120,10 +121,26 @@ options:
         V(B2C_1A_Contoso_*).
       - Only policies outside the set that match it are deleted; the set's own policies never are.
     type: str
+  rollback:
+    description:
+      - When B2C refuses an upload half-way (or one gets no answer), put the tenant back as it was before the run,
+        then fail. Each policy this run replaced is uploaded again as the exact copy the tenant held (the run read it
+        to compare), bases first; then each policy this run created is deleted, what extends another first.
+        RV(rolled_back) lists them, and C(msg) carries B2C's refusal and what was rolled back. The uploads of the
+        refused policy's level that were under way complete first.
+      - If the rollback itself is refused, the task fails saying which version each policy is in now (V(new),
+        V(previous) or V(unknown)) and what to do.
+      - V(false) leaves what this run uploaded before the refusal in place (a new base under old relying parties, for
+        example); a second run then uploads only what is still different.
+      - O(prune) runs only after every upload succeeded and is not rolled back. Only with O(state=present); a
+        deletion of O(state=absent) is not rolled back either (keep O(backup) to put policies back).
+    type: bool
+    default: true
   backup:
     description:
       - Save the tenant's copy of every policy this run replaces or deletes (O(prune) and O(state=absent) included)
-        to O(backup_dir) before the write, and return the files in RV(backup_files). New policies need none.
+        to O(backup_dir) before the write, and return in RV(backup_files) the files of the policies it did replace or
+        delete. New policies need none.
       - A backup that cannot be written stops the task before the write it protects. Nothing is written in check
         mode.
     type: bool
@@ -131,8 +148,10 @@ options:
   backup_dir:
     description:
       - The directory of the backups, on the host that runs the module; required with O(backup). Created with mode
-        0700 when missing; each file gets mode 0600 and the name C(<policy id>.<YYYY-MM-DD@HH:MM:SS>.xml), the time
-        of the run (Ansible's backup time stamp).
+        0700 when missing; each file gets mode 0600 and the name C(<policy id>.<YYYY-MM-DD@HH-MM-SS>.xml), the time
+        of the run (Ansible's backup time stamp with V(-) for V(:), so that Windows and SMB shares accept it).
+      - The backups of a run that stopped before replacing a policy are removed again, so a directory given to one
+        run holds exactly what a restore needs.
     type: path
   parallel:
     description: How many policies are read at the same time.
@@ -200,6 +219,21 @@ EXAMPLES = r"""
   entra.b2c.b2c_policy:
     path: "{{ item }}"
   loop: "{{ deployed.backup_files }}"
+
+- name: A release in a directory of its own, which the set's own module restores in one task
+  entra.b2c.b2c_policies:
+    path: build/contoso
+    backup: true
+    backup_dir: "/var/backups/b2c-policies/{{ release }}"
+
+- name: Put that release's backups back, ordered by inheritance, only what differs
+  entra.b2c.b2c_policies:
+    path: "/var/backups/b2c-policies/{{ release }}"
+
+- name: Leave what was uploaded before a refusal in place (no rollback)
+  entra.b2c.b2c_policies:
+    path: build/contoso
+    rollback: false
 
 - name: A starter pack as downloaded - yourtenant from tenant_id, the IEF app ids from settings
   entra.b2c.b2c_policies:
@@ -361,17 +395,29 @@ pruned:
   sample: [B2C_1A_Contoso_OldSignIn]
 backup_files:
   description:
-    - The backups written by this run (O(backup)), in an order that puts them back bases first - the policies it
-      replaced, then those it deleted. Empty in check mode.
+    - The backups of the policies this run replaced or deleted (O(backup)), in an order that puts them back bases
+      first - the policies it replaced, then those it deleted. A policy the run did not get to (a refusal, a level
+      not attempted) has none. Empty in check mode.
+    - After a rollback they hold what the tenant holds again.
   returned: always
   type: list
   elements: str
-  sample: [/var/backups/b2c-policies/B2C_1A_Contoso_Extensions.2026-12-07@10:41:09.xml]
+  sample: [/var/backups/b2c-policies/B2C_1A_Contoso_Extensions.2026-12-07@10-41-09.xml]
+rolled_back:
+  description:
+    - The policies O(rollback) put back (uploaded again as the tenant's copy from before the run) or deleted (created
+      by this run), in the order it did so - bases first, then what the run created, what extends another first.
+    - Empty when the task failed before any upload landed, and with O(rollback=false).
+  returned: when an upload of O(state=present) failed
+  type: list
+  elements: str
+  sample: [B2C_1A_Contoso_Base, B2C_1A_Contoso_NewSignIn]
 """
 
 from ansible_collections.entra.b2c.plugins.module_utils._policies.flow import (
     BACKUP_SPEC,
     PARALLEL_SPEC,
+    ROLLBACK_SPEC,
     UPLOAD_SPEC,
     deploy_set,
 )
@@ -393,6 +439,7 @@ MODULE_SPEC = dict(
         reupload_dependents=dict(type="bool", default=True),
         prune=dict(type="bool", default=False),
         prune_pattern=dict(type="str"),
+        **ROLLBACK_SPEC,
         **BACKUP_SPEC,
         **PARALLEL_SPEC,
         **UPLOAD_SPEC,

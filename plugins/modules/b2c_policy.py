@@ -78,17 +78,17 @@ options:
     default: present
   backup:
     description:
-      - Save the tenant's copy of the policy to O(backup_dir) before this task replaces or deletes it, and return the
-        file in RV(backup_files). A new policy needs none.
-      - A backup that cannot be written stops the task before the write it protects. Nothing is written in check
-        mode.
+      - Save the tenant's copy of the policy to O(backup_dir) before this task replaces or deletes it (O(state=absent)
+        included), and return the file in RV(backup_files). A new policy needs none.
+      - A backup that cannot be written stops the task before the write it protects. When B2C then refuses the write,
+        the policy is unchanged and the backup is removed again. Nothing is written in check mode.
     type: bool
     default: false
   backup_dir:
     description:
       - The directory of the backups, on the host that runs the module; required with O(backup). Created with mode
-        0700 when missing; the file gets mode 0600 and the name C(<policy id>.<YYYY-MM-DD@HH:MM:SS>.xml), the time of
-        the run (Ansible's backup time stamp).
+        0700 when missing; the file gets mode 0600 and the name C(<policy id>.<YYYY-MM-DD@HH-MM-SS>.xml), the time of
+        the run (Ansible's backup time stamp with V(-) for V(:), so that Windows and SMB shares accept it).
       - To put a policy back, upload the file with this module (O(path)).
     type: path
 seealso:
@@ -212,12 +212,12 @@ keysets:
   sample: [B2C_1A_TokenSigningKeyContainer, B2C_1A_TokenEncryptionKeyContainer]
 backup_files:
   description:
-    - The backup this task wrote (O(backup)) - one file when it replaced or deleted the policy, none otherwise and in
-      check mode.
+    - The backup this task wrote (O(backup)) - one file when it replaced or deleted the policy, none otherwise (B2C
+      refused the write) and in check mode.
   returned: always
   type: list
   elements: str
-  sample: [/var/backups/b2c-policies/B2C_1A_SignInForApi.2026-12-07@10:41:09.xml]
+  sample: [/var/backups/b2c-policies/B2C_1A_SignInForApi.2026-12-07@10-41-09.xml]
 replication_wait:
   description:
     - Seconds the upload waited for B2C to make a key set created moments ago usable for policies (see

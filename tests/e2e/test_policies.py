@@ -150,10 +150,12 @@ def test_a_refusal_stops_later_levels_and_names_what_was_uploaded(ansible, contr
     refusal = ('Validation failed: 1 validation error(s) found in policy "%s" of tenant "%s".Claim type "NoSuchClaim" '
                "is not defined." % (LOCALIZATION.upper(), ansible.emulator.tenant_domain))
     control.add_fault("policies.put", [{"status": 400, "code": "AADB2C", "message": refusal}], keyset=LOCALIZATION)
-    entry = ansible.playbook([policies_task(path=str(policy_dir))], defaults=tenant_connection(ansible)).task("policies")
+    # without rollback (tests/e2e/test_policy_safety.py has the default), what was uploaded stays
+    entry = ansible.playbook([policies_task(path=str(policy_dir), rollback=False)],
+                             defaults=tenant_connection(ansible)).task("policies")
     assert entry["status"] == "failed"
     result = entry["result"]
-    assert result["uploaded"] == [BASE]
+    assert result["uploaded"] == [BASE] and result["rolled_back"] == []
     assert LOCALIZATION in result["msg"] and "NoSuchClaim" in result["msg"] and "HTTP 400, AADB2C" in result["msg"]
     assert "Already uploaded in this run: %s." % BASE in result["msg"]
     assert "Not attempted: %s, %s, %s." % (EXTENSIONS, SIGN_IN, SIGN_IN_API) in result["msg"]
@@ -169,7 +171,8 @@ def test_a_transient_refusal_is_sent_again_and_a_conflict_stops_the_run_naming_t
     seed_keys(control)
     control.add_fault("policies.put", [transient_upload_fault(BASE, ansible.emulator.tenant_domain)], keyset=BASE)
     control.add_fault("policies.put", [conflict_upload_fault(EXTENSIONS)], keyset=EXTENSIONS)
-    entry = ansible.playbook([policies_task(path=str(policy_dir))], defaults=tenant_connection(ansible)).task("policies")
+    entry = ansible.playbook([policies_task(path=str(policy_dir), rollback=False)],
+                             defaults=tenant_connection(ansible)).task("policies")
     result = entry["result"]
     attempts = [item["status"] for item in control.requests() if item["route"] == "policies.put" and item["policy"] == BASE]
     assert attempts == [400, 201]  # the transient refusal: the same PUT sent again

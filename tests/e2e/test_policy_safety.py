@@ -2,22 +2,26 @@
 # Copyright (c) entra.b2c contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Deployments that are safe on a real tenant, end to end: drift (extra) and prune, backups and the documentation's
-restore recipe, localized non-ASCII text, uploads one at a time unless parallel_uploads opts in."""
+"""Deployments that are safe on a real tenant, end to end: drift (extra) and prune, backups (named as Windows accepts)
+and the documentation's restore recipes, the rollback of a set refused half-way, localized non-ASCII text, uploads one
+at a time unless parallel_uploads opts in."""
 
 from __future__ import annotations
 
 import re
 import stat
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 import yaml
 from conftest import REPO_ROOT, routes
+from emulator.policies import reserialize
 from policy_helpers import (
     BASE,
     EXTENSIONS,
     LEVELS,
+    LOCALIZATION,
     SIGN_IN,
     SIGN_IN_API,
     UPLOAD_ORDER,
@@ -33,7 +37,10 @@ from policy_helpers import (
 )
 
 OLD_EXT, OLD_RP, OTHER = "B2C_1A_Basic_OldExt", "B2C_1A_Basic_OldRp", "B2C_1A_Other_SignIn"
-STAMPED = r"\.\d{4}-\d\d-\d\d@\d\d:\d\d:\d\d(\.\d+)?\.xml"
+# Ansible's backup stamp with '-' for ':', which Windows and SMB shares refuse in a file name
+STAMPED = r"\.\d{4}-\d\d-\d\d@\d\d-\d\d-\d\d(\.\d+)?\.xml"
+WINDOWS_REFUSED = re.compile(r'[<>:"/\\|?*\x00-\x1f]|[. ]$')
+NEW_SIGN_IN = "B2C_1A_Basic_NewSignIn"
 FENCE = re.compile(r"^```(?P<lang>[a-z]*)\n(?P<body>.*?)^```", re.MULTILINE | re.DOTALL)
 
 
@@ -150,6 +157,7 @@ def test_backups_are_written_before_the_write_and_the_documented_recipe_restores
     assert [path.parent for path in files] == [backups] * 3
     for path, policy_id in zip(files, [EXTENSIONS, SIGN_IN, SIGN_IN_API]):
         assert re.fullmatch(re.escape(policy_id) + STAMPED, path.name), path.name
+        assert not WINDOWS_REFUSED.search(path.name), path.name
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert stat.S_IMODE(backups.stat().st_mode) == 0o700
     assert ">3600<" in files[0].read_text(encoding="utf-8")  # the tenant's copy before the upload
@@ -175,6 +183,137 @@ def test_backups_are_written_before_the_write_and_the_documented_recipe_restores
     assert re.fullmatch(re.escape(SIGN_IN_API) + STAMPED, Path(retired).name)
     assert Path(retired).read_text(encoding="utf-8") == stored[SIGN_IN_API]
     assert deletions(control) == [SIGN_IN_API]
+
+
+def stored_xml(control) -> dict:
+    return {policy["id"]: policy["content"] for policy in control.policies(content=True)}
+
+
+def says_the_same(stored: dict) -> dict:
+    """Each stored policy in C14N 2.0 with its comments: what it says, whatever the order of its attributes (the
+    emulator stores every upload in its own form, attributes in reverse order, as a service may)."""
+    return {policy_id: ET.canonicalize(content, with_comments=True) for policy_id, content in stored.items()}
+
+
+def release(directory: Path) -> None:
+    """The next release of the deployed set: a changed base and extensions, a changed sign-in, a new relying party."""
+    edit(directory / "TrustFrameworkBase.xml", "User object id", "Object id")
+    edit(directory / "TrustFrameworkExtensions.xml", ">3600<", ">1800<")
+    edit(directory / "SignIn.xml", "<DisplayName>PolicyProfile</DisplayName>",
+         "<DisplayName>Policy profile</DisplayName>")
+    (directory / "NewSignIn.xml").write_text((directory / "SignIn.xml").read_text(encoding="utf-8").replace(
+        SIGN_IN, NEW_SIGN_IN), encoding="utf-8")
+
+
+def refuse_sign_in(ansible, control) -> None:
+    """B2C refuses the changed sign-in, of the last level, in its own words."""
+    refusal = ('Validation failed: 1 validation error(s) found in policy "%s" of tenant "%s".Claim type "NoSuchClaim" '
+               "is not defined." % (SIGN_IN.upper(), ansible.emulator.tenant_domain))
+    control.add_fault("policies.put", [{"status": 400, "code": "AADB2C", "message": refusal}], keyset=SIGN_IN)
+
+
+def writes(control) -> list:
+    return [(entry["route"].split(".")[1], entry["policy"]) for entry in control.requests()
+            if entry["route"] in ("policies.put", "policies.delete") and entry["status"] < 400]
+
+
+# Level by level; the last level (NewSignIn, SignIn, SignInForApi by id) one at a time: SignIn refused, the others done.
+# Localization and SignInForApi are uploaded for reupload_dependents (their base changed).
+RELEASE_UPLOADS = [BASE, LOCALIZATION, EXTENSIONS, NEW_SIGN_IN, SIGN_IN_API]
+
+
+def test_a_refusal_half_way_puts_the_previous_version_back_and_removes_what_the_run_created(
+        ansible, control, deployed, tmp_path):
+    before = stored_xml(control)
+    release(deployed)
+    refuse_sign_in(ansible, control)
+    backups = tmp_path / "backups"
+    entry = ansible.playbook([policies_task(path=str(deployed), backup=True, backup_dir=str(backups))],
+                             defaults=tenant_connection(ansible)).task("policies")
+    result = entry["result"]
+    assert entry["status"] == "failed"
+    assert result["uploaded"] == RELEASE_UPLOADS
+    assert result["rolled_back"] == [BASE, LOCALIZATION, EXTENSIONS, SIGN_IN_API, NEW_SIGN_IN]
+    # B2C's refusal, then what the rollback did
+    assert result["msg"].startswith("a policy was not uploaded: %s (%s): " % (SIGN_IN, deployed / "SignIn.xml"))
+    assert 'Claim type "NoSuchClaim" is not defined. (HTTP 400, AADB2C)' in result["msg"]
+    assert result["msg"].endswith(
+        "Rolled back: put back the previous version of %s, %s, %s, %s and deleted %s, which this run had created, so "
+        "the tenant holds the policies it held before this run. Fix the cause and run again."
+        % (BASE, LOCALIZATION, EXTENSIONS, SIGN_IN_API, NEW_SIGN_IN))
+    assert result["error"]["status"] == 400
+
+    # The tenant holds what it held and nothing else: the refused SignIn untouched, the others put back as the very
+    # bytes it answered before (stored once more in the emulator's own form), NewSignIn gone.
+    after = stored_xml(control)
+    assert sorted(after) == sorted(before) and after[SIGN_IN] == before[SIGN_IN]
+    for policy_id in (BASE, LOCALIZATION, EXTENSIONS, SIGN_IN_API):
+        assert after[policy_id] == reserialize(before[policy_id].encode("utf-8")).decode("utf-8"), policy_id
+    assert says_the_same(after) == says_the_same(before)
+    # The uploads of the refused level completed first; then the previous copies, bases first; then what was new.
+    assert writes(control) == [("put", policy_id) for policy_id in RELEASE_UPLOADS] + [
+        ("put", BASE), ("put", LOCALIZATION), ("put", EXTENSIONS), ("put", SIGN_IN_API), ("delete", NEW_SIGN_IN)]
+
+    # Backups of what was replaced only (not of the refused SignIn), named as Windows accepts, holding what is back.
+    files = [Path(path) for path in result["backup_files"]]
+    assert [path.name.split(".")[0] for path in files] == [BASE, LOCALIZATION, EXTENSIONS, SIGN_IN_API]
+    assert sorted(path.name for path in backups.iterdir()) == sorted(path.name for path in files)
+    for path in files:
+        assert re.fullmatch(r"B2C_1A_\w+" + STAMPED, path.name) and not WINDOWS_REFUSED.search(path.name), path.name
+        assert path.read_text(encoding="utf-8") == before[path.name.split(".")[0]]
+
+    # Fixed (the fault is spent): the next run deploys the whole release.
+    control.clear_requests()
+    again = ansible.playbook([policies_task(path=str(deployed))],
+                             defaults=tenant_connection(ansible)).result("policies")
+    assert again["uploaded"] == [BASE, LOCALIZATION, EXTENSIONS, NEW_SIGN_IN, SIGN_IN, SIGN_IN_API]
+    assert "rolled_back" not in again
+
+
+def test_without_rollback_the_uploads_before_a_refusal_stay_and_the_backups_restore_them(
+        ansible, control, deployed, tmp_path):
+    before = stored_xml(control)
+    release(deployed)
+    refuse_sign_in(ansible, control)
+    # the chapter's recipe: a release's backups in a directory of their own, put back by one b2c_policies task
+    deploy, restore = yaml.safe_load(yaml_block_after(REPO_ROOT / "docs" / "policies.md",
+                                                      "**Restore a release in one task:**"))
+    backups = tmp_path / "backups" / "release-7"
+    deploy["entra.b2c.b2c_policies"].update(path=str(deployed), rollback=False, backup_dir=str(backups))
+    deploy["ignore_errors"] = True
+    restore["entra.b2c.b2c_policies"].update(path=str(backups))
+    connection = tenant_connection(ansible)
+
+    run = ansible.playbook([deploy], defaults=connection)
+    entry = run.task(deploy["name"])
+    result = entry["result"]
+    assert entry["status"] == "failed" and result["uploaded"] == RELEASE_UPLOADS and result["rolled_back"] == []
+    assert result["msg"].endswith("Already uploaded in this run: %s. Not attempted: none." % ", ".join(RELEASE_UPLOADS))
+    assert "Rolled back" not in result["msg"] and ("delete", NEW_SIGN_IN) not in writes(control)
+    now = stored_xml(control)
+    assert NEW_SIGN_IN in now and "Object id" in now[BASE] and now[SIGN_IN] == before[SIGN_IN]  # half-deployed
+    assert [Path(path).name.split(".")[0] for path in result["backup_files"]] == [BASE, LOCALIZATION, EXTENSIONS,
+                                                                                  SIGN_IN_API]
+
+    # The restore: what the release replaced is back; what it created stays (a restore deletes nothing).
+    restored = ansible.playbook([restore], defaults=connection).result(restore["name"])
+    # Base and Extensions differ; Localization and SignInForApi compare equal but extend them (reupload_dependents)
+    assert restored["uploaded"] == [BASE, LOCALIZATION, EXTENSIONS, SIGN_IN_API]
+    now = stored_xml(control)
+    assert says_the_same({policy_id: now[policy_id] for policy_id in before}) == says_the_same(before)
+    assert NEW_SIGN_IN in now
+
+    # state absent keeps a copy too, of every policy it deletes, bases first
+    control.clear_requests()
+    removed = ansible.playbook([policies_task(path=str(deployed), state="absent", backup=True,
+                                              backup_dir=str(tmp_path / "removed"))], defaults=connection)
+    result = removed.result("policies")
+    assert result["deleted"] == [NEW_SIGN_IN, SIGN_IN, SIGN_IN_API, EXTENSIONS, LOCALIZATION, BASE]
+    assert [Path(path).name.split(".")[0] for path in result["backup_files"]] == [  # level by level, bases first
+        BASE, LOCALIZATION, EXTENSIONS, NEW_SIGN_IN, SIGN_IN, SIGN_IN_API]
+    assert all(Path(path).read_text(encoding="utf-8") == now[Path(path).name.split(".")[0]]
+               for path in result["backup_files"])
+    assert control.policies() == []
 
 
 GERMAN, JAPANESE, LATIN1 = "Anmelden – Größe, Straße, Ärger", "サインイン（メールアドレスを確認）", "Objektkennung für Größe"

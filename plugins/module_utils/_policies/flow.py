@@ -10,8 +10,9 @@ Internal use only: this module may change without notice.
 Data flows one way: options -> policy files read and checked (no request yet) -> token -> the tenant read (a list, then
 the set's policies in parallel; with prune the policies outside the set too) -> the pure plan of _policies/policy.py -> backups
 of what will be replaced or deleted -> uploads level by level, or deletions dependents first, one at a time unless
-parallel_uploads says otherwise, unless check mode -> pruning -> the report. Decisions live in _policies/policy.py; Graph calls
-in _policies/api.py.
+parallel_uploads says otherwise, unless check mode -> after a refusal, the rollback (the copies read before put back,
+bases first, what the run created deleted) -> pruning, only when every upload succeeded -> the backups of what was not
+written removed -> the report. Decisions live in _policies/policy.py; Graph calls in _policies/api.py.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from ansible_collections.entra.b2c.plugins.module_utils._keysets.api import (
 )
 from ansible_collections.entra.b2c.plugins.module_utils._core.messages import itemized
 from ansible_collections.entra.b2c.plugins.module_utils._core.context import RunContext, error_result, first_error, in_parallel
-from ansible_collections.entra.b2c.plugins.module_utils._core.errors import TaskFailed
+from ansible_collections.entra.b2c.plugins.module_utils._core.errors import TaskFailed, UserError
 from ansible_collections.entra.b2c.plugins.module_utils._policies.policy import (
     REASON_ABSENT,
     REASON_CHANGED,
@@ -42,6 +43,7 @@ from ansible_collections.entra.b2c.plugins.module_utils._policies.policy import 
     Policy,
     PolicyError,
     PolicyPlan,
+    RollbackStep,
     backup_name,
     check_set,
     dependency_levels,
@@ -53,16 +55,21 @@ from ansible_collections.entra.b2c.plugins.module_utils._policies.policy import 
     parse_policy,
     plan_policy,
     plan_prune,
+    plan_rollback,
     plan_set,
     policy_diff,
     policy_id_option,
     policy_key,
     prune_pattern_option,
     removal_order,
+    rollback_failed_message,
+    rollback_versions,
+    rolled_back_message,
     set_entry,
     stored_facts,
     upload_body,
     upload_waves,
+    write_may_have_landed,
 )
 from ansible_collections.entra.b2c.plugins.module_utils._policies.api import PolicyGraph
 from ansible_collections.entra.b2c.plugins.module_utils._policies.refs import outside_bases, refuse_dangling, tenant_base
@@ -80,6 +87,9 @@ POLICY_SPEC = dict(policy=dict(type="str", aliases=["name", "policy_id"]))
 UPLOAD_SPEC = dict(parallel_uploads=dict(type="int", default=1))
 # Ansible's convention (template, copy): the tenant's copy saved before the run replaces or deletes it.
 BACKUP_SPEC = dict(backup=dict(type="bool", default=False), backup_dir=dict(type="path"))
+# A set refused half-way is put back as the tenant held it: a new base under old children, or half a release, is what
+# nobody wants in production, and the run holds the previous copies anyway (it read them to compare).
+ROLLBACK_SPEC = dict(rollback=dict(type="bool", default=True))
 
 
 def policy_api(run: RunContext) -> PolicyGraph:
@@ -214,13 +224,17 @@ def ensure_policy(run: RunContext) -> dict:
     if run.diff:
         result["diff"] = policy_diff(policy.policy_id, stored, policy.content, "tenant", source)
     known_keysets = check_keysets(run, [policy]) if upload else frozenset()  # in check mode too
-    result["backup_files"] = write_backups(run, backup_dir, [(policy.policy_id, stored)] if upload and stored else [])
+    backups = write_backups(run, backup_dir, [(policy.policy_id, stored)] if upload and stored else [])
+    result["backup_files"] = [path for _policy_id, path in backups]
     if upload and not run.check_mode:
         replication = replication_budget(run.connect())
         try:
             policy_api(run).put_xml(policy.policy_id, upload_body(policy.content), replication=replication,
                                     present_keysets=known_keysets)
         except GraphError as exc:
+            # a refusal replaced nothing, so its backup goes; one without a sure answer may have: it stays
+            landed = [policy.key] if write_may_have_landed(exc.status) else []
+            result["backup_files"] = keep_backups(run, backups, landed)
             raise TaskFailed(f"{policy.label} was not uploaded: {exc}", dict(result, changed=False, **waited(replication)),
                              cause=exc) from exc
         result.update(waited(replication))
@@ -238,9 +252,17 @@ def remove_policy(run: RunContext) -> dict:
                               "reason": REASON_DELETED if stored is not None else REASON_ABSENT}
     if run.diff:
         result["diff"] = policy_diff(result["policy"], stored, None, "tenant", "absent")
-    result["backup_files"] = write_backups(run, backup_dir, [(result["policy"], stored)] if stored else [])
+    backups = write_backups(run, backup_dir, [(result["policy"], stored)] if stored else [])
+    result["backup_files"] = [path for _policy_id, path in backups]
     if stored is not None and not run.check_mode:
-        policy_api(run).delete(policy_id)
+        try:
+            policy_api(run).delete(policy_id)
+        except GraphError as exc:
+            # a refusal deleted nothing, so its backup goes; one without a sure answer may have: it stays
+            landed = [policy_key(policy_id)] if write_may_have_landed(exc.status) else []
+            result["backup_files"] = keep_backups(run, backups, landed)
+            raise TaskFailed(f"{result['policy']} was not deleted: {exc}", dict(result, changed=False),
+                             cause=exc) from exc
     return result
 
 
@@ -308,7 +330,7 @@ def deploy_set(run: RunContext) -> dict:
     known_keysets = check_keysets(run, [plan.policy for plan in plans if plan.upload])  # in check mode too
     waits: dict[str, Any] = {}
     prune_waves, pruning = read_extras(run, extra, pattern, policies, parallel)  # with prune only
-    backup_files = write_backups(run, backup_dir, [
+    backups = write_backups(run, backup_dir, [
         (plan.policy.policy_id, stored[plan.policy.key]) for plan in plans if plan.upload and stored.get(plan.policy.key)
     ] + [(policy_id, pruning[policy_key(policy_id)]) for wave in reversed(prune_waves) for policy_id in wave])
 
@@ -316,6 +338,9 @@ def deploy_set(run: RunContext) -> dict:
         uploaded, refused, not_attempted = [plan.policy.key for plan in plans if plan.upload], {}, set()
     else:
         uploaded, refused, not_attempted = _upload(policy_api(run), run.connect(), plans, writes, known_keysets, waits)
+    # what this run may have replaced or created: its uploads, and those that failed without a sure answer
+    unsure = [key for key, error in refused.items() if write_may_have_landed(error.status)]
+    written = set(uploaded) | set(unsure)
 
     done = set(uploaded)
     results = []
@@ -330,18 +355,27 @@ def deploy_set(run: RunContext) -> dict:
             results.append(dict(set_entry(plan, key in done), **waited(waits.get(key))))
     by_key = {plan.policy.key: plan for plan in plans}
     outcome: dict[str, Any] = {"changed": bool(done), "results": results, "levels": level_ids(levels),
-                               "uploaded": [by_key[key].policy.policy_id for key in uploaded], "extra": extra,
-                               "backup_files": backup_files}
+                               "uploaded": [by_key[key].policy.policy_id for key in uploaded], "extra": extra}
     if run.diff:
         outcome["diff"] = [policy_diff(plan.policy.policy_id, stored.get(plan.policy.key), plan.policy.content,
                                        "tenant", plan.policy.source)
                            for plan in plans if plan.policy.key in done and plan.reason in (REASON_NEW, REASON_CHANGED)]
-    prune_extras(run, [] if refused else prune_waves, pruning, writes, outcome)
     if refused:
         failed = [(by_key[key].policy, str(error)) for key, error in refused.items()]
-        raise TaskFailed(failure_message(failed, outcome["uploaded"], [
-            plan.policy.policy_id for plan in plans if plan.policy.key in not_attempted]) + (
-            " Nothing was pruned." if prune_waves else ""), {**outcome, **first_error(results)})
+        message = failure_message(failed, outcome["uploaded"], [
+            plan.policy.policy_id for plan in plans if plan.policy.key in not_attempted])
+        outcome["rolled_back"] = []
+        if params["rollback"] and written:
+            steps = plan_rollback(plans, stored, uploaded, unsure)
+            outcome["rolled_back"], rollback_message = roll_back(policy_api(run), steps, writes)
+            message += " " + rollback_message
+        outcome["pruned"] = []
+        outcome["backup_files"] = keep_backups(run, backups, written)
+        raise TaskFailed(message + (" Nothing was pruned." if prune_waves else ""), {**outcome, **first_error(results)})
+    pruned, prune_failure = prune_extras(run, prune_waves, pruning, writes, outcome)
+    outcome["backup_files"] = keep_backups(run, backups, written | pruned)
+    if prune_failure:
+        raise TaskFailed(prune_failure, outcome)
     return outcome
 
 
@@ -359,20 +393,43 @@ def _upload(graph: PolicyGraph, client: GraphClient, plans: Sequence[PolicyPlan]
     return in_waves(upload_waves(plans), put, lambda plan: plan.policy.key, parallel)
 
 
+def roll_back(graph: PolicyGraph, waves: Sequence[Sequence[RollbackStep]], parallel: int) -> tuple[list[str], str]:
+    """Put the tenant back as plan_rollback says, `parallel` steps of a wave side by side, a wave after the one before:
+    each policy uploaded again as the exact bytes the tenant answered before the run, each one the run created deleted.
+    A step B2C refuses stops the waves after its own, as an upload does. Returns the ids undone, in their order, and
+    what to say about it."""
+    def undo(step: RollbackStep, _done: set[str]) -> None:
+        if step.previous is None:
+            graph.delete(step.policy_id)
+        else:
+            graph.put_xml(step.policy_id, step.previous)
+
+    steps = [step for wave in waves for step in wave]
+    # any error of ours too (a token that cannot be renewed): the task must still say where the tenant stands
+    done, failed, _not_attempted = in_waves(waves, undo, lambda step: step.key, parallel, catch=(UserError,))
+    by_key = {step.key: step for step in steps}
+    undone = [by_key[key].policy_id for key in done]
+    if not failed:
+        return undone, rolled_back_message(steps)
+    versions = rollback_versions(steps, done, {key: getattr(error, "status", None) for key, error in failed.items()})
+    return undone, rollback_failed_message(versions, {key: str(error) for key, error in failed.items()})
+
+
 def in_waves(waves: Sequence[Sequence[T]], act: Callable[[T, set[str]], None], key: Callable[[T], str],
-             parallel: int) -> tuple[list[str], dict[str, GraphError], set[str]]:
+             parallel: int, catch: tuple[type[UserError], ...] = (GraphError,)
+             ) -> tuple[list[str], dict[str, Any], set[str]]:
     """Act on wave after wave, a wave's items side by side; `act` also gets the keys done in earlier waves. When an
-    item fails the rest of its wave completes and later waves are not attempted. Returns the keys done (in the waves'
-    order), the errors by key and the keys not attempted."""
+    item fails (one of the `catch` errors: Graph's, by default) the rest of its wave completes and later waves are not
+    attempted. Returns the keys done (in the waves' order), the errors by key and the keys not attempted."""
     done: list[str] = []
-    failed: dict[str, GraphError] = {}
+    failed: dict[str, Any] = {}
     for index, wave in enumerate(waves):
         earlier = set(done)
 
-        def attempt(item: T) -> GraphError | None:
+        def attempt(item: T) -> UserError | None:
             try:
                 act(item, earlier)
-            except GraphError as exc:
+            except catch as exc:
                 return exc
             return None
 
@@ -397,13 +454,15 @@ def _remove_set(run: RunContext, levels: list[list[Policy]], listed: Sequence[st
         present = [policy for wave in waves for policy in wave]
         stored = dict(zip((policy.key for policy in present),
                           in_parallel(lambda policy: policy_api(run).get_xml(policy.policy_id), present, parallel)))
-    backup_files = write_backups(run, backup_dir, [  # bases first: the order that puts them back
+    backups = write_backups(run, backup_dir, [  # bases first: the order that puts them back
         (in_tenant[policy.key], stored[policy.key]) for wave in reversed(waves) for policy in wave if stored.get(policy.key)])
     if run.check_mode:
         deleted, failed, not_attempted = [policy.key for wave in waves for policy in wave], {}, set()
     else:
         deleted, failed, not_attempted = in_waves(
             waves, lambda policy, _done: policy_api(run).delete(in_tenant[policy.key]), lambda policy: policy.key, writes)
+    backup_files = keep_backups(run, backups, set(deleted) | {
+        key for key, error in failed.items() if write_may_have_landed(error.status)})
 
     names = {policy.key: in_tenant.get(policy.key, policy.policy_id) for level in levels for policy in level}
     results = []
@@ -444,9 +503,11 @@ def read_extras(run: RunContext, extra: Sequence[str], pattern: str | None, poli
 
 
 def prune_extras(run: RunContext, waves: Sequence[Sequence[str]], stored: dict[str, bytes], writes: int,
-                 outcome: dict[str, Any]) -> None:
-    """Delete the planned extras, what extends another first (check mode: only report them); fails the task naming
-    what was deleted and what was not attempted when the service refuses one."""
+                 outcome: dict[str, Any]) -> tuple[set[str], str | None]:
+    """Delete the planned extras, what extends another first (check mode: only report them). Returns the keys of
+    what may be gone (deleted, or a deletion without a sure answer) and, when the service refused one, the task's
+    failure naming what was deleted and what was not attempted. Not rolled back: every upload succeeded before, and
+    the plan deletes nothing a kept policy extends, so a prune stopped half-way leaves a consistent tenant."""
     if run.check_mode:
         deleted, failed, not_attempted = [policy_id for wave in waves for policy_id in wave], {}, set()
     else:
@@ -457,22 +518,27 @@ def prune_extras(run: RunContext, waves: Sequence[Sequence[str]], stored: dict[s
     if run.diff:
         outcome.setdefault("diff", []).extend(
             policy_diff(policy_id, stored.get(policy_key(policy_id)), None, "tenant", "pruned") for policy_id in deleted)
-    if failed:
-        stopped = "; ".join(f"{policy_id}: {error}" for policy_id, error in failed.items())
-        left = [policy_id for wave in waves for policy_id in wave if policy_id in not_attempted]
-        raise TaskFailed(f"prune: not deleted: {stopped}. Already deleted in this run: {', '.join(deleted) or 'none'}. "
-                         f"Not attempted: {', '.join(left) or 'none'}.", outcome)
+    gone = {policy_key(policy_id) for policy_id in deleted} | {
+        policy_key(policy_id) for policy_id, error in failed.items() if write_may_have_landed(error.status)}
+    if not failed:
+        return gone, None
+    stopped = "; ".join(f"{policy_id}: {error}" for policy_id, error in failed.items())
+    left = [policy_id for wave in waves for policy_id in wave if policy_id in not_attempted]
+    return gone, (f"prune: not deleted: {stopped}. Already deleted in this run: {', '.join(deleted) or 'none'}. "
+                  f"Not attempted: {', '.join(left) or 'none'}.")
 
 
-def write_backups(run: RunContext, directory: str | None, items: Sequence[tuple[str, bytes | None]]) -> list[str]:
+def write_backups(run: RunContext, directory: str | None, items: Sequence[tuple[str, bytes | None]]
+                  ) -> list[tuple[str, str]]:
     """The tenant's copy of each policy about to be replaced or deleted, saved before the write (never in check mode):
-    files named by policy id and the run's time stamp, mode 0600, in `directory` (created 0700 when missing). A
-    backup that cannot be written stops the run before the write it protects."""
+    files named by policy id and the run's time stamp (names Windows accepts too), mode 0600, in `directory` (created
+    0700 when missing). A backup that cannot be written stops the run before the write it protects. Returns (policy
+    id, path) in the order of `items`; keep_backups then drops those of the writes that did not happen."""
     items = [(policy_id, content) for policy_id, content in items if content is not None]
     if directory is None or run.check_mode or not items:
         return []
     stamp = time.strftime(BACKUP_STAMP_FORMAT)
-    paths: list[str] = []
+    written: list[tuple[str, str]] = []
     try:
         os.makedirs(directory, mode=0o700, exist_ok=True)
         for policy_id, content in items:
@@ -484,12 +550,31 @@ def write_backups(run: RunContext, directory: str | None, items: Sequence[tuple[
                     continue
                 with os.fdopen(handle, "wb") as out:
                     out.write(content)
-                paths.append(path)
+                written.append((policy_id, path))
                 break
     except OSError as exc:
+        done = ", ".join(path for _policy_id, path in written) or "none"
         raise PolicyError(f"backup_dir: cannot write a backup in {directory} ({exc.strerror}); nothing was changed in "
-                          f"the tenant (backups written: {', '.join(paths) or 'none'})") from None
-    return paths
+                          f"the tenant (backups written: {done})") from None
+    return written
+
+
+def keep_backups(run: RunContext, backups: Sequence[tuple[str, str]], written: Iterable[str]) -> list[str]:
+    """The backups of the policies this run replaced or deleted (`written`: their keys), in their order; the others
+    were written before writes that then did not happen (a refusal, or a wave never attempted), so their files go:
+    backup_files and the directory then hold only what a restore needs."""
+    written = set(written)
+    kept = []
+    for policy_id, path in backups:
+        if policy_key(policy_id) in written:
+            kept.append(path)
+            continue
+        try:
+            os.remove(path)
+        except OSError as exc:
+            run.warn(f"backup_dir: could not remove {path}, the backup of {policy_id}, which this run did not change "
+                     f"({exc.strerror}); delete it by hand")
+    return kept
 
 
 # ---- the tenant's list ------------------------------------------------------------------------------------------------

@@ -661,12 +661,149 @@ def plan_prune(extra: Sequence[str], bases: Mapping[str, str | None], pattern: s
 
 
 # ---- backups ------------------------------------------------------------------------------------------------------
-BACKUP_STAMP_FORMAT = "%Y-%m-%d@%H:%M:%S"  # Ansible's backup files' time stamp (module_utils.basic backup_local)
+# Ansible's backup time stamp (module_utils.basic backup_local) with '-' for its ':', which Windows and many SMB shares
+# (where AWX projects often live) refuse in a file name.
+BACKUP_STAMP_FORMAT = "%Y-%m-%d@%H-%M-%S"
+# What Windows refuses in a file name, besides the control characters.
+_WINDOWS_REFUSED = frozenset('<>:"/\\|?*')
+# Windows device names, refused as the part of a file name before its first dot (NUL.xml is the device NUL).
+_WINDOWS_DEVICES = frozenset(["CON", "PRN", "AUX", "NUL", *(f"COM{n}" for n in range(1, 10)),
+                              *(f"LPT{n}" for n in range(1, 10))])
+
+
+def windows_safe(name: str) -> str:
+    """``name`` as a file name that Windows, SMB shares and POSIX all accept: each character Windows refuses (and each
+    control character) replaced by '_', a device name as its first part prefixed with '_', no trailing dot or space."""
+    safe = "".join("_" if char in _WINDOWS_REFUSED or ord(char) < 32 else char for char in name).rstrip(". ") or "_"
+    if safe.split(".", 1)[0].upper() in _WINDOWS_DEVICES:
+        safe = "_" + safe
+    return safe
 
 
 def backup_name(policy_id: str, stamp: str, attempt: int = 0) -> str:
-    """The file name of one policy's backup: its id and the run's time stamp (a number after it when taken)."""
-    return f"{policy_id}.{stamp}{'' if not attempt else '.' + str(attempt)}.xml"
+    """The file name of one policy's backup: its id and the run's time stamp (a number after it when taken), valid on
+    Windows whatever the id and the stamp hold."""
+    return windows_safe(f"{policy_id}.{stamp}{'' if not attempt else '.' + str(attempt)}.xml")
+
+
+# ---- rollback after a refusal half-way ----------------------------------------------------------------------------
+VERSION_PREVIOUS = "previous"
+VERSION_NEW = "new"
+VERSION_UNKNOWN = "unknown"
+
+
+def write_may_have_landed(status: int | None) -> bool:
+    """Whether a write that failed may still have been applied: Graph never answered (no status), or answered a server
+    error after the request reached it. A refusal (4xx) leaves the policy as it was."""
+    return status is None or status >= 500
+
+
+@dataclass(frozen=True)
+class RollbackStep:
+    """Undoing one write of a failed run: the policy put back as ``previous``, the bytes the tenant answered before
+    the run, or deleted when ``previous`` is None (the run created it). ``unsure``: the run's own write of it failed
+    without a sure answer, so until this step is done the tenant may hold either version."""
+
+    policy_id: str
+    previous: bytes | None = field(repr=False)
+    unsure: bool = False
+
+    @property
+    def key(self) -> str:
+        return policy_key(self.policy_id)
+
+
+def plan_rollback(plans: Sequence[PolicyPlan], previous: Mapping[str, bytes | None], written: Iterable[str],
+                  unsure: Iterable[str] = ()) -> list[list[RollbackStep]]:
+    """The waves that put the tenant back as it was before a run that stopped half-way, a wave's steps side by side.
+
+    ``previous`` maps policy_key to the tenant's copy read before the run (absent or None: the tenant had none);
+    ``written`` holds the keys of the policies this run wrote, ``unsure`` those of its writes that failed without a
+    sure answer (treated as written). Each written policy the tenant held is put back, bases first - ordered by the
+    bases its previous copy names, since that is the copy B2C validates; then each one the run created is deleted,
+    what extends another first. Restores come before deletions: a policy put back no longer extends a base the run
+    created by the time that base goes, and B2C validates an upload against its bases only, never against what
+    extends it, so a base put back under a policy the run created is accepted."""
+    unsure_keys = set(unsure)
+    touched = set(written) | unsure_keys
+    order = [plan for plan in plans if plan.policy.key in touched]
+    bases = {plan.policy.key: plan.policy.base_key for plan in plans}
+    restored = [plan for plan in order if previous.get(plan.policy.key) is not None]
+    for plan in restored:
+        base = stored_facts(previous[plan.policy.key])[1]
+        bases[plan.policy.key] = policy_key(base) if base else None
+    restoring = {plan.policy.key for plan in restored}
+    waves: dict[tuple[int, int], list[RollbackStep]] = {}
+    for plan in restored:
+        step = RollbackStep(plan.policy.policy_id, previous[plan.policy.key], plan.policy.key in unsure_keys)
+        waves.setdefault((0, _restored_above(plan.policy.key, bases, restoring)), []).append(step)
+    for plan in order:
+        if previous.get(plan.policy.key) is None:
+            step = RollbackStep(plan.policy.policy_id, None, plan.policy.key in unsure_keys)
+            waves.setdefault((1, -plan.level), []).append(step)
+    return [waves[index] for index in sorted(waves)]
+
+
+def _restored_above(key: str, bases: Mapping[str, str | None], restoring: set[str]) -> int:
+    """How many of the policies being put back are above `key` in its chain (a loop in stored copies ends the walk)."""
+    count, seen, current = 0, {key}, bases.get(key)
+    while current and current not in seen:
+        seen.add(current)
+        count += current in restoring
+        current = bases.get(current)
+    return count
+
+
+def rollback_versions(steps: Iterable[RollbackStep], done: Iterable[str],
+                      failed: Mapping[str, int | None]) -> list[tuple[RollbackStep, str]]:
+    """Which version each policy of a rollback is in now: ``previous`` (put back, or deleted again), ``new`` (B2C
+    refused to undo it, or it was not attempted) or ``unknown`` (a request without a sure answer, in the run or in the
+    rollback). ``done`` holds the keys undone, ``failed`` the HTTP status of each refused undo (None: no answer)."""
+    done = set(done)
+    versions = []
+    for step in steps:
+        if step.key in done:
+            version = VERSION_PREVIOUS
+        elif step.unsure or (step.key in failed and write_may_have_landed(failed[step.key])):
+            version = VERSION_UNKNOWN
+        else:
+            version = VERSION_NEW
+        versions.append((step, version))
+    return versions
+
+
+def rolled_back_message(steps: Sequence[RollbackStep]) -> str:
+    """What a complete rollback did, for the task's message."""
+    put_back = [step.policy_id for step in steps if step.previous is not None]
+    deleted = [step.policy_id for step in steps if step.previous is None]
+    done = []
+    if put_back:
+        done.append(f"put back the previous version of {_listed(put_back)}")
+    if deleted:
+        done.append(f"deleted {_listed(deleted)}, which this run had created")
+    return (f"Rolled back: {' and '.join(done)}, so the tenant holds the policies it held before this run. Fix the "
+            "cause and run again.")
+
+
+def rollback_failed_message(versions: Sequence[tuple[RollbackStep, str]], refused: Mapping[str, str]) -> str:
+    """Why a rollback stopped, which version each policy this run wrote is in now, and what to do. ``refused`` maps
+    the key of each step B2C refused (or that got no answer) to the error's text."""
+    stopped = "; ".join(
+        f"{step.policy_id} was not {'put back' if step.previous is not None else 'deleted'}: {refused[step.key]}"
+        for step, _version in versions if step.key in refused)
+    now = ", ".join(f"{step.policy_id} {version}{_version_note(step, version)}" for step, version in versions)
+    return (f"The rollback stopped: {stopped}. Now in the tenant: {now}. To finish, either fix what B2C refused and "
+            "run this task again, which uploads what still differs (the new version), or deploy the previous version "
+            "of the set (the files deployed before, or with backup the files in backup_files) to go back; "
+            "entra.b2c.b2c_policy_info with content shows what the tenant holds.")
+
+
+def _version_note(step: RollbackStep, version: str) -> str:
+    if version == VERSION_PREVIOUS:
+        return " (put back)" if step.previous is not None else " (deleted again: this run had created it)"
+    if version == VERSION_NEW:
+        return " (not put back)" if step.previous is not None else " (created by this run, not deleted)"
+    return " (a request got no sure answer)"
 
 
 def several_problems(problems: Sequence[str]) -> str:

@@ -6,10 +6,15 @@
 
 from __future__ import annotations
 
+import os
 import re
+import time
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from ansible_collections.entra.b2c.plugins.module_utils._policies.policy import (
+    BACKUP_STAMP_FORMAT,
     UPLOAD_CONTENT_TYPE,
     PolicyError,
     backup_name,
@@ -126,8 +131,39 @@ def test_a_base_loop_among_stored_extras_still_ends():
 
 # ---- backups ------------------------------------------------------------------------------------------------------
 def test_backup_names_carry_the_id_and_the_time_stamp():
-    assert backup_name("B2C_1A_Team_Base", "2026-12-07@10:41:09") == "B2C_1A_Team_Base.2026-12-07@10:41:09.xml"
-    assert backup_name("B2C_1A_Team_Base", "2026-12-07@10:41:09", 2) == "B2C_1A_Team_Base.2026-12-07@10:41:09.2.xml"
+    assert backup_name("B2C_1A_Team_Base", "2026-12-07@10-41-09") == "B2C_1A_Team_Base.2026-12-07@10-41-09.xml"
+    assert backup_name("B2C_1A_Team_Base", "2026-12-07@10-41-09", 2) == "B2C_1A_Team_Base.2026-12-07@10-41-09.2.xml"
+
+
+WINDOWS_REFUSED = set('<>:"/\\|?*') | {chr(code) for code in range(32)}
+WINDOWS_DEVICES = {"CON", "PRN", "AUX", "NUL"} | {f"{kind}{n}" for kind in ("COM", "LPT") for n in range(1, 10)}
+
+
+def windows_accepts(name: str) -> bool:
+    """What Windows (and so an SMB share) accepts as a file name (learn.microsoft.com, 'Naming Files, Paths, and
+    Namespaces'): none of <>:"/\\|?* nor a control character, no trailing dot or space, no device name before the
+    first dot."""
+    return (bool(name) and not set(name) & WINDOWS_REFUSED and not name.endswith((".", " "))
+            and name.split(".", 1)[0].upper() not in WINDOWS_DEVICES)
+
+
+def test_backup_names_are_valid_on_windows_with_the_runs_real_stamp():
+    stamp = time.strftime(BACKUP_STAMP_FORMAT, time.struct_time((2026, 12, 7, 10, 41, 9, 0, 341, 0)))
+    assert stamp == "2026-12-07@10-41-09"  # Ansible's stamp, '-' for ':'
+    assert windows_accepts(backup_name("B2C_1A_Team_Base", stamp))
+    # whatever the id holds (the tenant's list spells ids as it likes): every character Windows refuses is replaced
+    for policy_id in ('B2C_1A_a:b', 'B2C_1A_<x>|"y"?*', "B2C_1A_back\\slash/x", "B2C_1A_tab\tnl\n", "NUL", "com1.x",
+                      "x. "):
+        name = backup_name(policy_id, stamp)
+        assert windows_accepts(name), name
+        assert name.endswith("." + stamp + ".xml")
+    assert backup_name("B2C_1A_a:b", stamp).startswith("B2C_1A_a_b.")
+    assert backup_name("NUL", stamp).startswith("_NUL.")
+
+
+@given(st.text(min_size=1, max_size=40), st.integers(min_value=0, max_value=999))
+def test_any_id_gives_a_windows_file_name(policy_id, attempt):
+    assert windows_accepts(backup_name(policy_id, time.strftime(BACKUP_STAMP_FORMAT), attempt))
 
 
 # ---- the upload body ----------------------------------------------------------------------------------------------
@@ -177,10 +213,14 @@ def test_backups_get_private_files_in_a_private_directory_and_never_overwrite(tm
     from ansible_collections.entra.b2c.plugins.module_utils._policies.flow import write_backups
 
     directory = tmp_path / "made" / "here"
-    first = write_backups(_Module(), str(directory), [("B2C_1A_A", b"<a/>"), ("B2C_1A_B", None), ("B2C_1A_A", b"<a2/>")])
+    written = write_backups(_Module(), str(directory), [("B2C_1A_A", b"<a/>"), ("B2C_1A_B", None),
+                                                        ("B2C_1A_A", b"<a2/>")])
+    assert [policy_id for policy_id, _path in written] == ["B2C_1A_A", "B2C_1A_A"]
+    first = [path for _policy_id, path in written]
     # one time stamp per run: the second copy of one id gets a number rather than overwrite the first
-    assert [re.sub(r"\.\d{4}-\d\d-\d\d@\d\d:\d\d:\d\d", ".T", path.rsplit("/", 1)[1]) for path in first] == [
+    assert [re.sub(r"\.\d{4}-\d\d-\d\d@\d\d-\d\d-\d\d", ".T", path.rsplit("/", 1)[1]) for path in first] == [
         "B2C_1A_A.T.xml", "B2C_1A_A.T.1.xml"]
+    assert all(windows_accepts(os.path.basename(path)) for path in first)
     assert [open(path, "rb").read() for path in first] == [b"<a/>", b"<a2/>"]
     assert oct(directory.stat().st_mode & 0o777) == "0o700"
     assert {oct((tmp_path / path).stat().st_mode & 0o777) for path in first} == {"0o600"}
