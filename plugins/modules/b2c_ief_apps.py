@@ -24,11 +24,20 @@ description:
     C(allowPublicClient)), delegated access to C(user_impersonation) of the first app and to Graph's C(openid) and
     C(offline_access), and admin consent to all three.
   - Finds each app by O(identity_experience_framework_app_id) / O(proxy_identity_experience_framework_app_id) when
-    given, else by display name; two apps with the same name are refused, naming both. Creates what is missing and
-    adds only what differs (a redirect URI, the scope, a permission, a grant); redirect URIs, scopes and permissions the
-    apps hold beyond the tutorial's are kept, and nothing is removed. A second run makes no write.
-  - A create whose answer is lost (a timeout, a dropped connection, a 5xx) is never sent again blindly - the tenant is
-    read by display name first, so a run never makes a second app.
+    given, else by display name, else by the C(uniqueName) the module creates it with (see the notes), so an app it
+    created and someone renamed is still found (and keeps its new name); two apps with the same name are refused, naming
+    both. Creates what is missing and adds only what differs (a redirect URI, the scope, a permission, a grant);
+    redirect URIs, scopes and permissions the apps hold beyond the tutorial's are kept, and nothing is removed. A second
+    run makes no write.
+  - Two runs started together (two AWX jobs of one template, say) make each app, service principal and grant once. Apps
+    and service principals are created through Microsoft Graph's upsert by alternate key - a C(PATCH) of the
+    application by its C(uniqueName), of the service principal by its C(appId), with the header C(Prefer) set to
+    C(create-if-missing) - so the run whose create comes second updates what the first made, with the same values,
+    reads it and carries on with it. A grant the other run made first is refused to this one (HTTP 409) and read
+    instead.
+  - An app or service principal create whose answer is lost (a timeout, a dropped connection) is sent again - the
+    upsert lands once - and a grant's is never sent again blindly - the tenant is read first - so a run never makes a
+    second object.
   - Admin consent is a delegated permission grant of consent type C(AllPrincipals) (what the portal's "Grant admin
     consent" button makes), from each app's service principal to the Microsoft Graph service principal of the tenant
     and, for the proxy app, to the first app's.
@@ -84,11 +93,23 @@ notes:
   - There is no C(state=absent) on purpose - every custom policy that signs users in with local accounts depends on
     these two apps; delete them in the portal if you really mean to.
   - New apps and grants can take a few minutes to reach every sign-in (Entra ID replication).
+  - An app the module creates gets the C(uniqueName) C(entra-b2c-<slug>-<hash>), computed from its display name alone
+    (the option, as given), so every run computes the same - the slug is the name in lower case with each run of
+    characters other than C(a-z) and C(0-9) made one C(-) (at most 40 characters), the hash the first 8 hexadecimal
+    digits of the SHA-256 of the lower-cased name. C(IdentityExperienceFramework) gets
+    C(entra-b2c-identityexperienceframework-8e2d0a88). Its C(user_impersonation) scope id is likewise computed from the
+    tenant and that C(uniqueName).
+  - C(uniqueName) is treated as write-once - it is set only when the module creates an app, never on an app it finds
+    (one registered in the portal has none, and is updated by its object id). An app deleted in the last 30 days may
+    still hold its C(uniqueName) in Deleted applications - restore it there, or give another display name.
 seealso:
   - module: entra.b2c.b2c_policies
   - name: Create user flows and custom policies (Microsoft tutorial)
     description: The two app registrations this module makes.
     link: https://learn.microsoft.com/en-us/azure/active-directory-b2c/tutorial-create-user-flows?pivots=b2c-custom-policy
+  - name: Upsert application (Microsoft Graph)
+    description: The create by C(uniqueName) that two runs started together cannot make twice.
+    link: https://learn.microsoft.com/en-us/graph/api/application-upsert?view=graph-rest-beta
   - name: Keys, then policies (user guide chapter)
     description: Deploying IEF custom policies with this collection.
     link: https://github.com/entra-b2c/entra.b2c/blob/main/docs/policies.md

@@ -3,17 +3,30 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 """b2c_ief_apps end to end: the two IEF app registrations from an empty tenant (check mode first, a lost create
-answer on the way), a second run that writes nothing, drift repaired with only that change, refusals."""
+answer on the way), a second run that writes nothing, drift repaired with only that change, refusals, and two runs
+started together on an empty tenant (two AWX jobs of one template) that make each object once."""
 
 from __future__ import annotations
 
+import collections
+import hashlib
+import re
+import threading
+
 import requests
-from conftest import TENANT_APP
+from conftest import TENANT_APP, Ansible
 from emulator.apps import GRAPH_APP_ID, GRAPH_SCOPES
 from policy_helpers import tenant_connection
 
 IEF, PROXY = "IdentityExperienceFramework", "ProxyIdentityExperienceFramework"
 WRITES = ("POST", "PATCH", "PUT", "DELETE")
+
+
+def unique_name(display_name: str) -> str:
+    """The uniqueName the module's notes promise for an app it creates, computed here from that text."""
+    folded = display_name.lower()
+    slug = re.sub(r"[^a-z0-9]+", "-", folded).strip("-")[:40].strip("-") or "app"
+    return "entra-b2c-%s-%s" % (slug, hashlib.sha256(folded.encode("utf-8")).hexdigest()[:8])
 
 
 def apps_task(name="apps", **args) -> dict:
@@ -55,9 +68,11 @@ def test_empty_tenant_check_create_with_lost_answer_again_drift_and_twins(ansibl
     assert len(result["admin_consent_changes"]) == 3
     assert result["diff"]["after"]["proxy_identity_experience_framework"]["public_client_redirect_uris"] == ["myapp://auth"]
     assert writes(control) == [] and directory(control)["applications"] == []
+    # not one write request of any kind: the look-ups (by name, then by uniqueName) only
+    assert {entry["method"] for entry in control.requests() if entry["route"] not in ("token", "discovery")} == {"GET"}
 
     # for real, the answer to the first app's create lost after it landed; then the same again, by the ids it returned
-    control.add_fault("applications.create", [{"commit": True, "drop": True}], keyset=IEF)
+    control.add_fault("applications.upsert", [{"commit": True, "drop": True}], keyset=unique_name(IEF))
     control.clear_requests()
     by_id = apps_task("again", tenant_domain=domain, identity_experience_framework_name="Ignored when an id is given",
                       identity_experience_framework_app_id="{{ created.identity_experience_framework_app_id }}",
@@ -70,10 +85,15 @@ def test_empty_tenant_check_create_with_lost_answer_again_drift_and_twins(ansibl
     ief_id, proxy_id = first["identity_experience_framework_app_id"], first["proxy_identity_experience_framework_app_id"]
     assert (again["identity_experience_framework_app_id"], again["proxy_identity_experience_framework_app_id"]) == (ief_id, proxy_id)
     assert again["identity_experience_framework"]["display_name"] == IEF  # found by id: its own name
-    # one POST per object (the lost one was read, not resent), one PATCH (the application ID URI), and nothing more:
-    # the second run wrote nothing
-    assert sorted(writes(control)) == sorted([("POST", "applications.create")] * 2 + [("PATCH", "applications.patch")]
-                                             + [("POST", "servicePrincipals.create")] * 2 + [("POST", "grants.create")] * 3)
+    # one upsert per object, and the lost one sent again (an upsert lands once: the second answered 204, and the app
+    # was read back), one PATCH (the application ID URI), one POST per grant, and nothing more: the second run wrote
+    # nothing
+    assert sorted(writes(control)) == sorted([("PATCH", "applications.upsert")] * 3 + [("PATCH", "applications.patch")]
+                                             + [("PATCH", "servicePrincipals.upsert")] * 2
+                                             + [("POST", "grants.create")] * 3)
+    upserts = [(entry["object"], entry["status"]) for entry in control.requests()
+               if entry["route"] == "applications.upsert"]
+    assert upserts == [(unique_name(IEF), None), (unique_name(IEF), 204), (unique_name(PROXY), 201)]
 
     # the shapes, as the tenant holds them
     state = directory(control)
@@ -81,6 +101,7 @@ def test_empty_tenant_check_create_with_lost_answer_again_drift_and_twins(ansibl
     assert sorted(apps) == [IEF, PROXY]
     ief, proxy = apps[IEF], apps[PROXY]
     assert ief["appId"] == ief_id and proxy["appId"] == proxy_id
+    assert (ief["uniqueName"], proxy["uniqueName"]) == (unique_name(IEF), unique_name(PROXY))
     assert ief["signInAudience"] == proxy["signInAudience"] == "AzureADMyOrg"
     assert ief["web"]["redirectUris"] == [f"https://{name}.b2clogin.com/{name}.onmicrosoft.com"]
     assert ief["identifierUris"] == [f"api://{ief_id}"]
@@ -143,3 +164,76 @@ def test_refusals_before_any_request_and_the_missing_permission_named(ansible, c
     # the two refusals made no request: the only token asked for is the weak app's
     tokens = [entry["client_id"] for entry in control.requests() if entry["route"] == "token"]
     assert tokens == [weak["client_id"]]
+
+
+# How long the emulator holds requests before serving them, so that the two runs cross where a race could do harm: each
+# of the first two creates of the first app is held longer than the runs start apart, so both look the apps up (and
+# find none) before either create lands; then the first run's first service principal create is held, so the second
+# run, which found the apps made, creates both service principals and the grants first, and the first run's creates
+# of those meet objects already there.
+CREATE_HOLD = 4.0
+PRINCIPAL_HOLD = 3.0
+
+
+def test_two_runs_started_together_make_each_app_principal_and_grant_once(ansible, control, tmp_path):
+    domain = ansible.emulator.tenant_domain
+    defaults = tenant_connection(ansible)
+    control.add_fault("applications.upsert", [{"delay": CREATE_HOLD}] * 2, keyset=unique_name(IEF))
+    control.add_fault("servicePrincipals.upsert", [{"delay": PRINCIPAL_HOLD}])
+    # a second controller of its own (work directory, results), as a second AWX job would be
+    runners = [ansible, Ansible(ansible.emulator, tmp_path / "second", ansible.collections)]
+    (tmp_path / "second").mkdir()
+    runs: list = [None, None]
+
+    def play(index: int) -> None:
+        runs[index] = runners[index].playbook([apps_task(tenant_domain=domain)], defaults=defaults)
+
+    threads = [threading.Thread(target=play, args=(index,)) for index in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(300)
+    for run in runs:
+        assert run.rc == 0 and run.task("apps")["status"] == "ok", run.output[-3000:]
+    results = [run.result("apps") for run in runs]
+
+    # the two runs raced: each app's and each service principal's create was sent by both, one made it (201) and the
+    # other's met it (204); each grant was created by one (201) and refused to the other (409), which read it instead
+    statuses = collections.defaultdict(list)
+    for entry in control.requests():
+        if entry["route"] in ("applications.upsert", "servicePrincipals.upsert", "grants.create"):
+            statuses[entry["route"]].append(entry["status"])
+    assert {route: collections.Counter(found) for route, found in statuses.items()} == {
+        "applications.upsert": {201: 2, 204: 2}, "servicePrincipals.upsert": {201: 2, 204: 2},
+        "grants.create": {201: 3, 409: 3}}, "the two runs did not cross as planned: %s" % dict(statuses)
+
+    # one app of each name, one service principal each, each grant once; both runs report those apps
+    state = directory(control)
+    apps = collections.Counter(app["displayName"] for app in state["applications"])
+    assert apps == {IEF: 1, PROXY: 1}, apps
+    ids = {app["displayName"]: app["appId"] for app in state["applications"]}
+    for result in results:
+        assert result["identity_experience_framework_app_id"] == ids[IEF]
+        assert result["proxy_identity_experience_framework_app_id"] == ids[PROXY]
+    sps = collections.Counter(sp["appId"] for sp in state["servicePrincipals"])
+    assert sps == {GRAPH_APP_ID: 1, ids[IEF]: 1, ids[PROXY]: 1}, sps
+    sp_ids = {sp["appId"]: sp["id"] for sp in state["servicePrincipals"]}
+    grants = collections.Counter((grant["clientId"], grant["resourceId"], grant["scope"])
+                                 for grant in state["oauth2PermissionGrants"])
+    assert grants == {
+        (sp_ids[ids[IEF]], sp_ids[GRAPH_APP_ID], "openid offline_access"): 1,
+        (sp_ids[ids[PROXY]], sp_ids[GRAPH_APP_ID], "openid offline_access"): 1,
+        (sp_ids[ids[PROXY]], sp_ids[ids[IEF]], "user_impersonation"): 1,
+    }, grants
+    (ief,) = [app for app in state["applications"] if app["displayName"] == IEF]
+    (scope,) = ief["api"]["oauth2PermissionScopes"]
+    (proxy,) = [app for app in state["applications"] if app["displayName"] == PROXY]
+    assert proxy["requiredResourceAccess"][0] == {"resourceAppId": ids[IEF],
+                                                  "resourceAccess": [{"id": scope["id"], "type": "Scope"}]}
+    assert ief["identifierUris"] == ["api://%s" % ids[IEF]]
+
+    # and then a run finds all of it: nothing to change, not one write
+    control.clear_requests()
+    again = ansible.playbook([apps_task(tenant_domain=domain)], defaults=defaults)
+    assert again.result("apps")["changed"] is False, again.output[-3000:]
+    assert writes(control) == []

@@ -38,7 +38,8 @@ DIRECTORY_READ_WRITE_ALL = "Directory.ReadWrite.All"
 GRANT_READ_WRITE_ALL = "DelegatedPermissionGrant.ReadWrite.All"
 
 ROUTE_NAMES = ("applications.list", "applications.create", "applications.get", "applications.patch",
-               "servicePrincipals.list", "servicePrincipals.create", "servicePrincipals.get",
+               "applications.byUniqueName.get", "applications.upsert",
+               "servicePrincipals.list", "servicePrincipals.create", "servicePrincipals.get", "servicePrincipals.upsert",
                "grants.list", "grants.create", "grants.get", "grants.patch")
 _APP_READ = frozenset({APPLICATION_READ_ALL, APPLICATION_READ_WRITE_OWNED_BY, APPLICATION_READ_WRITE_ALL, DIRECTORY_READ_ALL,
                        DIRECTORY_READ_WRITE_ALL})
@@ -46,10 +47,10 @@ _APP_WRITE = frozenset({APPLICATION_READ_WRITE_OWNED_BY, APPLICATION_READ_WRITE_
 _GRANT_READ = frozenset({DIRECTORY_READ_ALL, GRANT_READ_WRITE_ALL, DIRECTORY_READ_WRITE_ALL})
 _GRANT_WRITE = frozenset({GRANT_READ_WRITE_ALL, DIRECTORY_READ_WRITE_ALL})
 NEEDED_ROLES = {
-    "applications.list": _APP_READ, "applications.get": _APP_READ,
-    "applications.create": _APP_WRITE, "applications.patch": _APP_WRITE,
+    "applications.list": _APP_READ, "applications.get": _APP_READ, "applications.byUniqueName.get": _APP_READ,
+    "applications.create": _APP_WRITE, "applications.patch": _APP_WRITE, "applications.upsert": _APP_WRITE,
     "servicePrincipals.list": _APP_READ, "servicePrincipals.get": _APP_READ,
-    "servicePrincipals.create": _APP_WRITE,
+    "servicePrincipals.create": _APP_WRITE, "servicePrincipals.upsert": _APP_WRITE,
     "grants.list": _GRANT_READ, "grants.get": _GRANT_READ,
     "grants.create": _GRANT_WRITE, "grants.patch": _GRANT_WRITE,
 }
@@ -59,12 +60,38 @@ IEF_APP_PERMISSIONS = (APPLICATION_READ_WRITE_ALL, GRANT_READ_WRITE_ALL)
 _COLLECTIONS = {"applications": "applications", "serviceprincipals": "servicePrincipals", "oauth2permissiongrants": "grants"}
 _FILTER_CLAUSE = re.compile(r"^\s*(\w+)\s+eq\s+'((?:[^']|'')*)'\s*$", re.IGNORECASE)
 _COMPLEX = ("web", "publicClient", "api", "spa")
+# OData's alternate-key address of one object, collection(key='value') (a quote inside doubled), and the keys modelled:
+# the route name of each method on it
+_KEYED = re.compile(r"^(\w+)\((\w+)='((?:[^']|'')*)'\)$")
+_KEYED_ROUTES = {
+    ("applications", "uniquename"): {"GET": "applications.byUniqueName.get", "PATCH": "applications.upsert"},
+    ("servicePrincipals", "appid"): {"PATCH": "servicePrincipals.upsert"},
+}
+# Not documented as filterable: refused rather than answered (the client reads an app by its uniqueName as a key)
+_UNFILTERABLE = {"applications": frozenset({"uniquename"})}
+# What a service principal upsert may set (the rest of servicePrincipal is not modelled: refused)
+_SP_WRITABLE = frozenset({"appId", "displayName", "tags", "appRoleAssignmentRequired", "accountEnabled"})
+
+
+def _collection_key(segment: str) -> str:
+    """applications, or applications(uniqueName='x') -> "applications" (lower case, as _COLLECTIONS is keyed)."""
+    return segment.split("(", 1)[0].lower()
 
 
 def route(method: str, segments: list[str]) -> tuple[str, str | None, GraphError | None]:
-    """(route name, entity id, error) for /beta/{applications|servicePrincipals|oauth2PermissionGrants}/...;
+    """(route name, entity id or alternate key value, error) for
+    /beta/{applications|servicePrincipals|oauth2PermissionGrants}/... and /beta/collection(key='value');
     `segments` start with the collection."""
-    prefix = _COLLECTIONS[segments[0].lower()]
+    prefix = _COLLECTIONS[_collection_key(segments[0])]
+    if "(" in segments[0]:
+        keyed = _KEYED.match(segments[0])
+        names = _KEYED_ROUTES.get((prefix, keyed.group(2).lower())) if keyed else None
+        if names is None or len(segments) > 1:
+            return "unknown", None, errors.bad_request(f"Resource not found for the segment '{segments[-1]}'.")
+        name = names.get(method)
+        if name is None:
+            return "unknown", None, _not_allowed(method)
+        return name, keyed.group(3).replace("''", "'"), None
     rest = segments[1:]
     if not rest:
         names = {"GET": f"{prefix}.list", "POST": f"{prefix}.create"}
@@ -80,7 +107,7 @@ def route(method: str, segments: list[str]) -> tuple[str, str | None, GraphError
 
 
 def is_collection(segment: str) -> bool:
-    return segment.lower() in _COLLECTIONS
+    return _collection_key(segment) in _COLLECTIONS
 
 
 def _not_allowed(method: str) -> GraphError:
@@ -131,7 +158,7 @@ def _new_application(body: dict[str, Any]) -> dict[str, Any]:
         "id": str(uuid.uuid4()), "appId": str(uuid.uuid4()), "createdDateTime": _now(), "displayName": None,
         "signInAudience": "AzureADandPersonalMicrosoftAccount", "isFallbackPublicClient": None, "identifierUris": [],
         "web": _default("web"), "publicClient": _default("publicClient"), "spa": _default("spa"), "api": _default("api"),
-        "requiredResourceAccess": [], "tags": [], "notes": None,
+        "requiredResourceAccess": [], "tags": [], "notes": None, "uniqueName": None,
     }
     return app
 
@@ -192,8 +219,22 @@ class Directory:
 
     # -- applications --
     def list_applications(self, clauses: dict[str, str]) -> list[dict[str, Any]]:
+        refused = sorted(set(clauses) & _UNFILTERABLE["applications"])
+        if refused:  # whether or not any app would be compared
+            raise _bad(f"Property '{refused[0]}' does not exist or cannot be filtered.")
         with self.lock:
             return [self._public_app(app) for app in self.applications.values() if _matches(self._public_app(app), clauses)]
+
+    def _app_by_unique_name(self, unique_name: str) -> dict[str, Any] | None:
+        return next((app for app in self.applications.values()
+                     if (app.get("uniqueName") or "").lower() == unique_name.lower()), None)
+
+    def get_application_by_unique_name(self, unique_name: str) -> dict[str, Any]:
+        with self.lock:
+            app = self._app_by_unique_name(unique_name)
+            if app is None:
+                raise _not_found(unique_name)
+            return self._public_app(app)
 
     def get_application(self, entity: str) -> dict[str, Any]:
         with self.lock:
@@ -215,23 +256,62 @@ class Directory:
         self._apply(app, body, creating=True)
         app["_owners"] = [caller] if caller and owned_only else []
         with self.lock:
-            self._check_identifier_uris(app)
-            self.applications[app["id"]] = app
+            self._store_new(app)
+            return self._public_app(app)
+
+    def _store_new(self, app: dict[str, Any]) -> None:
+        """Under the lock: the tenant-wide unique values checked, then the app stored."""
+        self._check_identifier_uris(app)
+        if app.get("uniqueName") and self._app_by_unique_name(app["uniqueName"]) is not None:
+            raise _bad("Another object with the same value for property uniqueName already exists.")
+        self.applications[app["id"]] = app
+
+    def upsert_application(self, unique_name: str, body: Any, create_if_missing: bool, caller: str | None,
+                           owned_only: bool) -> dict[str, Any] | None:
+        """PATCH /applications(uniqueName=...): the new app (201) when none has that uniqueName and the caller asked
+        for create-if-missing, else 404; an existing one is updated like a PATCH by id (204: None). One lock over the
+        look-up and the create: concurrent upserts of one uniqueName make one app."""
+        if not isinstance(body, dict):
+            raise _bad("A JSON object is required.")
+        name = body.get("displayName")
+        if not isinstance(name, str) or not name.strip():  # "The request body must contain displayName"
+            raise _bad("Property 'displayName' is required.")
+        if not unique_name:
+            raise _bad("The uniqueName key must not be empty.")
+        given = body.get("uniqueName", unique_name)
+        if not isinstance(given, str) or given.lower() != unique_name.lower():
+            raise _bad("Property 'uniqueName' is read-only and cannot be changed.")
+        fields = {key: value for key, value in body.items() if key != "uniqueName"}
+        with self.lock:
+            app = self._app_by_unique_name(unique_name)
+            if app is not None:
+                self._update(app, fields, caller, owned_only)
+                return None
+            if not create_if_missing:
+                raise _not_found(unique_name)
+            app = _new_application(fields)
+            self._apply(app, fields, creating=True)
+            app["uniqueName"] = unique_name
+            app["_owners"] = [caller] if caller and owned_only else []
+            self._store_new(app)
             return self._public_app(app)
 
     def patch_application(self, entity: str, body: Any, caller: str | None, owned_only: bool) -> None:
         if not isinstance(body, dict):
             raise _bad("A JSON object is required.")
         with self.lock:
-            app = self._application(entity)
-            if owned_only and caller not in app.get("_owners", []):
-                raise errors.insufficient_privileges()
-            updated = copy.deepcopy(app)
-            self._apply(updated, body, creating=False)
-            self._check_scope_changes(app, updated)
-            self._check_identifier_uris(updated)
-            app.clear()
-            app.update(updated)
+            self._update(self._application(entity), body, caller, owned_only)
+
+    def _update(self, app: dict[str, Any], body: dict[str, Any], caller: str | None, owned_only: bool) -> None:
+        """Under the lock: a PATCH of `app`, all or nothing."""
+        if owned_only and caller not in app.get("_owners", []):
+            raise errors.insufficient_privileges()
+        updated = copy.deepcopy(app)
+        self._apply(updated, body, creating=False)
+        self._check_scope_changes(app, updated)
+        self._check_identifier_uris(updated)
+        app.clear()
+        app.update(updated)
 
     def _apply(self, app: dict[str, Any], body: dict[str, Any], creating: bool) -> None:
         for key, value in body.items():
@@ -239,6 +319,11 @@ class Directory:
                 if creating:
                     continue
                 raise _bad(f"Property '{key}' is read-only and cannot be set.")
+            if key == "uniqueName":  # immutable: given at creation only (POST, or the upsert's key)
+                if not creating:
+                    raise _bad("Property 'uniqueName' is read-only and cannot be changed.")
+                if not isinstance(value, str) or not value:
+                    raise _bad("Property 'uniqueName' must be a non-empty string.")
             if key not in app or key.startswith("_"):
                 raise _bad(f"Property '{key}' does not exist on type 'microsoft.graph.application'.")
             if key in _COMPLEX:
@@ -299,18 +384,51 @@ class Directory:
         if not isinstance(body, dict) or not isinstance(body.get("appId"), str):
             raise _bad("Property 'appId' is required.")
         with self.lock:
-            app = self._app_by_app_id(body["appId"])
-            if app is None:
-                raise _bad(f"The appId '{body['appId']}' of the service principal does not reference a valid application object.")
-            if any(sp["appId"].lower() == app["appId"].lower() for sp in self.service_principals.values()):
+            app = self._app_for_service_principal(body["appId"])
+            if self._sp_by_app_id(app["appId"]) is not None:
                 raise GraphError(409, "Request_MultipleObjectsWithSameKeyValue",
                                  "The service principal cannot be created, updated, or restored because the service principal "
                                  f"name {app['appId']} is already in use.")
-            sp = {"id": str(uuid.uuid4()), "appId": app["appId"], "displayName": app["displayName"], "accountEnabled": True,
-                  "servicePrincipalType": "Application", "appRoleAssignmentRequired": bool(body.get("appRoleAssignmentRequired")),
-                  "tags": list(body.get("tags") or [])}
-            self.service_principals[sp["id"]] = sp
-            return self._public_sp(sp)
+            return self._new_service_principal(app, dict(body, displayName=app["displayName"]))
+
+    def upsert_service_principal(self, app_id: str, body: Any, create_if_missing: bool) -> dict[str, Any] | None:
+        """PATCH /servicePrincipals(appId=...): the new service principal (201) when the app has none and the caller
+        asked for create-if-missing, else 404; an existing one is updated (204: None). Atomic, like the app upsert."""
+        if not isinstance(body, dict):
+            raise _bad("A JSON object is required.")
+        unknown = sorted(set(body) - _SP_WRITABLE)
+        if unknown:
+            raise _bad(f"Property '{unknown[0]}' does not exist on type 'microsoft.graph.servicePrincipal'.")
+        if str(body.get("appId", app_id)).lower() != app_id.lower():
+            raise _bad("Property 'appId' is read-only and cannot be changed.")
+        with self.lock:
+            sp = self._sp_by_app_id(app_id)
+            if sp is not None:
+                sp.update({key: copy.deepcopy(value) for key, value in body.items() if key != "appId"})
+                return None
+            if not create_if_missing:
+                raise _not_found(app_id)
+            name = body.get("displayName")
+            if not isinstance(name, str) or not name.strip():
+                raise _bad("Property 'displayName' is required.")
+            return self._new_service_principal(self._app_for_service_principal(app_id), body)
+
+    def _sp_by_app_id(self, app_id: str) -> dict[str, Any] | None:
+        return next((sp for sp in self.service_principals.values() if sp["appId"].lower() == app_id.lower()), None)
+
+    def _app_for_service_principal(self, app_id: str) -> dict[str, Any]:
+        app = self._app_by_app_id(app_id)
+        if app is None:
+            raise _bad(f"The appId '{app_id}' of the service principal does not reference a valid application object.")
+        return app
+
+    def _new_service_principal(self, app: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+        """Under the lock: a service principal of `app` stored, with the body's display name."""
+        sp = {"id": str(uuid.uuid4()), "appId": app["appId"], "displayName": body["displayName"],
+              "accountEnabled": body.get("accountEnabled", True), "servicePrincipalType": "Application",
+              "appRoleAssignmentRequired": bool(body.get("appRoleAssignmentRequired")), "tags": list(body.get("tags") or [])}
+        self.service_principals[sp["id"]] = sp
+        return self._public_sp(sp)
 
     # -- oauth2PermissionGrants --
     def list_grants(self, clauses: dict[str, str]) -> list[dict[str, Any]]:
@@ -384,8 +502,10 @@ class DirectoryApi:
         self.handlers = {
             "applications.list": self._list_applications, "applications.get": self._get_application,
             "applications.create": self._create_application, "applications.patch": self._patch_application,
+            "applications.byUniqueName.get": self._get_application_by_unique_name,
+            "applications.upsert": self._upsert_application,
             "servicePrincipals.list": self._list_sps, "servicePrincipals.get": self._get_sp,
-            "servicePrincipals.create": self._create_sp,
+            "servicePrincipals.create": self._create_sp, "servicePrincipals.upsert": self._upsert_sp,
             "grants.list": self._list_grants, "grants.get": self._get_grant,
             "grants.create": self._create_grant, "grants.patch": self._patch_grant,
         }
@@ -430,6 +550,23 @@ class DirectoryApi:
         self.directory.patch_application(route.entity, self._json(request), *self._caller(route))
         return self._response(204)
 
+    def _get_application_by_unique_name(self, request: Any, route: Any) -> Any:
+        return self._response(200, {"@odata.context": self._context("applications/$entity"),
+                                    **self.directory.get_application_by_unique_name(route.entity)})
+
+    def _upsert_application(self, request: Any, route: Any) -> Any:
+        app = self.directory.upsert_application(route.entity, self._json(request), _creates_if_missing(request),
+                                                *self._caller(route))
+        if app is None:
+            return self._response(204)
+        return self._response(201, {"@odata.context": self._context("applications/$entity"), **app})
+
+    def _upsert_sp(self, request: Any, route: Any) -> Any:
+        sp = self.directory.upsert_service_principal(route.entity, self._json(request), _creates_if_missing(request))
+        if sp is None:
+            return self._response(204)
+        return self._response(201, {"@odata.context": self._context("servicePrincipals/$entity"), **sp})
+
     def _list_sps(self, request: Any, route: Any) -> Any:
         return self._page(request, "servicePrincipals", self.directory.list_service_principals(parse_filter(request.query)))
 
@@ -457,9 +594,16 @@ class DirectoryApi:
         return self._response(204)
 
 
+def _creates_if_missing(request: Any) -> bool:
+    """Whether the request carries `Prefer: create-if-missing` (among other preferences, in one header or several)."""
+    values = request.headers.get_all("Prefer") or []
+    return "create-if-missing" in {token.strip().lower() for value in values for token in value.split(",")}
+
+
 def fault_target(route: Any, body: bytes, parse: Callable[[bytes], Any]) -> str | None:
     """What a fault's `keyset` filter names on these routes: the displayName a create makes, the appId a service
-    principal create is for, the clientId of a grant, else the addressed object's id."""
+    principal create is for, the clientId of a grant, else the addressed object's id or alternate key (the uniqueName
+    of an application upsert, the appId of a service principal upsert)."""
     if route.name not in ROUTE_NAMES:
         return None
     if route.name.endswith(".create"):

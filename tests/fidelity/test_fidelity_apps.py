@@ -7,6 +7,7 @@ documentation and what public tools show (the "Applications" table of tests/emul
 
 from __future__ import annotations
 
+import threading
 from typing import Any, Iterator
 
 import pytest
@@ -33,14 +34,22 @@ class Directory:
         self.token = emulator.control.access_token(roles=list(roles))
         self.session = requests.Session()
 
-    def request(self, method: str, path: str, body: Any = None, token: str | None = None) -> requests.Response:
+    def request(self, method: str, path: str, body: Any = None, token: str | None = None,
+                headers: dict | None = None) -> requests.Response:
         return self.session.request(method, f"{self.emulator.url}/beta{path}", json=body, verify=self.emulator.ca_path,
-                                    headers={"Authorization": f"Bearer {token or self.token}"}, timeout=30)
+                                    headers={"Authorization": f"Bearer {token or self.token}", **(headers or {})},
+                                    timeout=30)
+
+    def upsert(self, path: str, body: Any) -> requests.Response:
+        return self.request("PATCH", path, body, headers=CREATE_IF_MISSING)
 
     def ok(self, method: str, path: str, body: Any = None) -> Any:
         response = self.request(method, path, body)
         assert response.status_code < 300, response.text
         return response.json() if response.content else None
+
+
+CREATE_IF_MISSING = {"Prefer": "create-if-missing"}
 
 
 @pytest.fixture
@@ -164,11 +173,17 @@ def test_grant_scope_is_updated(directory):
     ([APPLICATION_READ_WRITE_ALL], "GET", "/oauth2PermissionGrants", False),
     ([APPLICATION_READ_WRITE_ALL], "POST", "/oauth2PermissionGrants", False),
     ([GRANT_READ_WRITE_ALL], "POST", "/oauth2PermissionGrants", True),
+    ([APPLICATION_READ_ALL], "PATCH", "/applications(uniqueName='u')", False),
+    ([APPLICATION_READ_WRITE_OWNED_BY], "PATCH", "/applications(uniqueName='u')", True),
+    ([APPLICATION_READ_ALL], "GET", "/applications(uniqueName='u')", True),
+    ([READ_WRITE], "GET", "/applications(uniqueName='u')", False),
+    ([APPLICATION_READ_ALL], "PATCH", "/servicePrincipals(appId='a')", False),
+    ([APPLICATION_READ_WRITE_ALL], "PATCH", "/servicePrincipals(appId='a')", True),
 ])
 def test_permissions_of_each_route(emulator, roles, method, path, allowed):
     client = Directory(emulator, *roles)
-    body = {"displayName": "A"} if path == "/applications" else {}
-    response = client.request(method, path, body if method == "POST" else None)
+    body = {"displayName": "A"} if path.startswith("/applications") else {}
+    response = client.request(method, path, body if method in ("POST", "PATCH") else None, headers=CREATE_IF_MISSING)
     if allowed:
         assert response.status_code != 403, response.text
     else:
@@ -222,3 +237,113 @@ def test_ready_app_of_the_cli_carries_every_permission():
         response = ready.session.get(f"{emu.url}/beta/trustFramework/policies", verify=emu.ca_path,
                                      headers={"Authorization": f"Bearer {ready.token}"}, timeout=30)
         assert response.status_code == 200
+
+
+# ---- upsert by alternate key (A17-A22) ---------------------------------------------------------------------------
+def test_upsert_creates_once_then_updates(directory):
+    created = directory.upsert("/applications(uniqueName='ief-1')",
+                               {"displayName": "IEF", "signInAudience": "AzureADMyOrg"})
+    assert created.status_code == 201, created.text
+    app = created.json()
+    assert app["uniqueName"] == "ief-1" and app["displayName"] == "IEF" and app["signInAudience"] == "AzureADMyOrg"
+    assert len(app["appId"]) == 36 and app["id"] != app["appId"]
+    again = directory.upsert("/applications(uniqueName='ief-1')", {"displayName": "IEF renamed"})
+    assert again.status_code == 204 and not again.content
+    read = directory.ok("GET", "/applications(uniqueName='ief-1')")
+    assert (read["id"], read["displayName"], read["signInAudience"]) == (app["id"], "IEF renamed", "AzureADMyOrg")
+    assert [item["id"] for item in directory.ok("GET", "/applications")["value"]] == [app["id"]]
+
+
+def test_upsert_without_the_preference_only_updates(directory):
+    missing = directory.request("PATCH", "/applications(uniqueName='nobody')", {"displayName": "A"})
+    assert missing.status_code == 404 and graph_error(missing)["code"] == "Request_ResourceNotFound"
+    assert directory.ok("GET", "/applications")["value"] == []
+    assert directory.upsert("/applications(uniqueName='somebody')", {"displayName": "A"}).status_code == 201
+    updated = directory.request("PATCH", "/applications(uniqueName='somebody')", {"displayName": "B", "notes": "n"})
+    assert updated.status_code == 204
+    assert directory.ok("GET", "/applications(uniqueName='somebody')")["notes"] == "n"
+    unknown = directory.request("GET", "/applications(uniqueName='nobody')")
+    assert unknown.status_code == 404 and graph_error(unknown)["code"] == "Request_ResourceNotFound"
+
+
+def test_upsert_needs_a_display_name(directory):
+    for body in ({}, {"displayName": ""}, {"signInAudience": "AzureADMyOrg"}):
+        refused = directory.upsert("/applications(uniqueName='u')", body)
+        assert refused.status_code == 400 and graph_error(refused)["code"] == "Request_BadRequest", body
+    assert directory.ok("GET", "/applications")["value"] == []
+
+
+def test_unique_name_is_set_once_and_unique(directory):
+    empty = directory.request("GET", "/applications?$filter=uniqueName eq 'taken'")
+    assert empty.status_code == 400, empty.text  # refused even with no app to compare
+    app = directory.ok("POST", "/applications", {"displayName": "A", "uniqueName": "taken"})
+    assert app["uniqueName"] == "taken"
+    twin = directory.request("POST", "/applications", {"displayName": "B", "uniqueName": "TAKEN"})
+    assert twin.status_code == 400 and "uniqueName" in graph_error(twin)["message"]
+    changed = directory.request("PATCH", f"/applications/{app['id']}", {"uniqueName": "other"})
+    assert changed.status_code == 400 and "uniqueName" in graph_error(changed)["message"]
+    plain = directory.ok("POST", "/applications", {"displayName": "C"})
+    assert plain["uniqueName"] is None
+    set_later = directory.request("PATCH", f"/applications/{plain['id']}", {"uniqueName": "late"})
+    assert set_later.status_code == 400
+    renamed = directory.upsert("/applications(uniqueName='taken')", {"displayName": "A", "uniqueName": "other"})
+    assert renamed.status_code == 400
+    assert directory.ok("GET", "/applications(uniqueName='taken')")["id"] == app["id"]
+    not_filterable = directory.request("GET", "/applications?$filter=uniqueName eq 'taken'")
+    assert not_filterable.status_code == 400 and graph_error(not_filterable)["code"] == "Request_BadRequest"
+
+
+def _at_once(emulator: Any, count: int, path: str, body: dict) -> list:
+    """The same upsert from `count` clients (a connection each) released together; their answers."""
+    clients = [Directory(emulator, APPLICATION_READ_WRITE_ALL) for _client in range(count)]
+    barrier = threading.Barrier(count)
+    answers: list = [None] * count
+
+    def send(index: int) -> None:
+        barrier.wait()
+        answers[index] = clients[index].upsert(path, body)
+
+    threads = [threading.Thread(target=send, args=(index,)) for index in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    for client in clients:
+        client.session.close()
+    return answers
+
+
+def test_concurrent_upserts_make_one_application(emulator):
+    answers = _at_once(emulator, 8, "/applications(uniqueName='race')", {"displayName": "Race"})
+    statuses = sorted(answer.status_code for answer in answers)
+    assert statuses == [201] + [204] * 7, statuses
+    apps = emulator.control.state()["directory"]["applications"]
+    assert [(app["displayName"], app["uniqueName"]) for app in apps] == [("Race", "race")]
+    log = [(entry["route"], entry["object"]) for entry in emulator.control.requests()]
+    assert log == [("applications.upsert", "race")] * 8
+
+
+def test_service_principal_upsert_by_app_id(directory):
+    app = directory.ok("POST", "/applications", {"displayName": "A"})
+    path = f"/servicePrincipals(appId='{app['appId']}')"
+    missing = directory.request("PATCH", path, {"displayName": "A"})
+    assert missing.status_code == 404 and graph_error(missing)["code"] == "Request_ResourceNotFound"
+    nameless = directory.upsert(path, {})
+    assert nameless.status_code == 400 and graph_error(nameless)["code"] == "Request_BadRequest"
+    created = directory.upsert(path, {"displayName": "A"})
+    assert created.status_code == 201 and created.json()["appId"] == app["appId"], created.text
+    assert created.json()["displayName"] == "A"
+    again = directory.upsert(path, {"displayName": "A again"})
+    assert again.status_code == 204 and not again.content
+    listed = directory.ok("GET", f"/servicePrincipals?$filter=appId eq '{app['appId']}'")["value"]
+    assert [(sp["id"], sp["displayName"]) for sp in listed] == [(created.json()["id"], "A again")]
+    no_app = directory.upsert("/servicePrincipals(appId='99999999-9999-9999-9999-999999999999')", {"displayName": "X"})
+    assert no_app.status_code == 400
+
+
+def test_concurrent_service_principal_upserts_make_one(emulator, directory):
+    app = directory.ok("POST", "/applications", {"displayName": "A"})
+    answers = _at_once(emulator, 6, f"/servicePrincipals(appId='{app['appId']}')", {"displayName": "A"})
+    assert sorted(answer.status_code for answer in answers) == [201] + [204] * 5
+    sps = [sp for sp in emulator.control.state()["directory"]["servicePrincipals"] if sp["appId"] == app["appId"]]
+    assert len(sps) == 1

@@ -8,14 +8,16 @@ collection's one Graph client.
 
 Internal use only: this module may change without notice.
 
-Reads and PATCHes go through ``GraphClient.request`` (retried when throttled, unavailable or unanswered); creates
-through ``GraphClient.post_once``, which reads the tenant after a lost answer instead of creating a second object.
-A 403 names the application permission the call needs.
+Reads and PATCHes go through ``GraphClient.request`` (retried when throttled, unavailable or unanswered). Apps and
+service principals are created through Graph's upsert by alternate key (``PATCH /applications(uniqueName='...')``,
+``PATCH /servicePrincipals(appId='...')`` with ``Prefer: create-if-missing``): one request that creates the object when
+none has that key and otherwise updates it, so two runs creating at once make one object, and a retried one never a
+second. Grants through ``GraphClient.post_once``, which reads the tenant after a lost answer or a 409 instead of
+creating a second one. A 403 names the application permission the call needs.
 """
 
 from __future__ import annotations
 
-from typing import Callable
 from urllib.parse import quote
 
 from ansible_collections.entra.b2c.plugins.module_utils._core.graph import GraphClient, GraphError
@@ -23,6 +25,8 @@ from ansible_collections.entra.b2c.plugins.module_utils._core.graph import Graph
 APPLICATIONS = "/applications"
 SERVICE_PRINCIPALS = "/servicePrincipals"
 GRANTS = "/oauth2PermissionGrants"
+# Graph's upsert: without this preference a PATCH by alternate key only updates (404 when there is no such object)
+CREATE_IF_MISSING = {"Prefer": "create-if-missing"}
 
 APP_READ_HINT = ("the app registration needs the Microsoft Graph application permission Application.Read.All to read "
                  "app registrations (Application.ReadWrite.All, or Application.ReadWrite.OwnedBy, to create and update "
@@ -33,6 +37,18 @@ APP_WRITE_HINT = ("the app registration needs the Microsoft Graph application pe
 GRANT_HINT = ("the app registration needs the Microsoft Graph application permission "
               "DelegatedPermissionGrant.ReadWrite.All with admin consent, to read and grant admin consent "
               "(oauth2PermissionGrants)")
+
+
+def unique_name_hint(unique_name: str) -> str:
+    return (f"another object holds uniqueName {unique_name}, which the module creates the app with, and it is not a "
+            f"live application: most likely an app of that name deleted within the last 30 days, which Entra ID keeps "
+            f"in Deleted applications with its uniqueName; restore it there (the next run finds it), or give the app "
+            f"another display name")
+
+
+def _key(path: str, name: str, value: str) -> str:
+    # OData's alternate key form, collection(name='value'): a quote is doubled, the value percent-encoded.
+    return f"{path}({name}='{quote(value.replace(chr(39), chr(39) * 2), safe='')}')"
 
 
 def _filter(path: str, name: str, value: str) -> str:
@@ -60,11 +76,26 @@ class AppGraph:
     def applications_with_app_id(self, app_id: str) -> list[dict]:
         return self._list(_filter(APPLICATIONS, "appId", app_id), APP_READ_HINT)
 
-    def create_application(self, body: dict, landed: Callable[[], dict | None]) -> dict:
+    def application_by_unique_name(self, unique_name: str) -> dict | None:
+        """The application of this uniqueName, or None (Graph: 404)."""
         try:
-            return self.client.post_once(APPLICATIONS, body, landed, read_conflict=True)
+            return self.client.request_json("GET", _key(APPLICATIONS, "uniqueName", unique_name))
         except GraphError as exc:
+            if exc.status == 404:
+                return None
+            raise exc.with_permission_hint(APP_READ_HINT) from None
+
+    def upsert_application(self, unique_name: str, body: dict) -> dict | None:
+        """Create the application of this uniqueName with `body` and return it (201), or, when one exists (another run
+        made it a moment earlier), update it with `body` and return None (204): read it then."""
+        try:
+            made = self.client.request_json("PATCH", _key(APPLICATIONS, "uniqueName", unique_name), body,
+                                            headers=CREATE_IF_MISSING)
+        except GraphError as exc:
+            if exc.status == 400 and "uniquename" in str(exc.graph_message or "").lower():
+                exc.hint = unique_name_hint(unique_name)
             raise exc.with_permission_hint(APP_WRITE_HINT) from None
+        return made or None
 
     def patch_application(self, object_id: str, body: dict) -> None:
         try:
@@ -77,12 +108,16 @@ class AppGraph:
         found = self._list(_filter(SERVICE_PRINCIPALS, "appId", app_id), APP_READ_HINT)
         return found[0] if found else None
 
-    def create_service_principal(self, app_id: str) -> dict:
+    def upsert_service_principal(self, app_id: str, display_name: str) -> dict | None:
+        """Create the service principal of application `app_id` and return it (201), or, when it has one (another run
+        made it a moment earlier), return None (204): read it then. The display name is the app's, as the portal
+        gives it."""
         try:
-            return self.client.post_once(SERVICE_PRINCIPALS, {"appId": app_id}, lambda: self.service_principal(app_id),
-                                         read_conflict=True)
+            made = self.client.request_json("PATCH", _key(SERVICE_PRINCIPALS, "appId", app_id),
+                                            {"displayName": display_name}, headers=CREATE_IF_MISSING)
         except GraphError as exc:
             raise exc.with_permission_hint(APP_WRITE_HINT) from None
+        return made or None
 
     # -- delegated permission grants --
     def grants_of(self, client_sp_id: str) -> list[dict]:

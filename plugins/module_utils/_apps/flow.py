@@ -8,8 +8,14 @@
 Internal use only: this module may change without notice.
 
 Data flows one way: options checked (no request yet) -> token -> the tenant read (the Microsoft Graph service
-principal, each app by id or display name) -> the pure plan of _apps/ief_apps.py -> creates and PATCHes, unless check mode ->
-service principals -> admin consent grants -> the report. Decisions live in _apps/ief_apps.py; Graph calls in _apps/api.py.
+principal, each app by id, else by display name, else by the uniqueName the module creates it with) -> the pure plan
+of _apps/ief_apps.py -> creates and PATCHes, unless check mode -> service principals -> admin consent grants -> the
+report. Decisions live in _apps/ief_apps.py; Graph calls in _apps/api.py.
+
+Two runs may start together (AWX runs two jobs of one template at once): an app or service principal is created through
+Graph's upsert by alternate key, so the second run's create updates what the first made (204) and that run reads it and
+carries on as if it had found it; both send the same values (the scope id included, see _scope_id), so their PATCHes
+agree, and a second grant is refused (409) and read instead.
 """
 
 from __future__ import annotations
@@ -20,8 +26,9 @@ from typing import Any
 
 from ansible_collections.entra.b2c.plugins.module_utils._apps.api import AppGraph
 from ansible_collections.entra.b2c.plugins.module_utils._core.context import RunContext
-from ansible_collections.entra.b2c.plugins.module_utils._core.errors import TaskFailed
+from ansible_collections.entra.b2c.plugins.module_utils._core.errors import TaskFailed, UserError
 from ansible_collections.entra.b2c.plugins.module_utils._core.graph import GraphError
+from ansible_collections.entra.b2c.plugins.module_utils._core.identity import Permission, is_guid, same_tenant_problem
 from ansible_collections.entra.b2c.plugins.module_utils._apps.ief_apps import (
     GRAPH_APP_ID,
     GRAPH_SCOPES,
@@ -42,7 +49,14 @@ from ansible_collections.entra.b2c.plugins.module_utils._apps.ief_apps import (
     plan_proxy,
     proxy_create_body,
     tenant_name,
+    unique_name,
     user_impersonation,
+)
+
+# What the writes of a run need (Directory.ReadWrite.All grants both, as Graph's permission reference lists).
+WRITE_PERMISSIONS = (
+    Permission("Application.ReadWrite.All", also=("Application.ReadWrite.OwnedBy", "Directory.ReadWrite.All")),
+    Permission("DelegatedPermissionGrant.ReadWrite.All", also=("Directory.ReadWrite.All",)),
 )
 
 IEF_APPS_SPEC = dict(
@@ -85,6 +99,26 @@ class Run:
         self.consent_before: list[dict] = []
         self.consent_after: list[dict] = []
         self.consent_changes: list[str] = []
+        self.tenant_domain: str | None = None  # the domain the redirect URI names, checked before the first write
+        self.checked = False
+
+    def before_write(self) -> None:
+        """Before the run's first write (in check mode, where it would write): the tenant the redirect URI names is
+        the credential's, and the token may write apps and grants. Once per run."""
+        if self.checked:
+            return
+        self.checked = True
+        context = self.context
+        if self.tenant_domain and is_guid(context.connect().tenant):
+            credential_tenant = context.credential_tenant_id()
+            problem = credential_tenant and same_tenant_problem(
+                self.tenant_domain, context.tenant_id_of(self.tenant_domain), credential_tenant, "tenant_domain")
+            if problem:
+                raise AppsError(problem)
+        try:
+            context.require_permissions(WRITE_PERMISSIONS, "the IEF app registrations and their admin consent")
+        except UserError as exc:  # reported with what the run read, as its other failures are
+            raise AppsError(str(exc)) from None
 
     def report(self) -> dict:
         ief, proxy = self.apps.get(IEF_KEY), self.apps.get(PROXY_KEY)
@@ -108,8 +142,18 @@ class Run:
 
 
 def _find(graph: AppGraph, name: str, given: str | None, option: str) -> dict | None:
-    found = graph.applications_with_app_id(given) if given else graph.applications_named(name)
-    return pick_app(found, name, given, option)
+    if given:
+        return pick_app(graph.applications_with_app_id(given), name, given, option)
+    found = pick_app(graph.applications_named(name), name, None, option)
+    # One this module created and someone renamed: found by its uniqueName and used as it is (an upsert would rename
+    # it back and replace its redirect URIs and permissions with the create's).
+    return found if found is not None else graph.application_by_unique_name(unique_name(name))
+
+
+def _scope_id(tenant: str, app_unique_name: str) -> str:
+    """The id a new user_impersonation scope gets: fixed by tenant and app, so that two runs adding it at once send the
+    same scope (Graph refuses to replace an enabled scope by one of another id) and name the same in the proxy app."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"https://{tenant}.b2clogin.com/{app_unique_name}/{SCOPE_VALUE}"))
 
 
 def ensure_ief_apps(context: RunContext) -> dict:
@@ -123,6 +167,7 @@ def ensure_ief_apps(context: RunContext) -> dict:
     tenant = tenant_name(params["tenant_domain"], params["tenant_id"])
 
     run = Run(context)
+    run.tenant_domain = f"{tenant}.onmicrosoft.com"
     try:
         _ensure(run, tenant, ief_name, proxy_name, ief_given, proxy_given)
     except (GraphError, AppsError) as exc:  # reported as far as the run got
@@ -147,14 +192,11 @@ def _ensure(run: Run, tenant: str, ief_name: str, proxy_name: str, ief_given: st
                         f"registrations")
 
     # IdentityExperienceFramework: the app, then its application ID URI (which needs the appId the create gives)
+    new_scope_id = _scope_id(tenant, unique_name(ief_name))
+    ief.after = ief.before
     if ief.before is None:
-        body = ief_create_body(ief_name, tenant, str(uuid.uuid4()), graph_ids)
-        ief.created = True
-        ief.changes.append("application created")
-        ief.after = _create(run, ief_name, body)
-    else:
-        ief.after = ief.before
-    patch, changes = plan_ief(ief.after, ief.name, tenant, str(uuid.uuid4()), graph_ids)
+        _upsert(run, ief, unique_name(ief_name), ief_create_body(ief_name, tenant, new_scope_id, graph_ids))
+    patch, changes = plan_ief(ief.after, ief.name, tenant, new_scope_id, graph_ids)
     if ief.created and ief.after.get("appId") is None:
         changes = ["application ID URI api://<appId> set"]
     ief.changes.extend(changes)
@@ -163,33 +205,46 @@ def _ensure(run: Run, tenant: str, ief_name: str, proxy_name: str, ief_given: st
 
     # ProxyIdentityExperienceFramework, which needs the scope id of the first
     ief_app_id = ief.after.get("appId") or f"<appId of {ief_name}>"
+    proxy.after = proxy.before
     if proxy.before is None:
-        proxy.created = True
-        proxy.changes.append("application created")
-        proxy.after = _create(run, proxy_name, proxy_create_body(proxy_name, ief_app_id, scope_id, graph_ids))
-    else:
-        patch, changes = plan_proxy(proxy.before, ief_app_id, scope_id, graph_ids)
+        _upsert(run, proxy, unique_name(proxy_name), proxy_create_body(proxy_name, ief_app_id, scope_id, graph_ids))
+    if not proxy.created:  # found, or made a moment earlier by another run: what differs from the tutorial's
+        patch, changes = plan_proxy(proxy.after, ief_app_id, scope_id, graph_ids)
         proxy.changes.extend(changes)
-        proxy.after = _patch(run, proxy.before, patch)
+        proxy.after = _patch(run, proxy.after, patch)
 
     for state in (ief, proxy):
         _ensure_service_principal(run, state)
     _ensure_consent(run, graph_sp, ief, proxy)
 
 
-def _create(run: Run, name: str, body: dict) -> dict:
+def _upsert(run: Run, state: AppState, key: str, body: dict) -> None:
+    """Create the app of uniqueName `key` with `body`, through Graph's upsert. When it exists already (204: another run
+    made it since this one looked, or this run's own attempt whose answer was lost), it is read and carried on with as
+    an app found: its `before`, what differs from the tutorial's then planned."""
+    run.before_write()
     if run.check:
-        return dict(body, appId=None, id=None)
-
-    def landed() -> dict | None:
-        # Before the POST the tenant had no app of this name: one there now is this create's (a second one, made
-        # concurrently, is refused with both named).
-        return pick_app(run.graph.applications_named(name), name, None, "display name")
-
-    return run.graph.create_application(body, landed)
+        state.created = True
+        state.changes.append("application created")
+        state.after = dict(body, appId=None, id=None)
+        return
+    made = run.graph.upsert_application(key, body)
+    if made is not None:
+        state.created = True
+        state.changes.append("application created")
+        state.after = made
+        return
+    found = run.graph.application_by_unique_name(key)
+    if found is None:
+        raise AppsError(f"Graph answered that the application of uniqueName {key} ('{state.name}') exists, yet "
+                        f"reading it found none (directory replication); run the task again: it finds the app and "
+                        f"creates nothing")
+    state.before = state.after = found
 
 
 def _patch(run: Run, app: dict, body: dict) -> dict:
+    if body:
+        run.before_write()
     if body and not run.check and app.get("id"):
         run.graph.patch_application(app["id"], body)
     return apply_patch(app, body) if body else app
@@ -202,8 +257,19 @@ def _ensure_service_principal(run: Run, state: AppState) -> None:
         return
     found = None if state.created else run.graph.service_principal(app_id)
     if found is None:
+        run.before_write()
+    if found is None and run.check:
         state.changes.append("service principal created")
-        found = {"id": None, "appId": app_id} if run.check else run.graph.create_service_principal(app_id)
+        found = {"id": None, "appId": app_id}
+    elif found is None:
+        found = run.graph.upsert_service_principal(app_id, state.name)
+        if found is not None:
+            state.changes.append("service principal created")
+        else:  # another run made it a moment earlier (204): read it
+            found = run.graph.service_principal(app_id)
+        if found is None:
+            raise AppsError(f"Graph answered that the service principal of {state.name} (appId {app_id}) exists, yet "
+                            f"reading it found none (directory replication); run the task again")
     state.service_principal = found
 
 
@@ -234,6 +300,7 @@ def _ensure_consent(run: Run, graph_sp: dict, ief: AppState, proxy: AppState) ->
         if action is None:
             run.consent_after.append({"grant": label, "scope": held.get("scope") or ""})
             continue
+        run.before_write()
         if action == "create":
             run.consent_changes.append(f"{label}: {detail['scope']} granted")
             run.consent_after.append({"grant": label, "scope": detail["scope"]})

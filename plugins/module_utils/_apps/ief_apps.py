@@ -18,11 +18,15 @@ Microsoft's "Create user flows and custom policies" tutorial registers:
 Admin consent is an oauth2PermissionGrant of consentType AllPrincipals from the client's service principal to the
 resource's. Only what is missing is added: redirect URIs, scopes, permissions and grants the apps hold beyond these are
 kept, and nothing is removed.
+
+An app this module creates gets a uniqueName (Graph's client-provided alternate key) computed from its display name
+alone (unique_name): two runs that start together create it through one upsert by that key, and converge on one app.
 """
 
 from __future__ import annotations
 
 import copy
+import hashlib
 import re
 from typing import Any
 
@@ -42,6 +46,9 @@ ALL_PRINCIPALS = "AllPrincipals"
 
 IEF_KEY = "identity_experience_framework"
 PROXY_KEY = "proxy_identity_experience_framework"
+
+UNIQUE_NAME_PREFIX = "entra-b2c-"
+UNIQUE_NAME_SLUG_MAX = 40
 
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _TENANT_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
@@ -111,6 +118,18 @@ def pick_app(found: list[dict], name: str, given_app_id: str | None, option: str
         raise AppsError(f"{len(matches)} applications are named '{name}': {listed}; delete the extra one, or give the "
                         f"one to use with {option}")
     return matches[0] if matches else None
+
+
+# ---- the alternate key of the apps this module creates ------------------------------------------------------------
+def unique_name(display_name: str) -> str:
+    """The uniqueName an app of this display name is created with: ``entra-b2c-<slug>-<8 hex>``, the slug the
+    lower-cased name with each run of other characters than a-z and 0-9 made one '-' (at most 40 characters), the hex
+    the start of the SHA-256 of the lower-cased name. The same for every run given the same name (display names are
+    matched ignoring case); two names a slug would confuse ('IEF App', 'ief-app') differ by their hash. Only lower-case
+    letters, digits and '-': nothing to escape in a URL or an OData key, whatever Graph's undocumented rules are."""
+    folded = display_name.lower()
+    slug = re.sub(r"[^a-z0-9]+", "-", folded).strip("-")[:UNIQUE_NAME_SLUG_MAX].strip("-") or "app"
+    return f"{UNIQUE_NAME_PREFIX}{slug}-{hashlib.sha256(folded.encode('utf-8')).hexdigest()[:8]}"
 
 
 # ---- desired shapes -------------------------------------------------------------------------------------------------

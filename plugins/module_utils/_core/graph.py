@@ -29,7 +29,7 @@ import ssl
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Mapping
 from urllib.parse import unquote, urlsplit
 
 from ansible_collections.entra.b2c.plugins.module_utils._core.errors import UserError
@@ -294,7 +294,7 @@ class _Call:
     """One logical request: its attempts, their retry budget, and the one token refresh a rejected token gets."""
 
     def __init__(self, client: GraphClient, method: str, path: str, body: bytes | None, content_type: str | None,
-                 accept: str, stream: bool = False):
+                 accept: str, stream: bool = False, headers: Mapping[str, str] | None = None):
         self.client = client
         self.method = method
         self.path = path
@@ -304,6 +304,7 @@ class _Call:
         self.budget = client.wait_budget()
         self.refreshed = False
         self.stream = stream  # True: the body of a success is left unread, for read_capped or json_or_none
+        self.headers = dict(headers or {})  # an API's own request headers (Prefer, say)
 
     def attempt(self) -> requests.Response | Failure:
         """Send the request once (twice when the token was rejected and could be refreshed)."""
@@ -334,6 +335,7 @@ class _Call:
 
     def _send(self):
         headers = {
+            **self.headers,  # first: the client's own headers below always win
             "Authorization": "Bearer " + self.client.tokens.token(),
             "client-request-id": str(uuid.uuid4()),
             "Accept": self.accept,
@@ -409,17 +411,19 @@ class GraphClient:
     # -- idempotent requests ---------------------------------------------------------------------------------------
 
     def request(self, method: str, path: str, body: bytes | str | None = None, content_type: str | None = None,
-                accept: str = JSON, stream: bool = False) -> requests.Response:
+                accept: str = JSON, stream: bool = False,
+                headers: Mapping[str, str] | None = None) -> requests.Response:
         """Send an idempotent request and return its successful response, whatever its body.
 
         Throttled (429) and unavailable (503, 504) answers and transport failures are sent again within the retry
-        budget, honouring Retry-After; TLS failures and any other answer raise GraphError at once.
+        budget, honouring Retry-After; TLS failures and any other answer raise GraphError at once. `headers` are sent
+        with every attempt, besides the client's own.
         """
         if method not in IDEMPOTENT_METHODS:
             raise ValueError(f"{method} is not idempotent: use post_once")
         # With stream, the caller reads the body, with read_capped or json_or_none.
         call = _Call(self, method, path, body.encode("utf-8") if isinstance(body, str) else body, content_type, accept,
-                     stream)
+                     stream, headers)
         while True:
             outcome = call.attempt()
             if not isinstance(outcome, Failure):
@@ -428,9 +432,11 @@ class GraphClient:
                 raise outcome.error
             call.wait_or_raise(outcome)
 
-    def request_json(self, method: str, path: str, body: dict | None = None) -> dict | None:
+    def request_json(self, method: str, path: str, body: dict | None = None,
+                     headers: Mapping[str, str] | None = None) -> dict | None:
         """An idempotent request with a JSON body (if any) and a JSON answer (None for an empty one)."""
-        response = self.request(method, path, _json_bytes(body), JSON if body is not None else None, stream=True)
+        response = self.request(method, path, _json_bytes(body), JSON if body is not None else None, stream=True,
+                                headers=headers)
         return json_or_none(response, f"Graph's answer to {method} {path.split('?')[0]}")
 
     def list_items(self, path: str) -> list[dict]:

@@ -2,13 +2,19 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Unit tests for the pure IEF app layer (plugins/module_utils/_apps/ief_apps.py)."""
+"""Unit tests for the pure IEF app layer (plugins/module_utils/_apps/ief_apps.py) and the branches of its flow
+(plugins/module_utils/_apps/flow.py) over a fake Graph: created (201), made a moment earlier by another run (204, then
+read), found by name (patched by object id), found by uniqueName, check mode."""
 
 from __future__ import annotations
 
 import copy
+import re
+import types
 
 import pytest
+from ansible_collections.entra.b2c.plugins.module_utils._apps.api import AppGraph
+from ansible_collections.entra.b2c.plugins.module_utils._apps.flow import ensure_ief_apps
 from ansible_collections.entra.b2c.plugins.module_utils._apps.ief_apps import (
     GRAPH_APP_ID,
     GRAPH_SCOPE_IDS,
@@ -26,8 +32,11 @@ from ansible_collections.entra.b2c.plugins.module_utils._apps.ief_apps import (
     proxy_create_body,
     redirect_uri,
     tenant_name,
+    unique_name,
     user_impersonation,
 )
+from ansible_collections.entra.b2c.plugins.module_utils._core.context import RunContext
+from ansible_collections.entra.b2c.plugins.module_utils._core.errors import TaskFailed
 
 IEF_APP_ID = "11111111-1111-1111-1111-111111111111"
 SCOPE_ID = "22222222-2222-2222-2222-222222222222"
@@ -211,3 +220,260 @@ def test_app_facts_hold_public_fields_only():
     assert "never" not in repr(facts)
     assert facts["user_impersonation_scope_id"] == SCOPE_ID and facts["web_redirect_uris"] == [redirect_uri("contoso")]
     assert app_facts(None) is None
+
+
+# ---- the uniqueName of a created app ------------------------------------------------------------------------------
+def test_unique_name_is_stable_plain_and_tells_apart_what_a_slug_would_confuse():
+    assert unique_name("IdentityExperienceFramework") == "entra-b2c-identityexperienceframework-8e2d0a88"
+    assert unique_name("IDENTITYEXPERIENCEFRAMEWORK") == unique_name("IdentityExperienceFramework")  # names ignore case
+    assert unique_name("IEF App") != unique_name("ief-app") != unique_name("IEF  App")
+    for name in ("IEF App", "Système IEF", "O'Brien (prod)/2", "!!!", "x" * 300, "ProxyIdentityExperienceFramework"):
+        value = unique_name(name)
+        assert re.fullmatch(r"entra-b2c-[a-z0-9]+(-[a-z0-9]+)*-[0-9a-f]{8}", value), value
+        assert len(value) <= 59, value
+    assert unique_name("!!!").startswith("entra-b2c-app-")
+
+
+# ---- the flow's branches, over a fake Graph -------------------------------------------------------------------------
+IEF_NAME, PROXY_NAME = "IdentityExperienceFramework", "ProxyIdentityExperienceFramework"
+GRAPH_SP = {"id": "sp-graph", "appId": GRAPH_APP_ID, "oauth2PermissionScopes": []}
+WRITES = ("upsert_application", "patch_application", "upsert_service_principal", "create_grant", "patch_grant")
+
+
+class FakeGraph:
+    """AppGraph's methods over an in-memory tenant, each call recorded. `made_elsewhere` maps a uniqueName to the app
+    another run makes the moment before this run's upsert of it (which then answers 204)."""
+
+    def __init__(self, apps=(), made_elsewhere=None, sp_made_elsewhere=()):
+        self.apps = [copy.deepcopy(app) for app in apps]
+        self.sps = [dict(GRAPH_SP)]
+        self.grants = []
+        self.made_elsewhere = dict(made_elsewhere or {})
+        self.sp_made_elsewhere = set(sp_made_elsewhere)
+        self.calls = []
+        self.counter = 0
+
+    def _new_id(self, kind):
+        self.counter += 1
+        return f"{kind}-{self.counter}"
+
+    def service_principal(self, app_id):
+        self.calls.append(("service_principal", app_id))
+        return next((sp for sp in self.sps if sp["appId"] == app_id), None)
+
+    def applications_named(self, name):
+        self.calls.append(("applications_named", name))
+        return [app for app in self.apps if app["displayName"].lower() == name.lower()]
+
+    def applications_with_app_id(self, app_id):
+        self.calls.append(("applications_with_app_id", app_id))
+        return [app for app in self.apps if app["appId"] == app_id]
+
+    def application_by_unique_name(self, key):
+        self.calls.append(("application_by_unique_name", key))
+        return next((copy.deepcopy(app) for app in self.apps if app.get("uniqueName") == key), None)
+
+    def upsert_application(self, key, body):
+        self.calls.append(("upsert_application", key, copy.deepcopy(body)))
+        if key in self.made_elsewhere:
+            self.apps.append(dict(self.made_elsewhere.pop(key), uniqueName=key))
+        existing = next((app for app in self.apps if app.get("uniqueName") == key), None)
+        if existing is not None:
+            existing.update(copy.deepcopy(body))
+            return None
+        app = created(body, app_id=self._new_id("app"), object_id=self._new_id("obj"))
+        app["uniqueName"] = key
+        self.apps.append(app)
+        return copy.deepcopy(app)
+
+    def patch_application(self, object_id, body):
+        self.calls.append(("patch_application", object_id, copy.deepcopy(body)))
+        next(app for app in self.apps if app["id"] == object_id).update(copy.deepcopy(body))
+
+    def upsert_service_principal(self, app_id, display_name):
+        self.calls.append(("upsert_service_principal", app_id, display_name))
+        if app_id in self.sp_made_elsewhere:
+            self.sps.append({"id": self._new_id("sp"), "appId": app_id})
+            return None
+        sp = {"id": self._new_id("sp"), "appId": app_id, "displayName": display_name}
+        self.sps.append(sp)
+        return dict(sp)
+
+    def grants_of(self, client_id):
+        self.calls.append(("grants_of", client_id))
+        return [dict(grant) for grant in self.grants if grant["clientId"] == client_id]
+
+    def create_grant(self, body):
+        self.calls.append(("create_grant", dict(body)))
+        grant = dict(body, id=self._new_id("grant"))
+        self.grants.append(grant)
+        return dict(grant)
+
+    def patch_grant(self, grant_id, scope):
+        self.calls.append(("patch_grant", grant_id, scope))
+
+    def writes(self):
+        return [call for call in self.calls if call[0] in WRITES]
+
+
+class Context(RunContext):
+    """A run of b2c_ief_apps whose Graph is the fake."""
+
+    def __init__(self, graph, check_mode=False, **params):
+        super().__init__(dict({"identity_experience_framework_app_id": None,
+                               "proxy_identity_experience_framework_app_id": None,
+                               "identity_experience_framework_name": IEF_NAME,
+                               "proxy_identity_experience_framework_name": PROXY_NAME,
+                               "tenant_domain": None, "tenant_id": "contoso.onmicrosoft.com"}, **params),
+                         check_mode=check_mode, diff=True)
+        self.graph = graph
+        self.roles = ["Application.ReadWrite.All", "DelegatedPermissionGrant.ReadWrite.All"]
+        self.tenants = {}  # domain -> tenant id, as discovery answers
+
+    def api(self, factory):
+        assert factory is AppGraph
+        return self.graph
+
+    def connect(self):
+        return types.SimpleNamespace(tenant=self.params["tenant_id"])
+
+    def claims(self):
+        return {"roles": list(self.roles), "tid": TENANT_GUID, "app_displayname": "deployer"}
+
+    def tenant_id_of(self, domain):
+        return self.tenants.get(domain)
+
+
+def made_by_another_run():
+    """The two apps as a concurrent run's upserts make them (the same bodies this run sends)."""
+    scope = "af725b58-43b6-5d43-a279-92b731f71159"  # what this run computes for contoso's IdentityExperienceFramework
+    ief = created(ief_create_body(IEF_NAME, "contoso", scope, GRAPH_SCOPE_IDS), app_id="other-ief",
+                  object_id="other-ief-obj")
+    proxy = created(proxy_create_body(PROXY_NAME, "other-ief", scope, GRAPH_SCOPE_IDS), app_id="other-proxy",
+                    object_id="other-proxy-obj")
+    return {unique_name(IEF_NAME): ief, unique_name(PROXY_NAME): proxy}
+
+
+def test_flow_creates_both_apps_through_the_upsert_by_their_unique_names():
+    graph = FakeGraph()
+    result = ensure_ief_apps(Context(graph))
+    upserts = [call for call in graph.calls if call[0] == "upsert_application"]
+    assert [call[1] for call in upserts] == [unique_name(IEF_NAME), unique_name(PROXY_NAME)]
+    ief_body, proxy_body = upserts[0][2], upserts[1][2]
+    assert ief_body["displayName"] == IEF_NAME and proxy_body["displayName"] == PROXY_NAME
+    # the scope id is the same for every run of this tenant and app: two runs at once send the same scope
+    scope_id = ief_body["api"]["oauth2PermissionScopes"][0]["id"]
+    assert scope_id == made_by_another_run()[unique_name(IEF_NAME)]["api"]["oauth2PermissionScopes"][0]["id"]
+    assert proxy_body["requiredResourceAccess"][0] == {"resourceAppId": "app-1",
+                                                       "resourceAccess": [{"id": scope_id, "type": "Scope"}]}
+    # then only the application ID URI, by object id, and the service principals through their upsert
+    assert graph.writes()[1] == ("patch_application", "obj-2", {"identifierUris": ["api://app-1"]})
+    assert [call[:2] for call in graph.writes() if call[0] == "upsert_service_principal"] == [
+        ("upsert_service_principal", "app-1"), ("upsert_service_principal", "app-3")]
+    assert len([call for call in graph.writes() if call[0] == "create_grant"]) == 3
+    assert result["changed"] is True and result["identity_experience_framework"]["created"] is True
+    assert result["identity_experience_framework"]["changes"][:2] == ["application created",
+                                                                      "application ID URI api://app-1 set"]
+    assert result["proxy_identity_experience_framework"]["created"] is True
+    # created apps are not searched again: no look-up of their service principals or grants
+    assert ("service_principal", "app-1") not in graph.calls and not any(call[0] == "grants_of" for call in graph.calls)
+
+
+def test_flow_an_app_made_by_another_run_meanwhile_is_read_and_carried_on_with():
+    graph = FakeGraph(made_elsewhere=made_by_another_run(), sp_made_elsewhere={"other-ief"})
+    result = ensure_ief_apps(Context(graph))
+    # each upsert answered 204: the app is read back by its uniqueName and what it lacks is added by its object id
+    reads = [call[1] for call in graph.calls if call[0] == "application_by_unique_name"]
+    assert reads == [unique_name(IEF_NAME), unique_name(PROXY_NAME)] * 2  # the look-ups, then after each 204
+    patches = [call for call in graph.writes() if call[0] == "patch_application"]
+    assert patches == [("patch_application", "other-ief-obj", {"identifierUris": ["api://other-ief"]})]
+    ief, proxy = result["identity_experience_framework"], result["proxy_identity_experience_framework"]
+    assert (result["identity_experience_framework_app_id"], result["proxy_identity_experience_framework_app_id"]) == (
+        "other-ief", "other-proxy")
+    assert ief["created"] is False and "application created" not in ief["changes"]
+    assert ief["changes"][0] == "application ID URI api://other-ief set"
+    assert proxy["created"] is False and proxy["changes"] == ["service principal created"]
+    # the service principal the other run made (204) is read, not made twice; it is not reported as this run's
+    assert ief["service_principal_id"] == next(sp["id"] for sp in graph.sps if sp["appId"] == "other-ief")
+    assert "service principal created" not in ief["changes"]
+    assert len([sp for sp in graph.sps if sp["appId"] == "other-ief"]) == 1
+    # found (not created) by this run: its grants are read first
+    assert [call[1] for call in graph.calls if call[0] == "grants_of"] == [ief["service_principal_id"],
+                                                                           proxy["service_principal_id"]]
+    assert result["diff"]["before"]["identity_experience_framework"]["app_id"] == "other-ief"
+
+
+def test_flow_an_app_found_by_name_is_patched_by_object_id_and_never_given_a_unique_name():
+    graph_access = [{"id": GRAPH_SCOPE_IDS[name], "type": "Scope"} for name in ("openid", "offline_access")]
+    portal_made = created({"displayName": IEF_NAME, "signInAudience": "AzureADMyOrg",
+                           "identifierUris": ["api://portal-ief"], "api": {"oauth2PermissionScopes": [
+                               {"id": "s1", "value": "user_impersonation", "isEnabled": True}]},
+                           "requiredResourceAccess": [{"resourceAppId": GRAPH_APP_ID, "resourceAccess": graph_access}]},
+                          app_id="portal-ief", object_id="portal-ief-obj")
+    graph = FakeGraph(apps=[portal_made])
+    result = ensure_ief_apps(Context(graph))
+    assert ("application_by_unique_name", unique_name(IEF_NAME)) not in graph.calls  # found by name: no more looking
+    assert [call[1] for call in graph.writes() if call[0] == "upsert_application"] == [unique_name(PROXY_NAME)]
+    patches = [call for call in graph.writes() if call[0] == "patch_application"]
+    assert patches == [("patch_application", "portal-ief-obj",
+                        {"web": {"redirectUris": [redirect_uri("contoso")], "implicitGrantSettings": {}}})]
+    assert not any("uniqueName" in call[2] for call in graph.writes() if call[0] == "patch_application")
+    assert result["identity_experience_framework_app_id"] == "portal-ief"
+    assert result["identity_experience_framework"]["created"] is False
+
+
+def test_flow_an_app_it_created_and_someone_renamed_is_found_by_unique_name_and_kept():
+    renamed = made_by_another_run()[unique_name(IEF_NAME)]
+    renamed.update(displayName="IEF (renamed in the portal)", uniqueName=unique_name(IEF_NAME),
+                   identifierUris=["api://other-ief"])
+    graph = FakeGraph(apps=[renamed])
+    result = ensure_ief_apps(Context(graph))
+    assert [call[1] for call in graph.writes() if call[0] == "upsert_application"] == [unique_name(PROXY_NAME)]
+    assert result["identity_experience_framework_app_id"] == "other-ief"
+    assert result["identity_experience_framework"]["display_name"] == "IEF (renamed in the portal)"
+    assert result["identity_experience_framework"]["changes"] == ["service principal created"]
+
+
+def test_flow_in_check_mode_reads_and_writes_nothing():
+    graph = FakeGraph()
+    result = ensure_ief_apps(Context(graph, check_mode=True))
+    assert graph.writes() == []
+    assert result["identity_experience_framework_app_id"] is None and result["changed"] is True
+    assert result["identity_experience_framework"]["changes"][0] == "application created"
+    assert len(result["admin_consent_changes"]) == 3
+
+
+TENANT_GUID = "4a7c1f0e-2b3d-4e5f-8a9b-0c1d2e3f4a5b"
+
+
+@pytest.mark.parametrize("check_mode", [True, False])
+def test_flow_refuses_a_token_without_the_grant_permission_before_any_write(check_mode):
+    graph = FakeGraph()
+    context = Context(graph, check_mode=check_mode)
+    context.roles = ["Application.ReadWrite.All"]
+    with pytest.raises(TaskFailed) as failed:
+        ensure_ief_apps(context)
+    assert "deployer lacks the Microsoft Graph application permission DelegatedPermissionGrant.ReadWrite.All" in str(
+        failed.value)
+    assert graph.writes() == []
+
+
+def test_flow_refuses_a_tenant_domain_of_another_tenant_when_tenant_id_is_a_guid():
+    graph = FakeGraph()
+    context = Context(graph, tenant_id=TENANT_GUID, tenant_domain="fabrikam.onmicrosoft.com")
+    context.tenants = {"fabrikam.onmicrosoft.com": "9f8e7d6c-5b4a-4321-8fed-cba987654321"}
+    with pytest.raises(TaskFailed, match="tenant_domain names the tenant fabrikam.onmicrosoft.com"):
+        ensure_ief_apps(context)
+    assert graph.writes() == []
+    context = Context(FakeGraph(), tenant_id=TENANT_GUID, tenant_domain="contoso.onmicrosoft.com")
+    context.tenants = {"contoso.onmicrosoft.com": TENANT_GUID}
+    assert ensure_ief_apps(context)["changed"] is True
+
+
+def test_flow_a_204_whose_app_cannot_be_read_says_to_run_again():
+    graph = FakeGraph(made_elsewhere=made_by_another_run())
+    graph.application_by_unique_name = lambda key: graph.calls.append(("application_by_unique_name", key))
+    with pytest.raises(TaskFailed) as failed:
+        ensure_ief_apps(Context(graph))
+    assert f"application of uniqueName {unique_name(IEF_NAME)}" in str(failed.value)
+    assert "run the task again" in str(failed.value)
