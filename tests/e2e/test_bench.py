@@ -164,8 +164,8 @@ def test_the_cost_of_the_policy_defaults_is_measured(bench):
 # principal and the two apps' (3), each app's grants (2); one policy list and a read of each of the 6 policies.
 TENANT_READS = {"keysets.get": 2, "applications.list": 2, "servicePrincipals.list": 3, "grants.list": 2,
                 "policies.list": 1, "policies.get": 6}
-TENANT_READ_ROUTES = ("keysets.get", "keysets.list", "applications.list", "servicePrincipals.list", "grants.list",
-                      "policies.list", "policies.get")
+TENANT_READ_ROUTES = ("keysets.get", "keysets.list", "applications.list", "applications.byUniqueName.get",
+                      "servicePrincipals.list", "grants.list", "policies.list", "policies.get")
 
 
 def test_the_whole_tenant_from_empty_then_nothing_then_one_edited_file(bench):
@@ -176,16 +176,18 @@ def test_the_whole_tenant_from_empty_then_nothing_then_one_edited_file(bench):
     first_writes = {route: count for route, count in without_token(first).items() if route not in TENANT_READ_ROUTES}
     assert first_writes == {
         "keysets.create": 2, "keys.generate": 2,  # the role's two default key sets, one generated key each
-        "applications.create": 2, "applications.patch": 1,  # the two IEF apps; the first's ID URI needs its appId
-        "servicePrincipals.create": 2,  # created apps are not looked up again
+        "applications.upsert": 2, "applications.patch": 1,  # the two IEF apps; the first's ID URI needs its appId
+        "servicePrincipals.upsert": 2,  # created apps are not looked up again
         "grants.create": 3,  # admin consent: both apps -> Microsoft Graph, the Proxy -> IdentityExperienceFramework
         "policies.put": 6,  # the whole pack, nothing read first: the tenant has none
     }, first
     # the apps are looked for by name twice (the look-up, then the run that creates them: created apps are not searched
     # for service principals or grants) and the policies listed twice (the check, the deployment); the key sets the
     # policies name are those the key half ensures (ensured_keysets), so they are never listed
+    # (and by their uniqueName, the upsert's key, each time not found)
     assert {route: count for route, count in first.items() if route in TENANT_READ_ROUTES} == {
-        "keysets.get": 2, "applications.list": 4, "servicePrincipals.list": 2, "policies.list": 2}
+        "keysets.get": 2, "applications.list": 4, "applications.byUniqueName.get": 4, "servicePrincipals.list": 2,
+        "policies.list": 2}
 
     # nothing to do: the look-up and the check are the whole run (the apps and policies tasks are skipped)
     again = routes(bench, 7, "t2")

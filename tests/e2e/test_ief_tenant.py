@@ -368,6 +368,23 @@ def test_the_role_writes_nothing_before_every_policy_check_passed(ansible, contr
     assert predicted["apps"]["changed"] is True and remote_writes(control) == []
 
 
+def test_a_wrong_tenant_name_with_a_tenant_guid_leaves_zero_writes(ansible, control):
+    """AWX's Azure credential usually holds the tenant's GUID, so the files' TenantId cannot be compared locally: the
+    domain ief_tenant_settings.Tenant names is resolved through its OpenID discovery and refused, in check mode and
+    for real, before a key set or an app is written."""
+    guid = tenant_connection(ansible)  # tenant_id is the tenant's GUID
+    variables = dict(starter_variables("LocalAccounts"), ief_tenant_settings={"Tenant": "fabrikam.onmicrosoft.com"})
+    for check in (True, False):
+        run = ansible.playbook(role_play(variables), defaults=guid, check=check)
+        failed = failed_task(run)
+        assert "names the tenant fabrikam.onmicrosoft.com" in failed["result"]["msg"], failed["result"]["msg"]
+        assert "nothing was written" in failed["result"]["msg"]
+        assert remote_writes(control) == [] and control.state()["keysets"] == []
+        assert control.directory()["applications"] == [] or all(
+            app["displayName"] not in ("IdentityExperienceFramework", "ProxyIdentityExperienceFramework")
+            for app in control.directory()["applications"])
+
+
 @pytest.mark.compat
 def test_the_starter_pack_walkthrough_of_the_policies_chapter(ansible, control):
     """docs/policies.md: LocalAccounts as downloaded, the collection playbook from the directory that holds it; a

@@ -29,7 +29,7 @@ TENANT_WORKLOAD = 7
 # The writes of the whole-tenant workload's first run (t1) from an empty tenant, per route, as the code makes them:
 TENANT_FIRST_WRITES = {
     "keysets.create": 2, "keys.generate": 2,  # the role's two default key sets, one generated key each
-    "applications.create": 2, "servicePrincipals.create": 2,  # IdentityExperienceFramework and its Proxy
+    "applications.upsert": 2, "servicePrincipals.upsert": 2,  # IdentityExperienceFramework and its Proxy
     "applications.patch": 1,  # the IdentityExperienceFramework app's ID URI, api://<the appId its create returned>
     "grants.create": 3,  # admin consent: both apps -> Microsoft Graph, the Proxy -> IdentityExperienceFramework
     "policies.put": 6,  # the LocalAccounts starter pack: Base, Localization, Extensions, 3 relying parties

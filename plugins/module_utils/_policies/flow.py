@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from ansible_collections.entra.b2c.plugins.module_utils._core.graph import GraphClient, GraphError
+from ansible_collections.entra.b2c.plugins.module_utils._core.graph import GraphError
 from ansible_collections.entra.b2c.plugins.module_utils._core.files import FileTooLarge, read_bounded
 from ansible_collections.entra.b2c.plugins.module_utils._keysets.api import (
     replication_budget,
@@ -32,6 +32,7 @@ from ansible_collections.entra.b2c.plugins.module_utils._keysets.api import (
 from ansible_collections.entra.b2c.plugins.module_utils._core.messages import itemized
 from ansible_collections.entra.b2c.plugins.module_utils._core.context import RunContext, error_result, first_error, in_parallel
 from ansible_collections.entra.b2c.plugins.module_utils._core.errors import TaskFailed, UserError
+from ansible_collections.entra.b2c.plugins.module_utils._policies.preflight import check_before_writes
 from ansible_collections.entra.b2c.plugins.module_utils._policies.policy import (
     REASON_ABSENT,
     REASON_CHANGED,
@@ -224,13 +225,17 @@ def ensure_policy(run: RunContext) -> dict:
     if run.diff:
         result["diff"] = policy_diff(policy.policy_id, stored, policy.content, "tenant", source)
     known_keysets = check_keysets(run, [policy]) if upload else frozenset()  # in check mode too
+    # a new policy counts against the tenant's limit: the list is read for it alone
+    check_before_writes(run, [policy] if upload else [], [],
+                        policy_api(run).list_ids() if upload and stored is None else None)
     backups = write_backups(run, backup_dir, [(policy.policy_id, stored)] if upload and stored else [])
     result["backup_files"] = [path for _policy_id, path in backups]
     if upload and not run.check_mode:
         replication = replication_budget(run.connect())
         try:
-            policy_api(run).put_xml(policy.policy_id, upload_body(policy.content), replication=replication,
-                                    present_keysets=known_keysets)
+            with run.step(f"{policy.policy_id} uploaded"):
+                policy_api(run).put_xml(policy.policy_id, upload_body(policy.content), replication=replication,
+                                        present_keysets=known_keysets)
         except GraphError as exc:
             # a refusal replaced nothing, so its backup goes; one without a sure answer may have: it stays
             landed = [policy.key] if write_may_have_landed(exc.status) else []
@@ -252,11 +257,12 @@ def remove_policy(run: RunContext) -> dict:
                               "reason": REASON_DELETED if stored is not None else REASON_ABSENT}
     if run.diff:
         result["diff"] = policy_diff(result["policy"], stored, None, "tenant", "absent")
+    check_before_writes(run, [], [policy_id] if stored is not None else [])
     backups = write_backups(run, backup_dir, [(result["policy"], stored)] if stored else [])
     result["backup_files"] = [path for _policy_id, path in backups]
     if stored is not None and not run.check_mode:
         try:
-            policy_api(run).delete(policy_id)
+            delete_reported(run, policy_id)
         except GraphError as exc:
             # a refusal deleted nothing, so its backup goes; one without a sure answer may have: it stays
             landed = [policy_key(policy_id)] if write_may_have_landed(exc.status) else []
@@ -330,6 +336,8 @@ def deploy_set(run: RunContext) -> dict:
     known_keysets = check_keysets(run, [plan.policy for plan in plans if plan.upload])  # in check mode too
     waits: dict[str, Any] = {}
     prune_waves, pruning = read_extras(run, extra, pattern, policies, parallel)  # with prune only
+    check_before_writes(run, [plan.policy for plan in plans if plan.upload],
+                        [policy_id for wave in prune_waves for policy_id in wave], listed)  # in check mode too
     backups = write_backups(run, backup_dir, [
         (plan.policy.policy_id, stored[plan.policy.key]) for plan in plans if plan.upload and stored.get(plan.policy.key)
     ] + [(policy_id, pruning[policy_key(policy_id)]) for wave in reversed(prune_waves) for policy_id in wave])
@@ -337,7 +345,7 @@ def deploy_set(run: RunContext) -> dict:
     if run.check_mode:
         uploaded, refused, not_attempted = [plan.policy.key for plan in plans if plan.upload], {}, set()
     else:
-        uploaded, refused, not_attempted = _upload(policy_api(run), run.connect(), plans, writes, known_keysets, waits)
+        uploaded, refused, not_attempted = _upload(run, plans, writes, known_keysets, waits)
     # what this run may have replaced or created: its uploads, and those that failed without a sure answer
     unsure = [key for key, error in refused.items() if write_may_have_landed(error.status)]
     written = set(uploaded) | set(unsure)
@@ -367,7 +375,7 @@ def deploy_set(run: RunContext) -> dict:
         outcome["rolled_back"] = []
         if params["rollback"] and written:
             steps = plan_rollback(plans, stored, uploaded, unsure)
-            outcome["rolled_back"], rollback_message = roll_back(policy_api(run), steps, writes)
+            outcome["rolled_back"], rollback_message = roll_back(run, steps, writes)
             message += " " + rollback_message
         outcome["pruned"] = []
         outcome["backup_files"] = keep_backups(run, backups, written)
@@ -379,30 +387,37 @@ def deploy_set(run: RunContext) -> dict:
     return outcome
 
 
-def _upload(graph: PolicyGraph, client: GraphClient, plans: Sequence[PolicyPlan], parallel: int,
-            present: frozenset = frozenset(), waits: dict | None = None) -> tuple[list[str], dict, set]:
+def _upload(run: RunContext, plans: Sequence[PolicyPlan], parallel: int, present: frozenset = frozenset(),
+            waits: dict | None = None) -> tuple[list[str], dict, set]:
+    graph = policy_api(run)
+
     def put(plan: PolicyPlan, done: set[str]) -> None:
         policy = plan.policy
-        replication = replication_budget(client)
+        replication = replication_budget(run.connect())
         if waits is not None:
             waits[policy.key] = replication  # each upload its own wait, reported per policy
-        graph.put_xml(policy.policy_id, upload_body(policy.content),
-                      base_just_uploaded=policy.base_policy_id if policy.base_key in done else None,
-                      replication=replication, present_keysets=present)
+        with run.step(f"{policy.policy_id} uploaded"):
+            graph.put_xml(policy.policy_id, upload_body(policy.content),
+                          base_just_uploaded=policy.base_policy_id if policy.base_key in done else None,
+                          replication=replication, present_keysets=present)
 
     return in_waves(upload_waves(plans), put, lambda plan: plan.policy.key, parallel)
 
 
-def roll_back(graph: PolicyGraph, waves: Sequence[Sequence[RollbackStep]], parallel: int) -> tuple[list[str], str]:
+def roll_back(run: RunContext, waves: Sequence[Sequence[RollbackStep]], parallel: int) -> tuple[list[str], str]:
     """Put the tenant back as plan_rollback says, `parallel` steps of a wave side by side, a wave after the one before:
     each policy uploaded again as the exact bytes the tenant answered before the run, each one the run created deleted.
     A step B2C refuses stops the waves after its own, as an upload does. Returns the ids undone, in their order, and
     what to say about it."""
+    graph = policy_api(run)
+
     def undo(step: RollbackStep, _done: set[str]) -> None:
         if step.previous is None:
-            graph.delete(step.policy_id)
+            with run.step(f"{step.policy_id} deleted (rollback)"):
+                graph.delete(step.policy_id)
         else:
-            graph.put_xml(step.policy_id, step.previous)
+            with run.step(f"{step.policy_id} put back (rollback)"):
+                graph.put_xml(step.policy_id, step.previous)
 
     steps = [step for wave in waves for step in wave]
     # any error of ours too (a token that cannot be renewed): the task must still say where the tenant stands
@@ -413,6 +428,12 @@ def roll_back(graph: PolicyGraph, waves: Sequence[Sequence[RollbackStep]], paral
         return undone, rolled_back_message(steps)
     versions = rollback_versions(steps, done, {key: getattr(error, "status", None) for key, error in failed.items()})
     return undone, rollback_failed_message(versions, {key: str(error) for key, error in failed.items()})
+
+
+def delete_reported(run: RunContext, policy_id: str) -> bool:
+    """Delete one policy, shown as it completes (see RunContext.step)."""
+    with run.step(f"{policy_id} deleted"):
+        return policy_api(run).delete(policy_id)
 
 
 def in_waves(waves: Sequence[Sequence[T]], act: Callable[[T, set[str]], None], key: Callable[[T], str],
@@ -449,6 +470,7 @@ def _remove_set(run: RunContext, levels: list[list[Policy]], listed: Sequence[st
     in_tenant = {policy_key(policy_id): policy_id for policy_id in listed}
     order = removal_order(levels)
     waves = [[policy for policy in level if policy.key in in_tenant] for level in order]
+    check_before_writes(run, [], [policy.policy_id for wave in waves for policy in wave])
     stored: dict[str, bytes | None] = {}
     if run.diff or backup_dir:
         present = [policy for wave in waves for policy in wave]
@@ -460,7 +482,7 @@ def _remove_set(run: RunContext, levels: list[list[Policy]], listed: Sequence[st
         deleted, failed, not_attempted = [policy.key for wave in waves for policy in wave], {}, set()
     else:
         deleted, failed, not_attempted = in_waves(
-            waves, lambda policy, _done: policy_api(run).delete(in_tenant[policy.key]), lambda policy: policy.key, writes)
+            waves, lambda policy, _done: delete_reported(run, in_tenant[policy.key]), lambda policy: policy.key, writes)
     backup_files = keep_backups(run, backups, set(deleted) | {
         key for key, error in failed.items() if write_may_have_landed(error.status)})
 
@@ -511,7 +533,7 @@ def prune_extras(run: RunContext, waves: Sequence[Sequence[str]], stored: dict[s
     if run.check_mode:
         deleted, failed, not_attempted = [policy_id for wave in waves for policy_id in wave], {}, set()
     else:
-        deleted, failed, not_attempted = in_waves(waves, lambda policy_id, _done: policy_api(run).delete(policy_id),
+        deleted, failed, not_attempted = in_waves(waves, lambda policy_id, _done: delete_reported(run, policy_id),
                                                   lambda policy_id: policy_id, writes)
     outcome["pruned"] = deleted
     outcome["changed"] = outcome["changed"] or bool(deleted)

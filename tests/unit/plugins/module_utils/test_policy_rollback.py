@@ -8,6 +8,8 @@ complete first, the message when the rollback itself stops, backup_files of what
 
 from __future__ import annotations
 
+import contextlib
+
 import os
 import threading
 import types
@@ -212,13 +214,24 @@ class FakeRun:
                        "appsettings": None, "environment": None, "ensured_keysets": [], "tenant_id": TENANT, **params}
         self.check_mode = self.diff = False
         self.warnings: list[str] = []
+        self.steps: list[str] = []  # the writes reported as they completed
+        self.permissions_checked: list[str] = []
 
     def api(self, factory):
         assert factory is PolicyGraph
         return self.tenant
 
     def connect(self):
-        return types.SimpleNamespace(wait_budget=lambda *args: types.SimpleNamespace(waited=0))
+        return types.SimpleNamespace(wait_budget=lambda *args: types.SimpleNamespace(waited=0),
+                                     tenant=self.params["tenant_id"])
+
+    def require_permissions(self, needed, what):
+        self.permissions_checked = [permission.name for permission in needed]
+
+    @contextlib.contextmanager
+    def step(self, done):
+        yield
+        self.steps.append(done)
 
     def warn(self, message):
         self.warnings.append(message)
@@ -269,6 +282,11 @@ def test_a_refusal_half_way_puts_the_tenant_back_as_it_was(tmp_path):
     assert names == [BASE, LOC, EXT]
     assert sorted(os.listdir(tmp_path / "backups")) == sorted(os.path.basename(path) for path in result["backup_files"])
     assert [open(path, "rb").read() for path in result["backup_files"]] == [HELD[BASE], HELD[LOC], HELD[EXT]]
+    # checked before the first write; each write shown as it completed, the rollback's too
+    assert run.permissions_checked == ["Policy.ReadWrite.TrustFramework"]
+    assert run.steps[:4] == [f"{BASE} uploaded", f"{LOC} uploaded", f"{EXT} uploaded", f"{NEW_RP} uploaded"]
+    assert run.steps[4:] == [f"{BASE} put back (rollback)", f"{LOC} put back (rollback)", f"{EXT} put back (rollback)",
+                             f"{NEW_RP} deleted (rollback)"]
 
 
 def test_without_rollback_what_was_uploaded_stays_and_backups_name_only_what_was_replaced(tmp_path):
