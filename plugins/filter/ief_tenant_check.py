@@ -120,12 +120,12 @@ APPS = "ief_tenant_apps"
 PRUNE = "ief_tenant_prune"
 PRUNE_PATTERN = "ief_tenant_prune_pattern"
 BACKUP_DIR = "ief_tenant_backup_dir"
-BOOLEANS = ("ief_tenant_template", "ief_tenant_keys", APPS, "ief_tenant_reupload_dependents", PRUNE,
-            "ief_tenant_backup")
+BOOLEANS = ("ief_tenant_template", "ief_tenant_keys", APPS, "ief_tenant_reupload_dependents", "ief_tenant_rollback",
+            PRUNE, "ief_tenant_backup")
 # The role's variables (meta/argument_specs.yml), in the order its documentation lists them, and the fact it sets.
 ROLE_VARIABLES = (POLICIES_DIR, PATTERN, "ief_tenant_template", "ief_tenant_keys", APPS, SETTINGS, APPSETTINGS,
-                  ENVIRONMENT, STATE, "ief_tenant_reupload_dependents", PRUNE, PRUNE_PATTERN, "ief_tenant_backup",
-                  BACKUP_DIR, CONNECTION)
+                  ENVIRONMENT, STATE, "ief_tenant_reupload_dependents", "ief_tenant_rollback", PRUNE, PRUNE_PATTERN,
+                  "ief_tenant_backup", BACKUP_DIR, CONNECTION)
 KNOWN_NAMES = ROLE_VARIABLES + ("ief_tenant_result",)
 # Optional variables without a default: unset is fine.
 OPTIONAL = (APPSETTINGS, ENVIRONMENT, PRUNE, PRUNE_PATTERN, "ief_tenant_backup", BACKUP_DIR)

@@ -32,6 +32,7 @@ DEFAULTS = {
     "ief_tenant_environment": None,
     "ief_tenant_state": "present",
     "ief_tenant_reupload_dependents": False,
+    "ief_tenant_rollback": True,
     "ief_tenant_prune": None,
     "ief_tenant_prune_pattern": None,
     "ief_tenant_backup": None,
