@@ -181,3 +181,36 @@ def test_policy_set_uploaded_then_left_alone_then_deleted(tenant):
     assert removed["deleted"][-1] == base  # what inherits goes first
     left = {item["id"].upper() for item in tenant.policies()}
     assert not {policy_id.upper() for policy_id in ids.values()} & left
+
+
+def test_a_set_b2c_refuses_half_way_is_rolled_back(tenant):
+    """The small set deployed, then a release whose Extensions changed and whose SignIn names a claim no policy
+    defines: B2C takes the Extensions (and what inherits from it may go first), refuses SignIn, and the run puts the
+    tenant back as it was (rollback, the default): the Extensions hold their previous copy again."""
+    domain = tenant.tenant_domain
+    if domain is None:
+        pytest.skip("the policy scenarios need the tenant's domain name for TenantId: set AZURE_TENANT_ID to it "
+                    "(contoso.onmicrosoft.com) or ENTRA_B2C_LIVE_TENANT_DOMAIN")
+    directory = tenant.workdir / "rollback"
+    ids = render_policy_set(tenant, directory, domain)
+    keys = {"name": "it", BATCH_MODULE: {"keysets": [{"keyset": tenant.name("PolSig"), "use": "sig"},
+                                                     {"keyset": tenant.name("PolEnc"), "use": "enc"}],
+                                         "valid_for": "2d"}, "ignore_errors": True}
+    ok(tenant.playbook([keys]))
+    deploy = task("b2c_policies", path=str(directory))
+    tenant.made_policies = True
+    ok(tenant.playbook([dict(deploy, register="it", until="it is not failed", retries=6, delay=10)]))
+    extensions = ids["TrustFrameworkExtensions.xml"]
+    before = {item["id"].upper(): item["content"] for item in tenant.policies(content=True)}
+
+    release = directory / "TrustFrameworkExtensions.xml"
+    release.write_text(release.read_text(encoding="utf-8").replace(">3600<", ">1800<"), encoding="utf-8")
+    sign_in = directory / "SignIn.xml"
+    sign_in.write_text(sign_in.read_text(encoding="utf-8").replace(
+        'ClaimTypeReferenceId="email"', 'ClaimTypeReferenceId="entraB2cNoSuchClaim"'), encoding="utf-8")
+    refused = tenant.playbook([deploy]).result("it")
+    assert refused.get("failed") and "entraB2cNoSuchClaim" in refused["msg"], refused.get("msg")
+    assert extensions in refused["rolled_back"], refused
+    after = {item["id"].upper(): item["content"] for item in tenant.policies(content=True)}
+    for policy_id in ids.values():
+        assert after.get(policy_id.upper()) == before.get(policy_id.upper()), policy_id

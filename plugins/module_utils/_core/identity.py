@@ -89,8 +89,8 @@ def same_tenant_problem(named: str, named_id: str | None, credential_tenant: str
     """The refusal when the tenant a run's files name (`named`, a domain, resolved to `named_id`; None when the
     authority knows no such tenant) is not the credential's tenant id; None when they are one tenant."""
     if named_id is None:
-        return (f"{where} names the tenant {named}, which the authority does not know; give the tenant's domain "
-                f"name, such as contoso.onmicrosoft.com, so nothing is written to another tenant")
+        return (f"{where} names the tenant {named}, which the authority does not know; nothing was written: give the "
+                f"domain name of the credential's tenant, such as contoso.onmicrosoft.com")
     if named_id.lower() != credential_tenant.lower():
         return (f"{where} names the tenant {named} ({named_id}), but the credential signs in to tenant "
                 f"{credential_tenant}; nothing was written: run against the tenant the files name, or change them")
