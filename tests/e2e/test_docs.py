@@ -11,15 +11,19 @@ as the text changes away from the behaviour; commands and playbooks taken from t
 from __future__ import annotations
 
 import ast
+import io
 import re
 import subprocess
+import sys
 import tarfile
 import time
+from pathlib import Path
 
 import pytest
 import yaml
 
 from conftest import REPO_ROOT, keyset_keys, routes
+from machine_paths import SHARED, describe, machine_paths_in, machine_prefixes
 
 DAY = 86400
 # The modules that add a key with a lifetime of its own (certificates carry theirs).
@@ -441,30 +445,43 @@ def test_every_place_that_asks_for_the_apps_permission_asks_for_the_grant_permis
     assert permission_paragraphs("x\n\nneeds Application.ReadWrite.All.\n\ny") == ["needs Application.ReadWrite.All."]
 
 
-# The machines the collection is developed on keep their work under this directory; users never have it. Built from
-# parts so that this file, which ships in the tarball, does not name it.
-OUTSIDE_PATH = "/".join(("", "work", ""))
-
-
-def files_naming(tarball, text: str) -> list:
-    needle = text.encode("utf-8")
-    with tarfile.open(tarball) as archive:
-        return sorted(member.name for member in archive.getmembers() if member.isfile() and (
-            needle in member.name.encode("utf-8") or needle in archive.extractfile(member).read()))
-
-
-def test_the_tarball_names_no_path_outside_the_collection(ansible, tmp_path):
-    """What users install names no directory of the machine it was written on (the build session refuses it too)."""
+def test_the_tarball_names_no_directory_of_the_build_machine(ansible, tmp_path):
+    """What users install names no directory of the machine it was built on (the build session refuses it too): not
+    the repository, the directory holding it, $HOME, nor a Python prefix or virtual environment of the build."""
     done = subprocess.run([str(ansible.bin_dir / "ansible-galaxy"), "collection", "build", "--output-path",
                            str(tmp_path), str(REPO_ROOT)], capture_output=True, text=True, check=False,
                           env=ansible.env())
     assert done.returncode == 0, done.stdout + done.stderr
     [tarball] = tmp_path.glob("entra-b2c-*.tar.gz")
     with tarfile.open(tarball) as archive:
-        # the files that named it are there, and scanned
+        # the files that could name one are there, and scanned
         assert len(archive.getmembers()) > 100 and "tests/emulator/README.md" in archive.getnames()
-    assert files_naming(tarball, OUTSIDE_PATH) == []
+    prefixes = machine_prefixes(REPO_ROOT, ansible.bin_dir.parent, tmp_path)
+    assert str(REPO_ROOT) in prefixes
+    assert machine_paths_in(tarball, prefixes) == {}
     noxfile = text_of(REPO_ROOT / "noxfile.py")
     build_session = noxfile[noxfile.index("def build("):noxfile.index('matrix_session("build"')]
-    assert 'OUTSIDE_PATH = "/".join(("", "work", ""))' in noxfile
-    assert "files_naming(tarball, OUTSIDE_PATH)" in build_session and "session.error(" in build_session
+    assert "machine_paths_in(tarball, prefixes)" in build_session and "session.error(" in build_session
+
+
+def test_the_tarball_scan_finds_a_planted_machine_path(tmp_path):
+    """The scan fires: a tarball naming the repository, its parent directory, $HOME or this Python's prefix is
+    caught; a path every machine has (an interpreter under /usr/bin) or a longer name sharing a prefix is not."""
+    prefixes = machine_prefixes(REPO_ROOT)
+    planted = {"docs/a.md": (REPO_ROOT.parent, "see {}/notes.txt\n"), "docs/b.md": (Path.home(), "cache: '{}/.cache'\n"),
+               "plugins/c.py": (Path(sys.prefix), "#!{}/bin/python\n"), "docs/d.md": (REPO_ROOT, "url: file://{}\n"),
+               "docs/fine.md": (Path.home(), "#!/usr/bin/python\n{}x/y main/z\n")}
+    tarball = tmp_path / "planted.tar.gz"
+    with tarfile.open(tarball, "w:gz") as archive:
+        for name, (directory, text) in planted.items():
+            data = text.format(directory).encode("utf-8")
+            member = tarfile.TarInfo(name)
+            member.size = len(data)
+            archive.addfile(member, io.BytesIO(data))
+    found = machine_paths_in(tarball, prefixes)
+    # a directory every machine has is never a prefix itself (the repository's parent could be /srv somewhere)
+    expected = sorted(name for name, (directory, _text) in planted.items()
+                      if name != "docs/fine.md" and str(directory) not in SHARED)
+    assert "docs/d.md" in expected and sorted(found) == expected, found
+    assert found["docs/d.md"] == [str(REPO_ROOT)]
+    assert "/usr/bin/python" not in describe(found)
