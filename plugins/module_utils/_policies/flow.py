@@ -76,7 +76,7 @@ from ansible_collections.entra.b2c.plugins.module_utils._policies.api import Pol
 from ansible_collections.entra.b2c.plugins.module_utils._policies.refs import outside_bases, refuse_dangling, tenant_base
 from ansible_collections.entra.b2c.plugins.module_utils._policies.keysets import check_keysets, ensured_keyset_ids
 from ansible_collections.entra.b2c.plugins.module_utils._policies.settings import (
-    facebook_warning, fill_all, optional_left, policy_settings)
+    empty_warning, facebook_warning, fill_all, filled_empty, optional_left, policy_settings)
 
 T = TypeVar("T")
 
@@ -174,15 +174,16 @@ def fill_sources(run: RunContext, sources: Sequence[tuple[str, str | bytes]], up
                  ) -> list[tuple[str, str | bytes]]:
     """The sources with settings, appsettings and the starter packs' literals filled in; every placeholder left (when
     `uploading`: a deletion reads only the ids), a bad appsettings file and a bad ensured_keysets entry refused before
-    any request; a facebook_clientid left, warned."""
+    any request; a facebook_clientid left, and a placeholder filled with an empty value, warned."""
     params = run.params
     ensured_keyset_ids(params.get("ensured_keysets"))
     settings = policy_settings(params.get("settings"), params.get("appsettings"), params.get("environment"),
                                lambda path: read_file(path, "appsettings"))
     filled = fill_all(sources, settings, tenant_of(run), params.get("appsettings"), refuse_left=uploading)
-    warning = facebook_warning(optional_left(filled)) if uploading else None
-    if warning:
-        run.warn(warning)
+    if uploading:
+        for warning in (facebook_warning(optional_left(filled)), empty_warning(filled_empty(sources, settings))):
+            if warning:
+                run.warn(warning)
     return filled
 
 

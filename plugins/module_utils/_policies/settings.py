@@ -336,6 +336,31 @@ def optional_left(sources: Sequence[tuple[str, str | bytes]]) -> list[str]:
     return found
 
 
+def filled_empty(sources: Sequence[tuple[str, str | bytes]], settings: Mapping[str, tuple[str, str]]) -> list[str]:
+    """Where a placeholder outside comments gets an empty value from its setting, as ``<source>:<line>: <placeholder>
+    (<setting>)``: B2C accepts an empty value (an empty client_id, say), and what uses it fails at sign-in."""
+    found = []
+    for source, content in sources:
+        text = content.decode("utf-8", errors="replace") if isinstance(content, bytes) else content
+        comments = [match.span() for match in _COMMENT_RE.finditer(text)]
+        for match in _PLACEHOLDER_RE.finditer(text):
+            name = match.group("setting") if match.group("setting") is not None else (
+                FACEBOOK_APP if match.group("facebook") is not None else None)
+            setting = settings.get(name.strip().lower()) if name is not None else None
+            if setting is not None and not str(setting[1]).strip() and not _inside(comments, match.start()):
+                found.append(f"{source}:{_line(text, match.start())}: {match.group(0)} ({setting[0]})")
+    return found
+
+
+def empty_warning(places: Sequence[str]) -> str | None:
+    """The warning for the placeholders filled with an empty value; None when there is none."""
+    if not places:
+        return None
+    return (f"{len(places)} placeholder(s) filled with an empty value, which B2C accepts and sign-in then fails on: "
+            f"{'; '.join(places)}; give each setting its value (ief_tenant_settings with the ief_tenant role, or "
+            f"PolicySettings in appsettings.json), or leave it out to be told where it is missing")
+
+
 def facebook_warning(places: Sequence[str]) -> str | None:
     """The warning for the ``facebook_clientid`` left in ``places``; None when there is none."""
     if not places:

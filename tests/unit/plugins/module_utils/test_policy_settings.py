@@ -12,11 +12,13 @@ import pytest
 from ansible_collections.entra.b2c.plugins.module_utils._policies.policy import PolicyError
 from ansible_collections.entra.b2c.plugins.module_utils._policies.settings import (
     appsettings_values,
+    empty_warning,
     explicit_settings,
     facebook_warning,
     file_name,
     fill,
     fill_all,
+    filled_empty,
     optional_left,
     policy_settings,
     setting_text,
@@ -226,6 +228,20 @@ def test_the_facebook_placeholder_is_filled_from_facebook_app_id_ignoring_the_se
     assert "my_facebook_clientid facebook_clientid2" in filled  # only the whole word
     assert "<!-- set 1234567890123456 to" in filled  # comments are filled like the rest (and never reported)
     assert optional_left([("x.xml", filled)]) == []
+
+
+def test_a_placeholder_filled_with_an_empty_value_is_listed_with_its_line_and_setting():
+    text = SOCIAL + '<Item Key="lifetime">{Settings:Lifetime}</Item><!-- {Settings:Lifetime} -->\n'
+    given = settings(FacebookAppId="", Lifetime=" ", Other="x")
+    places = filled_empty([("social/TrustFrameworkExtensions.xml", text), ("b.xml", text.encode("utf-8"))], given)
+    assert places == ["social/TrustFrameworkExtensions.xml:3: facebook_clientid (FacebookAppId)",
+                      "social/TrustFrameworkExtensions.xml:7: {Settings:Lifetime} (Lifetime)",
+                      "b.xml:3: facebook_clientid (FacebookAppId)", "b.xml:7: {Settings:Lifetime} (Lifetime)"]
+    assert filled_empty([("x.xml", text)], settings(FacebookAppId="123", Lifetime="3600")) == []
+    warning = empty_warning(places[:1])
+    assert warning.startswith("1 placeholder(s) filled with an empty value, which B2C accepts and sign-in then fails "
+                              "on: social/TrustFrameworkExtensions.xml:3: facebook_clientid (FacebookAppId); ")
+    assert empty_warning([]) is None
 
 
 def test_the_facebook_placeholder_left_is_not_refused_but_listed_with_its_line_outside_comments():
