@@ -33,7 +33,7 @@ $(NOX): tests/nox-requirements.txt
 	$(NOX_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r tests/nox-requirements.txt
 	touch $@
 
-test: $(NOX) ## Everything (~25-30 min): units and sanity on ansible-core 2.16-2.21 (and the module side on Python 3.9), fidelity + e2e on 2.16 and 2.21, the compat e2e set on 2.17-2.20, build + galaxy-importer, docs, licences, lint
+test: $(NOX) ## Everything (~20-25 min): units and sanity on ansible-core 2.16-2.21 (and the module side on Python 3.9), fidelity + e2e on 2.16 and 2.21, the compat e2e set on 2.17-2.20, build + galaxy-importer, docs, licences, lint
 	@mkdir -p build; $(call run_nox,)
 
 sanity: $(NOX) ## ansible-test sanity on every ansible-core 2.16-2.21
