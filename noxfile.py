@@ -158,7 +158,7 @@ def controller_python(core: str) -> str:
 
 # ansible-test makes a virtual environment per sanity test (--local or --venv alike) and bootstraps pip into it with a
 # script it downloads from a host these machines cannot reach; its own error message says to save the script to its
-# cache instead. With this variable set to 1 (make test and .ci/run set it), the sanity sessions put an offline
+# cache instead. With this variable set to 1 (the Makefile sets it by default), the sanity sessions put an offline
 # stand-in there (scripts/get_pip_standin.py); unset, ansible-test downloads the real script, as on GitHub's runners.
 OFFLINE_PIP_BOOTSTRAP = "ENTRA_B2C_OFFLINE_PIP_BOOTSTRAP"
 PIP_BOOTSTRAP_CACHE = Path.home() / ".ansible" / "test" / "cache"

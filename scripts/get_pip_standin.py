@@ -5,7 +5,7 @@
 
 Hand-written because ansible-test fetches ``get-pip-<version>.py`` from a host our machines cannot reach and offers no
 setting for another source, only its cache, ``~/.ansible/test/cache/get_pip_<version with underscores>.py``, where its
-own error message says to save the script. With ENTRA_B2C_OFFLINE_PIP_BOOTSTRAP=1 (make test, .ci/run) noxfile.py
+own error message says to save the script. With ENTRA_B2C_OFFLINE_PIP_BOOTSTRAP=1 (the Makefile's default) noxfile.py
 copies this file there under that name. Like the real script, run by the Python of a new virtual environment without
 pip, it installs pip of that version plus the arguments it was given (and setuptools and wheel unless
 ``--no-setuptools`` / ``--no-wheel`` are passed), from the index pip is configured with. The first pip comes from the

@@ -28,7 +28,7 @@ from ansible_collections.entra.b2c.plugins.module_utils._apps.api import AppGrap
 from ansible_collections.entra.b2c.plugins.module_utils._core.context import RunContext
 from ansible_collections.entra.b2c.plugins.module_utils._core.errors import TaskFailed, UserError
 from ansible_collections.entra.b2c.plugins.module_utils._core.graph import GraphError
-from ansible_collections.entra.b2c.plugins.module_utils._core.identity import Permission, is_guid, same_tenant_problem
+from ansible_collections.entra.b2c.plugins.module_utils._core.identity import Permission, is_guid
 from ansible_collections.entra.b2c.plugins.module_utils._apps.ief_apps import (
     GRAPH_APP_ID,
     GRAPH_SCOPES,
@@ -110,9 +110,7 @@ class Run:
         self.checked = True
         context = self.context
         if self.tenant_domain and is_guid(context.connect().tenant):
-            credential_tenant = context.credential_tenant_id()
-            problem = credential_tenant and same_tenant_problem(
-                self.tenant_domain, context.tenant_id_of(self.tenant_domain), credential_tenant, "tenant_domain")
+            problem = context.tenant_problem(self.tenant_domain, "tenant_domain")
             if problem:
                 raise AppsError(problem)
         try:

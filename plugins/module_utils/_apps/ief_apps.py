@@ -31,6 +31,7 @@ import re
 from typing import Any
 
 from ansible_collections.entra.b2c.plugins.module_utils._core.errors import UserError
+from ansible_collections.entra.b2c.plugins.module_utils._core.identity import is_guid
 
 GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
 # Microsoft Graph's delegated permission ids are the same in every tenant; the tenant's Graph service principal lists them
@@ -50,16 +51,11 @@ PROXY_KEY = "proxy_identity_experience_framework"
 UNIQUE_NAME_PREFIX = "entra-b2c-"
 UNIQUE_NAME_SLUG_MAX = 40
 
-_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _TENANT_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 
 
 class AppsError(UserError):
     """A refusal of the IEF app module: bad input (before any request) or a tenant it cannot settle."""
-
-
-def is_guid(value: Any) -> bool:
-    return isinstance(value, str) and bool(_GUID.match(value))
 
 
 # ---- input ----------------------------------------------------------------------------------------------------------

@@ -38,6 +38,7 @@ from ansible_collections.entra.b2c.plugins.module_utils._core.identity import (
     discovery_path,
     is_guid,
     permission_check,
+    same_tenant_problem,
     tenant_of_issuer,
     token_claims,
 )
@@ -180,6 +181,14 @@ class RunContext:
                     issuer = None
                 self._tenant_ids[key] = tenant_of_issuer(issuer)
         return self._tenant_ids[key]
+
+    def tenant_problem(self, domain: str, where: str) -> str | None:
+        """The refusal when the tenant `domain` (named by `where`) is not the credential's, None when it is; None too
+        when the credential names no tenant (an opaque token: the service compares at the write)."""
+        credential_tenant = self.credential_tenant_id()
+        if not credential_tenant:
+            return None
+        return same_tenant_problem(domain, self.tenant_id_of(domain), credential_tenant, where)
 
     def require_permissions(self, needed: Sequence[Permission], what: str) -> None:
         """Refuse, before the first write, a run whose app-only token lacks a permission its writes need; with a

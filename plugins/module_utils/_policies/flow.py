@@ -27,7 +27,7 @@ from ansible_collections.entra.b2c.plugins.module_utils._core.graph import Graph
 from ansible_collections.entra.b2c.plugins.module_utils._core.files import FileTooLarge, read_bounded
 from ansible_collections.entra.b2c.plugins.module_utils._keysets.api import (
     replication_budget,
-    replication_facts as waited,
+    replication_facts,
 )
 from ansible_collections.entra.b2c.plugins.module_utils._core.messages import itemized
 from ansible_collections.entra.b2c.plugins.module_utils._core.context import RunContext, error_result, first_error, in_parallel
@@ -241,9 +241,9 @@ def ensure_policy(run: RunContext) -> dict:
             # a refusal replaced nothing, so its backup goes; one without a sure answer may have: it stays
             landed = [policy.key] if write_may_have_landed(exc.status) else []
             result["backup_files"] = keep_backups(run, backups, landed)
-            raise TaskFailed(f"{policy.label} was not uploaded: {exc}", dict(result, changed=False, **waited(replication)),
+            raise TaskFailed(f"{policy.label} was not uploaded: {exc}", dict(result, changed=False, **replication_facts(replication)),
                              cause=exc) from exc
-        result.update(waited(replication))
+        result.update(replication_facts(replication))
     return result
 
 
@@ -356,12 +356,12 @@ def deploy_set(run: RunContext) -> dict:
     for plan in plans:
         key = plan.policy.key
         if key in refused:
-            results.append(dict(set_entry(plan, False), failed=True, msg=str(refused[key]), **waited(waits.get(key)),
+            results.append(dict(set_entry(plan, False), failed=True, msg=str(refused[key]), **replication_facts(waits.get(key)),
                                 **error_result(refused[key])))
         elif key in not_attempted:
             results.append(set_entry(plan, False, REASON_NOT_ATTEMPTED))
         else:
-            results.append(dict(set_entry(plan, key in done), **waited(waits.get(key))))
+            results.append(dict(set_entry(plan, key in done), **replication_facts(waits.get(key))))
     by_key = {plan.policy.key: plan for plan in plans}
     outcome: dict[str, Any] = {"changed": bool(done), "results": results, "levels": level_ids(levels),
                                "uploaded": [by_key[key].policy.policy_id for key in uploaded], "extra": extra}

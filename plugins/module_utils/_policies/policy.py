@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ansible_collections.entra.b2c.plugins.module_utils._core.errors import UserError
+from ansible_collections.entra.b2c.plugins.module_utils._core.identity import is_guid
 from ansible_collections.entra.b2c.plugins.module_utils._core.messages import itemized
 
 POLICY_NAMESPACE = "http://schemas.microsoft.com/online/cpim/schemas/2013/06"
@@ -54,7 +55,6 @@ _ROOT_TAG = f"{{{POLICY_NAMESPACE}}}TrustFrameworkPolicy"
 _BASE_TAG = f"{{{POLICY_NAMESPACE}}}BasePolicy"
 _BASE_TENANT_TAG = f"{{{POLICY_NAMESPACE}}}TenantId"
 _BASE_POLICY_TAG = f"{{{POLICY_NAMESPACE}}}PolicyId"
-_GUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.ASCII | re.IGNORECASE)
 # What the IEF schema (TrustFrameworkPolicy_0.3.0.0.xsd) allows in a PolicyId.
 _POLICY_ID_RE = re.compile(r"[A-Za-z0-9_.\-]*[A-Za-z0-9_\-]", re.ASCII)
 
@@ -128,10 +128,6 @@ def policy_id_option(name: object, option: str = "policy") -> str:
     if not _POLICY_ID_RE.fullmatch(policy_id) or policy_key(name.strip()) == POLICY_PREFIX:
         raise PolicyError(f"{option}: '{name}' is not a policy id; it may hold only letters, digits, '_', '-' and '.'")
     return policy_id
-
-
-def is_guid(value: str) -> bool:
-    return bool(_GUID_RE.fullmatch(value.strip()))
 
 
 def tenant_is_comparable(tenant: str | None) -> bool:

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 
 from ansible_collections.entra.b2c.plugins.module_utils._core.context import RunContext
 from ansible_collections.entra.b2c.plugins.module_utils._core.errors import UserError
-from ansible_collections.entra.b2c.plugins.module_utils._core.identity import Permission, is_guid, same_tenant_problem
+from ansible_collections.entra.b2c.plugins.module_utils._core.identity import Permission, is_guid
 from ansible_collections.entra.b2c.plugins.module_utils._policies.policy import Policy, policy_key
 
 POLICY_WRITE = Permission("Policy.ReadWrite.TrustFramework")
@@ -67,15 +67,12 @@ def check_same_tenant(run: RunContext, policies: Sequence[Policy]) -> None:
     task_tenant = run.connect().tenant
     if task_tenant and not is_guid(task_tenant):
         return  # a domain name: compared with every TenantId when the files were loaded
-    credential_tenant = run.credential_tenant_id()
-    if not credential_tenant:
-        return  # an opaque token names no tenant: B2C compares at the upload
     named: dict = {}
     for policy in policies:
         for value in (policy.tenant_id, policy.base_tenant_id):
             if value and not is_guid(value):
                 named.setdefault(value.strip().lower(), policy.label)
     for domain, where in named.items():
-        problem = same_tenant_problem(domain, run.tenant_id_of(domain), credential_tenant, where)
+        problem = run.tenant_problem(domain, where)
         if problem:
             raise UserError(problem)

@@ -36,7 +36,8 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from ansible_collections.entra.b2c.plugins.module_utils._policies.policy import PolicyError, is_guid, tenant_is_comparable
+from ansible_collections.entra.b2c.plugins.module_utils._core.identity import is_guid
+from ansible_collections.entra.b2c.plugins.module_utils._policies.policy import PolicyError, tenant_is_comparable
 
 # The options every policy module that uploads takes for settings (documented in doc_fragments/policy_settings.py).
 SETTINGS_SPEC = dict(

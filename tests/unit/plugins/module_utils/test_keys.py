@@ -1033,7 +1033,7 @@ MODULE_UTILS = COLLECTION + ".plugins.module_utils"
 # may import from the collection only modules of this list, or its promise would hold only as far as the next import.
 PURE_MODULES = tuple(MODULE_UTILS + "." + name for name in (
     "_keysets.keys", "_keysets.report", "_policies.policy", "_policies.refs", "_policies.settings", "_apps.ief_apps",
-    "_core.errors", "_core.messages",
+    "_core.errors", "_core.messages", "_core.identity",
 ))
 # Importing any of these (or anything from them) fails: they touch files, the network, processes or the clock, or, like
 # importlib, would hide an import from this check. ansible (ansible-core) and the HTTP and token libraries are here

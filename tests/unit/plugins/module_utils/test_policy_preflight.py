@@ -10,6 +10,7 @@ import types
 
 import pytest
 
+from ansible_collections.entra.b2c.plugins.module_utils._core.context import RunContext
 from ansible_collections.entra.b2c.plugins.module_utils._core.errors import UserError
 from ansible_collections.entra.b2c.plugins.module_utils._policies.preflight import (
     MAX_CUSTOM_POLICIES,
@@ -37,6 +38,8 @@ class FakeRun:
 
     def credential_tenant_id(self):
         return TENANT if self.tenant_id == TENANT else self.token_tenant
+
+    tenant_problem = RunContext.tenant_problem  # the real rule, over this fake's tenant and discovery
 
     def tenant_id_of(self, domain):
         self.asked.append(domain)
