@@ -57,15 +57,32 @@ attributes:
 options:
   path:
     description:
-      - A directory on the host that runs the module; its files that match O(pattern) (not recursive) are the set,
-        uploaded byte for byte once O(settings) are filled in. They are not templated; use O(policies) with the
-        template lookup for that.
+      - A directory on the host that runs the module; its files whose name matches O(pattern), in its sub-folders too
+        (O(recursive)), are the set, uploaded byte for byte once O(settings) are filled in. They are not templated;
+        use O(policies) with the template lookup for that.
+      - Found as the VS Code B2C extension finds a repository's policies when it builds - except under its output
+        folder C(Environments), at any depth - and never in a folder whose name starts with a dot (C(.git),
+        C(.vscode)), in O(backup_dir), or through a symbolic link to a folder (a link back up would loop). A file
+        whose name starts with a dot is never part of the set.
+      - The C(.xml) files left out (by O(pattern), by O(recursive=false), or as dot files) are named in a warning,
+        never skipped without a word.
       - Mutually exclusive with O(policies); one of the two is required.
     type: path
   pattern:
-    description: File name pattern of the policy files in O(path), shell style.
+    description:
+      - File name pattern of the policy files in O(path), shell style, matched against each file's name without its
+        folders (V(*.xml) finds C(RelyingParties/SignUpOrSignin.xml) too); a pattern with a V(/) is refused.
     type: str
     default: "*.xml"
+  recursive:
+    description:
+      - Also take the files of the sub-folders of O(path) (C(RelyingParties/) and the like), as the VS Code B2C
+        extension does. Two files may have the same name in different folders; their C(PolicyId) decides, and an id
+        defined twice is refused before any request.
+      - V(false) takes the files of O(path) itself only; the C(.xml) files of its sub-folders are then named in a
+        warning.
+    type: bool
+    default: true
   policies:
     description:
       - The set as a list, each entry exactly one of O(policies[].path) and O(policies[].content).
@@ -104,6 +121,22 @@ options:
         calls it, so a new base takes effect without this).
     type: bool
     default: true
+  id_prefix:
+    description:
+      - Deploy the set as a new version beside the live one - text inserted after C(B2C_1A_) into every policy id of
+        the set and every reference to one, for example V(V2_) deploys C(B2C_1A_TrustFrameworkBase) as
+        C(B2C_1A_V2_TrustFrameworkBase), chained to the other C(B2C_1A_V2_) policies. The live set is not touched.
+      - Rewritten in each file, and nothing else - C(PolicyId), C(BasePolicy)'s C(PolicyId) when it names a policy of
+        the set, and C(PublicPolicyUri) when it ends with the id of a policy of the set; ids are compared ignoring
+        case. A base outside the set (one the tenant alone holds) keeps its id. The rest of each file is uploaded byte
+        for byte, so a second run with the same prefix uploads nothing.
+      - The prefix is always inserted, also into ids that already begin with it (V(V2_) over
+        C(B2C_1A_V2_Base) gives C(B2C_1A_V2_V2_Base)).
+      - Letters, digits, V(_), V(-) and V(.), without the C(B2C_1A_) itself; refused before any request otherwise.
+      - With O(state=absent), deletes the prefixed set. Then O(prune) with a O(prune_pattern) that matches the old
+        version's ids, or O(state=absent) with the old files, retires the old version once the applications use the new
+        one; the collection's C(docs/policies.md) has the release recipe.
+    type: str
   prune:
     description:
       - Also delete the tenant's custom policies outside the set (RV(extra)) whose ids match O(prune_pattern), after
@@ -230,6 +263,18 @@ EXAMPLES = r"""
   entra.b2c.b2c_policies:
     path: "/var/backups/b2c-policies/{{ release }}"
 
+- name: A new version beside the live one (B2C caches a policy up to 30 minutes) - B2C_1A_V2_SignUpOrSignin and so on
+  entra.b2c.b2c_policies:
+    path: build/contoso
+    id_prefix: V2_
+
+- name: Once the applications use the V2_ policies, the previous version goes (the set's own policies never do)
+  entra.b2c.b2c_policies:
+    path: build/contoso
+    id_prefix: V2_
+    prune: true
+    prune_pattern: B2C_1A_Contoso_*
+
 - name: Leave what was uploaded before a refusal in place (no rollback)
   entra.b2c.b2c_policies:
     path: build/contoso
@@ -315,7 +360,9 @@ results:
   elements: dict
   contains:
     policy:
-      description: The policy id as the file spells it (with O(state=absent), as the tenant lists it).
+      description:
+        - The policy id as the file spells it (with O(state=absent), as the tenant lists it), with O(id_prefix)
+          inserted when given.
       type: str
       sample: B2C_1A_TrustFrameworkExtensions
     source:
@@ -430,6 +477,7 @@ MODULE_SPEC = dict(
     argument_spec=dict(
         path=dict(type="path"),
         pattern=dict(type="str", default="*.xml"),
+        recursive=dict(type="bool", default=True),
         policies=dict(type="list", elements="dict", options=dict(
             path=dict(type="path"),
             content=dict(type="str"),
@@ -439,6 +487,7 @@ MODULE_SPEC = dict(
         reupload_dependents=dict(type="bool", default=True),
         prune=dict(type="bool", default=False),
         prune_pattern=dict(type="str"),
+        id_prefix=dict(type="str"),
         **ROLLBACK_SPEC,
         **BACKUP_SPEC,
         **PARALLEL_SPEC,

@@ -43,12 +43,21 @@ options:
   path:
     description:
       - A directory of policy files on the host that runs the module, as M(entra.b2c.b2c_policies) takes it; its files
-        that match O(pattern) are compared with the tenant's list by C(PolicyId) (ignoring case).
+        whose name matches O(pattern), in its sub-folders too (O(recursive)), are compared with the tenant's list by
+        C(PolicyId) (ignoring case). The C(.xml) files left out are named in a warning.
     type: path
   pattern:
-    description: File name pattern of the policy files in O(path), shell style.
+    description:
+      - File name pattern of the policy files in O(path), shell style, matched against each file's name without its
+        folders.
     type: str
     default: "*.xml"
+  recursive:
+    description:
+      - Also take the files of the sub-folders of O(path), as M(entra.b2c.b2c_policies) does (same default, same
+        folders left aside); V(false) takes the files of O(path) itself only.
+    type: bool
+    default: true
 seealso:
   - module: entra.b2c.b2c_policies
   - module: entra.b2c.b2c_policy
@@ -182,6 +191,7 @@ MODULE_SPEC = dict(
         content=dict(type="bool", default=False),
         path=dict(type="path"),
         pattern=dict(type="str", default="*.xml"),
+        recursive=dict(type="bool", default=True),
         **PARALLEL_SPEC,
     ),
     supports_check_mode=True,

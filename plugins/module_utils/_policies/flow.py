@@ -17,7 +17,6 @@ written removed -> the report. Decisions live in _policies/policy.py; Graph call
 
 from __future__ import annotations
 
-import glob
 import os
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -73,6 +72,8 @@ from ansible_collections.entra.b2c.plugins.module_utils._policies.policy import 
     write_may_have_landed,
 )
 from ansible_collections.entra.b2c.plugins.module_utils._policies.api import PolicyGraph
+from ansible_collections.entra.b2c.plugins.module_utils._policies.files import find_policy_files, left_out_message
+from ansible_collections.entra.b2c.plugins.module_utils._policies.prefix import id_prefix_option, prefixed_sources
 from ansible_collections.entra.b2c.plugins.module_utils._policies.refs import outside_bases, refuse_dangling, tenant_base
 from ansible_collections.entra.b2c.plugins.module_utils._policies.keysets import check_keysets, ensured_keyset_ids
 from ansible_collections.entra.b2c.plugins.module_utils._policies.settings import (
@@ -141,16 +142,31 @@ def read_file(path: str, label: str) -> bytes:
         raise PolicyError(f"{label}: cannot read the policy file {path} ({exc.strerror})") from None
 
 
-def directory_sources(directory: str, pattern: str) -> list[tuple[str, bytes]]:
-    """(source, bytes) of every file of `directory` matching `pattern`, by name; not recursive."""
+def directory_sources(directory: str, pattern: str, recursive: bool = True, warn: Callable[[str], None] | None = None,
+                      skip: Sequence[str] = ()) -> list[tuple[str, bytes]]:
+    """(source, bytes) of every file of `directory` whose name matches `pattern`, in its sub-folders too unless
+    `recursive` is false, as _policies/files.py finds them (not in dot folders, the VS Code extension's Environments
+    output, or the folders of `skip`). The .xml files left out are named through `warn`: a relying party moved into a
+    folder the search does not take would otherwise stay behind without a word."""
     if not pattern or "/" in pattern or os.sep in pattern:
-        raise PolicyError(f"pattern: '{pattern}' must be a file name pattern such as *.xml, without a directory")
+        raise PolicyError(f"pattern: '{pattern}' must be a file name pattern such as *.xml, without a directory (it is "
+                          f"matched against the name of each file, in the sub-folders too)")
     if not os.path.isdir(directory):
         raise PolicyError(f"path: {directory} is not a directory; give the directory that holds the policy files")
-    files = sorted(name for name in glob.glob(os.path.join(glob.escape(directory), pattern)) if os.path.isfile(name))
-    if not files:
-        raise PolicyError(f"path: no file in {directory} matches the pattern '{pattern}'")
-    return [(name, read_file(name, name)) for name in files]
+    try:
+        found = find_policy_files(directory, pattern, recursive, skip)
+    except OSError as exc:
+        raise PolicyError(f"path: cannot list {exc.filename or directory} ({exc.strerror or exc}); every folder under "
+                          f"{directory} is searched for policy files") from None
+    left_out = (left_out_message(directory, found.left_out, pattern, recursive, "pattern", "recursive")
+                if found.left_out else None)
+    if not found.files:
+        searched = " (its sub-folders searched too)" if recursive else ""
+        raise PolicyError(f"path: no file in {directory} matches the pattern '{pattern}'{searched}"
+                          + (f"; {left_out}" if left_out else ""))
+    if left_out and warn is not None:
+        warn(left_out)
+    return [(name, read_file(name, name)) for name in found.files]
 
 
 def item_sources(items: Sequence[dict]) -> list[tuple[str, str | bytes]]:
@@ -314,11 +330,16 @@ def deploy_set(run: RunContext) -> dict:
     parallel = parallel_option(params)
     writes, pattern, backup_dir = parallel_uploads_option(params), prune_pattern_option(
         params["prune"], params["prune_pattern"], params["state"]), backup_dir_option(params)
+    prefix = id_prefix_option(params.get("id_prefix"))
     if params["path"] is not None:
-        sources: Sequence[tuple[str, str | bytes]] = directory_sources(params["path"], params["pattern"])
+        sources: Sequence[tuple[str, str | bytes]] = directory_sources(
+            params["path"], params["pattern"], params.get("recursive", True), run.warn,
+            [backup_dir] if backup_dir is not None else ())
     else:
         sources = item_sources(params["policies"])
     sources = fill_sources(run, sources, uploading=params["state"] == "present")
+    if prefix is not None:  # the new version's ids, before anything reads them (absent deletes that version)
+        sources = prefixed_sources(sources, prefix)
     policies = load_set(sources, tenant_of(run))
     levels = check_set(policies)  # duplicates, cycles, depth: refused before any request
     if params["state"] == "present":
@@ -609,7 +630,8 @@ def policy_info(run: RunContext) -> dict:
     wanted = policy_key(policy_id_option(params["policy"])) if params["policy"] is not None else None
     local = None
     if params.get("path") is not None:
-        local = [parse_policy(content, source) for source, content in directory_sources(params["path"], params["pattern"])]
+        local = [parse_policy(content, source) for source, content in directory_sources(
+            params["path"], params["pattern"], params.get("recursive", True), run.warn)]
     listed = policy_api(run).list_ids()
     drift = {} if local is None else {"extra": extra_ids(listed, local), "missing": missing_ids(listed, local)}
     ids = [policy_id for policy_id in listed if wanted in (None, policy_key(policy_id))]
