@@ -23,6 +23,11 @@ description:
     the playbook's directory, or against the directory C(ansible-playbook) runs in when O(relative_to=cwd) (the
     collection playbook, run from a project's root as AWX does). The policy directory must hold at least one file that
     matches C(ief_tenant_policies_pattern).
+  - The policy files are found as M(entra.b2c.b2c_policies) finds them for its O(entra.b2c.b2c_policies#module:path) -
+    in the sub-folders too unless C(ief_tenant_policies_recursive) is false, never in a dot folder, the VS Code B2C
+    extension's C(Environments) output, C(ief_tenant_backup_dir), or through a symbolic link to a folder. The C(.xml)
+    files left out are returned (RV(_value.left_out)) and named in a warning, once, when the variables hold no
+    problem.
   - Messages never hold a secret of the connection.
 author:
   - entra.b2c maintainers (@entra-b2c)
@@ -76,6 +81,21 @@ _value:
       description: The policy files, absolute paths, sorted; empty when the directory has a problem.
       type: list
       elements: str
+    left_out:
+      description:
+        - The C(.xml) files under the policy directory that are not in RV(_value.files) - their name does not match
+          C(ief_tenant_policies_pattern), they are in a sub-folder and C(ief_tenant_policies_recursive) is false, or
+          their name starts with a dot - as absolute paths, sorted. A warning names them too (relative to the
+          directory). Files in the folders the search never enters are not listed.
+      type: list
+      elements: str
+    templated:
+      description:
+        - The files of RV(_value.files) that hold Jinja (C({{), C({%) or C({#)), which the role renders with the
+          template lookup; the others render to themselves, so the role passes them as they are. Empty when
+          C(ief_tenant_template) is false.
+      type: list
+      elements: str
     policies_dir:
       description: The policy directory as an absolute path.
       type: str
@@ -87,7 +107,6 @@ _value:
       type: str
 """
 
-import fnmatch
 import json
 import os
 from collections.abc import Mapping
@@ -95,7 +114,9 @@ from collections.abc import Mapping
 import yaml
 
 from ansible.module_utils.parsing.convert_bool import boolean
+from ansible.utils.display import Display
 
+from ansible_collections.entra.b2c.plugins.module_utils._policies.files import find_policy_files, left_out_message
 from ansible_collections.entra.b2c.plugins.plugin_utils._role_checks import (
     Problems,
     closest,
@@ -111,6 +132,7 @@ PREFIX = "ief_tenant_"
 ROLE = "entra.b2c.ief_tenant"
 POLICIES_DIR = "ief_tenant_policies_dir"
 PATTERN = "ief_tenant_policies_pattern"
+RECURSIVE = "ief_tenant_policies_recursive"
 CONNECTION = "ief_tenant_connection"
 SETTINGS = "ief_tenant_settings"
 APPSETTINGS = "ief_tenant_appsettings"
@@ -120,19 +142,20 @@ APPS = "ief_tenant_apps"
 PRUNE = "ief_tenant_prune"
 PRUNE_PATTERN = "ief_tenant_prune_pattern"
 BACKUP_DIR = "ief_tenant_backup_dir"
-BOOLEANS = ("ief_tenant_template", "ief_tenant_keys", APPS, "ief_tenant_reupload_dependents", "ief_tenant_rollback",
-            PRUNE, "ief_tenant_backup")
+BOOLEANS = (RECURSIVE, "ief_tenant_template", "ief_tenant_keys", APPS, "ief_tenant_reupload_dependents",
+            "ief_tenant_rollback", PRUNE, "ief_tenant_backup")
 # The role's variables (meta/argument_specs.yml), in the order its documentation lists them, and the fact it sets.
-ROLE_VARIABLES = (POLICIES_DIR, PATTERN, "ief_tenant_template", "ief_tenant_keys", APPS, SETTINGS, APPSETTINGS,
-                  ENVIRONMENT, STATE, "ief_tenant_reupload_dependents", "ief_tenant_rollback", PRUNE, PRUNE_PATTERN,
-                  "ief_tenant_backup", BACKUP_DIR, CONNECTION)
+ROLE_VARIABLES = (POLICIES_DIR, PATTERN, RECURSIVE, "ief_tenant_template", "ief_tenant_keys", APPS, SETTINGS,
+                  APPSETTINGS, ENVIRONMENT, STATE, "ief_tenant_reupload_dependents", "ief_tenant_rollback",
+                  "ief_tenant_id_prefix", PRUNE, PRUNE_PATTERN, "ief_tenant_backup", BACKUP_DIR, CONNECTION)
 KNOWN_NAMES = ROLE_VARIABLES + ("ief_tenant_result",)
 # Optional variables without a default: unset is fine.
-OPTIONAL = (APPSETTINGS, ENVIRONMENT, PRUNE, PRUNE_PATTERN, "ief_tenant_backup", BACKUP_DIR)
+OPTIONAL = (APPSETTINGS, ENVIRONMENT, "ief_tenant_id_prefix", PRUNE, PRUNE_PATTERN, "ief_tenant_backup", BACKUP_DIR)
 APP_ID_SETTINGS = ("IdentityExperienceFrameworkAppId", "ProxyIdentityExperienceFrameworkAppId")
 STATES = ("present", "absent")
 
 
+display = Display()
 SPECS = os.path.join(os.path.dirname(__file__), "..", "..", "roles", "ief_tenant", "meta", "argument_specs.yml")
 
 
@@ -177,29 +200,50 @@ class _Check(Problems):
                 self.add(f"{name}: must be true or false, got {value!r}" if isinstance(value, (str, int, float))
                          else f"{name}: must be true or false, got {kind(value)}")
 
+    def recursive(self) -> bool:
+        try:
+            return boolean(self.variables.get(RECURSIVE, True), strict=True)
+        except TypeError:
+            return True  # reported with the booleans
+
     def policies(self) -> tuple:
-        """(directory, files) of the policy set, or (None, []) with the problem recorded."""
+        """(directory, files, left_out) of the policy set, files found as b2c_policies finds them (_policies/files.py),
+        or (None, [], []) with the problem recorded."""
         value, pattern = self.variables.get(POLICIES_DIR), self.variables.get(PATTERN)
         if nonempty_text(pattern) is None:
             self.add(f"{PATTERN}: give a file name pattern such as *.xml, got {kind(pattern)}")
             pattern = None
+        elif "/" in pattern or os.sep in pattern:
+            self.add(f"{PATTERN}: {pattern} has a folder; give a file name pattern such as *.xml, matched against the "
+                     f"name of each file (in the sub-folders too, unless {RECURSIVE} is false)")
+            pattern = None
         if nonempty_text(value) is None:
             self.add(f"{POLICIES_DIR}: give the directory that holds the policy files (absolute, or relative to "
                      f"{self.base_words}), got {kind(value) if value is not None else 'nothing'}")
-            return None, []
+            return None, [], []
         directory = self.resolve(POLICIES_DIR, value)
         if not os.path.isdir(directory):
             self.add(f"{self.where(POLICIES_DIR, value, directory)}: there is no such directory; give the directory "
                      f"that holds the policy files, absolute or relative to {self.base_words}")
-            return directory, []
+            return directory, [], []
         if pattern is None:
-            return directory, []
-        files = sorted(os.path.join(directory, name) for name in os.listdir(directory)
-                       if fnmatch.fnmatch(name, pattern) and os.path.isfile(os.path.join(directory, name)))
-        if not files:
-            self.add(f"{self.where(POLICIES_DIR, value, directory)}: no file of {directory} matches {pattern}; give "
-                     f"the directory that holds the policy files, or set {PATTERN}")
-        return directory, files
+            return directory, [], []
+        recursive = self.recursive()
+        backups = self.variables.get(BACKUP_DIR)
+        try:  # the backups are .xml files with the set's ids: never part of it, also when kept under the directory
+            found = find_policy_files(directory, pattern, recursive,
+                                      [self.resolve(BACKUP_DIR, backups)] if nonempty_text(backups) else ())
+        except OSError as exc:
+            self.add(f"{self.where(POLICIES_DIR, value, directory)}: cannot list {exc.filename or directory} "
+                     f"({exc.strerror or exc}); every folder under it is searched for policy files")
+            return directory, [], []
+        if not found.files:
+            searched = " (its sub-folders searched too)" if recursive else ""
+            left_out = (f"; {left_out_message(directory, found.left_out, pattern, recursive, PATTERN, RECURSIVE)}"
+                        if found.left_out else "")
+            self.add(f"{self.where(POLICIES_DIR, value, directory)}: no file of {directory} matches {pattern}{searched}"
+                     f"{left_out}; give the directory that holds the policy files, or set {PATTERN}")
+        return directory, found.files, found.left_out
 
     def settings(self, apps: bool) -> None:
         value = self.variables.get(SETTINGS)
@@ -286,7 +330,8 @@ class _Check(Problems):
 
 def ief_tenant_check(variables, names=None, playbook_dir=None, relative_to="playbook") -> dict:
     """The problems of the role's variables, its policy files and its resolved paths."""
-    result = {"problems": [], "files": [], "policies_dir": None, "appsettings": None, "backup_dir": None}
+    result = {"problems": [], "files": [], "left_out": [], "templated": [], "policies_dir": None, "appsettings": None,
+              "backup_dir": None}
     if not isinstance(variables, Mapping):
         result["problems"].append(f"the role's variables: expected a dictionary, got {kind(variables)}")
         return result
@@ -304,16 +349,40 @@ def ief_tenant_check(variables, names=None, playbook_dir=None, relative_to="play
         apps = boolean(variables.get(APPS, True), strict=True)
     except TypeError:
         apps = False
-    directory, files = check.policies()
+    directory, files, left_out = check.policies()
     check.settings(apps)
     appsettings = check.appsettings()
     check.state_and_prune()
     backup_dir = check.backup_dir()
     for problem in connection_problems(variables.get(CONNECTION), CONNECTION):
         check.add(problem)
-    result.update(problems=check.problems, files=files if not check.problems else [], policies_dir=directory,
-                  appsettings=appsettings, backup_dir=backup_dir)
+    files = files if not check.problems else []
+    if files and left_out:
+        # Once a run (the role sets its fact once): a policy that silently stays behind deploys an incomplete set.
+        message = left_out_message(directory, left_out, variables[PATTERN], check.recursive(), PATTERN, RECURSIVE)
+        display.warning(f"{ROLE}: {message}")
+    try:
+        template = boolean(variables.get("ief_tenant_template", True), strict=True)
+    except TypeError:
+        template = False
+    result.update(problems=check.problems, files=files, left_out=left_out,
+                  templated=[path for path in files if template and holds_jinja(path)],
+                  policies_dir=directory, appsettings=appsettings, backup_dir=backup_dir)
     return result
+
+
+JINJA_MARKERS = (b"{{", b"{%", b"{#")
+
+
+def holds_jinja(path: str) -> bool:
+    """Whether a policy file needs the template lookup: one without Jinja's markers renders to itself (Microsoft's
+    packs hold none), and rendering it only costs the run a task."""
+    try:
+        with open(path, "rb") as handle:
+            content = handle.read()
+    except OSError:
+        return True  # the lookup then reports the error, naming the file
+    return any(marker in content for marker in JINJA_MARKERS)
 
 
 class FilterModule:

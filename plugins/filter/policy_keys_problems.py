@@ -22,7 +22,7 @@ description:
   - Messages never hold a secret, a password or certificate content.
 author:
   - entra.b2c maintainers (@entra-b2c)
-positional: _input, names
+positional: _input, names, keep
 options:
   _input:
     description:
@@ -37,6 +37,13 @@ options:
     type: list
     elements: str
     default: []
+  keep:
+    description:
+      - Accept a C(secret) entry without C(secret) and a C(certificate) entry without a source, as the role
+        P(entra.b2c.ief_tenant#role) takes them - entries that keep the value the tenant holds and never upload one
+        (what M(entra.b2c.b2c_tenant_export) writes for the key sets it cannot read the secret of).
+    type: bool
+    default: false
 """
 
 EXAMPLES = r"""
@@ -122,9 +129,10 @@ def _unset(value) -> bool:
 class _Check(Problems):
     """Collects the problems of the role's variables, with the rules of the modules the role runs."""
 
-    def __init__(self, now: int, secrets):
+    def __init__(self, now: int, secrets, keep: bool = False):
         super().__init__(secrets)
         self.now = now
+        self.keep = keep  # a secret or certificate entry without a value keeps what the tenant holds
 
     def variables(self, names) -> None:
         for problem in unknown_variables(names, PREFIX, ROLE_VARIABLES, KNOWN_NAMES, "entra.b2c.policy_keys",
@@ -212,7 +220,9 @@ class _Check(Problems):
                 self.add_at(where, str(exc))
         if entry_type == "secret":
             secret = entry.get("secret")
-            if secret is None:
+            if secret is None and self.keep:
+                pass  # the ief_tenant role keeps the secret the tenant holds
+            elif secret is None:
                 self.add_at(where, "secret: is missing; give the value to upload (from Ansible Vault)")
             elif text_of(secret) is None:
                 # A YAML number is not the secret as written (0123 is 83): the module would upload something else.
@@ -227,6 +237,8 @@ class _Check(Problems):
     def certificate(self, where: str, entry: Mapping) -> None:
         """Exactly one source; the password only with a bundle; inline content parsed and current."""
         given = [source for source in CERTIFICATE_SOURCES if entry.get(source) is not None]
+        if not given and self.keep:
+            return  # the ief_tenant role keeps the certificate the tenant holds
         if not given:
             self.add_at(where, f"give exactly one of {', '.join(CERTIFICATE_SOURCES)}")
             return
@@ -266,12 +278,13 @@ def _secrets(variables: Mapping) -> list:
     return [value for value in found if value] + connection_secrets(variables.get(CONNECTION))
 
 
-def policy_keys_problems(variables, names=None) -> list:
-    """The problems of the role's variables, as messages; empty when the role may start."""
+def policy_keys_problems(variables, names=None, keep=False) -> list:
+    """The problems of the role's variables, as messages; empty when the role may start. With `keep` (the ief_tenant
+    role), a secret or certificate entry without a value is fine: it keeps what the tenant holds."""
     if not isinstance(variables, Mapping):
         return [f"the role's variables: expected a dictionary, got {kind(variables)}"]
     variables = plain(variables)
-    check = _Check(int(time.time()), _secrets(variables))
+    check = _Check(int(time.time()), _secrets(variables), keep=bool(keep))
     check.variables(names)
     defaults = {}
     for option, variable in (("valid_for", VALID_FOR), ("renew_before", RENEW_BEFORE)):

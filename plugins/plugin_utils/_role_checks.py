@@ -16,7 +16,7 @@ from collections.abc import Mapping
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.entra.b2c.plugins.module_utils._core.module import GRAPH_ARGUMENT_SPEC
+from ansible_collections.entra.b2c.plugins.module_utils._core.options import GRAPH_ARGUMENT_SPEC
 
 
 # The connection options whose values a message must never show.

@@ -7,16 +7,19 @@ playbook entra.b2c.ief_tenant, end to end against the emulator, from the templat
 
 from __future__ import annotations
 
+import collections
 import json
 import os
 import secrets
 import shutil
 import subprocess
 import sys
+import threading
+from xml.etree import ElementTree
 
 import pytest
 import yaml
-from conftest import REPO_ROOT, TENANT_APP, TESTS_DIR, keyset_keys, routes
+from conftest import REPO_ROOT, TENANT_APP, TESTS_DIR, Ansible, keyset_keys, routes
 from policy_helpers import KEYSETS, LEVELS, POLICY_SET, UPLOAD_ORDER, edit, in_levels, puts, render, tenant_connection
 
 WRITE_ROUTES = {"keysets.create", "keys.generate", "policies.put", "policies.delete"}
@@ -27,6 +30,10 @@ STARTER_SETS = TESTS_DIR / "policies"
 STARTER_LEVELS = [["B2C_1A_TrustFrameworkBase"], ["B2C_1A_TrustFrameworkLocalization"],
                   ["B2C_1A_TrustFrameworkExtensions"], ["B2C_1A_PasswordReset", "B2C_1A_ProfileEdit", "B2C_1A_signup_signin"]]
 PLACEHOLDERS = ("yourtenant", "IdentityExperienceFrameworkAppId", "{Settings:", "facebook_clientid")
+
+
+def canonical(content: str) -> str:
+    return ElementTree.canonicalize(content.split("?>", 1)[-1])
 
 
 def writes(control) -> list:
@@ -127,7 +134,7 @@ def test_the_collection_playbook_stands_up_the_tenant_and_a_second_run_changes_n
     assert "changed=0" in again.stdout and "uploaded (" not in again.stdout
     assert again.stdout.count('(level 0): unchanged"') == 1 and "unchanged (unchanged)" not in again.stdout
     assert writes(control) == []
-    assert routes(control).count("token") == 2  # one per task: the key half and the policy half (no token cache)
+    assert routes(control).count("token") == 1  # one task plans and applies the whole tenant (no token cache)
 
 
 def test_check_mode_predicts_the_run_and_the_result_fact(ansible, control):
@@ -348,17 +355,19 @@ def test_the_role_writes_nothing_before_every_policy_check_passed(ansible, contr
     connection = tenant_connection(ansible, tenant_id=ansible.emulator.tenant_domain)
     leftover = ansible.playbook(role_play(starter_variables("LocalAccounts", directory)), defaults=connection)
     failed = failed_task(leftover)
-    assert failed["task"].endswith("Check the policies before any write"), failed["task"]
+    assert failed["task"].endswith("Plan, then apply, the policy keys, the IEF apps and the policies"), failed["task"]
     assert failed["result"]["msg"].startswith("1 placeholder(s) left after filling the settings, nothing was sent:\n"
                                               "%s:" % (directory / "TrustFrameworkExtensions.xml"))
     assert "{Settings:Lifetime}: no setting of that name" in failed["result"]["msg"]
+    assert "set ief_tenant_settings.Lifetime" in failed["result"]["msg"]  # the role's variable, not the module's option
     assert remote_writes(control) == [] and control.state()["keysets"] == []
 
     variables = dict(starter_variables("SocialAndLocalAccounts", secret="x"), policy_keys_keysets=KEYSETS)
     unkeyed = ansible.playbook(role_play(variables), defaults=connection)  # no FacebookSecret entry
     failed = failed_task(unkeyed)
-    assert failed["task"].endswith("Check the policies before any write"), failed["task"]
+    assert failed["task"].endswith("Plan, then apply, the policy keys, the IEF apps and the policies"), failed["task"]
     assert "B2C_1A_FacebookSecret" in failed["result"]["msg"] and "nothing was written" in failed["result"]["msg"]
+    assert failed["result"]["msg"].endswith("name it in policy_keys_keysets."), failed["result"]["msg"]
     assert remote_writes(control) == [] and control.state()["keysets"] == []
 
     guid = tenant_connection(ansible)  # tenant_id is the tenant's GUID
@@ -388,8 +397,20 @@ def test_a_wrong_tenant_name_with_a_tenant_guid_leaves_zero_writes(ansible, cont
 @pytest.mark.compat
 def test_the_starter_pack_walkthrough_of_the_policies_chapter(ansible, control):
     """docs/policies.md: LocalAccounts as downloaded, the collection playbook from the directory that holds it; a
-    check run first, the run, a second run that changes nothing, then one edit uploads that one policy."""
+    check run first, the run, a second run that changes nothing, then the chapter's edit (a token issuer claims
+    provider pasted into TrustFrameworkExtensions.xml) uploads that one policy."""
     shutil.copytree(STARTER_SETS / "LocalAccounts", ansible.workdir / "policies")
+    # Microsoft's download holds one claims provider in its extensions file, Local Account SignIn; ours also holds the
+    # token issuer's lifetime (other tests edit it). Taken out here, so that the file is as downloaded and the
+    # chapter's step 5 adds it as a user does.
+    extensions = ansible.workdir / "policies" / "TrustFrameworkExtensions.xml"
+    text = extensions.read_text(encoding="utf-8")
+    start = text.index("    <ClaimsProvider>\n      <DisplayName>Token Issuer</DisplayName>")
+    end = text.index("</ClaimsProvider>\n", start) + len("</ClaimsProvider>\n")
+    extensions.write_text(text[:start] + text[end:], encoding="utf-8")
+    namespace = "{http://schemas.microsoft.com/online/cpim/schemas/2013/06}"
+    providers = ElementTree.parse(extensions).getroot().find(namespace + "ClaimsProviders")
+    assert [provider.findtext(namespace + "DisplayName") for provider in providers] == ["Local Account SignIn"]
     argv = collection_playbook(ansible, {"ief_tenant_policies_dir": "policies", "ief_tenant_apps": True})
     environment = playbook_environment(ansible, ansible.emulator.tenant_domain)  # as the chapter exports it
     chapter = (REPO_ROOT / "docs" / "policies.md").read_text(encoding="utf-8")
@@ -411,15 +432,26 @@ def test_the_starter_pack_walkthrough_of_the_policies_chapter(ansible, control):
     assert second.rc == 0 and "changed=0" in second.stdout, second.output[-4000:]
     assert remote_writes(control) == []
 
-    edit(ansible.workdir / "policies" / "TrustFrameworkExtensions.xml", "<Item Key=\"token_lifetime_secs\">3600</Item>",
-         "<Item Key=\"token_lifetime_secs\">1800</Item>")
+    # step 5: the chapter's claims provider pasted into <ClaimsProviders>, after Local Account SignIn
+    step = chapter[chapter.index("**5. Edit, look, run.**"):]
+    pasted = block_after(step, "Paste this into `<ClaimsProviders>`")
+    assert '<TechnicalProfile Id="JwtIssuer">' in pasted and step.index("```xml") < step.index("```bash")
+    edit(extensions, "  </ClaimsProviders>", pasted + "  </ClaimsProviders>")
     line = "B2C_1A_TrustFrameworkExtensions (level 2): %s (changed)"
     # the edited policy, then (ief_tenant_reupload_dependents, true by default) the relying parties above it
     looked = ansible._execute(argv + ["--check", "--diff"], environment)  # pylint: disable=protected-access
     assert looked.rc == 0, looked.output[-4000:]
     assert looked.stdout.count("would upload (changed)") == 1 and looked.stdout.count("would upload (base_changed)") == 3
     assert line % "would upload" in looked.stdout and line % "would upload" in chapter
-    assert "token_lifetime_secs\">3600<" in looked.stdout and "token_lifetime_secs\">1800<" in looked.stdout
+    # the diff: the pasted lines added, none removed
+    diff = [(row[0], row[1:].strip()) for row in looked.stdout.splitlines()
+            if row[:1] in "+-" and row[1:].strip().startswith("<")]
+    assert ("+", '<Item Key="token_lifetime_secs">1800</Item>') in diff and (
+        "+", '<TechnicalProfile Id="JwtIssuer">') in diff, looked.stdout[-4000:]
+    assert {sign for sign, _text in diff} == {"+"}, diff
+    shown = block_after(step, "the ten lines you pasted")  # the chapter shows the same lines
+    assert diff == [(row[0], row[1:].strip()) for row in shown.splitlines()
+                    if row[:1] == "+" and row[1:].strip().startswith("<")], shown
     third = ansible._execute(argv, environment)  # pylint: disable=protected-access
     assert third.rc == 0 and third.stdout.count("): uploaded (") == 4, third.output[-4000:]
     assert line % "uploaded" in third.stdout and line % "uploaded" in chapter
@@ -492,3 +524,73 @@ def test_connection_options_match_the_modules_shared_options():
         name: option["type"] for name, option in keys.items()}
     assert {name for name, spec in tenant.items() if spec.get("no_log")} == {
         "client_secret", "client_certificate_password", "access_token"}
+
+
+def test_a_read_only_app_sends_no_write_request_and_the_plan_names_the_permission(ansible, control):
+    """An app that may read everything and write nothing: the plan reads the tenant, then refuses before the first
+    write, naming the first permission its writes need; in check mode it says so too. Not one request writes."""
+    app = control.register_app(permissions=["TrustFrameworkKeySet.Read.All", "Policy.Read.All", "Application.Read.All",
+                                            "Directory.Read.All"])
+    connection = ansible.connection(client_id=app["client_id"], client_secret=app["client_secret"],
+                                    tenant_id=ansible.emulator.tenant_domain)
+    for check in (True, False):
+        run = ansible.playbook(role_play(starter_variables("LocalAccounts")), defaults=connection, check=check)
+        message = failed_task(run)["result"]["msg"]
+        # the first family whose plan writes: the apps (the keys' permission is checked once they are planned)
+        assert "Application.ReadWrite.All" in message and "nothing was written" in message.lower(), message
+        assert remote_writes(control) == []
+    assert any(entry["route"] == "keysets.get" for entry in control.requests())  # the plan did read
+
+
+def test_a_refusal_half_way_through_the_role_puts_the_previous_version_back(ansible, control):
+    """A deployed starter pack, its Extensions file edited: B2C refuses the second relying party the run re-uploads, so
+    the run puts back the Extensions policy and the relying party it replaced, fails naming them in rolled_back and
+    prints a line for each write as it completes."""
+    directory = ansible.workdir / "LocalAccounts"
+    shutil.copytree(STARTER_SETS / "LocalAccounts", directory, ignore=shutil.ignore_patterns("*.license"))
+    connection = tenant_connection(ansible, tenant_id=ansible.emulator.tenant_domain)
+    first = ansible.playbook(role_play(starter_variables("LocalAccounts", directory)), defaults=connection)
+    assert first.rc == 0, first.output[-4000:]
+    before = {policy["id"]: policy["content"] for policy in control.policies(content=True)}
+    edit(directory / "TrustFrameworkExtensions.xml", '<Item Key="token_lifetime_secs">3600</Item>',
+         '<Item Key="token_lifetime_secs">1800</Item>')
+    control.add_fault("policies.put", [{"status": 400, "code": "AADB2C", "message": "Validation failed: refused"}],
+                      keyset="B2C_1A_ProfileEdit")
+    control.clear_requests()
+    run = ansible.playbook(role_play(starter_variables("LocalAccounts", directory)), defaults=connection)
+    result = failed_task(run)["result"]
+    assert result["policies"]["rolled_back"][0] == "B2C_1A_TrustFrameworkExtensions", result["policies"]
+    assert "B2C_1A_ProfileEdit" in result["msg"] and "Validation failed: refused" in result["msg"]
+    after = {policy["id"]: policy["content"] for policy in control.policies(content=True)}
+    # the tenant holds its previous version (B2C stores its own serialization: compared in canonical form)
+    assert {key: canonical(value) for key, value in after.items()} == {key: canonical(value) for key, value in before.items()}
+    assert "B2C_1A_TrustFrameworkExtensions uploaded (" in run.stdout  # progress, as each write completed
+    assert "B2C_1A_TrustFrameworkExtensions put back (rollback) (" in run.stdout
+
+
+def test_two_jobs_of_the_role_at_once_on_an_empty_tenant_make_one_app_of_each_name(ansible, control, tmp_path):
+    """Two AWX jobs of one template started together: both plan an empty tenant, both apply; the IEF apps are created
+    through Graph's upsert by uniqueName (held so that both creates are in flight at once), the keys under each key
+    set's lock, so both jobs succeed and the tenant holds one app of each name and one key per key set."""
+    connection = tenant_connection(ansible, tenant_id=ansible.emulator.tenant_domain)
+    control.add_fault("applications.upsert", [{"delay": 3.0}] * 2)
+    runners = [ansible, Ansible(ansible.emulator, tmp_path / "second", ansible.collections)]
+    (tmp_path / "second").mkdir()
+    runs: list = [None, None]
+
+    def play(index: int) -> None:
+        runs[index] = runners[index].playbook(role_play(starter_variables("LocalAccounts")), defaults=connection)
+
+    threads = [threading.Thread(target=play, args=(index,)) for index in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(300)
+    for run in runs:
+        assert run.rc == 0, run.output[-3000:]
+    names = collections.Counter(app["displayName"] for app in control.directory()["applications"])
+    assert names["IdentityExperienceFramework"] == 1 and names["ProxyIdentityExperienceFramework"] == 1, names
+    upserts = [entry["status"] for entry in control.requests() if entry["route"] == "applications.upsert"]
+    assert 204 in upserts, upserts  # the jobs did cross: one create met the other's app
+    for keyset_id in STARTER_PACK:
+        assert len(keyset_keys(control, keyset_id)) == 1

@@ -25,10 +25,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ansible_collections.entra.b2c.plugins.module_utils._apps.api import AppGraph
-from ansible_collections.entra.b2c.plugins.module_utils._core.context import RunContext
+from ansible_collections.entra.b2c.plugins.module_utils._core.context import RunContext, in_parallel
 from ansible_collections.entra.b2c.plugins.module_utils._core.errors import TaskFailed, UserError
 from ansible_collections.entra.b2c.plugins.module_utils._core.graph import GraphError
-from ansible_collections.entra.b2c.plugins.module_utils._core.identity import Permission, is_guid
+from ansible_collections.entra.b2c.plugins.module_utils._core.identity import Permission
 from ansible_collections.entra.b2c.plugins.module_utils._apps.ief_apps import (
     GRAPH_APP_ID,
     GRAPH_SCOPES,
@@ -109,7 +109,8 @@ class Run:
             return
         self.checked = True
         context = self.context
-        if self.tenant_domain and is_guid(context.connect().tenant):
+        given = str(context.connect().tenant or "").strip().lower()
+        if self.tenant_domain and given != self.tenant_domain.lower():  # a GUID, another domain, or none (a token)
             problem = context.tenant_problem(self.tenant_domain, "tenant_domain")
             if problem:
                 raise AppsError(problem)
@@ -175,14 +176,17 @@ def ensure_ief_apps(context: RunContext) -> dict:
 
 def _ensure(run: Run, tenant: str, ief_name: str, proxy_name: str, ief_given: str | None, proxy_given: str | None) -> None:
     graph = run.graph
-    graph_sp = graph.service_principal(GRAPH_APP_ID)
+    # Three reads that do not depend on each other, side by side: a run waits for Graph's latency once, not three times.
+    graph_sp, ief_before, proxy_before = in_parallel(lambda read: read(), [
+        lambda: graph.service_principal(GRAPH_APP_ID),
+        lambda: _find(graph, ief_name, ief_given, f"{IEF_KEY}_app_id"),
+        lambda: _find(graph, proxy_name, proxy_given, f"{PROXY_KEY}_app_id")], 3)
     if graph_sp is None:
         raise AppsError(f"the tenant has no service principal of {GRAPH_LABEL} (appId {GRAPH_APP_ID}), which admin consent "
                         f"to openid and offline_access is granted on; every Entra tenant has one: check tenant_id")
     graph_ids = graph_scope_ids(graph_sp)
-    ief = run.apps[IEF_KEY] = AppState(IEF_KEY, ief_name, _find(graph, ief_name, ief_given, f"{IEF_KEY}_app_id"))
-    proxy = run.apps[PROXY_KEY] = AppState(PROXY_KEY, proxy_name,
-                                           _find(graph, proxy_name, proxy_given, f"{PROXY_KEY}_app_id"))
+    ief = run.apps[IEF_KEY] = AppState(IEF_KEY, ief_name, ief_before)
+    proxy = run.apps[PROXY_KEY] = AppState(PROXY_KEY, proxy_name, proxy_before)
     for state in (ief, proxy):  # found by id under another name: messages and results use the app's own name
         state.name = (state.before or {}).get("displayName") or state.name
     if ief.before is not None and proxy.before is not None and ief.before.get("id") == proxy.before.get("id"):
@@ -211,8 +215,12 @@ def _ensure(run: Run, tenant: str, ief_name: str, proxy_name: str, ief_given: st
         proxy.changes.extend(changes)
         proxy.after = _patch(run, proxy.after, patch)
 
+    # The two apps' service principals read side by side (what differs is then written one at a time).
+    read = [state for state in (ief, proxy) if (state.after or {}).get("appId") and not state.created]
+    found = dict(zip((state.key for state in read),
+                     in_parallel(lambda state: run.graph.service_principal(state.after["appId"]), read, 2)))
     for state in (ief, proxy):
-        _ensure_service_principal(run, state)
+        _ensure_service_principal(run, state, found.get(state.key))
     _ensure_consent(run, graph_sp, ief, proxy)
 
 
@@ -248,12 +256,12 @@ def _patch(run: Run, app: dict, body: dict) -> dict:
     return apply_patch(app, body) if body else app
 
 
-def _ensure_service_principal(run: Run, state: AppState) -> None:
+def _ensure_service_principal(run: Run, state: AppState, found: dict | None) -> None:
+    """`found`: the app's service principal as read (None: none, or the app was just created)."""
     app_id = (state.after or {}).get("appId")
     if app_id is None:  # check mode, new app
         state.changes.append("service principal created")
         return
-    found = None if state.created else run.graph.service_principal(app_id)
     if found is None:
         run.before_write()
     if found is None and run.check:
@@ -279,7 +287,9 @@ def _ensure_consent(run: Run, graph_sp: dict, ief: AppState, proxy: AppState) ->
         (proxy, proxy_sp, GRAPH_LABEL, graph_sp, list(GRAPH_SCOPES)),
         (proxy, proxy_sp, ief.name, ief_sp, [SCOPE_VALUE]),
     ]
-    grants_by_client: dict[str, list[dict]] = {}
+    # Each client's grants, read side by side before any grant is written (an app just created has none).
+    clients = {sp.get("id"): state for state, sp in ((ief, ief_sp), (proxy, proxy_sp)) if sp.get("id") and not state.created}
+    grants_by_client: dict[str, list[dict]] = dict(zip(clients, in_parallel(run.graph.grants_of, list(clients), 2)))
     for client, client_sp, resource_label, resource_sp, scopes in wanted:
         label = f"{client.name} -> {resource_label}"
         client_id, resource_id = client_sp.get("id"), resource_sp.get("id")

@@ -75,7 +75,6 @@ CREDENTIAL_KINDS = (
 TENANT_ENV = ("AZURE_TENANT_ID", "AZURE_TENANT")
 CLIENT_ID_ENV = ("AZURE_CLIENT_ID",)
 CERT_PASSWORD_ENV = ("AZURE_CLIENT_CERTIFICATE_PASSWORD",)
-CLOUD_ENV = ("AZURE_CLOUD_ENVIRONMENT",)
 CA_BUNDLE_ENV = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
 # A user name and password: AWX's Azure credential injects AZURE_AD_USER/AZURE_PASSWORD when those fields are filled in,
 # azure-identity reads AZURE_USERNAME. Not supported (an app signs in to manage key sets), so only named in messages.

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -94,8 +95,12 @@ class RunContext:
         self._client: GraphClient | None = None
         self._apis: dict = {}
         self._tenant_ids: dict = {}
+        # How the run words a message of one of its parts (b2c_ief_tenant: in the options or variables the user set).
+        self.wording: Callable[[str], str] | None = None
 
     def warn(self, message: str) -> None:
+        if self.wording is not None:
+            message = self.wording(message)
         self.warnings.append(message)
         if self._warn is not None:
             self._warn(message)
@@ -108,6 +113,25 @@ class RunContext:
         yield
         if self._progress is not None:
             self._progress(f"{done} ({time.monotonic() - started:.1f} s)")
+
+    def derived(self, params: Mapping, check_mode: bool | None = None) -> RunContext:
+        """A context for one part of a larger run (the whole tenant runs the key, app and policy flows on it): its
+        own options, the same connection and token, APIs, clock, warnings and progress. Warnings already given are
+        not given again, as a plan and its apply run the same checks."""
+        part = RunContext(params, check_mode=self.check_mode if check_mode is None else check_mode, diff=self.diff,
+                          warn=self._warn_once, mask=self._mask, environ=self._environ, now=self.now,
+                          progress=self._progress)
+        part._client, part._apis, part._tenant_ids = self.connect(), self._apis, self._tenant_ids
+        return part
+
+    def _warn_once(self, message: str) -> None:
+        if (self.wording(message) if self.wording else message) not in self.warnings:
+            self.warn(message)
+
+    def remember_reads(self, factory: Callable[[GraphClient], Api], reads: Sequence[str]) -> None:
+        """From now on the run's `factory` API answers each of its `reads` as it did the first time, until its first
+        write (RememberedReads): a plan's reads, replayed by its apply."""
+        self._apis[factory] = RememberedReads(self.api(factory), reads)
 
     def mask(self, value: str) -> None:
         """Never show this value (a secret from the environment, a private key given where a certificate was)."""
@@ -219,6 +243,39 @@ class RunContext:
         """Serialize read-decide-write on one key set of one tenant among the runs of this machine (see _core/lock.py)."""
         with machine_lock(self.connect().identity(keyset_id)):
             yield
+
+
+class RememberedReads:
+    """An API whose reads answer what they answered before, until its first write: the apply of a planned run reads
+    the tenant as its plan did (no second read of what the plan read), and reads afresh once it has written."""
+
+    def __init__(self, api: Any, reads: Sequence[str]):
+        self._api = api
+        self._reads = frozenset(reads)
+        self._answers: dict = {}
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._api, name)
+        if not callable(attribute):
+            return attribute
+        if name in self._reads:
+            def read(*args: Any) -> Any:
+                key = (name, args)
+                with self._lock:
+                    if key in self._answers:
+                        return self._answers[key]
+                answer = attribute(*args)
+                with self._lock:
+                    self._answers[key] = answer
+                return answer
+            return read
+
+        def write(*args: Any, **kwargs: Any) -> Any:
+            with self._lock:
+                self._answers.clear()
+            return attribute(*args, **kwargs)
+        return write
 
 
 def in_parallel(function: Callable[[T], R], items: Sequence[T], parallel: int) -> list[R]:

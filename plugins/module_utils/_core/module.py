@@ -16,31 +16,13 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 
-from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.entra.b2c.plugins.module_utils._core.auth import CLOUD_ENV
 from ansible_collections.entra.b2c.plugins.module_utils._core.context import RunContext, outcome
 from ansible_collections.entra.b2c.plugins.module_utils._core.graph import HAS_REQUESTS, REQUESTS_IMPORT_ERROR
+# The shared options, re-exported: every module's spec starts from them.
+from ansible_collections.entra.b2c.plugins.module_utils._core.options import GRAPH_ARGUMENT_SPEC  # noqa: F401
 
-# Credential options have no env fallback here on purpose: an argument must win over the environment as a whole kind,
-# which resolve_credential decides after parsing.
-GRAPH_ARGUMENT_SPEC = dict(
-    tenant_id=dict(type="str", aliases=["tenant"], fallback=(env_fallback, ["AZURE_TENANT_ID", "AZURE_TENANT"])),
-    client_id=dict(type="str", fallback=(env_fallback, ["AZURE_CLIENT_ID"])),
-    client_secret=dict(type="str", no_log=True),
-    client_certificate_path=dict(type="path"),
-    client_certificate_password=dict(type="str", no_log=True),
-    federated_token_file=dict(type="path", no_log=False),
-    access_token=dict(type="str", no_log=True),
-    cloud=dict(type="str", fallback=(env_fallback, list(CLOUD_ENV))),
-    graph_endpoint=dict(type="str"),
-    authority_host=dict(type="str"),
-    validate_certs=dict(type="bool", default=True),
-    allow_http=dict(type="bool", default=False),
-    ca_path=dict(type="path"),
-    timeout=dict(type="float", default=30),
-    token_cache=dict(type="path", no_log=False, fallback=(env_fallback, ["ENTRA_B2C_TOKEN_CACHE"])),
-)
 
 # Options whose raw values a failing task masks, whichever module it is: the credentials, and the values that
 # b2c_keyset_secret (secret) and b2c_keyset_certificate (pkcs12, pkcs12_password) upload. A module that does not take

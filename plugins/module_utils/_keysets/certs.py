@@ -24,8 +24,6 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
-from ansible.module_utils.basic import missing_required_lib
-
 from ansible_collections.entra.b2c.plugins.module_utils._core.files import FileTooLarge, read_bounded
 from ansible_collections.entra.b2c.plugins.module_utils._keysets.keys import (
     KeyInputError,
@@ -85,6 +83,8 @@ def _cryptography() -> SimpleNamespace:
         from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
         from cryptography.hazmat.primitives.serialization import Encoding, pkcs12
     except ImportError:
+        from ansible.module_utils.basic import missing_required_lib  # pylint: disable=import-outside-toplevel
+
         raise CertificateError(missing_required_lib("cryptography")) from None
     kinds = (
         ("EC", (ec.EllipticCurvePublicKey, ec.EllipticCurvePrivateKey)),

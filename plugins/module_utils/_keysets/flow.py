@@ -39,6 +39,8 @@ from ansible_collections.entra.b2c.plugins.module_utils._keysets.certs import (
 from ansible_collections.entra.b2c.plugins.module_utils._keysets.ensure import KeyTarget, ensure_key, key_target
 from ansible_collections.entra.b2c.plugins.module_utils._keysets.keys import (
     KeyInputError,
+    active_key,
+    valid_now,
     keys_of,
     keyset_id,
     no_expiry_warning,
@@ -191,6 +193,25 @@ def ensure_certificate(run: RunContext) -> dict:
     upload = prepare_upload(run)
     target = KeyTarget(keyset_id(run.params["keyset"]), run.params["create_keyset"], CertificateRule(upload))
     return ensure_key(run, target)
+
+
+# ---- a key set kept as the tenant holds it (b2c_ief_tenant) --------------------------------------------------------
+
+def keep_keyset(run: RunContext) -> dict:
+    """A secret or certificate the tenant holds and the run cannot know (an exported repository holds no secret):
+    read, never written. A set without a valid key (of `use`, when given) is refused: only its value can mend it."""
+    params = run.params
+    wanted_id = keyset_id(params["keyset"])
+    keyset = run.api(KeysetGraph).get_keyset(wanted_id)
+    use = params.get("use")
+    usable = [key for key in keys_of(keyset) if valid_now(key, run.now) and (use is None or key.get("use") == use)]
+    if not usable:
+        state = "does not exist" if keyset is None else f"holds no valid key{f' for use {use}' if use else ''}"
+        raise KeyInputError(f"key set {wanted_id} {state}, and this entry gives no value to upload (it keeps what the "
+                            f"tenant holds); give {params['value_option']} to upload one")
+    key = active_key(usable, run.now) or usable[-1]
+    return {"changed": False, "keyset": keyset.get("id") or wanted_id, "reason": "kept", "key": public_facts(key),
+            "keyset_keys": [public_facts(item) for item in keys_of(keyset)]}
 
 
 # ---- b2c_keyset ------------------------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import pytest
 from pathlib import Path
 
 import yaml
+from ansible_collections.entra.b2c.plugins.filter import ief_tenant_check as check_module
 from ansible_collections.entra.b2c.plugins.filter.ief_tenant_check import (
     KNOWN_NAMES,
     ROLE_VARIABLES,
@@ -24,6 +25,7 @@ from ansible_collections.entra.b2c.plugins.filter.ief_tenant_check import (
 SECRET = "never-shown-7c1a"
 DEFAULTS = {
     "ief_tenant_policies_pattern": "*.xml",
+    "ief_tenant_policies_recursive": True,
     "ief_tenant_template": True,
     "ief_tenant_keys": True,
     "ief_tenant_apps": True,
@@ -52,7 +54,7 @@ def project(tmp_path):
 
 
 def check(project, names=(), relative_to="playbook", **variables):
-    given = dict(DEFAULTS, ief_tenant_policies_dir="policies", **variables)
+    given = dict(DEFAULTS, **{"ief_tenant_policies_dir": "policies", **variables})
     return ief_tenant_check(given, list(names) or list(given), str(project), relative_to)
 
 
@@ -101,7 +103,8 @@ def test_every_problem_is_reported_at_once(project):
     problems = "\n".join(found["problems"])
     assert "ief_tenant_template: must be true or false, got 'maybe'" in problems
     assert "ief_tenant_state: 'gone' is not a state; use present (the default) or absent" in problems
-    assert f"no file of {project / 'policies'} matches *.json" in problems
+    assert f"no file of {project / 'policies'} matches *.json (its sub-folders searched too); ief_tenant_policies_pattern "\
+           "(*.json) leaves out 2 .xml files of" in problems
     assert "ief_tenant_prune_pattern: required with ief_tenant_prune" in problems
     assert "ief_tenant_settings.Api: expected text, got a list" in problems
     assert "ief_tenant_settings.Empty: is empty" in problems
@@ -152,12 +155,102 @@ def test_not_a_dictionary():
     assert ief_tenant_check(["x"])["problems"] == ["the role's variables: expected a dictionary, got a list"]
 
 
-def test_the_key_sets_the_check_counts_as_ensured_by_default_are_those_policy_keys_ensures_by_default():
-    """Before any write the role checks the policies with the key sets the key half will ensure as present; without a
-    policy_keys_keysets of the play, that is the policy_keys role's default list, which ief_tenant restates."""
-    roles = Path(__file__).resolve().parents[4] / "roles"
-    restated = yaml.safe_load((roles / "ief_tenant" / "vars" / "main.yml").read_text(encoding="utf-8"))
-    defaults = yaml.safe_load((roles / "policy_keys" / "defaults" / "main.yml").read_text(encoding="utf-8"))
-    assert [entry["keyset"] for entry in restated["_ief_tenant_default_keysets"]] == [
-        entry["keyset"] for entry in defaults["policy_keys_keysets"]] == [
-        "TokenSigningKeyContainer", "TokenEncryptionKeyContainer"]
+# ---- policy files in folders, as the VS Code B2C extension builds them --------------------------------------------
+class Warnings(list):
+    """Display's warning, recorded."""
+
+    def warning(self, message):
+        self.append(message)
+
+
+@pytest.fixture()
+def warnings(monkeypatch):
+    recorded = Warnings()
+    monkeypatch.setattr(check_module, "display", recorded)
+    return recorded
+
+
+@pytest.fixture()
+def repository(tmp_path):
+    """A repository kept for the VS Code extension: relying parties in a folder, the extension's output, tools' copies,
+    a README and an appsettings.json (not policies)."""
+    for name in ("TrustFrameworkBase.xml", "TrustFrameworkExtensions.xml", "RelyingParties/SignUpOrSignin.xml",
+                 "RelyingParties/Legacy/PasswordReset.xml", "Environments/Test/TrustFrameworkBase.xml",
+                 ".vscode/SignUpOrSignin.xml", ".git/objects/x.xml", "README.md", "appsettings.json"):
+        path = tmp_path / "policies" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("<x/>", encoding="utf-8")
+    return tmp_path
+
+
+def test_the_files_of_sub_folders_are_the_set_and_nothing_is_left_out(repository, warnings):
+    found = check(repository)
+    policies = repository / "policies"
+    assert found["problems"] == []
+    assert found["files"] == [str(policies / "RelyingParties" / "Legacy" / "PasswordReset.xml"),
+                              str(policies / "RelyingParties" / "SignUpOrSignin.xml"),
+                              str(policies / "TrustFrameworkBase.xml"), str(policies / "TrustFrameworkExtensions.xml")]
+    assert found["left_out"] == [] and warnings == []  # Environments, .vscode and .git are never searched
+
+
+def test_one_level_on_request_names_the_files_of_the_sub_folders_once(repository, warnings):
+    found = check(repository, ief_tenant_policies_recursive=False)
+    policies = repository / "policies"
+    assert found["files"] == [str(policies / "TrustFrameworkBase.xml"), str(policies / "TrustFrameworkExtensions.xml")]
+    assert found["left_out"] == [str(policies / "RelyingParties" / "Legacy" / "PasswordReset.xml"),
+                                 str(policies / "RelyingParties" / "SignUpOrSignin.xml")]
+    assert warnings == [
+        f"entra.b2c.ief_tenant: ief_tenant_policies_pattern (*.xml) with ief_tenant_policies_recursive false leaves "
+        f"out 2 .xml files of {policies}, not part of the set: RelyingParties/Legacy/PasswordReset.xml, "
+        f"RelyingParties/SignUpOrSignin.xml (ief_tenant_policies_recursive: true (the default) also takes the files "
+        f"of sub-folders)"]
+
+
+def test_a_pattern_that_leaves_an_xml_file_out_names_it(repository, warnings):
+    found = check(repository, ief_tenant_policies_pattern="TrustFramework*.xml")
+    assert [path.rsplit("/", 1)[-1] for path in found["files"]] == ["TrustFrameworkBase.xml", "TrustFrameworkExtensions.xml"]
+    assert len(warnings) == 1 and warnings[0].startswith("entra.b2c.ief_tenant: ief_tenant_policies_pattern "
+                                                         "(TrustFramework*.xml) leaves out 2 .xml files of ")
+    assert warnings[0].endswith(": RelyingParties/Legacy/PasswordReset.xml, RelyingParties/SignUpOrSignin.xml")
+
+
+def test_no_warning_while_a_problem_stands_and_the_left_out_files_in_the_message(repository, warnings):
+    found = check(repository, ief_tenant_policies_recursive=False, ief_tenant_policies_dir="policies/RelyingParties")
+    policies = repository / "policies" / "RelyingParties"
+    assert found["files"] == [str(policies / "SignUpOrSignin.xml")] and len(warnings) == 1
+    warnings.clear()
+    nested = check(repository, ief_tenant_policies_recursive=False,
+                   ief_tenant_policies_dir="policies/RelyingParties/../RelyingParties/..", ief_tenant_state="gone")
+    assert nested["files"] == [] and warnings == []  # the run stops on the problem; the warning would only add noise
+    (repository / "only").mkdir()
+    (repository / "only" / "Sub").mkdir()
+    (repository / "only" / "Sub" / "A.xml").write_text("<x/>", encoding="utf-8")
+    empty = check(repository, ief_tenant_policies_recursive=False, ief_tenant_policies_dir="only")
+    assert empty["problems"] == [
+        f"ief_tenant_policies_dir: only (relative, so looked for in {repository}, the playbook's directory): no file "
+        f"of {repository / 'only'} matches *.xml; ief_tenant_policies_pattern (*.xml) with "
+        f"ief_tenant_policies_recursive false leaves out 1 .xml file of {repository / 'only'}, not part of the set: "
+        f"Sub/A.xml (ief_tenant_policies_recursive: true (the default) also takes the files of sub-folders); give "
+        f"the directory that holds the policy files, or set ief_tenant_policies_pattern"]
+    assert empty["left_out"] == [str(repository / "only" / "Sub" / "A.xml")] and warnings == []
+
+
+def test_a_pattern_with_a_folder_and_a_recursive_that_is_not_a_boolean_are_refused(repository, warnings):
+    found = check(repository, ief_tenant_policies_pattern="RelyingParties/*.xml", ief_tenant_policies_recursive="deep")
+    assert found["problems"] == [
+        "ief_tenant_policies_recursive: must be true or false, got 'deep'",
+        "ief_tenant_policies_pattern: RelyingParties/*.xml has a folder; give a file name pattern such as *.xml, "
+        "matched against the name of each file (in the sub-folders too, unless ief_tenant_policies_recursive is "
+        "false)"]
+    assert found["files"] == [] and warnings == []
+
+
+def test_the_backups_kept_under_the_policy_directory_are_not_the_set(repository, warnings):
+    backups = repository / "policies" / "backups"
+    backups.mkdir()
+    (backups / "B2C_1A_TrustFrameworkBase.2025-01-01@00-00-00.xml").write_text("<x/>", encoding="utf-8")
+    found = check(repository, ief_tenant_backup=True, ief_tenant_backup_dir="policies/backups")
+    assert len(found["files"]) == 4 and not any("/backups/" in path for path in found["files"] + found["left_out"])
+    assert warnings == []
+    unlisted = check(repository)  # without the backup directory among the variables, they are policy files
+    assert len(unlisted["files"]) == 5

@@ -16,7 +16,7 @@ import pytest
 PLUGINS_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "plugins")
 MODULES = sorted(name[:-3] for name in os.listdir(os.path.join(PLUGINS_DIR, "modules")) if name.endswith(".py"))
 FAMILY_PACKAGES = tuple(f"ansible_collections.entra.b2c.plugins.module_utils._{family}." for family in
-                        ("keysets", "policies", "apps"))
+                        ("keysets", "policies", "apps", "tenant"))
 MODULE_DOOR = "ansible_collections.entra.b2c.plugins.module_utils._core.module"
 DOCS = ("DOCUMENTATION", "EXAMPLES", "RETURN")
 
