@@ -107,6 +107,8 @@ class Ansible:
         self.secrets: set = set()
         # E2E_VERBOSITY=3 runs the whole suite at -vvv (the leak scan below then covers Ansible's debug output).
         self.verbosity = int(os.environ.get("E2E_VERBOSITY", "0") or 0)
+        # Other emulated tenants of the test (the second_tenant fixture adds its own): their secrets are scanned for too.
+        self.other_emulators: list = []
 
     def connection(self, **overrides) -> dict:
         values = {
@@ -158,6 +160,8 @@ class Ansible:
     def assert_no_secret_in(self, text: str) -> None:
         """Every run is scanned for every secret in play: client secrets, tokens, private key parts, passwords."""
         known = set(self.emulator.control.secrets()) | self.secrets
+        for other in self.other_emulators:
+            known |= set(other.control.secrets())
         leaked = sorted({describe_secret(secret) for secret in known if len(secret) >= 8 and secret in text})
         assert not leaked, "secrets leaked into the output: %s" % ", ".join(leaked)
 
@@ -222,6 +226,33 @@ def emulator():
             yield emu
         finally:
             emu.stop()
+
+
+# The second tenant of the promotion tests: its own domain, GUID, port, CA and state, beside `emulator`.
+SECOND_TENANT_DOMAIN = "emulatorb2ctest.onmicrosoft.com"
+
+
+@pytest.fixture(scope="session")
+def second_emulator():
+    """A second emulated B2C tenant, started beside `emulator` (per xdist worker) only by the tests that ask for it.
+    Its ready app holds TENANT_APP's permissions under its own client id and secret, as each real tenant has its own
+    app registration."""
+    with tempfile.TemporaryDirectory(prefix="b2c-emulator-second-") as state_dir:
+        emu = Emulator(latency_ms=0, state_dir=state_dir, tenant_domain=SECOND_TENANT_DOMAIN,
+                       permissions=list(TENANT_APP["permissions"]))
+        emu.start()
+        try:
+            yield emu
+        finally:
+            emu.stop()
+
+
+@pytest.fixture()
+def second_tenant(second_emulator, ansible):  # pylint: disable=redefined-outer-name
+    """The second tenant, empty, its secrets added to the leak scan of the test's runs."""
+    second_emulator.control.reset()
+    ansible.other_emulators.append(second_emulator)
+    return second_emulator
 
 
 @pytest.fixture()

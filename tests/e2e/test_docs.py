@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import io
 import re
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -22,8 +23,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import REPO_ROOT, keyset_keys, routes
+from conftest import REPO_ROOT, TENANT_APP, TESTS_DIR, keyset_keys, routes
 from machine_paths import SHARED, describe, machine_paths_in, machine_prefixes
+from policy_helpers import KEYSETS, tenant_connection
 
 DAY = 86400
 # The modules that add a key with a lifetime of its own (certificates carry theirs).
@@ -312,7 +314,7 @@ def test_collection_playbook_names_the_variables_awx_injects():
     named = set(re.findall(r"\b(AZURE_[A-Z_]+)\b", comments))
     assert {"AZURE_CLIENT_ID", "AZURE_TENANT", "AZURE_SECRET"} <= named
     assert "AZURE_CLIENT_ID, AZURE_TENANT and AZURE_SECRET" in comments  # said of AWX's credential
-    module_source = "".join(text_of(REPO_ROOT / "plugins" / "module_utils" / name) for name in ("_core/auth.py", "_core/module.py", "_core/context.py"))
+    module_source = "".join(text_of(REPO_ROOT / "plugins" / "module_utils" / name) for name in ("_core/auth.py", "_core/options.py", "_core/context.py"))
     read = set(re.findall(r'"(AZURE_[A-Z_]+)"', module_source))
     assert named <= read, named - read
 
@@ -413,10 +415,17 @@ def test_each_module_names_the_permission_it_needs_and_no_other(ansible):
     assert run.rc == 0, run.output[-3000:]
     import json  # pylint: disable=import-outside-toplevel
     docs = json.loads(run.stdout)
-    assert len(docs) == len(names) == 10
+    assert len(docs) == len(names) == 12
     for fqcn, doc in docs.items():
         notes = " ".join(doc["doc"].get("notes") or [])
-        if fqcn == "entra.b2c.b2c_ief_apps":
+        if fqcn == "entra.b2c.b2c_tenant_export":  # reads only, every family
+            for permission in ("Policy.Read.All", "TrustFrameworkKeySet.Read.All", "Application.Read.All"):
+                assert permission in notes, (fqcn, permission, notes)
+        elif fqcn == "entra.b2c.b2c_ief_tenant":  # the whole tenant: each family's write permission
+            for permission in ("TrustFrameworkKeySet.ReadWrite.All", "Application.ReadWrite.All",
+                               "DelegatedPermissionGrant.ReadWrite.All", "Policy.ReadWrite.TrustFramework"):
+                assert permission in notes, (fqcn, permission, notes)
+        elif fqcn == "entra.b2c.b2c_ief_apps":
             assert "Application.ReadWrite.All" in notes and "DelegatedPermissionGrant.ReadWrite.All" in notes, notes
             assert "TrustFrameworkKeySet" not in notes and "Policy.ReadWrite" not in notes, notes
         elif fqcn.startswith("entra.b2c.b2c_polic"):
@@ -485,3 +494,87 @@ def test_the_tarball_scan_finds_a_planted_machine_path(tmp_path):
     assert "docs/d.md" in expected and sorted(found) == expected, found
     assert found["docs/d.md"] == [str(REPO_ROOT)]
     assert "/usr/bin/python" not in describe(found)
+
+
+def tenant_writes(control) -> list:
+    """The requests that changed the tenant (the token endpoint does not count)."""
+    return [entry["route"] for entry in control.requests() if entry["method"] not in ("GET", "HEAD")
+            and entry["route"] not in ("token", "discovery", "jwks")]
+
+
+def bash_block_with(path, command: str) -> str:
+    """The first bash block of a document that holds a command."""
+    for block in code_blocks(path, "bash"):
+        if command in block:
+            return block
+    raise AssertionError(f"no bash block of {path.name} holds {command!r}")
+
+
+def test_the_live_tenant_chapter_runs_as_written_against_the_emulator(ansible, control):
+    """docs/live-tenant.md: a live tenant (our SocialAndLocalAccounts set with its Facebook app id and secret) exported
+    with the chapter's playbook and commands; from the repository, the chapter's check reports changed=0 and the run
+    writes nothing; the secret key set is kept, never written."""
+    chapter = REPO_ROOT / "docs" / "live-tenant.md"
+    facebook_app_id, secret = "1234567890123456", "facebook-Secret-5e1d7a"
+    ansible.secrets.add(secret)
+    pack = ansible.workdir / "pack"
+    shutil.copytree(TESTS_DIR / "policies" / "SocialAndLocalAccounts", pack, ignore=shutil.ignore_patterns("*.license"))
+    keysets = KEYSETS + [{"keyset": "FacebookSecret", "type": "secret", "use": "sig", "secret": secret}]
+    live = ansible.playbook([{"name": "live", "ansible.builtin.include_role": {"name": "entra.b2c.ief_tenant"},
+                              "vars": {"ief_tenant_policies_dir": str(pack), "policy_keys_keysets": keysets,
+                                       "ief_tenant_settings": {"FacebookAppId": facebook_app_id}}}],
+                            defaults=tenant_connection(ansible, tenant_id=ansible.emulator.tenant_domain))
+    assert live.rc == 0, live.output[-3000:]
+    # the credential of the chapter: the tenant's domain name, an app registration that may deploy
+    environment = dict(emulator_environment(ansible.emulator), AZURE_CLIENT_ID=TENANT_APP["client_id"],
+                       AZURE_CLIENT_SECRET=TENANT_APP["client_secret"])
+
+    playbook = yaml_block_after(chapter, "`export.yml`:")
+    assert f'FacebookAppId: "{facebook_app_id}"' in playbook
+    (ansible.workdir / "export.yml").write_text(playbook, encoding="utf-8")
+    control.clear_requests()
+    export = bash_block_with(chapter, "ansible-playbook export.yml")
+    exported = ansible._execute(["bash", "-c", export], environment)  # pylint: disable=protected-access
+    assert exported.rc == 0 and "changed=1" in exported.stdout, exported.output[-3000:]
+    assert tenant_writes(control) == []
+    repository = ansible.workdir / "contoso-b2c"
+    written = sorted(path.name for path in repository.iterdir())
+    assert written == ["README.md", "appsettings.json", "ief_tenant.yml", "policies"]
+    extensions = (repository / "policies" / "TrustFrameworkExtensions.xml").read_text(encoding="utf-8")
+    assert "<Item Key=\"client_id\">{Settings:FacebookAppId}</Item>" in extensions and facebook_app_id not in extensions
+    assert (repository / "policies" / "signup_signin.xml").exists()  # named as the chapter's tree shows
+    variables = yaml.safe_load((repository / "ief_tenant.yml").read_text(encoding="utf-8"))
+    shown = yaml.safe_load(yaml_block_after(chapter, "**`ief_tenant.yml`**"))
+    assert {key: value for key, value in variables.items() if key != "policy_keys_keysets"} == {
+        key: value for key, value in shown.items() if key != "policy_keys_keysets"}
+    assert {"keyset": "FacebookSecret", "type": "secret", "use": "sig"} in variables["policy_keys_keysets"]
+    assert sorted(variables["policy_keys_keysets"], key=str) == sorted(shown["policy_keys_keysets"], key=str)
+    settings = yaml.safe_load((repository / "appsettings.json").read_text(encoding="utf-8"))["Environments"][0]
+    assert settings["Name"] == "Production" and settings["Tenant"] == ansible.emulator.tenant_domain
+    assert set(settings["PolicySettings"]) == {"TenantName", "IdentityExperienceFrameworkAppId", "FacebookAppId",
+                                               "ProxyIdentityExperienceFrameworkAppId", "RewardsApiHost"}
+
+    # step 3: the round trip, as the chapter runs it from the directory holding the repository
+    check = bash_block_with(chapter, "-e @ief_tenant.yml --check --diff")
+    assert check.startswith("cd contoso-b2c\n"), check
+    control.clear_requests()
+    checked = ansible._execute(["bash", "-c", check], environment)  # pylint: disable=protected-access
+    assert checked.rc == 0, checked.output[-4000:]
+    assert "changed=0" in checked.stdout and "would" not in checked.stdout, checked.stdout[-4000:]
+    for line in ("B2C_1A_FacebookSecret: unchanged (kept)", "B2C_1A_TokenSigningKeyContainer: unchanged (valid)",
+                 "B2C_1A_signup_signin (level 3): unchanged"):
+        assert line in checked.stdout and line in text_of(chapter), line
+    run = check.replace(" --check --diff", "")
+    deployed = ansible._execute(["bash", "-c", run], environment)  # pylint: disable=protected-access
+    assert deployed.rc == 0 and "changed=0" in deployed.stdout, deployed.output[-4000:]
+    assert tenant_writes(control) == []
+
+    # the refusals the chapter quotes are the export's own words (its string literals joined as Python joins them)
+    source = re.sub(r'"\s*f?"', "", "".join(text_of(REPO_ROOT / "plugins" / "module_utils" / "_tenant" / name)
+                                            for name in ("export.py", "repository.py")))
+    text = one_line(text_of(chapter))
+    for words in ("the export wrote nothing: these values of the tenant cannot be put back as placeholders exactly",
+                  "one value under two names cannot be put back as one placeholder",
+                  "is too short to stand for one value only", "deploying the exported file would change this line",
+                  "tenant_id: give the tenant's domain name (contoso.onmicrosoft.com)"):
+        assert words in text and words in one_line(source), words

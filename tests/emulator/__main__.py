@@ -7,6 +7,7 @@ ansible_collections.entra.b2c.tests.emulator`): serve in the foreground until SI
 
 Once listening it writes exactly one JSON line on stdout (url, ca_path, tenant_id, tenant_domain, client_id,
 client_secret); logs go to stderr. The ready app holds every permission the collection's modules need (--permissions).
+--tenants N serves N tenants side by side, one server each, and writes one such line per tenant.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import signal
 import sys
 import threading
@@ -60,8 +62,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--permissions", default=",".join(READY_APP_PERMISSIONS), metavar="LIST",
                         help="comma-separated Graph application permissions of the ready app (default: key sets, "
                              "custom policies and the IEF app registrations: %(default)s)")
+    parser.add_argument("--tenants", type=int, default=1, metavar="N",
+                        help="serve N tenants side by side (to promote from one to another), each on its own port with its "
+                             "own state, CA and ready app, and print a JSON line for each. Tenant k (2..N) is "
+                             "--tenant-domain with k after its first label (emulatorb2c2.onmicrosoft.com), listens on "
+                             "--port + k - 1 when --port is given, keeps its CA in --state-dir/tenant-k; --tenant-id, "
+                             "--client-id and --client-secret are the first tenant's, --apps are registered in each "
+                             "(default: %(default)s)")
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="stderr log level")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.tenants < 1:
+        parser.error("--tenants: give 1 or more")
+    if args.tenants > 1 and args.data:
+        parser.error("--data keeps the key sets of one tenant: leave it out with --tenants")
+    return args
 
 
 def settings_of(args: argparse.Namespace) -> dict[str, Any]:
@@ -88,20 +102,37 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
 
-    emulator = Emulator(latency_ms=args.latency_ms, data_file=args.data, state_dir=args.state_dir, port=args.port, host=args.host,
-                        tenant_id=args.tenant_id, tenant_domain=args.tenant_domain, client_id=args.client_id,
-                        client_secret=args.client_secret, apps=apps, settings=settings_of(args),
-                        permissions=[name.strip() for name in args.permissions.split(",") if name.strip()])
-    emulator.start()
+    emulators = [tenant_emulator(args, number, apps) for number in range(1, args.tenants + 1)]
     try:
-        sys.stdout.write(json.dumps(emulator.info()) + "\n")
+        for emulator in emulators:
+            emulator.start()
+        for emulator in emulators:
+            sys.stdout.write(json.dumps(emulator.info()) + "\n")
         sys.stdout.flush()
         while not stop.wait(0.5):
             pass
     finally:
-        emulator.stop()
+        for emulator in emulators:
+            emulator.stop()
         logging.getLogger("emulator").info("stopped")
     return 0
+
+
+def tenant_emulator(args: argparse.Namespace, number: int, apps: list[dict[str, Any]]) -> Emulator:
+    """The emulator of tenant `number` (1 is the one the options describe; see --tenants for the others)."""
+    permissions = [name.strip() for name in args.permissions.split(",") if name.strip()]
+    if number == 1:
+        return Emulator(latency_ms=args.latency_ms, data_file=args.data, state_dir=args.state_dir, port=args.port,
+                        host=args.host, tenant_id=args.tenant_id, tenant_domain=args.tenant_domain,
+                        client_id=args.client_id, client_secret=args.client_secret, apps=apps,
+                        settings=settings_of(args), permissions=permissions)
+    label, _dot, rest = args.tenant_domain.partition(".")
+    state_dir = os.path.join(args.state_dir, f"tenant-{number}") if args.state_dir else None
+    if state_dir:
+        os.makedirs(state_dir, exist_ok=True)
+    return Emulator(latency_ms=args.latency_ms, state_dir=state_dir, port=args.port + number - 1 if args.port else 0,
+                    host=args.host, tenant_domain=f"{label}{number}.{rest}" if rest else f"{label}{number}",
+                    apps=apps, settings=settings_of(args), permissions=permissions)
 
 
 if __name__ == "__main__":

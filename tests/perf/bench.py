@@ -10,8 +10,10 @@ Runs the real ansible-playbook (from this interpreter's bin directory) against t
 latency on every request, and writes docs/performance.md. Every request figure is counted from the emulator's request
 log of one run; wall times are medians over alternating rounds; memory and imports are recorded per module process by
 tests/perf/module_probe.py (ansible_python_interpreter points at a wrapper that runs it). Workload 8, the overhead of a
-task above ansible-playbook itself (tests/perf/overhead.py), also runs in each environment given with --core-env
-(scripts/bench.sh gives the oldest ansible-core's). See docs/performance.md for the method and tests/e2e/test_bench.py
+task above ansible-playbook itself (tests/perf/overhead.py), and workload 9, the whole tenant with nothing to change
+against the same floor (tests/perf/tenant_floor.py), also run in each environment given with --core-env
+(scripts/bench.sh gives the oldest ansible-core's). Workload 10, exporting the tenant workload 7 deploys, and the round
+trip from the export, is tests/perf/tenant_export.py. See docs/performance.md for the method and tests/e2e/test_bench.py
 for the quick check in the suite.
 """
 
@@ -43,6 +45,8 @@ from emulator.policies import POLICY_READ_WRITE  # noqa: E402  pylint: disable=w
 
 import overhead  # noqa: E402  pylint: disable=wrong-import-position
 import report  # noqa: E402  pylint: disable=wrong-import-position
+import tenant_export  # noqa: E402  pylint: disable=wrong-import-position
+import tenant_floor  # noqa: E402  pylint: disable=wrong-import-position
 
 PLAYBOOKS = PERF_DIR / "playbooks"
 POLICY_SET = REPO_ROOT / "tests" / "policies" / "basic"
@@ -59,6 +63,10 @@ POLICY_APP = {"client_id": "5b0c6f1e-8d4a-4f3b-9a2e-6c7d8e9f0a1b", "permissions"
 TENANT_APP = {"client_id": "0c4f2a6e-3d5b-4e7f-8a9b-1c2d3e4f5a6b",
               "permissions": [READ_WRITE_ALL, POLICY_READ_WRITE, *IEF_APP_PERMISSIONS],
               "display_name": "entra.b2c bench whole tenant"}
+
+# The states of the workloads on the whole-tenant app whose tenant _tenant_state sets before each run: 7, 9 (whose
+# role runs find the tenant as workload 7's t2 does) and 10 (which exports that tenant).
+TENANT_STATES = ("tenant", tenant_floor.STATE, tenant_export.STATE)
 
 # Environment variables that would change what a run measures: credentials, CA overrides, and any Ansible setting
 # of the caller's shell (pipelining, callbacks, ...). The benchmark runs Ansible's defaults. PYTHONDONTWRITEBYTECODE
@@ -88,6 +96,13 @@ class Variant:
     # floor, one debug task)
     core: str = ""
     tasks: Optional[int] = None
+    # workload 9: a file of extra variables in the scratch directory (-e @file); its playbook may be the collection's,
+    # by its name (no .yml)
+    vars_file: str = ""
+    # workload 10's round trip: the directory of the scratch directory the run starts in (the exported repository),
+    # and its file of extra variables, given before vars_file (so the connection of vars_file is the one used)
+    cwd: str = ""
+    cwd_vars_file: str = ""
 
     @property
     def forced_module_process(self) -> bool:
@@ -132,6 +147,14 @@ TENANT_AGAIN = Variant("t2", "second run, nothing to change", "ief_tenant.yml", 
                        tenant="deployed", puts=0)
 TENANT_EDITED = Variant("t3", "one file edited (Extensions), reupload_dependents (the default)", "ief_tenant.yml",
                         module="b2c_ief_apps", in_worker=True, tenant="edited", puts=1 + STARTER_RELYING_PARTIES)
+# Workload 10's untimed runs after the rounds: the same export again (the last timed export's directory kept), and the
+# role run from that repository as its ief_tenant.yml says, with the workload's connection.
+EXPORT_AGAIN = Variant(tenant_export.AGAIN, "b2c_tenant_export into the same directory again", tenant_export.PLAYBOOK,
+                       in_worker=True, tenant="deployed", vars_file=tenant_export.VARS_FILE)
+EXPORT_ROUND_TRIP = Variant(tenant_export.ROUND_TRIP, "%s run from the export" % tenant_export.ROUND_TRIP_PLAYBOOK,
+                            tenant_export.ROUND_TRIP_PLAYBOOK, in_worker=True, tenant="deployed",
+                            vars_file=tenant_export.VARS_FILE, cwd=tenant_export.DEST,
+                            cwd_vars_file=tenant_export.REPOSITORY_VARS)
 RECOMMENDED = ("e", "c", "b")  # the first of these a workload measures is its recommended path
 
 
@@ -171,6 +194,7 @@ class RunResult:
     probe_dir: Optional[Path] = None
     http_errors: int = 0  # answers with status >= 400 (none expected: every key set of a workload exists)
     error_routes: Counter = field(default_factory=Counter)  # those answers by route
+    methods: Counter = field(default_factory=Counter)  # the Graph requests (no token, discovery) by HTTP method
 
     @property
     def module_processes(self) -> int:
@@ -215,6 +239,17 @@ def build_workloads(quick: bool, cores: tuple = ("",)) -> list:
                  {"tenant": bench_sets("Task", overhead.TASKS)}, "overhead",
                  [Variant(key, label, playbook, token_cache=True, module="b2c_keyset_key", in_worker=True, core=core,
                           tasks=tasks) for core in cores for key, label, playbook, tasks in overhead.variants(core)]),
+        Workload(tenant_floor.WORKLOAD, "the whole tenant with nothing to change: `ansible-playbook %s` against the "
+                                        "`ansible-playbook` floor, per ansible-core" % tenant_floor.PLAYBOOK,
+                 {"tenant": []}, tenant_floor.STATE,
+                 [Variant(key, label, playbook, in_worker=True, tenant="" if tenant_floor.is_floor(key) else "deployed",
+                          core=core, vars_file=tenant_floor.VARS_FILE)
+                  for core in cores for key, label, playbook in tenant_floor.variants(core)], policies=STARTER_POLICIES),
+        Workload(tenant_export.WORKLOAD, "exporting a %d-policy tenant: one `b2c_tenant_export` task against the "
+                                         "`ansible-playbook` floor" % STARTER_POLICIES,
+                 {"tenant": []}, tenant_export.STATE,
+                 [Variant(key, label, playbook, in_worker=True, tenant=tenant, vars_file=tenant_export.VARS_FILE)
+                  for key, label, playbook, tenant in tenant_export.variants()], policies=STARTER_POLICIES),
     ]
 
 
@@ -259,6 +294,8 @@ class Bench:
         self.tenant_app = dict(TENANT_APP, client_secret=secrets.token_urlsafe(30))
         self.tenant_policy_dir = self.workdir / "ief-policies"  # a copy of the starter pack that t3 edits
         self.overhead_extra: dict = {}  # workload 8's probe runs (overhead.probe_runs)
+        self.tenant_floor_extra: dict = {}  # workload 9's requests by method and tasks (tenant_floor.figures)
+        self.tenant_export_extra: dict = {}  # workload 10's second export and round trip (tenant_export.figures)
         # workload 8 on more than one ansible-core: the bin directory of each environment (--core-env), by minor
         self.core_bins = {core: Path(venv).resolve() / "bin" for core, venv in getattr(args, "core_envs", {}).items()}
 
@@ -322,6 +359,8 @@ class Bench:
         self.tenant_policy_dir.mkdir()
         for source in sorted(STARTER_SET.glob("*.xml")):
             shutil.copyfile(source, self.tenant_policy_dir / source.name)
+        tenant_floor.write_vars(self.workdir, self.emulator, self.tenant_app, self.tenant_policy_dir)
+        tenant_export.write_vars(self.workdir)
         # One RSA public key for every seeded key: responses are realistic in size without generating 200 keys.
         seeded = self.control.seed([{"id": "B2C_1A_BenchTemplate", "keys": [{"use": "sig", "kty": "RSA"}]}])
         self.public_rsa = {name: seeded[0]["keys"][0][name] for name in ("n", "e")}
@@ -341,7 +380,7 @@ class Bench:
             keysets = [{"id": "B2C_1A_TokenSigningKeyContainer", "keys": [self._key("sig", now - 65 * DAY, now + 300 * DAY)]},
                        {"id": "B2C_1A_TokenEncryptionKeyContainer", "keys": [self._key("enc", now - 65 * DAY, now + 300 * DAY)]}]
             self.control.seed_policies([{"content": text} for text in self._policy_texts()])
-        elif workload.state == "tenant":
+        elif workload.state in TENANT_STATES:
             pass  # an empty tenant: the role's first run creates everything (see _tenant_state)
         elif workload.state == "info":
             for index in range(1, workload.info_keysets + 1):
@@ -370,7 +409,7 @@ class Bench:
         hosts = workload.hosts or {"tenant": []}
         app = self.policy_app if workload.state == "policies" else {"client_id": emu.client_id,
                                                                     "client_secret": emu.client_secret}
-        if workload.state == "tenant":
+        if workload.state in TENANT_STATES:
             app = self.tenant_app
         data = {"all": {
             "vars": {
@@ -403,8 +442,10 @@ class Bench:
         """One ansible-playbook run; with probe, every module process runs through module_probe.py."""
         if workload.state == "expired":
             self.seed(workload)
-        if workload.state == "tenant":
+        if workload.state in TENANT_STATES:
             self._tenant_state(workload, variant, inventory)
+            if workload.state == tenant_export.STATE:
+                tenant_export.before_run(self.workdir, variant.key)
         elif variant.tenant == "empty":
             self.control.clear_policies()
         elif variant.tenant:  # base_changed: every policy in place, the Extensions policy as it was before an edit
@@ -428,9 +469,17 @@ class Bench:
         if bin_dir != self.bin_dir:
             env["PATH"] = str(bin_dir) + os.pathsep + env["PATH"]
         env.update(extra_env or {})
-        playbook = self.workdir / variant.playbook if variant.tasks is not None else PLAYBOOKS / variant.playbook
-        argv = [str(bin_dir / "ansible-playbook"), str(playbook), "-i", str(inventory),
-                "--forks", str(workload.forks)]
+        if variant.tasks is not None:  # workload 8's, generated
+            playbook = str(self.workdir / variant.playbook)
+        elif variant.playbook.endswith(".yml"):
+            playbook = str(PLAYBOOKS / variant.playbook)
+        else:  # the collection's, by its name
+            playbook = variant.playbook
+        argv = [str(bin_dir / "ansible-playbook"), playbook, "-i", str(inventory), "--forks", str(workload.forks)]
+        if variant.cwd_vars_file:  # relative to the run's directory, as its user gives it
+            argv += ["-e", "@%s" % variant.cwd_vars_file]
+        if variant.vars_file:
+            argv += ["-e", "@%s" % (self.workdir / variant.vars_file)]
         if variant.token_cache:
             argv += ["-e", "bench_token_cache=%s" % self.token_cache]
         for name, value in variant.extra_vars:
@@ -440,7 +489,7 @@ class Bench:
             # which makes the action plugins fall back to a module process).
             argv += ["-e", "ansible_python_interpreter={{ ansible_playbook_python }}"]
         started = time.perf_counter()
-        done = subprocess.run(argv, cwd=self.workdir, env=env, capture_output=True, text=True, check=False,
+        done = subprocess.run(argv, cwd=self.workdir / variant.cwd, env=env, capture_output=True, text=True, check=False,
                               stdin=subprocess.DEVNULL, timeout=900)
         wall = time.perf_counter() - started
         requests = self.control.requests()
@@ -453,7 +502,8 @@ class Bench:
                            sum(entry.get("duration_ms") or 0 for entry in requests), output, probe_dir,
                            sum(1 for entry in requests if (entry.get("status") or 0) >= 400),
                            Counter("%s %s" % (entry["route"], entry.get("status"))
-                                   for entry in requests if (entry.get("status") or 0) >= 400))
+                                   for entry in requests if (entry.get("status") or 0) >= 400),
+                           Counter(entry.get("method") for entry in requests if entry["route"] not in report.TOKEN_ROUTES))
         self._check(workload, variant, result)
         return result
 
@@ -481,14 +531,21 @@ class Bench:
         problems = []
         if variant.key == "floor" or variant.tasks == 0:
             return
+        if workload.state in (tenant_floor.STATE, tenant_export.STATE) and variant.tenant == "empty":
+            return  # workload 9's or 10's set-up, workload 7's first run: what it writes is workload 7's to check
         if workload.state == "overhead" and result.routes != Counter({"keysets.get": variant.tasks}):
             problems.append("requests %s, expected keysets.get %d (no token request: the cache is warm)" % (
                 report.route_text(result.routes), variant.tasks))
         generated = result.routes.get("keys.generate", 0)
-        if workload.state != "tenant" and generated != workload.expected_generates:  # tenant: see tenant_problems
+        if workload.state not in TENANT_STATES and generated != workload.expected_generates:  # see tenant_problems
             problems.append("%d keys.generate, expected %d" % (generated, workload.expected_generates))
         if workload.state == "tenant":
             problems.extend(tenant_problems(variant, result.routes))
+        if workload.state == tenant_floor.STATE:
+            problems.extend(tenant_floor.problems(variant.key, result.routes, report.writes(result.routes)))
+        if workload.state == tenant_export.STATE:
+            problems.extend(tenant_export.problems(variant.key, result.routes, report.writes(result.routes),
+                                                   result.output))
         if workload.state == "policies":
             # DIY uploads every file on every run; ours reads them and uploads none: the set is unchanged.
             uploads = result.routes.get("policies.put", 0)
@@ -498,10 +555,11 @@ class Bench:
         errors = result.http_errors
         if workload.state == "tenant" and variant.tenant == "empty":
             # an empty tenant answers with not found, and nothing else: the read of each key set the role ensures
-            # (AADB2C90073), and each IEF app's look-up by its uniqueName, in the check and in the run that creates it
+            # (AADB2C90073), in the plan and again under its lock before its key is added, and each IEF app's
+            # look-up by its uniqueName, in the plan (the apply replays it)
             missing = {prefix: sum(count for route, count in result.error_routes.items() if route.startswith(prefix))
                        for prefix in ("keysets.get ", "applications.byUniqueName.get ")}
-            if missing == {"keysets.get ": STARTER_KEYSETS, "applications.byUniqueName.get ": 4} and errors == sum(
+            if missing == {"keysets.get ": 2 * STARTER_KEYSETS, "applications.byUniqueName.get ": 2} and errors == sum(
                     missing.values()):
                 errors = 0
         if errors:
@@ -538,7 +596,9 @@ class Bench:
             result.labels = {variant.key: variant.label for variant in workload.variants + variants}
             self.seed(workload)
             inventory = self.inventory(workload)
-            if workload.state == "overhead":  # one untimed run each: another environment's first run compiles .pyc
+            # One untimed run each: another environment's first run compiles .pyc (the first run of workloads 9 and 10
+            # also deploys the tenant, untimed, see _tenant_state).
+            if workload.state in ("overhead", tenant_floor.STATE, tenant_export.STATE):
                 for variant in variants:
                     if not self.args.quick or variant.core in self.core_bins:
                         self.run(workload, variant, inventory, probe=False)
@@ -551,6 +611,17 @@ class Bench:
                         workload.number, round_index + 1, variant.label, run.wall_s, dict(sorted(run.routes.items()))))
             if workload.state == "overhead":
                 self.overhead_extra = overhead.probe_runs(self, workload, variants, inventory)
+            if workload.state == tenant_floor.STATE:
+                self.tenant_floor_extra = tenant_floor.figures(result)
+            if workload.state == tenant_export.STATE:
+                # untimed, into the last timed export's directory: each run is checked (_check) as it ends
+                again = self.run(workload, EXPORT_AGAIN, inventory, probe=False)
+                round_trip = self.run(workload, EXPORT_ROUND_TRIP, inventory, probe=False)
+                self.say("workload %d, untimed: %s %s; %s %s" % (
+                    workload.number, EXPORT_AGAIN.label, dict(sorted(again.routes.items())), EXPORT_ROUND_TRIP.label,
+                    dict(sorted(round_trip.routes.items()))))
+                self.tenant_export_extra = tenant_export.figures(result, again, round_trip,
+                                                                 self.workdir / tenant_export.DEST)
             # The per-process figures come from one more, untimed run whose module processes run through the probe.
             for variant in variants:
                 if variant.in_worker:  # no module process to probe: its runs already say so (probes [])
@@ -645,9 +716,9 @@ def parse_args(argv=None):
     parser.add_argument("--import-samples", type=int, default=2, help="runs per import-time figure (median)")
     parser.add_argument("--quiet", dest="log", action="store_false", help="no progress lines on stderr")
     parser.add_argument("--core-env", dest="core_env_dirs", action="append", default=[], metavar="VENV",
-                        help="also run workload %d in this virtual environment's ansible-core (its bin/ansible-playbook;"
-                             " scripts/bench.sh gives the oldest minor's); the other workloads run in this interpreter's"
-                        % overhead.WORKLOAD)
+                        help="also run workloads %d and %d in this virtual environment's ansible-core (its "
+                             "bin/ansible-playbook; scripts/bench.sh gives the oldest minor's); the other workloads run "
+                             "in this interpreter's" % (overhead.WORKLOAD, tenant_floor.WORKLOAD))
     parser.add_argument("--render", metavar="RESULTS_JSON",
                         help="measure nothing: write the document again from an earlier run's results.json (in --workdir)")
     args = parser.parse_args(argv)
@@ -692,6 +763,10 @@ def main(argv=None) -> int:
             extra = bench.profile(workloads) if args.profile else {}
             if bench.overhead_extra:
                 extra["overhead"] = bench.overhead_extra
+            if bench.tenant_floor_extra:
+                extra["tenant_floor"] = bench.tenant_floor_extra
+            if bench.tenant_export_extra:
+                extra["tenant_export"] = bench.tenant_export_extra
         finally:
             bench.stop_emulator()
         facts = machine_facts(args.latency_ms)

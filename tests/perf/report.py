@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Optional
 
 import overhead  # tests/perf/overhead.py: workload 8, the task overhead (report.py is imported from tests/perf)
+import tenant_export  # tests/perf/tenant_export.py: workload 10, exporting the tenant, and the round trip
+import tenant_floor  # tests/perf/tenant_floor.py: workload 9, the whole tenant with nothing to change against the floor
 
 OUR_CODE = "ansible_collections/entra/b2c/"
 TOKEN_ROUTES = ("token", "discovery", "jwks")
@@ -52,7 +54,7 @@ TENANT_KINDS = (
                                                     lambda route: route == "policies.delete")),
 )
 COMMAND_NOTE = ("`make bench` runs `scripts/bench.sh`, which prepares the newest environment (nox session `dev`, `.nox/dev`) and "
-                "the oldest ansible-core's (nox session `env-2.16`, for workload 8) and runs `tests/perf/bench.py`; "
+                "the oldest ansible-core's (nox session `env-2.16`, for workloads 8 and 9) and runs `tests/perf/bench.py`; "
                 "`python tests/perf/bench.py --help` lists the options.")
 
 
@@ -322,10 +324,11 @@ def render(measured_list: list, extra: dict, facts: dict, command: str, recommen
         "key sets with a generated key each, the 2 IEF apps (and the ID URI of the first, which needs the appId its "
         "create returns), their 2 service principals, 3 admin-consent grants and 6 uploads; **t2** runs again on "
         "that tenant and must write nothing; **t3** runs after one edit to the Extensions file and must upload it and "
-        "the 3 relying parties above it (`reupload_dependents`, the default) and write nothing else. The role writes "
-        "nothing before every check has passed: it looks the apps up and checks the policy set (in check mode) "
-        "first, so a run that writes reads the apps or the policies twice, and a run with nothing to do reads them "
-        "once.")
+        "the 3 relying parties above it (`reupload_dependents`, the default) and write nothing else. The role runs "
+        "the whole tenant as one task (`b2c_ief_tenant`) with one token: a plan with reads only, then only the "
+        "plan's writes; the apply reads nothing the plan read, except each key set it adds a key to (read again "
+        "under the set's lock), so a run with nothing to do reads the tenant once and a run that writes adds one "
+        "read per key added.")
     add("- Workload %d is the overhead of one task of ours above `ansible-playbook` itself, on every ansible-core the run "
         "was given (`make bench`: the oldest, 2.16, in the environment of nox session `env-2.16`, and the newest): plays "
         "of one host generated into the scratch directory, the floor with one `debug` task, one no-change "
@@ -335,10 +338,25 @@ def render(measured_list: list, extra: dict, facts: dict, command: str, recommen
         "action plugin's `run()` and, for the profile, of ansible-core's `TaskExecutor.run`, installed from the "
         "callback in the parent and inherited by the forked workers), whether each task paid for imports and where "
         "the time of one task goes." % (overhead.WORKLOAD, overhead.TASKS))
+    add("- Workload %d is the whole tenant with nothing to change against that floor, on the same ansible-core "
+        "environments: `ansible-playbook %s`, the collection's playbook by its name, on a tenant where workload 7's "
+        "first run (untimed) has deployed its set, against `tests/perf/playbooks/%s`, a play of the same host with "
+        "one `debug` task, in alternating rounds. Both get one file of extra variables: the role's "
+        "`ief_tenant_connection` and `ief_tenant_policies_dir`. Every run is checked: the floor makes no request, "
+        "the role no write; its target, at most %.1f× the floor with one token request, is reported, not asserted." % (
+            tenant_floor.WORKLOAD, tenant_floor.PLAYBOOK, tenant_floor.FLOOR_PLAYBOOK, tenant_floor.TARGET_RATIO))
+    add("- Workload %d exports the tenant workload 7 deploys: `tests/perf/playbooks/%s`, one `b2c_tenant_export` "
+        "task into an emptied scratch directory, in the worker, in this environment's ansible-core, against workload "
+        "%d's floor in alternating rounds. Every export is checked: it must write nothing to the tenant and change "
+        "the empty directory. Untimed, after the rounds: a second export into the same directory must report no "
+        "change, and the role run from the exported repository (`ansible-playbook %s -e @%s` in it) must write "
+        "nothing. Its target, one token and its reads, is reported, not asserted." % (
+            tenant_export.WORKLOAD, tenant_export.PLAYBOOK, tenant_floor.WORKLOAD, tenant_export.ROUND_TRIP_PLAYBOOK,
+            tenant_export.REPOSITORY_VARS))
     add("")
 
     by_number = {measured.workload.number: measured for measured in measured_list}
-    lines.extend(_summary(by_number, recommended_order))
+    lines.extend(_summary(by_number, recommended_order, extra))
     add("## Targets")
     add("")
     add("| target | measured | met |")
@@ -348,6 +366,12 @@ def render(measured_list: list, extra: dict, facts: dict, command: str, recommen
     if overhead.WORKLOAD in by_number:
         for row in overhead.target_rows(by_number[overhead.WORKLOAD], extra, _met):
             add("| %s | %s | %s |" % row)
+    if tenant_floor.WORKLOAD in by_number:
+        for row in tenant_floor.target_rows(by_number[tenant_floor.WORKLOAD], extra, _met):
+            add("| %s | %s | %s |" % row)
+    if tenant_export.WORKLOAD in by_number:
+        for row in tenant_export.target_rows(by_number[tenant_export.WORKLOAD], extra, _met, is_write):
+            add("| %s | %s | %s |" % row)
     add("")
 
     for measured in measured_list:
@@ -355,6 +379,10 @@ def render(measured_list: list, extra: dict, facts: dict, command: str, recommen
             lines.extend(_tenant_section(measured))
         elif measured.workload.state == "overhead":
             lines.extend(overhead.section(measured, extra))
+        elif measured.workload.state == tenant_floor.STATE:
+            lines.extend(tenant_floor.section(measured, extra))
+        elif measured.workload.state == tenant_export.STATE:
+            lines.extend(tenant_export.section(measured, extra, is_write))
         else:
             lines.extend(_workload_section(measured, recommended_order))
 
@@ -374,7 +402,7 @@ def _against_diy(by_number: dict, recommended_order):
             yield number, measured, key
 
 
-def _summary(by_number: dict, recommended_order) -> list:
+def _summary(by_number: dict, recommended_order, extra: dict) -> list:
     lines = ["## In short", ""]
     for number, measured, key in _against_diy(by_number, recommended_order):
         ours, diy = measured.runs[key], measured.runs["diy"]
@@ -430,6 +458,8 @@ def _summary(by_number: dict, recommended_order) -> list:
                 edited[0].routes["policies.put"], median_wall(edited))
         lines.append(text + ".")
     lines.extend(overhead.summary(by_number.get(overhead.WORKLOAD)))
+    lines.extend(tenant_floor.summary(by_number.get(tenant_floor.WORKLOAD), extra))
+    lines.extend(tenant_export.summary(by_number.get(tenant_export.WORKLOAD), extra))
     lines.append("- Recommended: `entra.b2c.b2c_keyset_key_batch` with `token_cache` (variant e, the default path): no "
                  "module process, a token shared through the cache, reads and writes in parallel. A loop of "
                  "`b2c_keyset_key` (d) pays a task's overhead per key set; as module processes (a, b, c) every task "
@@ -585,9 +615,9 @@ def _tenant_section(measured) -> list:
     """The whole-tenant workload: its requests by kind, reads apart from writes."""
     workload = measured.workload
     lines = ["## Workload %d: %s" % (workload.number, workload.title), "",
-             "One `ansible-playbook` run of the `entra.b2c.ief_tenant` role per variant: the key sets "
-             "(`b2c_keyset_key_batch`), the IEF apps (`b2c_ief_apps`), then the %d policies of the pack "
-             "(`b2c_policies`), each task with its own token (no token cache). Requests are counted by kind; *writes* "
+             "One `ansible-playbook` run of the `entra.b2c.ief_tenant` role per variant: one `b2c_ief_tenant` task, "
+             "with one token (no token cache), plans and applies the key sets, the IEF apps, then the %d policies of "
+             "the pack. Requests are counted by kind; *writes* "
              "is every request that changes the tenant. t1 starts from an empty tenant, t2 from the tenant t1 left, t3 "
              "from that tenant with the Extensions file edited since." % workload.policies, "",
              "| variant | %s | all requests | writes | wall s, median (min–max) |" % " | ".join(
