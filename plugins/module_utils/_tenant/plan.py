@@ -132,7 +132,6 @@ def key_entries(entries: Sequence[Mapping[str, Any]], valid_for: str, renew_befo
     return found
 
 
-
 def app_settings(settings: Mapping[str, Any] | None, ief_app_id: str | None, proxy_app_id: str | None
                  ) -> tuple[dict, list[str]]:
     """The settings the policies are filled with: the given ones, with the IEF apps' ids of the tenant over any given

@@ -176,7 +176,6 @@ def policy_file(policy_id: str) -> str:
     return f"{POLICIES_DIR}/{windows_safe(name)}.xml"
 
 
-
 # ---- appsettings.json ---------------------------------------------------------------------------------------------
 def appsettings_text(existing: str | None, environment: str, subs: Sequence[Substitution], source: str) -> str:
     """The VS Code extension's appsettings.json with the environment `environment` holding the tenant and the values
