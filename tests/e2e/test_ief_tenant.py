@@ -551,6 +551,11 @@ def test_a_refusal_half_way_through_the_role_puts_the_previous_version_back(ansi
     connection = tenant_connection(ansible, tenant_id=ansible.emulator.tenant_domain)
     first = ansible.playbook(role_play(starter_variables("LocalAccounts", directory)), defaults=connection)
     assert first.rc == 0, first.output[-4000:]
+    for line in ("B2C_1A_TokenSigningKeyContainer created (", "IdentityExperienceFramework created (or met another run's) (",
+                 "service principal of ProxyIdentityExperienceFramework created (or met another run's) (",
+                 "admin consent ProxyIdentityExperienceFramework -> IdentityExperienceFramework: user_impersonation "
+                 "granted (", "B2C_1A_signup_signin uploaded ("):
+        assert line in first.stdout, line  # every write, as it completed
     before = {policy["id"]: policy["content"] for policy in control.policies(content=True)}
     edit(directory / "TrustFrameworkExtensions.xml", '<Item Key="token_lifetime_secs">3600</Item>',
          '<Item Key="token_lifetime_secs">1800</Item>')

@@ -234,7 +234,8 @@ def _upsert(run: Run, state: AppState, key: str, body: dict) -> None:
         state.changes.append("application created")
         state.after = dict(body, appId=None, id=None)
         return
-    made = run.graph.upsert_application(key, body)
+    with run.context.step(f"{state.name} created (or met another run's)"):
+        made = run.graph.upsert_application(key, body)
     if made is not None:
         state.created = True
         state.changes.append("application created")
@@ -252,7 +253,8 @@ def _patch(run: Run, app: dict, body: dict) -> dict:
     if body:
         run.before_write()
     if body and not run.check and app.get("id"):
-        run.graph.patch_application(app["id"], body)
+        with run.context.step(f"{app.get('displayName') or app['id']} updated"):
+            run.graph.patch_application(app["id"], body)
     return apply_patch(app, body) if body else app
 
 
@@ -268,7 +270,8 @@ def _ensure_service_principal(run: Run, state: AppState, found: dict | None) -> 
         state.changes.append("service principal created")
         found = {"id": None, "appId": app_id}
     elif found is None:
-        found = run.graph.upsert_service_principal(app_id, state.name)
+        with run.context.step(f"service principal of {state.name} created (or met another run's)"):
+            found = run.graph.upsert_service_principal(app_id, state.name)
         if found is not None:
             state.changes.append("service principal created")
         else:  # another run made it a moment earlier (204): read it
@@ -313,7 +316,8 @@ def _ensure_consent(run: Run, graph_sp: dict, ief: AppState, proxy: AppState) ->
             run.consent_changes.append(f"{label}: {detail['scope']} granted")
             run.consent_after.append({"grant": label, "scope": detail["scope"]})
             if not run.check:
-                made = run.graph.create_grant(detail)
+                with run.context.step(f"admin consent {label}: {detail['scope']} granted"):
+                    made = run.graph.create_grant(detail)
                 action, detail = plan_grant([made], client_id, resource_id, scopes)  # found one holding less: add
         if action == "patch":
             grant_id, scope = detail
@@ -321,4 +325,5 @@ def _ensure_consent(run: Run, graph_sp: dict, ief: AppState, proxy: AppState) ->
             run.consent_changes.append(f"{label}: {scope} granted")
             run.consent_after.append({"grant": label, "scope": scope})
             if not run.check:
-                run.graph.patch_grant(grant_id, scope)
+                with run.context.step(f"admin consent {label}: {scope} granted"):
+                    run.graph.patch_grant(grant_id, scope)
