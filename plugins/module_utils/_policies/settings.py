@@ -215,7 +215,8 @@ def _tenant_for(settings: Mapping[str, tuple[str, str]], task_tenant: str | None
     return task_tenant.strip() if task_tenant and tenant_is_comparable(task_tenant) else None
 
 
-def _short_name(tenant: str | None) -> str | None:
+def short_name(tenant: str | None) -> str | None:
+    """contoso for contoso.onmicrosoft.com; None for a domain that is not an initial domain name."""
     if not tenant:
         return None
     lowered = tenant.lower()
@@ -264,7 +265,7 @@ class _Filler:
         if match.group("domain") is not None:
             return self.tenant, self._tenant_advice()
         if match.group("name") is not None:
-            short = _short_name(self.tenant)
+            short = short_name(self.tenant)
             if short is None and self.tenant:
                 return None, (f"the starter packs' tenant name; the tenant '{self.tenant}' is not an initial domain name "
                               "such as contoso.onmicrosoft.com, so its short name is unknown: write it in the file")

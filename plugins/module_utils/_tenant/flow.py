@@ -50,7 +50,6 @@ from ansible_collections.entra.b2c.plugins.module_utils._tenant.plan import (
     app_settings,
     key_entries,
     planned_writes,
-    policy_writes,
     worded,
 )
 
@@ -107,7 +106,6 @@ class TenantRun:
         self.apps: dict = {}
         self.policies: dict = {}
         self.stand_ins = False
-        self.written: list[str] = []
         # One instance of each API for the whole run: the apply replays what the plan read.
         run.remember_reads(PolicyGraph, POLICY_READS)
         run.remember_reads(AppGraph, APP_READS)
@@ -139,10 +137,8 @@ class TenantRun:
             self.stand_ins = True
             ief, proxy = STAND_INS.values()
         filled, _notices = app_settings(self.params["settings"], ief, proxy)
-        # what the settings and the appsettings environment gave, each id the tenant's replaces announced
-        _filled, notices = app_settings(dict(self.settings.values()), ief, proxy)
-        if not planning:
-            for notice in notices:
+        if not planning:  # each id of the settings or the appsettings environment that the tenant's replaces
+            for notice in app_settings(dict(self.settings.values()), ief, proxy)[1]:
                 self.run.warn(notice)
         return filled
 
@@ -195,7 +191,7 @@ class TenantRun:
             self.apps = ensure_ief_apps(self.run.derived(self.apps_params(), check_mode=False))
         settings = self.policy_settings(self.apps, planning=False)
         self.stand_ins = False
-        if policy_writes(self.policies) or self.policies.get("changed"):
+        if self.policies.get("changed"):  # the plan uploads, deletes or prunes
             self.policies = deploy_set(self.run.derived(self.policy_params(settings), check_mode=False))
         return self.report()
 

@@ -150,11 +150,6 @@ def app_settings(settings: Mapping[str, Any] | None, ief_app_id: str | None, pro
     return filled, notices
 
 
-def policy_writes(policies: Mapping[str, Any]) -> list[str]:
-    """What a policy result wrote (or, planned, would write): uploads, deletions and prunes, by id."""
-    return [*policies.get("uploaded", []), *policies.get("deleted", []), *policies.get("pruned", [])]
-
-
 def planned_writes(keysets: Sequence[Mapping], apps: Mapping, policies: Mapping) -> list[str]:
     """One line per write the plan holds, in the order the apply makes them: keys, apps, policies."""
     lines = [f"{entry['keyset']}: key added ({entry['reason']})" for entry in keysets if entry.get("changed")]

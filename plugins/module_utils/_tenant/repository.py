@@ -32,7 +32,7 @@ from ansible_collections.entra.b2c.plugins.module_utils._policies.policy import 
     parse_xml,
     windows_safe,
 )
-from ansible_collections.entra.b2c.plugins.module_utils._policies.settings import fill
+from ansible_collections.entra.b2c.plugins.module_utils._policies.settings import fill, short_name
 
 POLICIES_DIR = "policies"
 APPSETTINGS = "appsettings.json"
@@ -95,15 +95,6 @@ def substitutions(domain: str, app_ids: Mapping[str, str | None], settings: Mapp
     if problems:
         raise ExportError(itemized("the export wrote nothing", problems))
     return found
-
-
-def short_name(domain: str) -> str | None:
-    """contoso for contoso.onmicrosoft.com; None for a domain that is not an initial .onmicrosoft.com name."""
-    lowered = domain.lower()
-    for suffix in (".onmicrosoft.com", ".onmicrosoft.us", ".partner.onmschina.cn"):
-        if lowered.endswith(suffix) and "." not in lowered[:-len(suffix)]:
-            return domain[:-len(suffix)]
-    return None
 
 
 def _inside_word(text: str, start: int, end: int) -> bool:
@@ -214,7 +205,6 @@ class KeysetEntry:
     kty: str | None = None
     expires: int | None = None
     note: str = ""
-    keys: list = field(default_factory=list)
 
 
 def keyset_entries(keysets: Sequence[Mapping[str, Any]], now: int) -> list[KeysetEntry]:
@@ -235,7 +225,7 @@ def keyset_entries(keysets: Sequence[Mapping[str, Any]], now: int) -> list[Keyse
             continue
         kind = "certificate" if active.get("x5t") else "secret" if str(active.get("kty", "")).lower() == "oct" else "generated"
         entries.append(KeysetEntry(name, kind, use=active.get("use"), kty=active.get("kty"),
-                                   expires=key_time(active.get("exp")), keys=keys))
+                                   expires=key_time(active.get("exp"))))
     return entries
 
 
